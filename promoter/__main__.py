@@ -1,0 +1,8 @@
+"""Allow ``python -m promoter``."""
+
+from __future__ import annotations
+
+from promoter.cli.main import main
+
+if __name__ == "__main__":
+    main()

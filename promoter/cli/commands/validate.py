@@ -1,0 +1,33 @@
+"""``promoter validate``: schema and semantic checks of a pipeline file."""
+
+from __future__ import annotations
+
+import click
+
+from promoter.cli.options import file_option, output_option
+from promoter.cli.render import emit
+
+__all__ = ["validate"]
+
+
+@click.command()
+@file_option
+@output_option("text", "json")
+def validate(pipeline_file: str, output: str) -> None:
+    """Check a pipeline file against the schema and its own references.
+
+    Exits 0 when the file is valid, 2 with FILE:LINE:COL: key.path: message
+    when it is not.
+    """
+    from promoter.config import load_pipeline
+
+    pipeline = load_pipeline(pipeline_file)
+    summary = pipeline.summary()
+    emit(
+        {"ok": True, "file": pipeline_file, **summary},
+        lambda s: (
+            f"{pipeline_file}: valid ({s['images']} image(s), "
+            f"{s['registries']} registr{'y' if s['registries'] == 1 else 'ies'}, "
+            f"{s['policies']} polic{'y' if s['policies'] == 1 else 'ies'})"
+        ),
+    )

@@ -1,0 +1,3 @@
+"""The pipeline model: pipeline.yml schema, loading, validation."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""policy layer of promoter (see DESIGN §4)."""
+
+from __future__ import annotations

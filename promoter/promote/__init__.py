@@ -1,0 +1,3 @@
+"""promote layer of promoter (see DESIGN §4)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""transfer layer of promoter (see DESIGN §4)."""
+
+from __future__ import annotations
