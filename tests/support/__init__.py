@@ -1,0 +1,1 @@
+"""Helpers shared by the test areas: crafted OCI content, fault-injecting proxy."""
