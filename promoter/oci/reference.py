@@ -1,0 +1,197 @@
+"""Image references: ``host/repo:tag``, ``host/repo@sha256:...``, and local transports.
+
+The registry grammar is distribution's (``docker/distribution/reference``):
+a first path component is a registry host when it holds a ``.`` or a ``:``, or
+is ``localhost``; otherwise the image lives on Docker Hub (``docker.io``), and a
+one-component name gets ``library/``. A reference without tag or digest means
+``:latest``. Local transports: ``oci:PATH[:TAG]`` (an OCI image layout) and
+``docker-archive:PATH`` (the tar kaniko and ``docker save`` write).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from promoter.errors import InputError
+from promoter.oci.digest import Digest
+
+__all__ = [
+    "DOCKER_HUB",
+    "ArchiveReference",
+    "ImageReference",
+    "LayoutReference",
+    "Reference",
+    "parse_reference",
+    "parse_registry_reference",
+]
+
+DOCKER_HUB = "docker.io"
+_DOCKER_HUB_ALIASES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
+_DOCKER_HUB_API = "registry-1.docker.io"
+
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = re.compile(
+    rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$"
+)
+_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_MAX_NAME = 255
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference to content in a registry: ``registry/repository[:tag][@digest]``."""
+
+    registry: str
+    repository: str
+    tag: str | None = None
+    digest: str | None = None
+
+    transport = "docker"
+
+    @property
+    def name(self) -> str:
+        """``registry/repository`` without tag or digest."""
+        return f"{self.registry}/{self.repository}"
+
+    @property
+    def api_host(self) -> str:
+        """The host that serves the API (Docker Hub's differs from its name)."""
+        return _DOCKER_HUB_API if self.registry == DOCKER_HUB else self.registry
+
+    @property
+    def identifier(self) -> str:
+        """What to ask the registry for: the digest when known, else the tag."""
+        return self.digest or self.tag or "latest"
+
+    def with_tag(self, tag: str) -> Reference:
+        """The same repository at ``tag`` (no digest)."""
+        if not _TAG.match(tag):
+            raise InputError(f"invalid tag {tag!r}", hint="tags match [A-Za-z0-9_][A-Za-z0-9_.-]*")
+        return replace(self, tag=tag, digest=None)
+
+    def with_digest(self, digest: str) -> Reference:
+        """The same repository at ``digest`` (tag dropped)."""
+        Digest.parse(digest)
+        return replace(self, tag=None, digest=digest)
+
+    def in_repository(self, repository: str) -> Reference:
+        """Another repository on the same registry, no tag or digest."""
+        return Reference(self.registry, repository)
+
+    def __str__(self) -> str:
+        text = self.name
+        if self.tag:
+            text += f":{self.tag}"
+        if self.digest:
+            text += f"@{self.digest}"
+        return text
+
+
+@dataclass(frozen=True)
+class LayoutReference:
+    """``oci:PATH[:TAG]``: an OCI image layout directory, optionally one tag in it."""
+
+    path: str
+    tag: str | None = None
+
+    transport = "oci"
+
+    def __str__(self) -> str:
+        return f"oci:{self.path}:{self.tag}" if self.tag else f"oci:{self.path}"
+
+
+@dataclass(frozen=True)
+class ArchiveReference:
+    """``docker-archive:PATH``: a tarball written by kaniko or ``docker save``."""
+
+    path: str
+
+    transport = "docker-archive"
+
+    def __str__(self) -> str:
+        return f"docker-archive:{self.path}"
+
+
+ImageReference = Reference | LayoutReference | ArchiveReference
+
+
+def _bad(text: str, why: str, hint: str | None = None) -> InputError:
+    return InputError(
+        f"invalid reference {text!r}: {why}",
+        hint=hint
+        or "expected host/repository:tag, host/repository@sha256:<hex>, "
+        "oci:PATH[:tag] or docker-archive:PATH",
+    )
+
+
+def _parse_layout(text: str) -> LayoutReference:
+    body = text[len("oci:") :]
+    path, tag = body, None
+    head, sep, tail = body.rpartition(":")
+    if sep and head and "/" not in tail and _TAG.match(tail):
+        path, tag = head, tail
+    if not path:
+        raise _bad(text, "no path after oci:")
+    return LayoutReference(path, tag)
+
+
+def parse_registry_reference(text: str) -> Reference:
+    """Parse a registry reference; ``InputError`` with the reason when malformed."""
+    original = text
+    text = text.strip()
+    text = text.removeprefix("docker://")
+    if not text:
+        raise _bad(original, "it is empty")
+    name, at, digest = text.partition("@")
+    if at:
+        try:
+            Digest.parse(digest)
+        except InputError:
+            raise _bad(original, f"{digest!r} is not a valid digest") from None
+    tag: str | None = None
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1 :]
+        if not _TAG.match(tag):
+            raise _bad(original, f"{tag!r} is not a valid tag")
+    first, sep, rest = name.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        registry, repository = first, rest
+        if not _DOMAIN.match(registry):
+            raise _bad(original, f"{registry!r} is not a valid registry host")
+    else:
+        registry, repository = DOCKER_HUB, name
+    if registry in _DOCKER_HUB_ALIASES:
+        registry = DOCKER_HUB
+        if "/" not in repository:
+            repository = f"library/{repository}"
+    if not repository:
+        raise _bad(original, "the repository name is missing")
+    for component in repository.split("/"):
+        if not _PATH_COMPONENT.match(component):
+            why = (
+                "repository names must be lowercase"
+                if component.lower() != component
+                else f"{component!r} is not a valid repository path component"
+            )
+            raise _bad(original, why)
+    if len(repository) > _MAX_NAME:
+        raise _bad(original, f"the repository name is longer than {_MAX_NAME} characters")
+    if tag is None and not at:
+        tag = "latest"
+    return Reference(registry, repository, tag, digest or None)
+
+
+def parse_reference(text: str) -> ImageReference:
+    """Parse any reference promoter accepts: registry, ``oci:`` or ``docker-archive:``."""
+    if text.startswith("oci:"):
+        return _parse_layout(text)
+    if text.startswith("docker-archive:"):
+        path = text[len("docker-archive:") :]
+        if not path:
+            raise _bad(text, "no path after docker-archive:")
+        return ArchiveReference(path)
+    return parse_registry_reference(text)
