@@ -1,3 +1,54 @@
-"""The pipeline model: pipeline.yml schema, loading, validation."""
+"""The pipeline model: pipeline.yml schema, loading, validation.
+
+``load_pipeline(path)`` returns a validated, immutable ``Pipeline`` or raises
+``ConfigError`` (``FILE:LINE:COL: key.path: message``). The loader and YAML
+are imported on first use, so importing the model stays cheap.
+"""
 
 from __future__ import annotations
+
+import os
+
+from promoter.config.model import (
+    BuildCache,
+    BuildSpec,
+    Executor,
+    Image,
+    Pipeline,
+    PolicyRule,
+    PromoteRule,
+    Registry,
+    RegistryAuth,
+    Repository,
+    When,
+)
+
+__all__ = [
+    "BuildCache",
+    "BuildSpec",
+    "Executor",
+    "Image",
+    "Pipeline",
+    "PolicyRule",
+    "PromoteRule",
+    "Registry",
+    "RegistryAuth",
+    "Repository",
+    "When",
+    "load_pipeline",
+    "schema_text",
+]
+
+
+def load_pipeline(file: str | os.PathLike[str]) -> Pipeline:
+    """Load and validate a pipeline file (see ``promoter.config.loader``)."""
+    from promoter.config.loader import load_pipeline as load
+
+    return load(file)
+
+
+def schema_text() -> str:
+    """The pipeline.yml JSON Schema as shipped in the package."""
+    from promoter.config.schema import schema_text as text
+
+    return text()

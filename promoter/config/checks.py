@@ -1,0 +1,252 @@
+"""Semantic checks: what the schema cannot say about a pipeline file.
+
+Runs on a document that already matches the schema. Each check yields
+located problems: registry aliases that are not defined, targets that are
+not ``alias/repository``, template variables nobody knows, build contexts and
+Dockerfiles that do not exist, sizes without an explicit unit, ``mutable``
+tags that the rule does not write, and so on.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from promoter.config.problems import KeyPath, Problem, did_you_mean, format_path
+from promoter.config.source import Document
+from promoter.config.tagrules import tag_rule_issues
+from promoter.config.templates import TemplateIssue, template_issues
+from promoter.config.units import UnitError, parse_duration, parse_size
+
+__all__ = ["REPOSITORY_NAME", "TAG_NAME", "semantic_problems"]
+
+#: OCI distribution-spec repository name components.
+REPOSITORY_NAME = re.compile(
+    r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$"
+)
+_STAGE = re.compile(
+    r"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*\S+[ \t]+AS[ \t]+(\S+)", re.IGNORECASE | re.MULTILINE
+)
+TAG_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class _Checker:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.base = Path(doc.file).resolve().parent
+        self.aliases: list[str] = list(doc.data.get("registries", {}))
+
+    def at(self, path: KeyPath, message: str, hint: str | None = None) -> Problem:
+        return Problem(self.doc.mark(path), format_path(path), message, hint)
+
+    def at_key(self, path: KeyPath, message: str, hint: str | None = None) -> Problem:
+        return Problem(self.doc.key_mark(path), format_path(path), message, hint)
+
+    def issues(self, path: KeyPath, issues: Iterable[TemplateIssue]) -> Iterator[Problem]:
+        for issue in issues:
+            yield self.at(path, issue.message, issue.hint)
+
+    def templates(self, path: KeyPath, value: object) -> Iterator[Problem]:
+        if isinstance(value, str):
+            yield from self.issues(path, template_issues(value))
+
+    def target(self, path: KeyPath, value: str) -> Iterator[Problem]:
+        alias, _, repository = value.partition("/")
+        if alias not in self.aliases:
+            hint = did_you_mean(alias, self.aliases) or f"defined: {', '.join(self.aliases)}"
+            yield self.at(path, f"registry alias '{alias}' is not defined", hint)
+        if "@" in repository or ":" in repository:
+            yield self.at(
+                path, f"'{value}' names a tag or digest; give only '<alias>/<repository>'"
+            )
+        elif not REPOSITORY_NAME.match(repository):
+            yield self.at(
+                path,
+                f"'{repository}' is not a valid repository name",
+                "lowercase letters, digits and separators '.', '_', '-', '/'",
+            )
+
+    def existing(
+        self, path: KeyPath, value: str, base: Path, *, directory: bool, what: str
+    ) -> Iterator[Problem]:
+        where = (base / value).resolve()
+        if directory and not where.is_dir():
+            state = "is not a directory" if where.exists() else "does not exist"
+            yield self.at(path, f"{what} '{value}' {state} (looked in {where})")
+        elif not directory and not where.is_file():
+            state = "is not a file" if where.exists() else "does not exist"
+            yield self.at(path, f"{what} '{value}' {state} (looked in {where})")
+
+    def unit(self, path: KeyPath, value: object, *, size: bool) -> Iterator[Problem]:
+        try:
+            parse_size(value) if size else parse_duration(value)
+        except UnitError as error:
+            yield self.at(path, str(error))
+
+
+def _registries(check: _Checker, registries: Mapping[str, Any]) -> Iterator[Problem]:
+    for alias, registry in registries.items():
+        if "ca_file" in registry:
+            yield from check.existing(
+                ("registries", alias, "ca_file"),
+                registry["ca_file"],
+                check.base,
+                directory=False,
+                what="CA file",
+            )
+
+
+def _build(check: _Checker, path: KeyPath, build: Mapping[str, Any]) -> Iterator[Problem]:
+    context_value = build.get("context", ".")
+    context_problems = list(
+        check.existing(
+            (*path, "context"), context_value, check.base, directory=True, what="build context"
+        )
+    )
+    yield from context_problems
+    if not context_problems:
+        context = (check.base / context_value).resolve()
+        dockerfile_path = (*path, "dockerfile") if "dockerfile" in build else (*path, "context")
+        dockerfile = build.get("dockerfile", "Dockerfile")
+        missing = list(
+            check.existing(dockerfile_path, dockerfile, context, directory=False, what="Dockerfile")
+        )
+        yield from missing
+        if not missing and "target" in build:
+            yield from _target_stage(
+                check, (*path, "target"), build["target"], context / dockerfile
+            )
+    if "platform" in build and "platforms" in build:
+        yield check.at_key((*path, "platforms"), "use either platform or platforms, not both")
+    for section in ("args", "labels"):
+        for key, value in build.get(section, {}).items():
+            yield from check.templates((*path, section, key), value)
+    executor = build.get("executor", {})
+    if "timeout" in executor:
+        yield from check.unit((*path, "executor", "timeout"), executor["timeout"], size=False)
+    cache = build.get("cache")
+    if cache is not None:
+        yield from check.target((*path, "cache", "repo"), cache["repo"])
+        if "ttl" in cache:
+            yield from check.unit((*path, "cache", "ttl"), cache["ttl"], size=False)
+        if build.get("push", "promoter") != "kaniko":
+            yield check.at_key(
+                (*path, "cache"),
+                "a cache repository needs 'push: kaniko' (kaniko pushes cache layers itself)",
+            )
+
+
+def _target_stage(
+    check: _Checker, path: KeyPath, target: str, dockerfile: Path
+) -> Iterator[Problem]:
+    try:
+        with open(dockerfile, "rb") as stream:
+            text = stream.read(1024 * 1024).decode("utf-8", errors="replace")
+    except OSError as error:
+        yield check.at(path, f"cannot read the Dockerfile: {error.strerror}")
+        return
+    stages = _STAGE.findall(text)
+    if target not in stages:
+        hint = did_you_mean(target, stages) or (
+            f"stages: {', '.join(stages)}"
+            if stages
+            else "the Dockerfile names no stages (FROM ... AS NAME)"
+        )
+        yield check.at(path, f"build stage '{target}' is not in {dockerfile.name}", hint)
+
+
+def _promote(
+    check: _Checker, path: KeyPath, rule: Mapping[str, Any], staging: str
+) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for index, target in enumerate(rule["to"]):
+        where = (*path, "to", index)
+        yield from check.target(where, target)
+        if target == staging:
+            yield check.at(where, f"'{target}' is the staging repository itself")
+        elif target in seen:
+            yield check.at(where, f"'{target}' is listed twice")
+        seen.add(target)
+    tags = rule.get("tags", [])
+    for index, tag in enumerate(tags):
+        where = (*path, "tags", index)
+        issues = list(template_issues(tag))
+        yield from check.issues(where, issues)
+        if not issues and "{{" not in tag and not TAG_NAME.match(tag):
+            yield check.at(
+                where,
+                f"'{tag}' is not a valid tag",
+                "letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-'",
+            )
+    if tags:
+        for index, tag in enumerate(rule.get("mutable", [])):
+            if tag not in tags:
+                hint = did_you_mean(tag, tags) or f"this rule writes: {', '.join(tags)}"
+                yield check.at(
+                    (*path, "mutable", index),
+                    f"mutable tag '{tag}' is not one of the rule's tags",
+                    hint,
+                )
+
+
+def _images(check: _Checker, images: Mapping[str, Any]) -> Iterator[Problem]:
+    for name, image in images.items():
+        path: KeyPath = ("images", name)
+        yield from _build(check, (*path, "build"), image["build"])
+        for index, rule in enumerate(image.get("tags", [])):
+            yield from check.issues((*path, "tags", index), tag_rule_issues(rule))
+        for index, flavor in enumerate(image.get("flavor", [])):
+            yield from check.templates((*path, "flavor", index), flavor)
+        for index, label in enumerate(image.get("labels", [])):
+            yield from check.templates((*path, "labels", index), label)
+        yield from check.target((*path, "staging"), image["staging"])
+        for index, rule in enumerate(image.get("promote", [])):
+            yield from _promote(check, (*path, "promote", index), rule, image["staging"])
+
+
+def _policy(check: _Checker, index: int, policy: Mapping[str, Any]) -> Iterator[Problem]:
+    path: KeyPath = ("policies", index)
+    rule = policy["rule"]
+    if rule == "max-size":
+        yield from check.unit((*path, "max"), policy["max"], size=True)
+    elif rule == "max-age":
+        yield from check.unit((*path, "max"), policy["max"], size=False)
+    elif rule == "platforms" and ("required" in policy) == ("exact" in policy):
+        yield check.at(path, "platforms needs exactly one of 'required' or 'exact'")
+    elif rule == "media-types" and not ({"allow_manifest", "allow_layer"} & set(policy)):
+        yield check.at(path, "media-types needs allow_manifest, allow_layer or both")
+    elif rule == "required-labels" and isinstance(policy["labels"], dict):
+        for label, pattern in policy["labels"].items():
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                yield check.at((*path, "labels", label), f"not a regular expression: {error}")
+    elif rule == "signed":
+        yield from check.existing(
+            (*path, "key"), policy["key"], check.base, directory=False, what="public key"
+        )
+    elif rule == "schema":
+        problems = list(
+            check.existing(
+                (*path, "schema"), policy["schema"], check.base, directory=False, what="schema file"
+            )
+        )
+        yield from problems
+        if not problems:
+            try:
+                json.loads((check.base / policy["schema"]).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                yield check.at((*path, "schema"), f"schema file is not readable JSON: {error}")
+
+
+def semantic_problems(doc: Document) -> list[Problem]:
+    """Every semantic problem of a schema-valid document (empty when none)."""
+    check = _Checker(doc)
+    problems = list(_registries(check, doc.data["registries"]))
+    problems.extend(_images(check, doc.data["images"]))
+    for index, policy in enumerate(doc.data.get("policies", [])):
+        problems.extend(_policy(check, index, policy))
+    return problems

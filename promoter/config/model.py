@@ -1,0 +1,208 @@
+"""The typed, immutable pipeline model that every later stage reads.
+
+Built by ``promoter.config.load_pipeline`` from a file that passed the schema
+and the semantic checks, so its invariants hold: every alias is defined,
+paths exist and are absolute, sizes and durations are parsed. Each element
+remembers the ``line`` and ``column`` of its place in pipeline.yml, so a
+policy violation or a promotion problem can be annotated on the right line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "BuildCache",
+    "BuildSpec",
+    "Executor",
+    "Image",
+    "Pipeline",
+    "PolicyRule",
+    "PromoteRule",
+    "Registry",
+    "RegistryAuth",
+    "Repository",
+    "When",
+    "frozen_mapping",
+]
+
+
+def frozen_mapping(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """A read-only copy of ``values``."""
+    return MappingProxyType(dict(values or {}))
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    """How to log in to a registry. Only names of environment variables, never secrets."""
+
+    kind: str = "docker-config"
+    username_env: str | None = None
+    password_env: str | None = None
+    token_env: str | None = None
+    tenant: str | None = None
+    client_id: str | None = None
+    config: Path | None = None
+
+
+@dataclass(frozen=True)
+class Registry:
+    """A registry alias: ``host[:port]`` plus transport and auth settings."""
+
+    alias: str
+    host: str
+    insecure: bool = False
+    ca_file: Path | None = None
+    auth: RegistryAuth = field(default_factory=RegistryAuth)
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A repository in an aliased registry: ``alias/repository`` as written, and its host."""
+
+    alias: str
+    host: str
+    repository: str
+    line: int = 0
+    column: int = 0
+
+    @property
+    def name(self) -> str:
+        """``host/repository``, the way references are written."""
+        return f"{self.host}/{self.repository}"
+
+    def __str__(self) -> str:
+        return f"{self.alias}/{self.repository}"
+
+
+@dataclass(frozen=True)
+class Executor:
+    """The kaniko executor: image override and timeout in seconds."""
+
+    image: str | None = None
+    timeout: int | None = None
+
+
+@dataclass(frozen=True)
+class BuildCache:
+    """kaniko's layer cache repository and its time to live in seconds."""
+
+    repo: Repository
+    ttl: int | None = None
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    """How to build an image. ``context`` and ``dockerfile`` are absolute, existing paths."""
+
+    context: Path
+    dockerfile: Path
+    target: str | None = None
+    args: Mapping[str, str] = field(default_factory=frozen_mapping, hash=False)
+    platforms: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=frozen_mapping, hash=False)
+    executor: Executor = field(default_factory=Executor)
+    cache: BuildCache | None = None
+    reproducible: bool = True
+    push: str = "promoter"
+
+
+@dataclass(frozen=True)
+class When:
+    """When a promote rule applies: on a git ``tag``, ``always``, or on a ``branch`` glob."""
+
+    kind: str
+    pattern: str | None = None
+
+    def __str__(self) -> str:
+        return f"branch:{self.pattern}" if self.kind == "branch" else self.kind
+
+
+@dataclass(frozen=True)
+class PromoteRule:
+    """Copy the checked digest to these repositories, then write these tags.
+
+    Empty ``tags`` means the image's computed tags. Only ``mutable`` tags may
+    be moved once they exist.
+    """
+
+    to: tuple[Repository, ...]
+    tags: tuple[str, ...] = ()
+    when: When = field(default_factory=lambda: When("tag"))
+    mutable: tuple[str, ...] = ()
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image: its build, its tag rules and labels, staging, and promotions."""
+
+    name: str
+    build: BuildSpec
+    staging: Repository
+    tags: tuple[str, ...] = ()
+    flavor: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=frozen_mapping, hash=False)
+    promote: tuple[PromoteRule, ...] = ()
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """A policy rule with its options as written (sizes, durations and paths made typed).
+
+    ``options`` holds the rule-specific keys. For ``max-size`` ``max`` is in
+    bytes, for ``max-age`` in seconds; ``signed.key`` and ``schema.schema``
+    are absolute paths. ``index`` is the rule's position in ``policies``.
+    """
+
+    rule: str
+    mode: str = "enforce"
+    options: Mapping[str, Any] = field(default_factory=frozen_mapping, hash=False)
+    index: int = 0
+    line: int = 0
+    column: int = 0
+
+    @property
+    def enforced(self) -> bool:
+        """Whether a failure refuses the promotion (else it only warns)."""
+        return self.mode == "enforce"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A loaded, validated pipeline file."""
+
+    file: Path
+    version: int
+    registries: Mapping[str, Registry] = field(hash=False)
+    images: Mapping[str, Image] = field(hash=False)
+    policies: tuple[PolicyRule, ...] = ()
+
+    @property
+    def base_dir(self) -> Path:
+        """The directory relative paths in the file are resolved against."""
+        return self.file.parent
+
+    def image(self, name: str) -> Image:
+        """The image called ``name`` (``KeyError`` if there is none)."""
+        return self.images[name]
+
+    def summary(self) -> dict[str, int]:
+        """Counts for ``promoter validate``: images, registries, policies, promotions."""
+        return {
+            "images": len(self.images),
+            "registries": len(self.registries),
+            "policies": len(self.policies),
+            "promotions": sum(
+                len(rule.to) for image in self.images.values() for rule in image.promote
+            ),
+        }

@@ -1,0 +1,253 @@
+"""Reading pipeline.yml into plain data that remembers where every node came from.
+
+The file is read defensively (a size cap before parsing, strict UTF-8, no
+aliases, bounded depth and node count), composed with PyYAML's pure-Python
+composer, and walked into dicts, lists and scalars. Every value and every
+mapping key keeps its line and column, so later errors and annotations can
+point at the exact place in the file. Duplicate mapping keys, which YAML
+loaders silently accept, are reported.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from promoter.config.problems import KeyPath, Mark, Problem, format_path, raise_problems
+from promoter.errors import ConfigError
+
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Document", "read_document"]
+
+#: Pipeline files are hand-written; anything larger is a mistake or an attack.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES = 50_000
+MAX_DEPTH = 64
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
+
+
+@dataclass(frozen=True)
+class Document:
+    """The parsed file: plain data plus the position of each value and key."""
+
+    file: str
+    data: Any
+    values: dict[KeyPath, Mark] = field(default_factory=dict)
+    keys: dict[KeyPath, Mark] = field(default_factory=dict)
+
+    def mark(self, path: KeyPath) -> Mark:
+        """Where the value at ``path`` starts (or its closest located ancestor)."""
+        while path not in self.values and path:
+            path = path[:-1]
+        return self.values.get(path, Mark(1, 1))
+
+    def key_mark(self, path: KeyPath) -> Mark:
+        """Where the key of ``path`` is written; the value's place if it has no key."""
+        return self.keys.get(path) or self.mark(path)
+
+
+class _GuardedLoader(yaml.SafeLoader):
+    """A composer that refuses aliases and bounds depth and node count."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent):
+            raise _Refused("YAML aliases (*name) are not supported in pipeline files", event)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Refused(f"more than {MAX_NODES} YAML nodes", event)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", event)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, event: yaml.Event) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = Mark.of(event.start_mark) if event.start_mark else Mark(1, 1)
+
+
+def _read_text(file: str) -> str:
+    path = Path(file)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ConfigError(
+            "no such file", file=file, hint="pass the pipeline file with -f"
+        ) from None
+    except OSError as error:
+        raise ConfigError(f"cannot read: {error.strerror}", file=file) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError("is a directory, not a pipeline file", file=file) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError("is not a regular file", file=file)
+    if info.st_size > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"file is {info.st_size} bytes; pipeline files are limited to {MAX_FILE_BYTES} bytes",
+            file=file,
+        )
+    try:
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(f"cannot read: {error.strerror or error}", file=file) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(f"file is larger than {MAX_FILE_BYTES} bytes", file=file)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{raw[error.start]:02x})", file=file, line=line, column=column
+        ) from None
+    return text
+
+
+def _position(text: str, index: int) -> Mark:
+    line = text.count("\n", 0, index) + 1
+    return Mark(line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _compose(file: str, text: str) -> Node:
+    try:
+        node = _compose_text(text)
+    except _Refused as refused:
+        raise ConfigError(
+            refused.message, file=file, line=refused.mark.line, column=refused.mark.column
+        ) from None
+    except yaml.reader.ReaderError as error:
+        where = _position(text, error.position)
+        character = error.character
+        code = f"#x{character:04x}" if isinstance(character, int) else repr(character)
+        raise ConfigError(
+            f"YAML: unacceptable character {code}",
+            file=file,
+            line=where.line,
+            column=where.column,
+        ) from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = Mark.of(mark) if mark is not None else Mark(1, 1)
+        problem = error.problem or error.context or "invalid YAML"
+        raise ConfigError(
+            f"YAML: {problem}", file=file, line=where.line, column=where.column
+        ) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"YAML: {error}", file=file) from None
+    except RecursionError:
+        raise ConfigError("YAML nesting is too deep", file=file) from None
+    if node is None:
+        raise ConfigError("the pipeline file is empty", file=file, line=1, column=1)
+    return node
+
+
+def _compose_text(text: str) -> Node | None:
+    loader = _GuardedLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+class _Walker:
+    """Turns composed nodes into plain data, recording marks and problems."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.values: dict[KeyPath, Mark] = {}
+        self.keys: dict[KeyPath, Mark] = {}
+        self.problems: list[Problem] = []
+        self._constructor = yaml.constructor.SafeConstructor()
+
+    def walk(self, node: Node, path: KeyPath) -> Any:
+        self.values[path] = Mark.of(node.start_mark)
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, SequenceNode):
+            return [self.walk(item, (*path, index)) for index, item in enumerate(node.value)]
+        return self._scalar(node, path)
+
+    def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self._problem(
+                    Mark.of(key_node.start_mark), path, "mapping keys must be plain strings"
+                )
+                continue
+            key = str(key_node.value)
+            child = (*path, key)
+            mark = Mark.of(key_node.start_mark)
+            if key in out:
+                first = self.keys[child]
+                self._problem(
+                    mark, child, f"duplicate key '{key}' (first defined at line {first.line})"
+                )
+                continue
+            self.keys[child] = mark
+            out[key] = self.walk(value_node, child)
+        return out
+
+    def _scalar(self, node: Node, path: KeyPath) -> Any:
+        if node.tag in _TEXT_TAGS:
+            return str(node.value)
+        if node.tag not in _SCALAR_TAGS:
+            self._problem(Mark.of(node.start_mark), path, f"unsupported YAML tag '{node.tag}'")
+            return None
+        try:
+            return self._constructor.construct_object(node)
+        except (ValueError, yaml.YAMLError):
+            self._problem(
+                Mark.of(node.start_mark),
+                path,
+                f"'{node.value}' is not a valid {node.tag.rsplit(':', 1)[-1]}",
+            )
+            return None
+
+    def _problem(self, mark: Mark, path: KeyPath, message: str) -> None:
+        self.problems.append(Problem(mark, format_path(path), message))
+
+
+def read_document(file: str | os.PathLike[str]) -> Document:
+    """Read and compose a pipeline file; raise ``ConfigError`` for anything unreadable."""
+    name = os.fspath(file)
+    text = _read_text(name)
+    node = _compose(name, text)
+    walker = _Walker(name)
+    data = walker.walk(node, ())
+    raise_problems(name, walker.problems)
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else "a single value"
+        mark = walker.values[()]
+        raise ConfigError(
+            f"the pipeline file must be a mapping of keys (version, registries, images, ...), not {kind}",
+            file=name,
+            line=mark.line,
+            column=mark.column,
+        )
+    return Document(name, data, walker.values, walker.keys)

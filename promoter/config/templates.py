@@ -1,0 +1,86 @@
+"""Template expressions in tags, labels and build arguments: ``{{version}}`` and friends.
+
+The variables are docker/metadata-action's: the semver/pep440 pattern
+variables (``version``, ``major``, ``minor``, ``patch``, ``raw``) and its
+global expressions (``branch``, ``tag``, ``sha``, ``base_ref``,
+``is_default_branch``, ``is_not_default_branch``, ``date 'FORMAT' tz='ZONE'``,
+``commit_date 'FORMAT' tz='ZONE'``). Here they are only checked, not expanded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from promoter.config.problems import did_you_mean
+
+__all__ = ["DATE_VARIABLES", "PLAIN_VARIABLES", "TemplateIssue", "template_issues"]
+
+PLAIN_VARIABLES = frozenset(
+    {
+        "version",
+        "major",
+        "minor",
+        "patch",
+        "raw",
+        "branch",
+        "tag",
+        "sha",
+        "base_ref",
+        "is_default_branch",
+        "is_not_default_branch",
+    }
+)
+DATE_VARIABLES = frozenset({"date", "commit_date"})
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+_QUOTED = r"(?:'[^']*'|\"[^\"]*\")"
+_DATE_ARGS = re.compile(rf"^\s+{_QUOTED}(?:\s+tz\s*=\s*{_QUOTED})?\s*$")
+
+
+@dataclass(frozen=True)
+class TemplateIssue:
+    """A problem with one ``{{ }}`` expression."""
+
+    message: str
+    hint: str | None = None
+
+
+def _check_expression(inner: str) -> TemplateIssue | None:
+    body = inner.strip()
+    match = _NAME.match(body)
+    if match is None:
+        return TemplateIssue(f"'{{{{{inner}}}}}' is not a template variable")
+    name, rest = match.group(), body[match.end() :]
+    if name in PLAIN_VARIABLES:
+        if rest.strip():
+            return TemplateIssue(f"template variable '{name}' takes no arguments")
+        return None
+    if name in DATE_VARIABLES:
+        if not _DATE_ARGS.match(rest):
+            return TemplateIssue(
+                f"'{{{{{body}}}}}' needs a quoted format",
+                f"write {{{{{name} 'YYYYMMDD'}}}} or {{{{{name} 'YYYYMMDD' tz='Europe/Paris'}}}}",
+            )
+        return None
+    known = sorted(PLAIN_VARIABLES | DATE_VARIABLES)
+    hint = did_you_mean(name, known) or f"known: {', '.join(known)}"
+    return TemplateIssue(f"unknown template variable '{name}'", hint)
+
+
+def template_issues(text: str) -> Iterator[TemplateIssue]:
+    """Every problem with the ``{{ }}`` expressions in ``text``."""
+    position = 0
+    while True:
+        start = text.find("{{", position)
+        if start < 0:
+            return
+        end = text.find("}}", start + 2)
+        if end < 0:
+            yield TemplateIssue("unclosed '{{'", "close it with '}}'")
+            return
+        issue = _check_expression(text[start + 2 : end])
+        if issue is not None:
+            yield issue
+        position = end + 2
