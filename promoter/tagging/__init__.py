@@ -1,3 +1,35 @@
-"""tagging layer of promoter (see DESIGN §4)."""
+"""Tags and OCI labels from the git context, with docker/metadata-action's semantics.
+
+The engine (:func:`compute_metadata`) is pure: rule, flavor, image, label and
+annotation lines, a :class:`GitContext`, a :class:`RepositoryInfo` and a
+clock in; version, tags, labels and annotations out. The context comes from
+GitHub Actions, Azure DevOps or a local checkout (:func:`detect_context`).
+"""
 
 from __future__ import annotations
+
+from promoter.tagging.context import GitContext, RepositoryInfo
+from promoter.tagging.engine import Metadata, TagInputs, Version, compute_metadata, sanitize_tag
+from promoter.tagging.flavor import Flavor, parse_flavor
+from promoter.tagging.github import github_context, github_repository
+from promoter.tagging.images import ImageName, parse_images
+from promoter.tagging.rules import TagRule, parse_rule, parse_rules
+
+__all__ = [
+    "Flavor",
+    "GitContext",
+    "ImageName",
+    "Metadata",
+    "RepositoryInfo",
+    "TagInputs",
+    "TagRule",
+    "Version",
+    "compute_metadata",
+    "github_context",
+    "github_repository",
+    "parse_flavor",
+    "parse_images",
+    "parse_rule",
+    "parse_rules",
+    "sanitize_tag",
+]
