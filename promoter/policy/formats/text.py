@@ -1,0 +1,34 @@
+"""The plain-text rendering of a check: one line per result, then a summary."""
+
+from __future__ import annotations
+
+from promoter.policy.results import CheckReport, RuleResult
+
+__all__ = ["render_text", "where"]
+
+_MARK = {"pass": "PASS", "fail": "FAIL", "warn": "WARN"}
+
+
+def where(result: RuleResult) -> str:
+    """``pipeline.yml:12`` (or just the file, or empty)."""
+    if result.file is None:
+        return ""
+    return f"{result.file}:{result.line}" if result.line is not None else result.file
+
+
+def render_text(report: CheckReport) -> str:
+    """``PASS non-root [linux/amd64] runs as user 'app' (pipeline.yml:12)`` lines and a summary."""
+    lines = [f"policy check of {report.reference or report.digest}@{report.digest}"]
+    width = max((len(r.rule) for r in report.results), default=0)
+    for result in report.results:
+        platform = f" [{result.platform}]" if result.platform else ""
+        located = f" ({where(result)})" if where(result) else ""
+        lines.append(
+            f"{_MARK[result.status]} {result.rule:<{width}}{platform} {result.message}{located}"
+        )
+    verdict = "passed" if report.ok else "REFUSED"
+    lines.append(
+        f"{verdict}: {report.count('pass')} passed, {report.count('fail')} failed, "
+        f"{report.count('warn')} warnings"
+    )
+    return "\n".join(lines) + "\n"

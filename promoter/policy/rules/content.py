@@ -1,0 +1,170 @@
+"""Rules on what an image carries and has attached: no-secrets, referrers, schema."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from promoter.policy.declared import PolicyRule
+from promoter.policy.facts_doc import Facts
+from promoter.policy.results import Outcome
+from promoter.policy.rules.base import RuleContext, RuleSpec, joined, option_str_list, platforms_of
+from promoter.policy.secrets import Finding, scan_assignment, scan_text
+
+__all__ = ["CONTENT_RULES", "find_secrets"]
+
+
+def find_secrets(facts: Facts, platform: dict[str, Any]) -> list[Finding]:
+    """Suspected credentials in one platform's env, labels, annotations and history."""
+    findings: list[Finding] = []
+    for entry in platform.get("env") or []:
+        if isinstance(entry, str):
+            name, _, value = entry.partition("=")
+            findings.extend(scan_assignment(name, value, "env"))
+    for where, mapping in (
+        ("label", platform.get("labels")),
+        ("annotation", platform.get("annotations")),
+    ):
+        for name, value in (mapping or {}).items():
+            if isinstance(value, str):
+                findings.extend(scan_assignment(name, value, where))
+    for number, step in enumerate(platform.get("history") or []):
+        for key in ("createdBy", "comment"):
+            if isinstance(step, dict) and isinstance(step.get(key), str):
+                findings.extend(scan_text(step[key], f"history[{number}]"))
+    for key in ("entrypoint", "cmd"):
+        for part in platform.get(key) or []:
+            if isinstance(part, str):
+                findings.extend(scan_text(part, key))
+    return findings
+
+
+def _parse_secrets(_rule: PolicyRule, _base: Path) -> None:
+    return None
+
+
+def _check_secrets(facts: Facts, _settings: None, _ctx: RuleContext) -> list[Outcome]:
+    outcomes = []
+    top = [
+        finding
+        for name, value in (facts.get("annotations") or {}).items()
+        if isinstance(value, str)
+        for finding in scan_assignment(name, value, "index annotation")
+    ]
+    for p in platforms_of(facts):
+        found = [*top, *find_secrets(facts, p)]
+        unique = list(dict.fromkeys(found))
+        if unique:
+            shown = "; ".join(f.describe() for f in unique[:10])
+            more = f" (and {len(unique) - 10} more)" if len(unique) > 10 else ""
+            outcomes.append(Outcome(False, shown + more, p.get("platform")))
+        else:
+            outcomes.append(
+                Outcome(True, "no credentials in env, labels or history", p.get("platform"))
+            )
+    return outcomes
+
+
+def _parse_referrers(rule: PolicyRule, _base: Path) -> tuple[str, ...]:
+    types = option_str_list(rule, "artifact_types", required=True)
+    if not types:
+        raise rule.error("name at least one artifact type", key="artifact_types")
+    return tuple(types)
+
+
+def _check_referrers(facts: Facts, wanted: tuple[str, ...], _ctx: RuleContext) -> list[Outcome]:
+    attached = [
+        str(r.get("artifactType") or "")
+        for r in facts.get("referrers") or []
+        if isinstance(r, dict)
+    ]
+    outcomes = []
+    for pattern in wanted:
+        hits = [a for a in attached if fnmatch.fnmatchcase(a, pattern)]
+        if hits:
+            outcomes.append(Outcome(True, f"{len(hits)} {pattern} artifact(s) attached"))
+        else:
+            has = joined(sorted(set(attached))) or "none"
+            outcomes.append(Outcome(False, f"no {pattern} artifact attached (attached: {has})"))
+    return outcomes
+
+
+@dataclass(frozen=True)
+class _Schema:
+    schema: dict[str, Any]
+    source: str
+
+
+def _parse_schema(rule: PolicyRule, base: Path) -> _Schema:
+    import jsonschema
+    import yaml
+
+    value = rule.options.get("schema")
+    if isinstance(value, dict):
+        schema, source = value, "inline schema"
+    elif isinstance(value, (str, os.PathLike)) and str(value):
+        path = base / value
+        try:
+            text = path.read_text(encoding="utf-8")
+            schema = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError) as error:
+            raise rule.error(f"cannot read schema {value}: {error}", key="schema") from None
+        except (ValueError, yaml.YAMLError) as error:
+            raise rule.error(
+                f"schema {value} is not valid JSON/YAML: {error}", key="schema"
+            ) from None
+        source = str(value)
+    else:
+        raise rule.error("rule 'schema' needs 'schema': a file or an inline mapping", key="schema")
+    if not isinstance(schema, dict):
+        raise rule.error("a JSON Schema must be a mapping", key="schema")
+    validator = jsonschema.validators.validator_for(schema)
+    try:
+        validator.check_schema(schema)
+    except jsonschema.SchemaError as error:
+        raise rule.error(f"not a valid JSON Schema: {error.message}", key="schema") from None
+    return _Schema(schema, source)
+
+
+def _check_schema(facts: Facts, settings: _Schema, _ctx: RuleContext) -> list[Outcome]:
+    import jsonschema
+
+    validator = jsonschema.validators.validator_for(settings.schema)(settings.schema)
+    errors = sorted(validator.iter_errors(facts), key=lambda e: list(e.absolute_path))
+    if not errors:
+        return [Outcome(True, f"facts match {settings.source}")]
+    shown = []
+    for error in errors[:5]:
+        where = "/".join(str(part) for part in error.absolute_path) or "(document)"
+        shown.append(f"at {where}: {error.message[:200]}")
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    return [Outcome(False, f"facts do not match {settings.source}: " + "; ".join(shown) + more)]
+
+
+CONTENT_RULES = (
+    RuleSpec(
+        "no-secrets",
+        "No credentials in environment variables, labels or history commands.",
+        (),
+        _parse_secrets,
+        _check_secrets,
+    ),
+    RuleSpec(
+        "referrers",
+        "Artifacts of these types (SBOM, provenance, ...) must be attached to the image.",
+        ("artifact_types",),
+        _parse_referrers,
+        _check_referrers,
+    ),
+    RuleSpec(
+        "schema",
+        "A user's JSON Schema must accept the image facts document.",
+        ("schema",),
+        _parse_schema,
+        _check_schema,
+    ),
+)

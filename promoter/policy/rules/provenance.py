@@ -1,0 +1,174 @@
+"""Rules on where an image comes from and when: base-image, max-age."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from promoter.policy.declared import PolicyRule
+from promoter.policy.facts_doc import Facts
+from promoter.policy.results import Outcome
+from promoter.policy.rules.base import (
+    RuleContext,
+    RuleSpec,
+    joined,
+    option_bool,
+    option_str_list,
+    platforms_of,
+)
+from promoter.policy.units import parse_duration
+
+__all__ = ["BASE_DIGEST", "BASE_NAME", "CREATED", "PROVENANCE_RULES", "created_time"]
+
+BASE_NAME = "org.opencontainers.image.base.name"
+BASE_DIGEST = "org.opencontainers.image.base.digest"
+CREATED = "org.opencontainers.image.created"
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$")
+
+
+def _annotation(facts: Facts, platform: dict[str, Any], key: str) -> str | None:
+    """An annotation of the platform's manifest, else a label of its config, else the index's."""
+    for source in (platform.get("annotations"), platform.get("labels"), facts.get("annotations")):
+        if isinstance(source, dict) and isinstance(source.get(key), str) and source[key]:
+            return str(source[key])
+    return None
+
+
+@dataclass(frozen=True)
+class _Base:
+    allow: tuple[str, ...]
+    require_digest: bool
+
+
+def _parse_base(rule: PolicyRule, _base: Path) -> _Base:
+    allow = option_str_list(rule, "allow")
+    require_digest = option_bool(rule, "require_digest", False)
+    if not allow and not require_digest:
+        raise rule.error("rule 'base-image' needs 'allow' globs or 'require_digest: true'")
+    return _Base(tuple(allow or ()), require_digest)
+
+
+def _check_base(facts: Facts, settings: _Base, _ctx: RuleContext) -> list[Outcome]:
+    outcomes = []
+    for p in platforms_of(facts):
+        name = _annotation(facts, p, BASE_NAME)
+        digest = _annotation(facts, p, BASE_DIGEST)
+        problems = []
+        if settings.allow:
+            if name is None:
+                problems.append(f"no {BASE_NAME} annotation or label says what the base is")
+            elif not any(fnmatch.fnmatchcase(name, g) for g in settings.allow):
+                problems.append(
+                    f"base {name!r} is not in the allow-list ({joined(settings.allow)})"
+                )
+        if settings.require_digest:
+            if digest is None:
+                problems.append(f"no {BASE_DIGEST} pins the base image")
+            elif not _DIGEST.match(digest):
+                problems.append(f"{BASE_DIGEST} {digest[:80]!r} is not a digest")
+        if problems:
+            outcomes.append(Outcome(False, "; ".join(problems), p.get("platform")))
+        else:
+            shown = f"base {name!r}" if name else "base"
+            pinned = f" pinned at {digest}" if digest else ""
+            outcomes.append(Outcome(True, f"{shown}{pinned}", p.get("platform")))
+    return outcomes
+
+
+def _parse_timestamp(text: str) -> datetime | None:
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    # Go writes nanoseconds; Python's fromisoformat takes at most microseconds.
+    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+
+
+def created_time(facts: Facts, platform: dict[str, Any]) -> tuple[str, str] | None:
+    """``(timestamp text, where it came from)``: the OCI created annotation, else config.created."""
+    stamp = _annotation(facts, platform, CREATED)
+    if stamp:
+        return stamp, CREATED
+    created = platform.get("created")
+    if isinstance(created, str) and created:
+        return created, "config.created"
+    return None
+
+
+def _reproducible(stamp: datetime) -> bool:
+    """A zeroed timestamp (the Unix epoch, or Go's zero time) marks a reproducible build."""
+    return stamp.year <= 1970
+
+
+def _parse_age(rule: PolicyRule, _base: Path) -> timedelta:
+    if "max" not in rule.options:
+        raise rule.error("rule 'max-age' needs 'max' (e.g. 30d)", key="max")
+    try:
+        return parse_duration(rule.options["max"])
+    except ValueError as error:
+        raise rule.error(str(error), key="max") from None
+
+
+def _days(delta: timedelta) -> str:
+    days = delta.total_seconds() / 86400
+    return f"{days:.1f} days" if days < 10 else f"{int(days)} days"
+
+
+def _check_age(facts: Facts, limit: timedelta, ctx: RuleContext) -> list[Outcome]:
+    outcomes = []
+    for p in platforms_of(facts):
+        platform = p.get("platform")
+        found = created_time(facts, p)
+        if found is None:
+            outcomes.append(
+                Outcome(
+                    False, "no creation time: no created annotation or config.created", platform
+                )
+            )
+            continue
+        text, source = found
+        stamp = _parse_timestamp(text)
+        if stamp is None:
+            outcomes.append(Outcome(False, f"{source} {text[:40]!r} is not a timestamp", platform))
+        elif _reproducible(stamp):
+            message = f"{source} is zeroed ({text}): a reproducible build, age not judged"
+            outcomes.append(Outcome(True, message, platform))
+        elif ctx.now - stamp > limit:
+            age = _days(ctx.now - stamp)
+            outcomes.append(
+                Outcome(
+                    False, f"built {age} ago ({source} {text}), older than {_days(limit)}", platform
+                )
+            )
+        else:
+            age = _days(max(ctx.now - stamp, timedelta(0)))
+            outcomes.append(
+                Outcome(True, f"built {age} ago ({source}), within {_days(limit)}", platform)
+            )
+    return outcomes
+
+
+PROVENANCE_RULES = (
+    RuleSpec(
+        "base-image",
+        "The base image must be allow-listed and pinned by digest (OCI base annotations).",
+        ("allow", "require_digest"),
+        _parse_base,
+        _check_base,
+    ),
+    RuleSpec(
+        "max-age",
+        "The image must have been built within a time limit (zeroed timestamps pass).",
+        ("max",),
+        _parse_age,
+        _check_age,
+    ),
+)
