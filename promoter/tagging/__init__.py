@@ -8,11 +8,15 @@ GitHub Actions, Azure DevOps or a local checkout (:func:`detect_context`).
 
 from __future__ import annotations
 
+from promoter.tagging.azure import azure_context, azure_repository
 from promoter.tagging.context import GitContext, RepositoryInfo
+from promoter.tagging.detect import detect_context
 from promoter.tagging.engine import Metadata, TagInputs, Version, compute_metadata, sanitize_tag
 from promoter.tagging.flavor import Flavor, parse_flavor
 from promoter.tagging.github import github_context, github_repository
 from promoter.tagging.images import ImageName, parse_images
+from promoter.tagging.localgit import local_context
+from promoter.tagging.remotes import public_url
 from promoter.tagging.rules import TagRule, parse_rule, parse_rules
 
 __all__ = [
@@ -24,12 +28,17 @@ __all__ = [
     "TagInputs",
     "TagRule",
     "Version",
+    "azure_context",
+    "azure_repository",
     "compute_metadata",
+    "detect_context",
     "github_context",
     "github_repository",
+    "local_context",
     "parse_flavor",
     "parse_images",
     "parse_rule",
     "parse_rules",
+    "public_url",
     "sanitize_tag",
 ]

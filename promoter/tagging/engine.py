@@ -87,18 +87,14 @@ class Metadata:
     rules: tuple[TagRule, ...]
     labels: tuple[str, ...]
     annotations: tuple[str, ...]
+    latest_name: str = "latest"
 
     def _names(self) -> list[str]:
         if not self.version.main:
             return []
         names = [self.version.main, *self.version.partial]
         if self.version.latest:
-            latest = (
-                (self.flavor.prefix if self.flavor.prefix_latest else "")
-                + "latest"
-                + (self.flavor.suffix if self.flavor.suffix_latest else "")
-            )
-            names.append(sanitize_tag(latest))
+            names.append(self.latest_name)
         return names
 
     @property
@@ -167,7 +163,22 @@ def compute_metadata(
     annotations = merge_labels(
         generated, (expressions.render(line) for line in _lines(inputs.annotations))
     )
-    return Metadata(version, tuple(images), flavor, tuple(rules), tuple(labels), tuple(annotations))
+    # The flavor's prefix/suffix are rendered for `latest` too, unlike upstream, which
+    # pastes them raw ('{{branch}}-' would give '-branch--latest'); plain text is unaffected.
+    latest_name = sanitize_tag(
+        (expressions.render(flavor.prefix) if flavor.prefix_latest else "")
+        + "latest"
+        + (expressions.render(flavor.suffix) if flavor.suffix_latest else "")
+    )
+    return Metadata(
+        version,
+        tuple(images),
+        flavor,
+        tuple(rules),
+        tuple(labels),
+        tuple(annotations),
+        latest_name,
+    )
 
 
 def _lines(lines: Iterable[str]) -> list[str]:

@@ -1,0 +1,65 @@
+"""Which git context applies: GitHub Actions, then Azure DevOps, then the local checkout.
+
+On a CI service the local checkout (when there is one) still fills what the
+CI variables lack: the commit date, the default branch, ``dirty``/``shallow``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from promoter.errors import PromoterError
+from promoter.tagging.azure import azure_context, azure_repository, is_azure
+from promoter.tagging.context import GitContext, RepositoryInfo
+from promoter.tagging.github import github_context, github_repository
+from promoter.tagging.localgit import local_context
+
+__all__ = ["detect_context", "is_github"]
+
+
+def is_github(env: Mapping[str, str]) -> bool:
+    """Whether ``env`` is a GitHub Actions runner's (``GITHUB_ACTIONS=true``)."""
+    return env.get("GITHUB_ACTIONS", "").lower() == "true"
+
+
+def _fill_from_checkout(
+    context: GitContext, repository: RepositoryInfo, path: Path
+) -> tuple[GitContext, RepositoryInfo]:
+    try:
+        local, local_repo = local_context(path)
+    except PromoterError:
+        return context, repository
+    if context.commit_date is None and local.sha == context.sha:
+        context = replace(context, commit_date=local.commit_date)
+    context = replace(
+        context,
+        dirty=local.dirty,
+        shallow=local.shallow,
+        warnings=context.warnings + tuple(w for w in local.warnings if "detached" not in w),
+    )
+    if not repository.default_branch and local_repo.default_branch:
+        repository = replace(repository, default_branch=local_repo.default_branch)
+    if not repository.html_url and local_repo.html_url:
+        repository = replace(repository, html_url=local_repo.html_url)
+    return context, repository
+
+
+def detect_context(
+    path: str | Path = ".", env: Mapping[str, str] | None = None
+) -> tuple[GitContext, RepositoryInfo]:
+    """The context and repository facts for a build of the checkout at ``path``."""
+    env = os.environ if env is None else env
+    where = Path(path)
+    if is_github(env):
+        context = github_context(env)
+        repository = github_repository(context.payload.get("repository"), env)
+    elif is_azure(env):
+        context = azure_context(env)
+        repository = azure_repository(env)
+        where = Path(env.get("BUILD_SOURCESDIRECTORY") or where)
+    else:
+        return local_context(where)
+    return _fill_from_checkout(context, repository, where)
