@@ -47,7 +47,7 @@ def parse_instructions(text: str) -> list[Instruction]:
         elif line.startswith("#"):
             continue  # comments inside a continued instruction are skipped
         if line.endswith(escape):
-            pending.append(line[: -len(escape)])
+            pending.append(line[: -len(escape)].rstrip())
             continue
         pending.append(line)
         joined = " ".join(part for part in pending if part)
