@@ -109,7 +109,9 @@ def _build(check: _Checker, path: KeyPath, build: Mapping[str, Any]) -> Iterator
     yield from context_problems
     if not context_problems:
         context = (check.base / context_value).resolve()
-        dockerfile_path = (*path, "dockerfile") if "dockerfile" in build else (*path, "context")
+        # Point at the key that decided the Dockerfile's place, whichever was written.
+        written = [key for key in ("dockerfile", "context") if key in build]
+        dockerfile_path = (*path, written[0]) if written else path
         dockerfile = build.get("dockerfile", "Dockerfile")
         missing = list(
             check.existing(dockerfile_path, dockerfile, context, directory=False, what="Dockerfile")

@@ -119,8 +119,10 @@ def _problems_of(error: ValidationError, doc: Document) -> Iterator[Problem]:
         return
     if validator == "required":
         present = value if isinstance(value, Mapping) else {}
+        unknown = [key for key in present if key not in schema.get("properties", {})]
         for key in rule_value:
-            if key not in present:
+            # A misspelt key is reported once, as unknown with "did you mean".
+            if key not in present and not any(did_you_mean(u, [key]) for u in unknown):
                 yield Problem(doc.key_mark(path), here, f"missing required key '{key}'")
         return
     mark = doc.mark(path)
@@ -145,6 +147,10 @@ def _problems_of(error: ValidationError, doc: Document) -> Iterator[Problem]:
         names = [wanted] if isinstance(wanted, str) else list(wanted)
         expected = " or ".join(_TYPE_NAMES.get(name, name) for name in names)
         yield Problem(mark, here, f"expected {expected}, got {_kind(value)}")
+        return
+    if validator == "pattern" and schema.get("x-secret"):
+        # The value may be a secret pasted where a variable name belongs: never echo it.
+        yield Problem(mark, here, str(custom))
         return
     if validator == "pattern":
         yield Problem(

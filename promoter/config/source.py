@@ -37,6 +37,7 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
 }
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
 
 
@@ -186,6 +187,9 @@ class _Walker:
 
     def walk(self, node: Node, path: KeyPath) -> Any:
         self.values[path] = Mark.of(node.start_mark)
+        if not isinstance(node, ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            self._problem(Mark.of(node.start_mark), path, f"unsupported YAML tag '{node.tag}'")
+            return None
         if isinstance(node, MappingNode):
             return self._mapping(node, path)
         if isinstance(node, SequenceNode):

@@ -1,0 +1,57 @@
+"""Two ways to run the CLI in tests of pipeline files.
+
+``run_subprocess`` runs the real ``python -m promoter``; ``run_in_process``
+calls ``promoter.cli.main.main`` with stdout/stderr captured (fast enough for
+hypothesis). Both return ``Outcome(code, stdout, stderr)``.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from collections.abc import Sequence
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+
+from promoter.cli.main import main
+from promoter.cli.state import STATE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def first_error_line(self) -> str:
+        lines = self.stderr.splitlines()
+        return lines[0] if lines else ""
+
+
+def run_subprocess(args: Sequence[str], cwd: Path | None = None) -> Outcome:
+    done = subprocess.run(
+        [sys.executable, "-m", "promoter", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+    return Outcome(done.returncode, done.stdout, done.stderr)
+
+
+def run_in_process(args: Sequence[str]) -> Outcome:
+    STATE.output, STATE.debug, STATE.quiet = "text", False, False
+    out, err = io.StringIO(), io.StringIO()
+    code: int
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    return Outcome(code, out.getvalue(), err.getvalue())

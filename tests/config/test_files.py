@@ -1,0 +1,136 @@
+"""Files that are not pipeline files at all: missing, a directory, a device, huge, bombs.
+
+Each exits 2 with one clear line and no traceback, and promptly: nothing is
+read past the size cap and nothing waits on a device or a pipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from promoter.config.source import MAX_FILE_BYTES, MAX_NODES
+from tests.config.cli_runner import Outcome, run_in_process, run_subprocess
+
+
+def _bad(outcome: Outcome) -> str:
+    assert outcome.code == 2, outcome
+    assert "Traceback" not in outcome.stderr
+    assert outcome.stdout == ""
+    return outcome.first_error_line
+
+
+def test_missing_file(project: Path) -> None:
+    first = _bad(run_subprocess(["validate", "-f", "nope.yml"], cwd=project))
+    assert first == "error: nope.yml: no such file (pass the pipeline file with -f)"
+
+
+def test_default_file_missing(project: Path) -> None:
+    first = _bad(run_subprocess(["validate"], cwd=project))
+    assert first.startswith("error: pipeline.yml: no such file")
+
+
+def test_directory(project: Path) -> None:
+    first = _bad(run_in_process(["validate", "-f", "app"]))
+    assert first == "error: app: is a directory, not a pipeline file"
+
+
+def test_fifo_is_refused_without_blocking(project: Path) -> None:
+    os.mkfifo(project / "pipe.yml")
+    first = _bad(run_subprocess(["validate", "-f", "pipe.yml"], cwd=project))
+    assert first == "error: pipe.yml: is not a regular file"
+
+
+def test_endless_device_is_refused(project: Path) -> None:
+    first = _bad(run_in_process(["validate", "-f", "/dev/zero"]))
+    assert first == "error: /dev/zero: is not a regular file"
+
+
+def test_fifty_megabytes_is_refused_before_parsing(project: Path) -> None:
+    big = project / "big.yml"
+    with open(big, "w") as stream:
+        line = "key: " + "x" * 95 + "\n"
+        for _ in range(50 * 1024 * 1024 // len(line) + 1):
+            stream.write(line)
+    assert big.stat().st_size >= 50 * 1024 * 1024
+    started = time.monotonic()
+    first = _bad(run_subprocess(["validate", "-f", "big.yml"], cwd=project))
+    assert time.monotonic() - started < 10
+    assert first.startswith("error: big.yml: file is ")
+    assert f"limited to {MAX_FILE_BYTES} bytes" in first
+
+
+def test_just_over_the_cap_is_refused(project: Path) -> None:
+    (project / "edge.yml").write_text("#" * MAX_FILE_BYTES + "\n")
+    first = _bad(run_in_process(["validate", "-f", "edge.yml"]))
+    assert "limited to" in first
+
+
+def test_billion_laughs_is_refused(project: Path) -> None:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for index in range(1, 10):
+        previous, name = chr(ord("a") + index - 1), chr(ord("a") + index)
+        lines.append(f"{name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+    (project / "bomb.yml").write_text("\n".join(lines) + "\n")
+    started = time.monotonic()
+    first = _bad(run_subprocess(["validate", "-f", "bomb.yml"], cwd=project))
+    assert time.monotonic() - started < 10
+    assert first == (
+        "error: bomb.yml:2:8: YAML aliases (*name) are not supported in pipeline files"
+    )
+
+
+def test_node_count_is_capped(project: Path) -> None:
+    (project / "wide.yml").write_text("items: [" + "0," * (MAX_NODES + 10) + "0]\n")
+    first = _bad(run_in_process(["validate", "-f", "wide.yml"]))
+    assert f"more than {MAX_NODES} YAML nodes" in first
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", b"\xff\xfe\x00\x00garbage", os.urandom(4096)],
+    ids=["png", "bom-ish", "random"],
+)
+def test_binary_garbage(project: Path, payload: bytes) -> None:
+    (project / "garbage.yml").write_bytes(payload)
+    first = _bad(run_in_process(["validate", "-f", "garbage.yml"]))
+    assert first.startswith("error: garbage.yml:")
+
+
+def test_error_as_json_document(project: Path) -> None:
+    (project / "pipeline.yml").write_text("version: 1\nregistries: {}\nimages: {}\n")
+    outcome = run_subprocess(["validate", "--output", "json"], cwd=project)
+    assert outcome.code == 2
+    document = json.loads(outcome.stdout)
+    assert document["ok"] is False
+    assert document["exit_code"] == 2
+    error = document["error"]
+    assert error["type"] == "ConfigError"
+    assert (error["file"], error["line"], error["column"], error["path"]) == (
+        "pipeline.yml",
+        2,
+        13,
+        "registries",
+    )
+    # Every further problem is in the detail, one located line each.
+    assert error["detail"] == "pipeline.yml:3:9: images: must not be empty"
+
+
+def test_every_problem_is_listed(project: Path) -> None:
+    (project / "pipeline.yml").write_text(
+        "version: 1\nregistries: {s: {host: h}}\nimages:\n  a: {build: {}, staging: x/a}\n"
+        "  b: {build: {}, staging: y/b}\n"
+    )
+    outcome = run_in_process(["validate"])
+    assert outcome.code == 2
+    lines = outcome.stderr.splitlines()
+    # No Dockerfile in the default context ".": pointed at the build mapping.
+    assert lines[0].startswith("error: pipeline.yml:4:14: images.a.build: Dockerfile 'Dockerfile'")
+    assert any(line.startswith("pipeline.yml:4:") and "alias 'x'" in line for line in lines[1:])
+    assert any(
+        line.startswith("pipeline.yml:5:") and "registry alias 'y'" in line for line in lines[1:]
+    )
