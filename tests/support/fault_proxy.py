@@ -390,6 +390,11 @@ class FaultProxy:
         reader = _Reader(client)
         up_reader: _Reader | None = None
         try:
+            first = client.recv(1, socket.MSG_PEEK)
+            if first[:1] == b"\x16":
+                # A TLS ClientHello on this plain-HTTP port: answer as Go's server does.
+                client.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+                return
             while not self._stopping.is_set():
                 head = reader.head()
                 if not head:
