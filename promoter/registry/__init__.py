@@ -1,3 +1,58 @@
-"""registry layer of promoter (see DESIGN §4)."""
+"""The OCI distribution client and the local transports (DESIGN §4, registry layer).
+
+Public surface (stable; the copy engine and the policy checks build on it):
+
+``Registries``       one shared ``RegistryClient`` per host for a run
+``RegistryClient``   one registry: ``ping``, ``get_manifest`` (-> ``RawManifest``:
+                     ``raw`` bytes, ``media_type``, ``digest``), ``head_manifest``
+                     (-> ``Descriptor | None``), ``put_manifest``, ``delete_manifest``,
+                     ``list_tags``, ``referrers`` (OCI 1.1 API, tag-schema fallback),
+                     ``blob_exists``, ``get_blob`` (iterator of chunks, resumes on
+                     breaks), ``get_blob_bytes``, ``blob_opener``, ``upload_blob``
+                     (bytes, opener or iterable; resumes from the registry's offset),
+                     ``mount_blob`` (cross-repository), ``delete_blob``
+``RegistryOptions``  TLS, insecure hosts, CA bundle, retries, bounds, credentials
+``Target``           the same read/write interface over a registry repository
+                     (``RepositoryTarget``), ``oci:PATH[:TAG]`` (``LayoutTarget``)
+                     and ``docker-archive:PATH`` (``ArchiveSource``, read-only)
+``open_target``      the ``Target`` a reference names
+
+Every failure is a ``PromoterError``: ``RegistryError`` (status, OCI code,
+reference), ``AuthError`` (names the credential source, never the secret),
+``NetworkError`` (after the bounded retries).
+"""
 
 from __future__ import annotations
+
+from promoter.registry.archive import ArchiveSource
+from promoter.registry.blobs import BlobOpener, BlobSource
+from promoter.registry.client import RegistryClient
+from promoter.registry.credentials import Credential, CredentialProvider, StaticCredentials
+from promoter.registry.layout import LayoutTarget
+from promoter.registry.options import RegistryConfig, RegistryOptions, is_loopback
+from promoter.registry.pool import Registries
+from promoter.registry.raw import RawManifest
+from promoter.registry.retry import RetryPolicy
+from promoter.registry.target import RepositoryTarget, Target, open_target
+from promoter.registry.transport import TransportStats
+
+__all__ = [
+    "ArchiveSource",
+    "BlobOpener",
+    "BlobSource",
+    "Credential",
+    "CredentialProvider",
+    "LayoutTarget",
+    "RawManifest",
+    "Registries",
+    "RegistryClient",
+    "RegistryConfig",
+    "RegistryOptions",
+    "RepositoryTarget",
+    "RetryPolicy",
+    "StaticCredentials",
+    "Target",
+    "TransportStats",
+    "is_loopback",
+    "open_target",
+]

@@ -1,0 +1,201 @@
+"""Authentication against one registry: anonymous, Basic, and Docker bearer tokens.
+
+The registry's ``/v2/`` ping or a 401 answer carries a challenge. For Basic,
+every request carries the credential. For Bearer, a token is fetched from the
+realm for the scopes a request needs (``repository:NAME:pull`` for reads,
+``repository:NAME:pull,push`` for writes, plus ``repository:SRC:pull`` for a
+cross-repository mount) and cached per scope set until shortly before it expires.
+
+With an identity (refresh) token the token endpoint is called with
+``POST grant_type=refresh_token``; otherwise with ``GET ?service&scope``, with
+Basic credentials when we have a username and password.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from promoter.errors import AuthError, NetworkError
+from promoter.registry.challenge import Challenge, parse_challenge
+from promoter.registry.credentials import Credential
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["Authenticator", "Token", "basic_header", "pull_scope", "push_scope"]
+
+_DEFAULT_TOKEN_LIFETIME = 60.0
+_EXPIRY_MARGIN = 0.9  # refresh at 90% of the lifetime
+
+
+def pull_scope(repository: str) -> str:
+    """The token scope to read ``repository``."""
+    return f"repository:{repository}:pull"
+
+
+def push_scope(repository: str) -> str:
+    """The token scope to write ``repository``."""
+    return f"repository:{repository}:pull,push"
+
+
+def basic_header(username: str, password: str) -> str:
+    """An ``Authorization: Basic`` value."""
+    raw = f"{username}:{password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Token:
+    """A bearer token and when it stops being usable (monotonic clock)."""
+
+    value: str
+    expires: float
+
+    def fresh(self) -> bool:
+        return time.monotonic() < self.expires
+
+
+class Authenticator:
+    """Headers for requests to one registry; thread-safe; tokens cached per scope set."""
+
+    def __init__(
+        self,
+        host: str,
+        credential_lookup: Callable[[], Credential | None],
+        http: Callable[[], httpx.Client],
+    ) -> None:
+        self.host = host
+        self._lookup = credential_lookup
+        self._credential: Credential | None = None
+        self._looked_up = False
+        self._http = http
+        self._challenge: Challenge | None = None
+        self._tokens: dict[tuple[str, ...], Token] = {}
+        self._lock = threading.Lock()
+        self.token_requests = 0
+
+    @property
+    def credential(self) -> Credential | None:
+        """The credential for this host (looked up once, lazily)."""
+        with self._lock:
+            if not self._looked_up:
+                self._credential = self._lookup()
+                self._looked_up = True
+            return self._credential
+
+    @property
+    def source(self) -> str:
+        """Which credential source is in use, for error messages (never the secret)."""
+        credential = self.credential
+        return credential.source if credential else "no credentials (anonymous)"
+
+    def learn(self, response: httpx.Response) -> None:
+        """Remember the challenge of a ping or 401 answer."""
+        challenge = parse_challenge(response.headers.get("WWW-Authenticate"))
+        if challenge is not None:
+            with self._lock:
+                self._challenge = challenge
+
+    def headers(self, scopes: Iterable[str]) -> dict[str, str]:
+        """The Authorization header for a request needing ``scopes`` (may fetch a token)."""
+        challenge = self._challenge
+        if challenge is None:
+            return {}
+        if challenge.scheme == "basic":
+            credential = self.credential
+            if credential and credential.username and credential.password:
+                return {"Authorization": basic_header(credential.username, credential.password)}
+            return {}
+        if challenge.scheme == "bearer":
+            return {"Authorization": f"Bearer {self._token(tuple(sorted(set(scopes))))}"}
+        return {}
+
+    def unauthorized(self, response: httpx.Response, scopes: Iterable[str]) -> bool:
+        """After a 401: learn its challenge, drop the cached token; True if a retry may help."""
+        before = self._challenge
+        self.learn(response)
+        key = tuple(sorted(set(scopes)))
+        with self._lock:
+            dropped = self._tokens.pop(key, None)
+        challenge = self._challenge
+        if challenge is None:
+            return False
+        if before is None or before.scheme != challenge.scheme:
+            return True  # first challenge for this host (or a new scheme): try with it
+        return dropped is not None and challenge.scheme == "bearer"
+
+    def _token(self, scopes: tuple[str, ...]) -> str:
+        with self._lock:
+            cached = self._tokens.get(scopes)
+            if cached is not None and cached.fresh():
+                return cached.value
+        token = self._fetch_token(scopes)
+        with self._lock:
+            self._tokens[scopes] = token
+        return token.value
+
+    def _fetch_token(self, scopes: tuple[str, ...]) -> Token:
+        import httpx
+
+        challenge = self._challenge
+        assert challenge is not None
+        realm = challenge.realm
+        if not realm:
+            raise AuthError(f"{self.host}: bearer challenge without a realm", reference=self.host)
+        credential = self.credential
+        service = challenge.service or ""
+        self.token_requests += 1
+        try:
+            if credential is not None and credential.identity_token:
+                response = self._http().post(
+                    realm,
+                    data={
+                        "grant_type": "refresh_token",
+                        "service": service,
+                        "scope": " ".join(scopes),
+                        "refresh_token": credential.identity_token,
+                        "client_id": "promoter",
+                    },
+                )
+            else:
+                params: dict[str, str | list[str]] = {"scope": list(scopes)}
+                if service:
+                    params["service"] = service
+                headers: dict[str, str] = {}
+                if credential is not None and credential.username and credential.password:
+                    headers["Authorization"] = basic_header(
+                        credential.username, credential.password
+                    )
+                response = self._http().get(realm, params=params, headers=headers)
+        except httpx.TransportError as error:
+            raise NetworkError(
+                f"{self.host}: token endpoint {realm} unreachable: {type(error).__name__}"
+            ) from None
+        if response.status_code != 200:
+            raise AuthError(
+                f"{self.host}: the token endpoint refused the credentials "
+                f"(HTTP {response.status_code})",
+                status=response.status_code,
+                code="UNAUTHORIZED",
+                reference=self.host,
+                detail=f"credentials tried: {self.source}",
+            )
+        return _token_from(response.json() if response.content else {})
+
+
+def _token_from(document: Any) -> Token:
+    if not isinstance(document, dict):
+        raise AuthError("the token endpoint answered without a token")
+    value = document.get("token") or document.get("access_token")
+    if not isinstance(value, str) or not value:
+        raise AuthError("the token endpoint answered without a token")
+    try:
+        lifetime = float(document.get("expires_in") or _DEFAULT_TOKEN_LIFETIME)
+    except (TypeError, ValueError):
+        lifetime = _DEFAULT_TOKEN_LIFETIME
+    return Token(value, time.monotonic() + max(lifetime, 1.0) * _EXPIRY_MARGIN)

@@ -1,0 +1,293 @@
+"""``RegistryClient``: the OCI distribution API of one registry host.
+
+Reads: ``get_manifest``, ``head_manifest``, ``get_blob`` (streaming), ``get_blob_bytes``,
+``blob_exists``, ``list_tags``, ``referrers``. Writes: ``upload_blob``, ``mount_blob``,
+``put_manifest``, ``delete_manifest``, ``delete_blob`` (in ``promoter.registry.blobs``).
+
+Manifests travel as bytes: ``get_manifest`` returns exactly what the registry
+sent, checked against the digest it was asked for (or that the registry
+declared), and ``put_manifest`` sends bytes as given.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from promoter.errors import RegistryError
+from promoter.oci import mediatypes as mt
+from promoter.oci.descriptor import Descriptor
+from promoter.oci.digest import Digest, DigestMismatchError, compute_digest, is_digest
+from promoter.oci.manifest import MAX_MANIFEST_SIZE, InvalidManifestError, parse_manifest
+from promoter.oci.reference import Reference
+from promoter.registry.auth import pull_scope, push_scope
+from promoter.registry.blobs import BlobOperations
+from promoter.registry.credentials import Credential
+from promoter.registry.options import RegistryOptions
+from promoter.registry.raw import RawManifest
+from promoter.registry.transport import RegistryTransport
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["RegistryClient"]
+
+_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+_SCHEMA1_HINT = "re-push the image with a current Docker or buildkit (schema 2 / OCI)"
+
+
+class RegistryClient(BlobOperations):
+    """The distribution API of one registry host; thread-safe, one connection pool."""
+
+    def __init__(
+        self,
+        host: str,
+        options: RegistryOptions | None = None,
+        *,
+        credential_lookup: Callable[[], Credential | None] | None = None,
+        transport: RegistryTransport | None = None,
+    ) -> None:
+        self.options = options or RegistryOptions()
+        if transport is None:
+            provider = self.options.credentials
+            lookup = credential_lookup or (
+                (lambda: provider.get(host)) if provider is not None else (lambda: None)
+            )
+            transport = RegistryTransport(host, self.options, lookup)
+        self.transport = transport
+        self.host = transport.host
+        self._sessions = {}
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.transport.close()
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def ping(self) -> str:
+        """Reach ``/v2/`` (once per client) and return the base URL in use."""
+        return self.transport.base_url()
+
+    # -- manifests --------------------------------------------------------
+
+    def get_manifest(
+        self, reference: Reference, *, accept: str = mt.MANIFEST_ACCEPT
+    ) -> RawManifest:
+        """The manifest bytes ``reference`` resolves to, exactly as stored.
+
+        Fetched by digest, the bytes must hash to it; by tag, to the
+        ``Docker-Content-Digest`` the registry declares. Schema 1 is refused.
+        """
+        ident = reference.identifier
+        response = self.transport.request(
+            "GET",
+            f"/v2/{reference.repository}/manifests/{ident}",
+            scopes=(pull_scope(reference.repository),),
+            reference=str(reference),
+            action="get manifest",
+            headers={"Accept": accept},
+        )
+        raw = response.content
+        if len(raw) > MAX_MANIFEST_SIZE:
+            raise InvalidManifestError(
+                f"manifest of {reference} is {len(raw)} bytes, over the "
+                f"{MAX_MANIFEST_SIZE}-byte limit",
+                reference=str(reference),
+            )
+        media_type = _media_type(raw, response.headers.get("Content-Type"))
+        if mt.is_schema1(media_type):
+            from promoter.oci.manifest import UnsupportedManifestError
+
+            raise UnsupportedManifestError(
+                f"{reference} uses a Docker v2 schema 1 manifest, which promoter does not support",
+                hint=_SCHEMA1_HINT,
+            )
+        expected = reference.digest or response.headers.get("Docker-Content-Digest")
+        if expected and is_digest(expected):
+            actual = compute_digest(raw, Digest.parse(expected).algorithm)
+            if actual != expected:
+                raise DigestMismatchError(
+                    f"manifest of {reference} does not match its digest: expected "
+                    f"{expected}, got {actual}",
+                    reference=str(reference),
+                    code="DIGEST_INVALID",
+                )
+            digest = expected
+        else:
+            digest = compute_digest(raw)
+        return RawManifest(raw=raw, media_type=media_type, digest=digest)
+
+    def head_manifest(
+        self, reference: Reference, *, accept: str = mt.MANIFEST_ACCEPT
+    ) -> Descriptor | None:
+        """The descriptor of what ``reference`` points at, or None when it does not exist."""
+        response = self.transport.request(
+            "HEAD",
+            f"/v2/{reference.repository}/manifests/{reference.identifier}",
+            scopes=(pull_scope(reference.repository),),
+            reference=str(reference),
+            action="check manifest",
+            headers={"Accept": accept},
+            expect=(200, 404),
+        )
+        if response.status_code == 404:
+            return None
+        digest = response.headers.get("Docker-Content-Digest")
+        size = response.headers.get("Content-Length")
+        media_type = response.headers.get("Content-Type", "").split(";", 1)[0].strip()
+        if not digest or not is_digest(digest) or size is None:
+            # Some registries omit the digest on HEAD: fall back to a GET.
+            fetched = self.get_manifest(reference, accept=accept)
+            return fetched.descriptor
+        if reference.digest and digest != reference.digest:
+            raise DigestMismatchError(
+                f"{reference}: the registry declared digest {digest}",
+                reference=str(reference),
+                code="DIGEST_INVALID",
+            )
+        return Descriptor(media_type=media_type, digest=digest, size=int(size))
+
+    def put_manifest(
+        self, repository: str, raw: bytes, media_type: str, tag_or_digest: str | None = None
+    ) -> str:
+        """Store manifest bytes as given under a tag (or its digest); return its digest."""
+        digest = compute_digest(raw)
+        ident = tag_or_digest or digest
+        if is_digest(ident) and ident != digest:
+            raise DigestMismatchError(
+                f"manifest bytes hash to {digest}, not {ident}",
+                reference=f"{self.host}/{repository}@{ident}",
+                code="DIGEST_INVALID",
+            )
+        ref = f"{self.host}/{repository}{'@' if is_digest(ident) else ':'}{ident}"
+        response = self.transport.request(
+            "PUT",
+            f"/v2/{repository}/manifests/{ident}",
+            scopes=(push_scope(repository),),
+            reference=ref,
+            action="put manifest",
+            headers={"Content-Type": media_type},
+            content=raw,
+            expect=(200, 201, 202),
+        )
+        declared = response.headers.get("Docker-Content-Digest")
+        if declared and declared != digest:
+            raise DigestMismatchError(
+                f"{ref}: the registry stored digest {declared}, we sent {digest}",
+                reference=ref,
+                code="DIGEST_INVALID",
+            )
+        return digest
+
+    def delete_manifest(self, repository: str, digest: str) -> None:
+        """Delete a manifest by digest (the registry must allow deletes)."""
+        self.transport.request(
+            "DELETE",
+            f"/v2/{repository}/manifests/{digest}",
+            scopes=(f"repository:{repository}:delete", push_scope(repository)),
+            reference=f"{self.host}/{repository}@{digest}",
+            action="delete manifest",
+            expect=(200, 202),
+        )
+
+    # -- tags and referrers -----------------------------------------------
+
+    def list_tags(self, repository: str, *, page_size: int = 1000) -> list[str]:
+        """Every tag of ``repository`` (following ``Link`` pagination); [] if it is unknown."""
+        tags: list[str] = []
+        path: str | None = f"/v2/{repository}/tags/list?n={page_size}"
+        while path:
+            response = self.transport.request(
+                "GET",
+                path,
+                scopes=(pull_scope(repository),),
+                reference=f"{self.host}/{repository}",
+                action="list tags",
+                expect=(200, 404),
+            )
+            if response.status_code == 404:
+                return tags
+            document = _json(response, f"{self.host}/{repository}")
+            listed = document.get("tags")
+            if isinstance(listed, list):
+                tags.extend(str(t) for t in listed)
+            match = _NEXT_LINK.search(response.headers.get("Link", ""))
+            path = match.group(1) if match else None
+        return tags
+
+    def referrers(
+        self, repository: str, digest: str, *, artifact_type: str | None = None
+    ) -> list[Descriptor]:
+        """Manifests whose ``subject`` is ``digest``: the OCI 1.1 referrers API, or the
+        ``sha256-<hex>`` tag schema where the registry lacks the API."""
+        Digest.parse(digest)
+        ref = f"{self.host}/{repository}@{digest}"
+        params = {"artifactType": artifact_type} if artifact_type else None
+        response = self.transport.request(
+            "GET",
+            f"/v2/{repository}/referrers/{digest}",
+            scopes=(pull_scope(repository),),
+            reference=ref,
+            action="list referrers",
+            params=params,
+            expect=(200, 404, 405),
+            headers={"Accept": mt.OCI_INDEX},
+        )
+        content_type = response.headers.get("Content-Type", "")
+        if response.status_code == 200 and mt.OCI_INDEX in content_type:
+            found = list(parse_index_descriptors(response.content, ref))
+        else:
+            found = self._referrers_by_tag(repository, digest)
+        if artifact_type:
+            found = [d for d in found if d.artifact_type == artifact_type]
+        return found
+
+    def _referrers_by_tag(self, repository: str, digest: str) -> list[Descriptor]:
+        algorithm, hex_ = digest.split(":", 1)
+        tagged = Reference(self.host, repository, f"{algorithm}-{hex_}")
+        if self.head_manifest(tagged) is None:
+            return []
+        fetched = self.get_manifest(tagged, accept=mt.OCI_INDEX)
+        return parse_index_descriptors(fetched.raw, str(tagged))
+
+    def resolve(self, reference: Reference) -> RawManifest:
+        """Alias of ``get_manifest`` (what a reference resolves to)."""
+        return self.get_manifest(reference)
+
+
+def parse_index_descriptors(raw: bytes, reference: str) -> list[Descriptor]:
+    """The ``manifests`` of an index document."""
+    from promoter.oci.manifest import Index
+
+    view = parse_manifest(raw, mt.OCI_INDEX, reference=reference)
+    if not isinstance(view, Index):
+        raise InvalidManifestError(f"{reference}: expected an index", reference=reference)
+    return list(view.manifests)
+
+
+def _media_type(raw: bytes, content_type: str | None) -> str:
+    from promoter.oci.manifest import sniff_media_type
+
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return (content_type or "").split(";", 1)[0].strip()
+    if not isinstance(document, dict):
+        return (content_type or "").split(";", 1)[0].strip()
+    return sniff_media_type(document, content_type)
+
+
+def _json(response: httpx.Response, reference: str) -> dict[str, object]:
+    try:
+        document = response.json()
+    except ValueError:
+        raise RegistryError(f"{reference}: the registry answered with invalid JSON") from None
+    if not isinstance(document, dict):
+        raise RegistryError(f"{reference}: the registry answered with unexpected JSON")
+    return document

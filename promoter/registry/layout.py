@@ -1,0 +1,278 @@
+"""``oci:PATH[:TAG]``: an OCI image layout directory, read and written.
+
+Layout (OCI image-layout spec): ``oci-layout`` (``{"imageLayoutVersion": "1.0.0"}``),
+``index.json`` listing the top-level manifests (a tag is the
+``org.opencontainers.image.ref.name`` annotation), and ``blobs/<alg>/<hex>``.
+Blobs are written to a temporary file, checked against their digest, then
+renamed into place, so a reader never sees a partial blob.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from promoter.errors import InputError, OperationError, RegistryError
+from promoter.oci import mediatypes as mt
+from promoter.oci.descriptor import Descriptor
+from promoter.oci.digest import Digest, Digester, DigestMismatchError, compute_digest, is_digest
+from promoter.oci.manifest import Manifest, parse_manifest, sniff_media_type
+from promoter.oci.reference import ImageReference, LayoutReference
+from promoter.registry.blobs import BlobOpener, BlobSource
+from promoter.registry.raw import RawManifest
+
+__all__ = ["REF_NAME", "LayoutTarget"]
+
+#: The annotation that names a tag in ``index.json``.
+REF_NAME = "org.opencontainers.image.ref.name"
+_READ_SIZE = 1024 * 1024
+
+
+class LayoutTarget:
+    """An OCI image layout directory (thread-safe for parallel blob writes)."""
+
+    def __init__(self, reference: LayoutReference, *, create: bool = False) -> None:
+        self.reference: ImageReference = reference
+        self.ref = reference
+        self.path = Path(reference.path)
+        self._lock = threading.Lock()
+        if not (self.path / "index.json").is_file():
+            if not create:
+                raise InputError(
+                    f"{reference}: no OCI image layout at {self.path} (index.json missing)"
+                )
+            self._create()
+
+    @property
+    def name(self) -> str:
+        return f"oci:{self.path}"
+
+    def _create(self) -> None:
+        try:
+            (self.path / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
+            layout = self.path / "oci-layout"
+            if not layout.exists():
+                layout.write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+            self._write_index({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": []})
+        except OSError as error:
+            raise OperationError(f"cannot create OCI layout at {self.path}: {error}") from None
+
+    # -- index.json -------------------------------------------------------
+
+    def _read_index(self) -> dict[str, Any]:
+        try:
+            document = json.loads((self.path / "index.json").read_bytes())
+        except (OSError, ValueError) as error:
+            raise InputError(f"{self.name}: unreadable index.json: {error}") from None
+        if not isinstance(document, dict) or not isinstance(document.get("manifests", []), list):
+            raise InputError(f"{self.name}: index.json is not an OCI index")
+        return document
+
+    def _write_index(self, document: dict[str, Any]) -> None:
+        data = json.dumps(document, indent=2).encode() + b"\n"
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".index-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, self.path / "index.json")
+
+    def _entries(self) -> list[Descriptor]:
+        return [Descriptor.from_dict(e) for e in self._read_index().get("manifests", [])]
+
+    def list_tags(self) -> list[str]:
+        return [e.annotations[REF_NAME] for e in self._entries() if REF_NAME in e.annotations]
+
+    def tag_digest(self, tag: str) -> str | None:
+        for entry in self._entries():
+            if entry.annotations.get(REF_NAME) == tag:
+                return entry.digest
+        return None
+
+    def resolve(self) -> RawManifest:
+        entries = self._entries()
+        if self.ref.tag:
+            found = [e for e in entries if e.annotations.get(REF_NAME) == self.ref.tag]
+            if not found:
+                raise RegistryError(
+                    f"{self.ref}: tag {self.ref.tag!r} not found in the layout",
+                    code="MANIFEST_UNKNOWN",
+                    reference=str(self.ref),
+                )
+            entries = found[-1:]
+        if len(entries) != 1:
+            raise InputError(
+                f"{self.ref}: the layout lists {len(entries)} images; name one as "
+                f"oci:{self.path}:TAG"
+                + (f" (tags: {', '.join(self.list_tags())})" if self.list_tags() else "")
+            )
+        return self._manifest(entries[0].digest, entries[0].media_type)
+
+    # -- manifests --------------------------------------------------------
+
+    def _blob_path(self, digest: str) -> Path:
+        parsed = Digest.parse(digest)
+        return self.path / "blobs" / parsed.algorithm / parsed.hex
+
+    def _manifest(self, digest: str, media_type: str | None) -> RawManifest:
+        try:
+            raw = self._blob_path(digest).read_bytes()
+        except FileNotFoundError:
+            raise RegistryError(
+                f"{self.name}@{digest}: manifest not found in the layout",
+                code="MANIFEST_UNKNOWN",
+                reference=f"{self.name}@{digest}",
+            ) from None
+        if compute_digest(raw, Digest.parse(digest).algorithm) != digest:
+            raise DigestMismatchError(
+                f"{self.name}@{digest}: the stored manifest does not match its digest",
+                reference=f"{self.name}@{digest}",
+                code="DIGEST_INVALID",
+            )
+        if not media_type:
+            try:
+                media_type = sniff_media_type(json.loads(raw))
+            except (ValueError, AttributeError):
+                media_type = mt.OCI_MANIFEST
+        parse_manifest(raw, media_type, digest=digest, reference=f"{self.name}@{digest}")
+        return RawManifest(raw=raw, media_type=media_type, digest=digest)
+
+    def get_manifest(self, digest: str) -> RawManifest:
+        listed = {e.digest: e.media_type for e in self._entries()}
+        return self._manifest(digest, listed.get(digest))
+
+    def manifest_exists(self, digest: str) -> bool:
+        return self.blob_exists(digest)
+
+    def put_manifest(
+        self, raw: bytes, media_type: str, reference: str | None = None, *, root: bool = False
+    ) -> str:
+        digest = compute_digest(raw)
+        if reference and is_digest(reference) and reference != digest:
+            raise DigestMismatchError(
+                f"manifest bytes hash to {digest}, not {reference}", code="DIGEST_INVALID"
+            )
+        self.put_blob(Descriptor(media_type, digest, len(raw)), raw)
+        tag = reference if reference and not is_digest(reference) else None
+        if tag is None and not root:
+            return digest
+        view = parse_manifest(raw, media_type, digest=digest)
+        annotations = {REF_NAME: tag} if tag else {}
+        entry = Descriptor(
+            media_type,
+            digest,
+            len(raw),
+            annotations=annotations,
+            artifact_type=view.artifact_type,
+            platform=None,
+        ).to_dict()
+        with self._lock:
+            document = self._read_index()
+            kept = []
+            for existing in document.get("manifests", []):
+                names = (existing.get("annotations") or {}).get(REF_NAME)
+                if tag is not None and names == tag:
+                    continue  # the tag moves to the new manifest
+                if tag is None and existing.get("digest") == digest and not names:
+                    continue
+                kept.append(existing)
+            kept.append(entry)
+            document["manifests"] = kept
+            self._write_index(document)
+        return digest
+
+    def referrers(self, digest: str, artifact_type: str | None = None) -> list[Descriptor]:
+        found = []
+        for entry in self._entries():
+            if not mt.is_manifest(entry.media_type) or not self.blob_exists(entry.digest):
+                continue
+            view = parse_manifest(self._blob_path(entry.digest).read_bytes(), entry.media_type)
+            if isinstance(view, Manifest) and view.subject and view.subject.digest == digest:
+                kind = view.artifact_type or view.config.media_type
+                if artifact_type is None or kind == artifact_type:
+                    found.append(
+                        Descriptor(
+                            entry.media_type,
+                            entry.digest,
+                            entry.size,
+                            artifact_type=kind,
+                            annotations=view.annotations,
+                        )
+                    )
+        return found
+
+    # -- blobs ------------------------------------------------------------
+
+    def blob_exists(self, digest: str) -> bool:
+        return self._blob_path(digest).is_file()
+
+    def get_blob(self, digest: str, offset: int = 0) -> Iterator[bytes]:
+        path = self._blob_path(digest)
+        digester = Digester(Digest.parse(digest).algorithm) if offset == 0 else None
+        try:
+            handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
+        except FileNotFoundError:
+            raise RegistryError(
+                f"{self.name}@{digest}: blob not found in the layout",
+                code="BLOB_UNKNOWN",
+                reference=f"{self.name}@{digest}",
+            ) from None
+        with handle:
+            handle.seek(offset)
+            while chunk := handle.read(_READ_SIZE):
+                if digester is not None:
+                    digester.update(chunk)
+                yield chunk
+        if digester is not None and digester.digest() != digest:
+            raise DigestMismatchError(
+                f"{self.name}@{digest}: the stored blob does not match its digest",
+                reference=f"{self.name}@{digest}",
+                code="DIGEST_INVALID",
+            )
+
+    def get_blob_bytes(self, digest: str) -> bytes:
+        return b"".join(self.get_blob(digest))
+
+    def blob_opener(self, digest: str) -> BlobOpener:
+        return lambda offset: self.get_blob(digest, offset)
+
+    def put_blob(self, descriptor: Descriptor, source: BlobSource) -> int:
+        digest = descriptor.digest
+        target = self._blob_path(digest)
+        if target.is_file():
+            return 0
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            chunks: Any = (bytes(source),)
+        elif callable(source):
+            chunks = source(0)
+        else:
+            chunks = source
+        digester = Digester(Digest.parse(digest).algorithm)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    digester.update(chunk)
+                    handle.write(chunk)
+            if digester.digest() != digest:
+                raise DigestMismatchError(
+                    f"{self.name}: content written for {digest} hashes to {digester.digest()}",
+                    reference=f"{self.name}@{digest}",
+                    code="DIGEST_INVALID",
+                )
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digester.size
+
+    def mount_blob(self, digest: str, source: object) -> bool:
+        """Layouts cannot mount; the engine copies instead."""
+        return False
+
+    def close(self) -> None:
+        """Nothing held open between calls."""

@@ -1,0 +1,427 @@
+"""One registry's HTTP transport: TLS or plain HTTP, auth, retries, concurrency bound.
+
+Every client of a host shares one ``RegistryTransport`` and so one pooled
+``httpx.Client`` (HTTP/1.1 keep-alive) and one token cache. It is thread-safe:
+blobs move in parallel threads.
+
+Scheme: HTTPS with verification by default. A host declared insecure is tried
+over HTTPS without verification, then plain HTTP; a loopback host
+(127.0.0.0/8, ::1, localhost) falls back to plain HTTP when it does not speak
+TLS, as Docker does.
+
+Concurrency: at most ``max_concurrency`` reads and as many writes at once per
+registry. Reads and writes have separate bounds, and a copy always opens its
+read before its write, so a same-registry copy cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from promoter.errors import NetworkError, RegistryError
+from promoter.registry.auth import Authenticator
+from promoter.registry.credentials import Credential
+from promoter.registry.errors import error_from_response, parse_error_body
+from promoter.registry.options import RegistryOptions, is_loopback, normalize_host
+from promoter.registry.retry import parse_retry_after
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["RegistryTransport", "TransportStats"]
+
+_READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass
+class TransportStats:
+    """Counters for reports and tests: requests sent, blob bytes moved, retries."""
+
+    requests: int = 0
+    retries: int = 0
+    bytes_downloaded: int = 0
+    bytes_uploaded: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, method: str) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_method[method] = self.by_method.get(method, 0) + 1
+
+    def add(self, *, downloaded: int = 0, uploaded: int = 0, retries: int = 0) -> None:
+        with self._lock:
+            self.bytes_downloaded += downloaded
+            self.bytes_uploaded += uploaded
+            self.retries += retries
+
+
+def _ssl_failure(error: BaseException) -> BaseException | None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return current
+        current = current.__cause__ or current.__context__
+    text = str(error)
+    if "SSL" in text or "TLS" in text or "CERTIFICATE" in text.upper():
+        return error
+    return None
+
+
+class RegistryTransport:
+    """HTTP to one registry host with auth, retries and bounds."""
+
+    def __init__(
+        self,
+        host: str,
+        options: RegistryOptions,
+        credential_lookup: Callable[[], Credential | None],
+    ) -> None:
+        self.host = normalize_host(host)
+        self.options = options
+        self.stats = TransportStats()
+        self.insecure = options.is_insecure(self.host)
+        self._lock = threading.Lock()
+        self._client: httpx.Client | None = None
+        self._base: str | None = None
+        self._reads = threading.BoundedSemaphore(max(1, options.max_concurrency))
+        self._writes = threading.BoundedSemaphore(max(1, options.max_concurrency))
+        self.auth = Authenticator(self.host, credential_lookup, self.http)
+
+    # -- connection -------------------------------------------------------
+
+    def http(self) -> httpx.Client:
+        """The pooled ``httpx.Client`` of this registry (created on first use)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client()
+            return self._client
+
+    def _verify(self) -> ssl.SSLContext | bool:
+        if self.insecure:
+            return False
+        if self.options.ca_file:
+            import certifi
+
+            context = ssl.create_default_context(cafile=certifi.where())
+            try:
+                context.load_verify_locations(cafile=self.options.ca_file)
+            except (OSError, ssl.SSLError) as error:
+                from promoter.errors import InputError
+
+                raise InputError(f"cannot load CA bundle {self.options.ca_file}: {error}") from None
+            return context
+        return True
+
+    def _make_client(self) -> httpx.Client:
+        import httpx
+
+        slots = max(1, self.options.max_concurrency) * 2 + 2
+        timeout = httpx.Timeout(
+            connect=self.options.connect_timeout,
+            read=self.options.stall_timeout,
+            write=self.options.stall_timeout,
+            pool=None,
+        )
+        kwargs: dict[str, Any] = {
+            "timeout": timeout,
+            "limits": httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
+            "headers": {"User-Agent": self.options.user_agent},
+            "follow_redirects": False,
+            "trust_env": False,
+        }
+        if self.options.transport is not None:
+            kwargs["transport"] = self.options.transport
+        else:
+            kwargs["verify"] = self._verify()
+        return httpx.Client(**kwargs)
+
+    def base_url(self) -> str:
+        """``https://host`` or ``http://host``, decided by the first ping (once)."""
+        if self._base is not None:
+            return self._base
+        with self._lock:
+            if self._base is not None:
+                return self._base
+        base = self._discover()
+        with self._lock:
+            self._base = base
+        return base
+
+    def _discover(self) -> str:
+        import httpx
+
+        https = f"https://{self.host}"
+        try:
+            response = self._exchange_with_retries(
+                "GET", f"{https}/v2/", reference=self.host, action="ping", scopes=()
+            )
+        except _TransportFailure as failure:
+            ssl_error = _ssl_failure(failure.error)
+            verification = isinstance(ssl_error, ssl.SSLCertVerificationError)
+            may_fall_back = self.insecure or (is_loopback(self.host) and not verification)
+            if ssl_error is None or not may_fall_back:
+                raise self._network_error(failure.error, "ping") from None
+            http = f"http://{self.host}"
+            try:
+                response = self._exchange_with_retries(
+                    "GET", f"{http}/v2/", reference=self.host, action="ping", scopes=()
+                )
+            except _TransportFailure as again:
+                raise self._network_error(again.error, "ping") from None
+            self._check_ping(response)
+            return http
+        except httpx.HTTPError as error:  # pragma: no cover - defensive
+            raise self._network_error(error, "ping") from None
+        self._check_ping(response)
+        return https
+
+    def _check_ping(self, response: httpx.Response) -> None:
+        if response.status_code == 401:
+            self.auth.learn(response)
+        elif response.status_code != 200:
+            raise RegistryError(
+                f"{self.host} does not answer like a registry (GET /v2/: HTTP "
+                f"{response.status_code})",
+                status=response.status_code,
+                reference=self.host,
+            )
+
+    def _network_error(self, error: BaseException, action: str) -> NetworkError:
+        ssl_error = _ssl_failure(error)
+        if isinstance(ssl_error, ssl.SSLCertVerificationError) or (
+            ssl_error is not None and "CERTIFICATE" in str(ssl_error).upper()
+        ):
+            return NetworkError(
+                f"{self.host}: TLS certificate not trusted ({action})",
+                detail=str(ssl_error),
+                hint=f"pass --ca-file BUNDLE.pem, or --insecure-registry {self.host} "
+                "if this registry is yours and on a trusted network",
+            )
+        return NetworkError(
+            f"{self.host}: {action} failed: {type(error).__name__}: {error}".rstrip(": "),
+            hint="the registry may be down or unreachable; it was retried within the bounds",
+        )
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    # -- requests ---------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """An absolute URL for ``path`` (an upload ``Location`` may already be absolute)."""
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url() + (path if path.startswith("/") else "/" + path)
+
+    @contextmanager
+    def slot(self, method: str) -> Iterator[None]:
+        """Hold one of this registry's read or write slots."""
+        semaphore = self._reads if method.upper() in _READ_METHODS else self._writes
+        with semaphore:
+            yield
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scopes: Sequence[str],
+        reference: str,
+        action: str,
+        expect: Sequence[int] = (200,),
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | Iterable[bytes] | None = None,
+        retry: bool = True,
+        follow_redirects: bool = False,
+    ) -> httpx.Response:
+        """Send and read one request; statuses outside ``expect`` raise ``RegistryError``.
+
+        Retries follow the policy table when ``content`` is replayable (bytes or
+        None); an iterator body is sent once.
+        """
+        url = self.url(path)
+        with self.slot(method):
+            response = self._checked(
+                method,
+                url,
+                scopes=scopes,
+                reference=reference,
+                action=action,
+                expect=expect,
+                params=params,
+                headers=headers,
+                content=content,
+                retry=retry and (content is None or isinstance(content, bytes)),
+                follow_redirects=follow_redirects,
+                stream=False,
+            )
+        return response
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        scopes: Sequence[str],
+        reference: str,
+        action: str,
+        expect: Sequence[int] = (200,),
+        headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = True,
+    ) -> Iterator[httpx.Response]:
+        """A streamed answer whose body the caller reads; holds a slot until closed."""
+        url = self.url(path)
+        with self.slot(method):
+            response = self._checked(
+                method,
+                url,
+                scopes=scopes,
+                reference=reference,
+                action=action,
+                expect=expect,
+                params=None,
+                headers=headers,
+                content=None,
+                retry=True,
+                follow_redirects=follow_redirects,
+                stream=True,
+            )
+            try:
+                yield response
+            finally:
+                response.close()
+
+    def _checked(
+        self,
+        method: str,
+        url: str,
+        *,
+        scopes: Sequence[str],
+        reference: str,
+        action: str,
+        expect: Sequence[int],
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        content: bytes | Iterable[bytes] | None,
+        retry: bool,
+        follow_redirects: bool,
+        stream: bool,
+    ) -> httpx.Response:
+        try:
+            response = self._exchange_with_retries(
+                method,
+                url,
+                reference=reference,
+                action=action,
+                scopes=scopes,
+                params=params,
+                headers=headers,
+                content=content,
+                retry=retry,
+                follow_redirects=follow_redirects,
+                stream=stream,
+                expect=expect,
+            )
+        except _TransportFailure as failure:
+            raise self._network_error(failure.error, f"{action} {reference}") from None
+        if response.status_code in expect:
+            return response
+        if stream:
+            response.read()
+            response.close()
+        raise error_from_response(
+            response, reference, action=action, credential_source=self.auth.source
+        )
+
+    def _exchange_with_retries(
+        self,
+        method: str,
+        url: str,
+        *,
+        reference: str,
+        action: str,
+        scopes: Sequence[str],
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | Iterable[bytes] | None = None,
+        retry: bool = True,
+        follow_redirects: bool = False,
+        stream: bool = False,
+        expect: Sequence[int] = (200, 401),
+    ) -> httpx.Response:
+        """Send with auth and retries; return the final answer (any status)."""
+        import httpx
+
+        policy = self.options.retry
+        started = time.monotonic()
+        attempt = 0
+        reauthenticated = False
+        client = self.http()
+        while True:
+            attempt += 1
+            merged = dict(headers or {})
+            merged.update(self.auth.headers(scopes))
+            target = httpx.URL(url)
+            if params:
+                # httpx replaces a URL's query with ``params``; an upload Location
+                # carries state in its query, so merge instead.
+                target = target.copy_merge_params(dict(params))
+            request = client.build_request(method, target, headers=merged, content=content)
+            self.stats.count(method)
+            try:
+                response = client.send(request, stream=stream, follow_redirects=follow_redirects)
+            except httpx.TransportError as error:
+                wait = policy.delay(attempt)
+                # A TLS handshake failure is not transient: never retried.
+                transient = policy.is_retryable_exception(error) and _ssl_failure(error) is None
+                if retry and transient and policy.allows(attempt, started, wait):
+                    self.stats.add(retries=1)
+                    time.sleep(wait)
+                    continue
+                raise _TransportFailure(error) from None
+            status = response.status_code
+            if status == 401 and not reauthenticated and action != "ping":
+                reauthenticated = True
+                if self.auth.unauthorized(response, scopes) and (
+                    content is None or isinstance(content, bytes)
+                ):
+                    response.close()
+                    attempt -= 1
+                    continue
+            if status in expect or not retry:
+                return response
+            code: str | None = None
+            if status >= 400:
+                body = response.read()[:65536] if stream else response.content[:65536]
+                code, _ = parse_error_body(body)
+            if policy.is_retryable_status(status, code):
+                wait = policy.delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
+                if policy.allows(attempt, started, wait):
+                    response.close()
+                    self.stats.add(retries=1)
+                    time.sleep(wait)
+                    continue
+            return response
+
+
+class _TransportFailure(Exception):
+    """A transport exception that survived the retries (internal)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
