@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from promoter.cli.commands.pending import not_available
 from promoter.cli.options import file_option, output_option
+from promoter.cli.render import emit, log
 
 __all__ = ["tags"]
+
+
+def _describe_context(context: dict[str, Any]) -> str:
+    where = {"github-actions": "GitHub Actions", "azure-devops": "Azure DevOps"}.get(
+        context["source"], "local checkout"
+    )
+    flags = [name for name in ("dirty", "shallow", "detached") if context[name]]
+    ref = context["ref"] or "(no ref)"
+    sha = (context["sha"] or "")[:7] or "(no commit)"
+    extra = f", {', '.join(flags)}" if flags else ""
+    return f"git context: {context['event'] or 'no event'} {ref} at {sha} ({where}{extra})"
+
+
+def _text(document: dict[str, Any]) -> str:
+    lines = [_describe_context(document["context"])]
+    for image in document["images"]:
+        lines.append("")
+        lines.append(f"{image['image']}  (staging {image['staging']})")
+        lines.append(f"  version: {image['version'] or '(none)'}")
+        lines.append("  tags:" if image["tags"] else "  tags: (none: no rule matched)")
+        lines.extend(f"    {tag}" for tag in image["tags"])
+        lines.append("  labels:")
+        lines.extend(f"    {key}={value}" for key, value in image["labels"].items())
+    return "\n".join(lines)
 
 
 @click.command()
@@ -17,5 +43,16 @@ __all__ = ["tags"]
 )
 @output_option("text", "json")
 def tags(pipeline_file: str, images: tuple[str, ...], output: str) -> None:
-    """Print the tags and OCI labels computed from git and the CI environment."""
-    not_available("tags", 4)
+    """Print the tags and OCI labels computed from git and the CI environment.
+
+    The context comes from GitHub Actions or Azure DevOps variables when
+    present, else from the git checkout holding the pipeline file. Tags are
+    full names in each image's staging repository.
+    """
+    from promoter.config import load_pipeline
+    from promoter.tagging.stage import pipeline_tags
+
+    report = pipeline_tags(load_pipeline(pipeline_file), images)
+    for warning in report.warnings:
+        log(f"warning: {warning}")
+    emit(report.to_dict(), _text)
