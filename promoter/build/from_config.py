@@ -1,0 +1,92 @@
+"""From the pipeline model (``images.<name>.build``) to the build stage's BuildSpecs.
+
+One spec per platform: ``platforms: [linux/amd64, linux/arm64]`` gives two
+builds, each naming its platform (an index stitches them later). The staging
+destinations are the image's staging tags; with several platforms each tag
+gets the platform as a suffix (``1.2.3-linux-arm64``), so per-platform builds
+never write the same tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from promoter.build.spec import (
+    DEFAULT_EXECUTOR_IMAGE,
+    DEFAULT_TIMEOUT,
+    BuildSpec,
+    CacheSettings,
+    ExecutorSettings,
+)
+from promoter.config import Image, Pipeline
+
+__all__ = ["insecure_hosts", "platform_suffix", "specs_from_image"]
+
+
+def insecure_hosts(pipeline: Pipeline, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """Hosts of the pipeline's ``insecure: true`` registries, plus ``extra``."""
+    hosts = [registry.host for registry in pipeline.registries.values() if registry.insecure]
+    hosts.extend(extra)
+    return tuple(dict.fromkeys(hosts))
+
+
+def platform_suffix(platform: str) -> str:
+    """``linux/arm64/v8`` -> ``linux-arm64-v8`` (a valid tag fragment)."""
+    return platform.replace("/", "-")
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def specs_from_image(
+    pipeline: Pipeline,
+    image: Image,
+    *,
+    tags: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
+    render: Callable[[str], str] = _identity,
+    insecure_registries: Sequence[str] = (),
+) -> list[BuildSpec]:
+    """The builds of ``image``: one per platform (one without a platform when none is set).
+
+    ``tags`` are staging tag names (without the repository), ``labels`` the tag
+    engine's labels (they win over ``build.labels``), ``render`` expands
+    ``{{version}}``-style templates in build arguments and ``build.labels``.
+    """
+    build = image.build
+    merged_labels = {key: render(value) for key, value in build.labels.items()}
+    merged_labels.update(labels or {})
+    args = {key: render(value) for key, value in build.args.items()}
+    executor = ExecutorSettings(
+        image=build.executor.image or DEFAULT_EXECUTOR_IMAGE,
+        timeout=float(build.executor.timeout or DEFAULT_TIMEOUT),
+    )
+    cache = None
+    if build.cache is not None:
+        ttl = f"{build.cache.ttl}s" if build.cache.ttl else None
+        cache = CacheSettings(repo=build.cache.repo.name, ttl=ttl)
+    staging = image.staging.name
+    platforms: Sequence[str | None] = build.platforms or (None,)
+    specs = []
+    for platform in platforms:
+        suffix = f"-{platform_suffix(platform)}" if platform and len(platforms) > 1 else ""
+        names = [f"{tag}{suffix}" for tag in tags] or [f"build{suffix}"]
+        specs.append(
+            BuildSpec(
+                context=build.context,
+                dockerfile=str(build.dockerfile),
+                destinations=tuple(f"{staging}:{name}" for name in names),
+                name=image.name if not suffix else f"{image.name}{suffix}",
+                target=build.target,
+                build_args=args,
+                labels=merged_labels,
+                platform=platform,
+                executor=executor,
+                reproducible=build.reproducible,
+                cache=cache,
+                insecure_registries=insecure_hosts(pipeline, insecure_registries),
+                push="kaniko" if build.push == "kaniko" else "promoter",
+            )
+        )
+    return specs

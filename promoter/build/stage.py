@@ -1,0 +1,176 @@
+"""The build stage of a pipeline: build each selected image, then push it to staging.
+
+Input: the loaded pipeline and, per image, what the tag stage computed (its
+staging tags and OCI labels, see :class:`ImageMetadata`). Each image is built
+once per platform; unless ``push`` is off, each tarball is then pushed to the
+staging repository by digest and the staging tags are written (see
+:mod:`promoter.build.push`). The result is the JSON-able report
+``promoter build --output json`` prints: ``staging-repo@sha256:...`` and tags.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from promoter.build.credentials import CredentialLookup
+from promoter.build.from_config import specs_from_image
+from promoter.build.result import BuildResult
+from promoter.build.runner import ModeChoice, build_image
+from promoter.build.spec import BuildSpec
+from promoter.config import Image, Pipeline
+
+__all__ = [
+    "BuildLog",
+    "ImageMetadata",
+    "PushFunction",
+    "build_stage",
+    "metadata_from_tags_document",
+    "render_build_arg",
+]
+
+
+@dataclass(frozen=True)
+class ImageMetadata:
+    """What the tag stage computed for one image: version, staging tag names, labels."""
+
+    version: str = ""
+    tag_names: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, str] = field(default_factory=dict)  # sha, branch, tag, ...
+
+
+class BuildLog(Protocol):
+    """Where the stage reports progress: a titled group per build, kaniko's lines inside."""
+
+    def begin(self, title: str) -> None:
+        """A build starts (CI: open a log group)."""
+
+    def line(self, text: str) -> None:
+        """One line of kaniko's output."""
+
+    def end(self) -> None:
+        """The build ended, well or not (CI: close the group)."""
+
+
+#: Pushes a finished tarball build to its staging destinations; returns ``repo@digest``.
+PushFunction = Callable[[BuildSpec, BuildResult], str]
+
+_TEMPLATE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+
+def render_build_arg(value: str, metadata: ImageMetadata) -> str:
+    """Expand ``{{version}}``, ``{{sha}}``, ``{{branch}}``... in a build argument."""
+    known = {"version": metadata.version, **metadata.variables}
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return known.get(name, match.group(0))
+
+    return _TEMPLATE.sub(one, value)
+
+
+def metadata_from_tags_document(document: Mapping[str, Any]) -> dict[str, ImageMetadata]:
+    """Per image, the metadata of ``promoter tags --output json``'s document."""
+    context = document.get("context") or {}
+    variables = {
+        key: str(context[key])
+        for key in ("sha", "branch", "tag", "ref")
+        if isinstance(context, Mapping) and context.get(key)
+    }
+    out: dict[str, ImageMetadata] = {}
+    for image in document.get("images", []):
+        out[str(image["image"])] = ImageMetadata(
+            version=str(image.get("version") or ""),
+            tag_names=tuple(str(t) for t in image.get("tag_names", [])),
+            labels={str(k): str(v) for k, v in dict(image.get("labels") or {}).items()},
+            variables=variables,
+        )
+    return out
+
+
+def _staging_reference(spec: BuildSpec, digest: str) -> str:
+    repository = spec.destinations[0].rsplit(":", 1)[0] if spec.destinations else ""
+    return f"{repository}@{digest}"
+
+
+def _build_one(
+    spec: BuildSpec,
+    *,
+    output_dir: Path,
+    credentials: CredentialLookup | None,
+    log: BuildLog,
+    mode: ModeChoice,
+    push: PushFunction | None,
+) -> dict[str, Any]:
+    title = f"build {spec.name}" + (f" ({spec.platform})" if spec.platform else "")
+    log.begin(title)
+    try:
+        result = build_image(
+            spec, output_dir=output_dir, credentials=credentials, on_log=log.line, mode=mode
+        )
+    finally:
+        log.end()
+    entry: dict[str, Any] = result.to_dict()
+    entry["destinations"] = list(spec.destinations)
+    if spec.push == "kaniko":
+        entry["staging"] = _staging_reference(spec, result.digest)
+        entry["pushed"] = True
+    elif push is not None:
+        entry["staging"] = push(spec, result)
+        entry["pushed"] = True
+    else:
+        entry["staging"] = None
+        entry["pushed"] = False
+    return entry
+
+
+def build_stage(
+    pipeline: Pipeline,
+    images: Sequence[Image],
+    metadata: Mapping[str, ImageMetadata],
+    *,
+    output_root: Path,
+    log: BuildLog,
+    push: PushFunction | None = None,
+    credentials: CredentialLookup | None = None,
+    insecure_registries: Sequence[str] = (),
+    mode: ModeChoice = "auto",
+) -> dict[str, Any]:
+    """Build ``images`` (every platform), push each to staging with ``push`` unless None."""
+    report: list[dict[str, Any]] = []
+    for image in images:
+        meta = metadata.get(image.name, ImageMetadata())
+        specs = specs_from_image(
+            pipeline,
+            image,
+            tags=meta.tag_names,
+            labels=meta.labels,
+            render=functools.partial(render_build_arg, metadata=meta),
+            insecure_registries=insecure_registries,
+        )
+        builds = [
+            _build_one(
+                spec,
+                output_dir=output_root / spec.name,
+                credentials=credentials,
+                log=log,
+                mode=mode,
+                push=push,
+            )
+            for spec in specs
+        ]
+        report.append(
+            {
+                "image": image.name,
+                "staging": image.staging.name,
+                "version": meta.version,
+                "tags": [f"{image.staging.name}:{name}" for name in meta.tag_names],
+                "builds": builds,
+            }
+        )
+    return {"file": str(pipeline.file), "images": report}
