@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from promoter.cli.commands.pending import not_available
 from promoter.cli.options import insecure_registry_option, output_option
+from promoter.cli.render import emit, log
 
 __all__ = ["check"]
 
@@ -33,6 +33,28 @@ def check(
     output: str,
     insecure_registries: tuple[str, ...],
     ca_file: str | None,
-) -> None:
-    """Evaluate policy rules on REF; exit 1 when an enforced rule fails."""
-    not_available("check", 5)
+) -> int:
+    """Evaluate policy rules on REF; exit 1 when an enforced rule fails.
+
+    Rules come from -f pipeline.yml (the default when it exists) or --policy
+    FILE. Exit codes: 0 every enforced rule passed, 1 an enforced rule failed,
+    2 bad input, 3 the registry could not be read.
+    """
+    from promoter.policy.check import CheckRequest, check_image
+    from promoter.policy.formats import render
+
+    report = check_image(
+        CheckRequest(
+            reference=reference,
+            policy_file=policy_file,
+            pipeline_file=pipeline_file,
+            facts_file=facts_file,
+            facts_out=facts_out,
+            insecure_registries=insecure_registries,
+            ca_file=ca_file,
+        )
+    )
+    if facts_out:
+        log(f"facts written to {facts_out}")
+    emit(report.to_dict(), lambda _doc: render(report, output))
+    return 0 if report.ok else 1

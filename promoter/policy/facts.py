@@ -1,0 +1,233 @@
+"""Gathering the facts document of one image from a registry, with few requests.
+
+For an index of N platforms: the index, N manifests and N configs, the
+referrers (API, or the ``sha256-<hex>`` tag schema), and cosign's
+``sha256-<hex>.sig`` tag; with a signature, its payload blobs. Nothing is
+fetched twice and no layer is downloaded. Suspected credential values are
+redacted before the document is returned (see ``promoter.policy.secrets``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from promoter.errors import RegistryError
+from promoter.oci import mediatypes as mt
+from promoter.oci.descriptor import Descriptor
+from promoter.oci.reference import Reference
+from promoter.policy.cosign import (
+    COSIGN_ARTIFACT_TYPE,
+    SIGNATURE_ANNOTATION,
+    SIMPLE_SIGNING,
+    signature_tag,
+)
+from promoter.policy.facts_doc import FACTS_VERSION, Facts, platform_label, redact_facts
+
+__all__ = ["FetchedManifest", "ImageSource", "gather_facts"]
+
+_IMAGE_CONFIGS = frozenset({mt.OCI_CONFIG, mt.DOCKER_CONFIG})
+#: buildx puts attestations in the index as manifests with this annotation.
+_DOCKER_REFERENCE_TYPE = "vnd.docker.reference.type"
+_MAX_CONFIG = 8 * 1024 * 1024
+_MAX_PAYLOAD = 1024 * 1024
+
+
+class FetchedManifest(Protocol):
+    """Manifest bytes as the registry served them."""
+
+    @property
+    def raw(self) -> bytes: ...
+
+    @property
+    def media_type(self) -> str: ...
+
+    @property
+    def digest(self) -> str: ...
+
+
+class ImageSource(Protocol):
+    """The reads facts gathering needs (``promoter.registry.RegistryClient`` has them)."""
+
+    def get_manifest(self, reference: Reference, *, accept: str = ...) -> FetchedManifest: ...
+
+    def get_blob_bytes(
+        self, repository: str, digest: str, *, max_size: int | None = None
+    ) -> bytes: ...
+
+    def referrers(
+        self, repository: str, digest: str, *, artifact_type: str | None = None
+    ) -> list[Descriptor]: ...
+
+
+def _json(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise RegistryError(f"{what} is not valid JSON", reference=what) from None
+    if not isinstance(document, dict):
+        raise RegistryError(f"{what} is not a JSON object", reference=what)
+    return document
+
+
+def _descriptor_facts(entry: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "mediaType": entry.get("mediaType"),
+        "digest": entry.get("digest"),
+        "size": entry.get("size"),
+    }
+    for key in ("artifactType", "urls", "annotations"):
+        if entry.get(key):
+            out[key] = entry[key]
+    platform = entry.get("platform")
+    if isinstance(platform, Mapping):
+        out["platform"] = platform_label(
+            platform.get("os"), platform.get("architecture"), platform.get("variant")
+        )
+    return out
+
+
+def _platform_facts(
+    source: ImageSource,
+    reference: Reference,
+    fetched: FetchedManifest,
+    declared: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    manifest = _json(fetched.raw, f"manifest {reference.name}@{fetched.digest}")
+    config_desc = manifest.get("config") or {}
+    layers = [_descriptor_facts(layer) for layer in manifest.get("layers") or []]
+    layers_size = sum(int(layer.get("size") or 0) for layer in layers)
+    config_size = int(config_desc.get("size") or 0)
+    config: dict[str, Any] = {}
+    if config_desc.get("mediaType") in _IMAGE_CONFIGS and config_desc.get("digest"):
+        blob = source.get_blob_bytes(
+            reference.repository, str(config_desc["digest"]), max_size=_MAX_CONFIG
+        )
+        config = _json(blob, f"config {reference.name}@{config_desc['digest']}")
+    runtime = config.get("config") or {}
+    hint = (declared or {}).get("platform") or {}
+    os_name = config.get("os") or hint.get("os")
+    architecture = config.get("architecture") or hint.get("architecture")
+    variant = config.get("variant") or hint.get("variant")
+    return {
+        "platform": platform_label(os_name, architecture, variant),
+        "digest": fetched.digest,
+        "mediaType": fetched.media_type,
+        "size": len(fetched.raw),
+        "artifactType": manifest.get("artifactType"),
+        "annotations": dict(manifest.get("annotations") or {}),
+        "config": _descriptor_facts(config_desc) if config_desc else None,
+        "layers": layers,
+        "layersSize": layers_size,
+        "totalSize": layers_size + config_size,
+        "os": os_name,
+        "architecture": architecture,
+        "variant": variant,
+        "created": config.get("created"),
+        "user": runtime.get("User") or "",
+        "env": list(runtime.get("Env") or []),
+        "labels": dict(runtime.get("Labels") or {}),
+        "exposedPorts": sorted(runtime.get("ExposedPorts") or {}),
+        "entrypoint": runtime.get("Entrypoint"),
+        "cmd": runtime.get("Cmd"),
+        "workingDir": runtime.get("WorkingDir") or "",
+        "history": [
+            {
+                "created": step.get("created"),
+                "createdBy": step.get("created_by"),
+                "emptyLayer": bool(step.get("empty_layer")),
+                **({"comment": step["comment"]} if step.get("comment") else {}),
+            }
+            for step in config.get("history") or []
+            if isinstance(step, Mapping)
+        ],
+    }
+
+
+def _signature_facts(
+    source: ImageSource, reference: Reference, fetched: FetchedManifest, how: str
+) -> dict[str, Any]:
+    manifest = _json(fetched.raw, f"signature {reference.name}@{fetched.digest}")
+    layers = []
+    for layer in manifest.get("layers") or []:
+        if not isinstance(layer, Mapping) or layer.get("mediaType") != SIMPLE_SIGNING:
+            continue
+        payload = source.get_blob_bytes(
+            reference.repository, str(layer.get("digest")), max_size=_MAX_PAYLOAD
+        )
+        annotations = layer.get("annotations") or {}
+        layers.append(
+            {
+                "mediaType": layer.get("mediaType"),
+                "digest": layer.get("digest"),
+                "payload": base64.b64encode(payload).decode("ascii"),
+                "signature": annotations.get(SIGNATURE_ANNOTATION),
+            }
+        )
+    return {"source": how, "digest": fetched.digest, "layers": layers}
+
+
+def _signature_by_tag(
+    source: ImageSource, reference: Reference, digest: str
+) -> FetchedManifest | None:
+    """cosign's ``sha256-<hex>.sig`` manifest, or None (one GET either way)."""
+    try:
+        return source.get_manifest(reference.with_tag(signature_tag(digest)))
+    except RegistryError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def gather_facts(source: ImageSource, reference: Reference) -> Facts:
+    """The facts document of ``reference`` as it is in the registry, redacted."""
+    top = source.get_manifest(reference)
+    document = _json(top.raw, str(reference))
+    by_digest = reference.with_digest(top.digest)
+    facts: Facts = {
+        "factsVersion": FACTS_VERSION,
+        "reference": str(reference),
+        "repository": reference.name,
+        "digest": top.digest,
+        "mediaType": top.media_type,
+        "annotations": dict(document.get("annotations") or {}),
+        "index": None,
+        "platforms": [],
+        "referrers": [],
+        "signatures": [],
+    }
+    if mt.is_index(top.media_type):
+        entries = [e for e in document.get("manifests") or [] if isinstance(e, Mapping)]
+        facts["index"] = {"manifests": [_descriptor_facts(e) for e in entries]}
+        for entry in entries:
+            annotations = entry.get("annotations") or {}
+            if _DOCKER_REFERENCE_TYPE in annotations:
+                # buildx attestation manifests: attached, not a platform.
+                facts["referrers"].append(
+                    dict(
+                        _descriptor_facts(entry),
+                        artifactType=annotations[_DOCKER_REFERENCE_TYPE],
+                        source="index",
+                    )
+                )
+                continue
+            if not mt.is_manifest(str(entry.get("mediaType"))):
+                continue
+            child = source.get_manifest(reference.with_digest(str(entry["digest"])))
+            facts["platforms"].append(_platform_facts(source, reference, child, entry))
+    elif mt.is_manifest(top.media_type):
+        facts["platforms"].append(_platform_facts(source, reference, top, None))
+    for found in source.referrers(reference.repository, top.digest):
+        facts["referrers"].append(dict(_descriptor_facts(found.to_dict()), source="referrers"))
+    by_tag = _signature_by_tag(source, by_digest, top.digest)
+    if by_tag is not None:
+        facts["signatures"].append(_signature_facts(source, by_digest, by_tag, "tag"))
+    for referrer in facts["referrers"]:
+        if referrer.get("artifactType") == COSIGN_ARTIFACT_TYPE:
+            fetched = source.get_manifest(by_digest.with_digest(str(referrer["digest"])))
+            facts["signatures"].append(_signature_facts(source, by_digest, fetched, "referrers"))
+    facts["gathered"] = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return redact_facts(facts)
