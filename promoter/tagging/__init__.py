@@ -12,6 +12,7 @@ from promoter.tagging.azure import azure_context, azure_repository
 from promoter.tagging.context import GitContext, RepositoryInfo
 from promoter.tagging.detect import detect_context
 from promoter.tagging.engine import Metadata, TagInputs, Version, compute_metadata, sanitize_tag
+from promoter.tagging.expand import expand_template
 from promoter.tagging.flavor import Flavor, parse_flavor
 from promoter.tagging.github import github_context, github_repository
 from promoter.tagging.images import ImageName, parse_images
@@ -32,6 +33,7 @@ __all__ = [
     "azure_repository",
     "compute_metadata",
     "detect_context",
+    "expand_template",
     "github_context",
     "github_repository",
     "local_context",

@@ -177,3 +177,18 @@ def test_date_in_other_zone_crosses_midnight() -> None:
 )
 def test_public_url(remote: str, expected: str) -> None:
     assert public_url(remote) == expected
+
+
+def test_expand_build_args_and_promotion_tags() -> None:
+    from promoter.tagging import expand_template
+
+    tag = GitContext(event_name="push", ref="refs/tags/v3.2.1", sha="d" * 40)
+    meta = compute_metadata(TagInputs(tags=["type=semver,pattern={{version}}"]), tag, REPO, now=NOW)
+    expand = lambda text: expand_template(text, meta, tag, REPO, now=NOW)  # noqa: E731
+    assert expand("{{version}}") == "3.2.1"
+    assert expand("{{major}}.{{minor}}-{{sha}}-{{raw}}") == "3.2-ddddddd-v3.2.1"
+    assert expand("built {{date 'YYYY-MM-DD'}} from {{tag}}") == "built 2020-01-10 from v3.2.1"
+    branch_meta = compute_metadata(TagInputs(), MAIN, REPO, now=NOW)
+    assert expand_template(
+        "{{version}}|{{major}}|{{branch}}", branch_meta, MAIN, REPO, now=NOW
+    ) == ("main||main")
