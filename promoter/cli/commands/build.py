@@ -2,12 +2,54 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
 import click
 
-from promoter.cli.commands.pending import not_available
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
+from promoter.cli.render import emit, log
+from promoter.cli.state import STATE
 
 __all__ = ["build"]
+
+
+class _GroupedLog:
+    """kaniko's lines on stderr, one collapsible group per build on GitHub and Azure."""
+
+    def __init__(self) -> None:
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            self._open, self._close = "::group::", "::endgroup::"
+        elif os.environ.get("TF_BUILD", "").lower() == "true":
+            self._open, self._close = "##[group]", "##[endgroup]"
+        else:
+            self._open = self._close = ""
+
+    def begin(self, title: str) -> None:
+        log(f"{self._open}{title}" if self._open else f"== {title}")
+
+    def line(self, text: str) -> None:
+        if not STATE.quiet:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+
+    def end(self) -> None:
+        if self._close:
+            log(self._close)
+
+
+def _text(report: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for image in report["images"]:
+        for one in image["builds"]:
+            where = one["staging"] or f"not pushed; tarball {one['tarball']}"
+            platform = f" [{one['platform']}]" if one["platform"] else ""
+            lines.append(f"{image['image']}{platform}: {one['digest']}  {where}")
+        lines.extend(f"  tag {tag}" for tag in image["tags"] if image["builds"][0]["pushed"])
+    return "\n".join(lines)
 
 
 @click.command()
@@ -28,5 +70,32 @@ def build(
     insecure_registries: tuple[str, ...],
     ca_file: str | None,
 ) -> None:
-    """Build the pipeline's images with kaniko (no BuildKit) and push them to staging."""
-    not_available("build", 4)
+    """Build the pipeline's images with kaniko (no BuildKit) and push them to staging.
+
+    kaniko runs in a container through the Docker engine (or directly when
+    promoter runs inside a kaniko image) and writes a tarball; promoter pushes
+    it to the staging repository by digest, then writes the staging tags.
+    """
+    from promoter.build.stage import build_stage, metadata_from_tags_document
+    from promoter.config import load_pipeline
+    from promoter.tagging.stage import pipeline_tags, select_images
+
+    pipeline = load_pipeline(pipeline_file)
+    chosen = select_images(pipeline, images)
+    metadata = metadata_from_tags_document(pipeline_tags(pipeline, images).to_dict())
+    push = None
+    if not no_push:
+        from promoter.build.push import staging_pusher
+
+        push = staging_pusher(pipeline, insecure_registries=insecure_registries, ca_file=ca_file)
+    output_root = Path(tempfile.mkdtemp(prefix="promoter-build-"))
+    report = build_stage(
+        pipeline,
+        chosen,
+        metadata,
+        output_root=output_root,
+        log=_GroupedLog(),
+        push=push,
+        insecure_registries=insecure_registries,
+    )
+    emit(report, _text)

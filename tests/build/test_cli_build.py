@@ -1,0 +1,162 @@
+"""``promoter build`` end to end through the CLI: a real git checkout, dockerd, the stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from promoter.cli.commands.build import _GroupedLog
+from tests.build.archive import read_archive
+from tests.support.kaniko_standin import BUSYBOX
+
+pytestmark = pytest.mark.docker
+
+PIPELINE = """\
+version: 1
+registries:
+  staging:
+    host: {staging}
+    insecure: true
+images:
+  hello:
+    build:
+      context: app
+      args:
+        VERSION: "{{{{version}}}}"
+      executor:
+        image: {executor}
+        timeout: 2m
+    tags:
+      - type=semver,pattern={{{{version}}}}
+      - type=sha
+    labels:
+      - org.opencontainers.image.title=hello
+    staging: staging/hello
+"""
+
+DOCKERFILE = """\
+FROM scratch
+ARG VERSION
+COPY busybox /busybox
+LABEL org.example.version=$VERSION
+ENTRYPOINT ["/busybox","echo","hello"]
+"""
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _clean_env() -> dict[str, str]:
+    """This process's environment without any CI's variables (the checkout is the context)."""
+    prefixes = ("GITHUB_", "RUNNER_", "BUILD_", "SYSTEM_", "AGENT_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.pop("TF_BUILD", None)
+    return env
+
+
+def make_checkout(root: Path, executor: str, staging: str) -> Path:
+    """A git repository with pipeline.yml and app/, tagged v1.2.3 at HEAD."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "app").mkdir()
+    shutil.copy2(BUSYBOX, root / "app" / "busybox")
+    (root / "app" / "Dockerfile").write_text(DOCKERFILE)
+    (root / "pipeline.yml").write_text(PIPELINE.format(executor=executor, staging=staging))
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "add", ".")
+    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "init")
+    _git(root, "tag", "v1.2.3")
+    return root
+
+
+def _promoter(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "promoter", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=_clean_env(),
+        timeout=300,
+        check=False,
+    )
+
+
+def test_build_no_push_reports_digest_and_tarball(standin_image: str, tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, "127.0.0.1:5999")
+    done = _promoter(checkout, "build", "--no-push", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    (image,) = report["images"]
+    assert image["image"] == "hello"
+    assert image["version"] == "1.2.3"
+    sha = _git(checkout, "rev-parse", "--short=7", "HEAD")
+    assert image["tags"] == [  # latest=auto: the semver rule adds latest
+        "127.0.0.1:5999/hello:1.2.3",
+        f"127.0.0.1:5999/hello:sha-{sha}",
+        "127.0.0.1:5999/hello:latest",
+    ]
+    (build,) = image["builds"]
+    assert build["pushed"] is False and build["staging"] is None
+    assert build["destinations"][0] == "127.0.0.1:5999/hello:1.2.3"
+    archive = read_archive(Path(build["tarball"]))
+    assert build["digest"] == archive.registry_digest()
+    labels = archive.config["config"]["Labels"]
+    assert labels["org.example.version"] == "1.2.3"  # {{version}} rendered into the build arg
+    assert labels["org.opencontainers.image.title"] == "hello"  # the tag engine's labels
+    assert labels["org.opencontainers.image.revision"] == _git(checkout, "rev-parse", "HEAD")
+    assert "== build hello" in done.stderr  # the group title, kaniko's lines below it
+    assert "COPY busybox /busybox" in done.stderr
+    shutil.rmtree(Path(build["tarball"]).parent.parent, ignore_errors=True)
+
+
+def test_build_failure_exits_3_with_the_dockerfile_line(standin_image: str, tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, "127.0.0.1:5999")
+    (checkout / "app" / "Dockerfile").write_text("FROM scratch\nARG VERSION\nCOPY nope /nope\n")
+    done = _promoter(checkout, "build", "--no-push")
+    assert done.returncode == 3
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1
+    first = errors[0]
+    assert first.startswith("error: build of hello failed at ")
+    assert "Dockerfile:3 (COPY nope /nope): error building image:" in first
+    assert "Traceback" not in done.stderr
+
+
+def test_unknown_image_is_bad_input(standin_image: str, tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, "127.0.0.1:5999")
+    done = _promoter(checkout, "build", "--no-push", "--image", "nope")
+    assert done.returncode == 2
+    assert "no image named 'nope'" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "opening", "closing"),
+    [
+        ("GITHUB_ACTIONS", "true", "::group::build web", "::endgroup::"),
+        ("TF_BUILD", "True", "##[group]build web", "##[endgroup]"),
+    ],
+)
+def test_logs_are_grouped_on_ci(
+    variable: str,
+    value: str,
+    opening: str,
+    closing: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("TF_BUILD", raising=False)
+    monkeypatch.setenv(variable, value)
+    sink = _GroupedLog()
+    sink.begin("build web")
+    sink.line("INFO[0000] COPY a /a")
+    sink.end()
+    assert capsys.readouterr().err.splitlines() == [opening, "INFO[0000] COPY a /a", closing]
