@@ -42,6 +42,9 @@ class ImageMetadata:
     tag_names: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     variables: Mapping[str, str] = field(default_factory=dict)  # sha, branch, tag, ...
+    #: The tag engine's own template expansion, when the caller has it; else
+    #: :func:`render_build_arg` expands the plain variables above.
+    render: Callable[[str], str] | None = field(default=None, compare=False)
 
 
 class BuildLog(Protocol):
@@ -65,6 +68,8 @@ _TEMPLATE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 def render_build_arg(value: str, metadata: ImageMetadata) -> str:
     """Expand ``{{version}}``, ``{{sha}}``, ``{{branch}}``... in a build argument."""
+    if metadata.render is not None:
+        return metadata.render(value)
     known = {"version": metadata.version, **metadata.variables}
 
     def one(match: re.Match[str]) -> str:

@@ -29,6 +29,7 @@ images:
       context: app
       args:
         VERSION: "{{{{version}}}}"
+        MINOR: "{{{{major}}}}.{{{{minor}}}}"
       executor:
         image: {executor}
         timeout: 2m
@@ -43,8 +44,9 @@ images:
 DOCKERFILE = """\
 FROM scratch
 ARG VERSION
+ARG MINOR
 COPY busybox /busybox
-LABEL org.example.version=$VERSION
+LABEL org.example.version=$VERSION org.example.minor=$MINOR
 ENTRYPOINT ["/busybox","echo","hello"]
 """
 
@@ -110,6 +112,7 @@ def test_build_no_push_reports_digest_and_tarball(standin_image: str, tmp_path: 
     assert build["digest"] == archive.registry_digest()
     labels = archive.config["config"]["Labels"]
     assert labels["org.example.version"] == "1.2.3"  # {{version}} rendered into the build arg
+    assert labels["org.example.minor"] == "1.2"  # by the tag engine's own templates
     assert labels["org.opencontainers.image.title"] == "hello"  # the tag engine's labels
     assert labels["org.opencontainers.image.revision"] == _git(checkout, "rev-parse", "HEAD")
     assert "== build hello" in done.stderr  # the group title, kaniko's lines below it

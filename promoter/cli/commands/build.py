@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,33 @@ def _text(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _metadata(pipeline: Any, images: tuple[str, ...]) -> dict[str, Any]:
+    """Per image: tags and labels from the git context, and its template expansion."""
+    from datetime import datetime, timezone
+    from functools import partial
+
+    from promoter.build.stage import metadata_from_tags_document
+    from promoter.tagging import expand_template
+    from promoter.tagging.stage import image_metadata, pipeline_tags
+
+    now = datetime.now(timezone.utc)
+    report = pipeline_tags(pipeline, images, now=now)
+    for warning in report.warnings:
+        log(f"warning: {warning}")
+    metadata = metadata_from_tags_document(report.to_dict())
+    for name, meta in metadata.items():
+        computed = image_metadata(pipeline.image(name), report.context, report.repository, now=now)
+        expand = partial(
+            expand_template,
+            metadata=computed,
+            context=report.context,
+            repository=report.repository,
+            now=now,
+        )
+        metadata[name] = replace(meta, render=expand)
+    return metadata
+
+
 @click.command()
 @file_option
 @click.option(
@@ -76,13 +104,13 @@ def build(
     promoter runs inside a kaniko image) and writes a tarball; promoter pushes
     it to the staging repository by digest, then writes the staging tags.
     """
-    from promoter.build.stage import build_stage, metadata_from_tags_document
+    from promoter.build.stage import build_stage
     from promoter.config import load_pipeline
-    from promoter.tagging.stage import pipeline_tags, select_images
+    from promoter.tagging.stage import select_images
 
     pipeline = load_pipeline(pipeline_file)
     chosen = select_images(pipeline, images)
-    metadata = metadata_from_tags_document(pipeline_tags(pipeline, images).to_dict())
+    metadata = _metadata(pipeline, images)
     push = None
     if not no_push:
         from promoter.build.push import staging_pusher
