@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
 import click
 
-from promoter.cli.commands.pending import not_available
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
+from promoter.cli.render import emit
 
-__all__ = ["copy"]
+__all__ = ["copy", "render_copy"]
 
 
 @click.command()
@@ -42,6 +45,53 @@ def copy(
     """Copy SRC to DST by digest: children before parents, tags last.
 
     SRC and DST are host/repo:tag, host/repo@sha256:..., oci:PATH[:tag] or
-    (SRC only) docker-archive:PATH.
+    (SRC only) docker-archive:PATH. Blobs already at DST are skipped, blobs in
+    the same registry are mounted, the rest stream with constant memory.
     """
-    not_available("copy", 3)
+    from promoter.cli.progress import TerminalProgress, progress_for
+    from promoter.registry.options import RegistryOptions
+    from promoter.transfer import CopyOptions, copy_image
+
+    listener = progress_for(quiet)
+    display: AbstractContextManager[Any] = (
+        listener if isinstance(listener, TerminalProgress) else nullcontext()
+    )
+    with display:
+        result = copy_image(
+            source,
+            destination,
+            options=CopyOptions(jobs=jobs, referrers=referrers, no_clobber=no_clobber),
+            registry_options=RegistryOptions.from_environment(
+                insecure_registries=insecure_registries, ca_file=ca_file
+            ),
+            listener=listener,
+        )
+    emit(result.to_dict(), render_copy)
+
+
+def _mib(n: object) -> str:
+    return f"{int(str(n)) / (1 << 20):.1f} MiB"
+
+
+def render_copy(doc: dict[str, Any]) -> str:
+    """The text form of a copy result."""
+    head = f"{doc['source']} -> {doc['destination']}"
+    lines = [
+        f"{head}: up to date" if doc["upToDate"] else f"{head}: copied",
+        f"digest: {doc['digest']}",
+    ]
+    blobs, size = doc["blobs"], doc["bytes"]
+    if not doc["upToDate"]:
+        lines.append(
+            f"blobs: {blobs['copied']} copied ({_mib(size['copied'])}), "
+            f"{blobs['mounted']} mounted ({_mib(size['mounted'])}), "
+            f"{blobs['skipped']} already there"
+        )
+        lines.append(
+            f"manifests written: {len(doc['manifestsWritten'])}, "
+            f"tags written: {', '.join(doc['tagsWritten']) or 'none'}"
+        )
+    if doc["referrers"]:
+        lines.append(f"referrers: {len(doc['referrers'])}")
+    lines.append(f"time: {doc['durationSeconds']:.2f} s")
+    return "\n".join(lines)

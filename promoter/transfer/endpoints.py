@@ -1,0 +1,195 @@
+"""The copy engine's seams: a ``Source`` it reads and a ``Destination`` it writes.
+
+``TargetEndpoint`` implements both over any ``promoter.registry.target.Target``
+(a registry repository, an OCI image layout, a docker archive), adding what the
+engine asks in its own terms: digests of tags, mounts between endpoints, and
+whether the destination indexes referrers itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from promoter.oci import Descriptor
+from promoter.oci import mediatypes as mt
+from promoter.oci.digest import is_digest
+from promoter.registry.blobs import BlobOpener
+from promoter.registry.target import RepositoryTarget, Target
+
+__all__ = ["BlobOpener", "Destination", "FetchedManifest", "Source", "TargetEndpoint"]
+
+
+@dataclass(frozen=True)
+class FetchedManifest:
+    """A manifest's exact bytes, its media type and its (verified) digest."""
+
+    raw: bytes
+    media_type: str
+    digest: str
+
+
+class Source(Protocol):
+    """Where content is read from."""
+
+    name: str
+
+    def resolve(self, identifier: str) -> str | None:
+        """The digest a tag or digest names here (cheap: a HEAD), or None if absent."""
+        ...
+
+    def get_manifest(self, identifier: str) -> FetchedManifest:
+        """A manifest by digest (verified) or tag."""
+        ...
+
+    def open_blob(self, descriptor: Descriptor, offset: int = 0) -> Iterable[bytes]:
+        """Stream a blob in chunks from ``offset`` (a resumed upload reopens it)."""
+        ...
+
+    def referrers(self, digest: str) -> list[Descriptor]:
+        """Manifests whose ``subject`` is ``digest`` ([] when none)."""
+        ...
+
+
+class Destination(Protocol):
+    """Where content is written to."""
+
+    name: str
+
+    def resolve(self, identifier: str) -> str | None:
+        """The digest a tag or digest names here, or None."""
+        ...
+
+    def has_blob(self, descriptor: Descriptor) -> bool:
+        """Whether the blob is already here."""
+        ...
+
+    def can_mount(self, source: Source) -> bool:
+        """Whether blobs of ``source`` can be mounted here (same registry)."""
+        ...
+
+    def mount_blob(self, descriptor: Descriptor, source: Source) -> bool:
+        """Try a cross-repository mount from ``source``; True when mounted."""
+        ...
+
+    def write_blob(self, descriptor: Descriptor, opener: BlobOpener) -> int:
+        """Stream a blob here (``opener(offset)`` gives its content from an offset, so
+        a broken upload resumes) and commit it under its digest; return bytes sent."""
+        ...
+
+    def put_manifest(self, manifest: FetchedManifest, tag: str | None, *, root: bool) -> None:
+        """Store a manifest by digest, or under ``tag``; ``root`` marks an untagged top."""
+        ...
+
+    def stored_manifest(self, identifier: str) -> FetchedManifest | None:
+        """A manifest stored here, or None."""
+        ...
+
+    def indexes_referrers(self) -> bool:
+        """Whether this store answers referrer queries itself; when not, the copy
+        maintains the ``sha256-<hex>`` tag-schema index."""
+        ...
+
+
+class TargetEndpoint:
+    """A ``Source`` and ``Destination`` over a ``Target``."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.name = target.name
+        self._referrers_api: bool | None = None
+
+    def resolve(self, identifier: str) -> str | None:
+        """HEAD by digest or tag."""
+        if is_digest(identifier):
+            return identifier if self.target.manifest_exists(identifier) else None
+        return self.target.tag_digest(identifier)
+
+    def get_manifest(self, identifier: str) -> FetchedManifest:
+        """GET by digest; a tag is resolved to its digest first."""
+        if not is_digest(identifier):
+            digest = self.target.tag_digest(identifier)
+            if digest is None:
+                from promoter.errors import RegistryError
+
+                raise RegistryError(
+                    f"{self.name}:{identifier}: tag not found",
+                    status=404,
+                    code="MANIFEST_UNKNOWN",
+                    reference=f"{self.name}:{identifier}",
+                )
+            identifier = digest
+        raw = self.target.get_manifest(identifier)
+        return FetchedManifest(raw.raw, raw.media_type, raw.digest)
+
+    def open_blob(self, descriptor: Descriptor, offset: int = 0) -> Iterable[bytes]:
+        """Stream from ``offset`` (checked against the digest when read whole)."""
+        return self.target.get_blob(descriptor.digest, offset)
+
+    def referrers(self, digest: str) -> list[Descriptor]:
+        """The referrers API, its tag-schema fallback, or a layout's scan."""
+        return self.target.referrers(digest)
+
+    def has_blob(self, descriptor: Descriptor) -> bool:
+        """HEAD the blob."""
+        return self.target.blob_exists(descriptor.digest)
+
+    def can_mount(self, source: Source) -> bool:
+        """Both in one registry (a mount moves no bytes)."""
+        mine, theirs = self.target, getattr(source, "target", None)
+        return (
+            isinstance(mine, RepositoryTarget)
+            and isinstance(theirs, RepositoryTarget)
+            and mine.client.host == theirs.client.host
+        )
+
+    def mount_blob(self, descriptor: Descriptor, source: Source) -> bool:
+        """Cross-repository mount; False when the registry declined."""
+        theirs = getattr(source, "target", None)
+        if theirs is None:
+            return False
+        return self.target.mount_blob(descriptor.digest, theirs)
+
+    def write_blob(self, descriptor: Descriptor, opener: BlobOpener) -> int:
+        """Stream the blob in (resumable through ``opener``)."""
+        return self.target.put_blob(descriptor, opener)
+
+    def put_manifest(self, manifest: FetchedManifest, tag: str | None, *, root: bool) -> None:
+        """Store the bytes as they are."""
+        self.target.put_manifest(manifest.raw, manifest.media_type, tag, root=root)
+
+    def stored_manifest(self, identifier: str) -> FetchedManifest | None:
+        """The manifest ``identifier`` names here, or None."""
+        digest = self.resolve(identifier)
+        return None if digest is None else self.get_manifest(digest)
+
+    def indexes_referrers(self) -> bool:
+        """Layouts are scanned, so yes; a registry only if it has the referrers API."""
+        if not isinstance(self.target, RepositoryTarget):
+            return True
+        if self._referrers_api is None:
+            self._referrers_api = _probe_referrers_api(self.target)
+        return self._referrers_api
+
+
+#: Any well-formed digest will do for the probe: a registry with the API lists
+#: its (possibly empty) referrers, one without answers 404.
+_PROBE_DIGEST = "sha256:" + "0" * 64
+
+
+def _probe_referrers_api(target: RepositoryTarget) -> bool:
+    from promoter.registry.auth import pull_scope
+
+    client = target.client
+    response = client.transport.request(
+        "GET",
+        f"/v2/{target.repository}/referrers/{_PROBE_DIGEST}",
+        scopes=(pull_scope(target.repository),),
+        reference=f"{client.host}/{target.repository}",
+        action="probe referrers API",
+        expect=(200, 400, 404, 405),
+        headers={"Accept": mt.OCI_INDEX},
+    )
+    content_type = response.headers.get("Content-Type", "")
+    return response.status_code == 200 and mt.OCI_INDEX in content_type

@@ -1,0 +1,239 @@
+"""The copy engine: a content graph from a source to a destination, by digest.
+
+Order (go-containerregistry's ``remote.Write`` order, STYLE §5):
+
+1. Ask the destination for the tags first: when every tag already points at
+   the source digest, stop (a re-run costs about one request per image).
+   ``no_clobber`` refuses here, before anything is written, to move a tag.
+2. Walk the graph; skip child manifests the destination already has.
+3. Blobs in parallel (bounded by ``jobs``): mount when source and destination
+   share a registry, skip when present, else stream source -> destination.
+4. Manifests, children before parents, by digest; tags last.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from promoter.errors import NetworkError, OperationError, RegistryError, TagConflict
+from promoter.oci import Descriptor
+from promoter.oci.digest import DigestMismatchError
+from promoter.transfer.endpoints import Destination, FetchedManifest, Source
+from promoter.transfer.graph import walk
+from promoter.transfer.progress import ProgressListener, SilentProgress
+from promoter.transfer.result import CopyResult
+
+__all__ = ["CopyOptions", "copy_content", "copy_graph", "write_tags"]
+
+#: Attempts for one streamed blob (each attempt re-reads it from the source).
+BLOB_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    """How to copy: parallel blobs, referrers, whether tags may move."""
+
+    jobs: int = 4
+    referrers: bool = False
+    no_clobber: bool = False
+    blob_attempts: int = BLOB_ATTEMPTS
+
+
+def copy_content(
+    source: Source,
+    identifier: str,
+    destination: Destination,
+    tags: Sequence[str],
+    options: CopyOptions | None = None,
+    listener: ProgressListener | None = None,
+    *,
+    pool: Executor | None = None,
+) -> CopyResult:
+    """Copy what ``identifier`` (tag or digest) names in ``source`` to ``destination``.
+
+    ``tags`` are written at the destination last (none: the content is stored
+    by digest only). Raises ``TagConflict`` under ``no_clobber`` when a tag
+    already points elsewhere, ``OperationError`` subclasses when the copy fails.
+    """
+    options = options or CopyOptions()
+    listener = listener or SilentProgress()
+    started = time.monotonic()
+    result = CopyResult(source.name, destination.name)
+    own_pool = pool is None
+    executor = pool or ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="copy")
+    try:
+        _copy(source, identifier, destination, list(tags), options, listener, executor, result)
+    finally:
+        if own_pool:
+            executor.shutdown(wait=True, cancel_futures=True)
+    result.duration = time.monotonic() - started
+    return result
+
+
+def _copy(
+    source: Source,
+    identifier: str,
+    destination: Destination,
+    tags: list[str],
+    options: CopyOptions,
+    listener: ProgressListener,
+    pool: Executor,
+    result: CopyResult,
+) -> None:
+    from promoter.transfer.referrers import copy_referrers
+
+    known = source.resolve(identifier)
+    current = _current_tags(destination, tags or ([known] if known else []), pool)
+    if known is not None:
+        stale = [t for t in tags if current.get(t) != known]
+        if options.no_clobber:
+            _refuse_moves(destination, stale, current, known)
+        if not stale and (tags or current.get(known) is not None):
+            result.digest = known
+            result.up_to_date = True
+            if options.referrers:
+                copy_referrers(source, known, destination, options, listener, pool, result)
+            listener.finished(destination.name, known)
+            return
+    top = source.get_manifest(known or identifier)
+    result.digest, result.media_type = top.digest, top.media_type
+    stale = [t for t in tags if current.get(t) != top.digest]
+    if options.no_clobber:
+        _refuse_moves(destination, stale, current, top.digest)
+    present = current.get(top.digest) or destination.resolve(top.digest)
+    if present is None:
+        copy_graph(source, top, destination, options, listener, pool, result, stale)
+    else:
+        result.manifests_present += 1
+        write_tags(destination, top, stale, listener, result)
+    if options.referrers:
+        copy_referrers(source, top.digest, destination, options, listener, pool, result)
+    listener.finished(destination.name, top.digest)
+
+
+def _current_tags(
+    destination: Destination, identifiers: list[str], pool: Executor
+) -> dict[str, str]:
+    found = list(pool.map(destination.resolve, identifiers))
+    return {i: d for i, d in zip(identifiers, found, strict=True) if d is not None}
+
+
+def _refuse_moves(
+    destination: Destination, stale: list[str], current: dict[str, str], digest: str
+) -> None:
+    for tag in stale:
+        there = current.get(tag)
+        if there is not None and there != digest:
+            raise TagConflict(
+                f"{destination.name}:{tag} already points at {there}, not {digest}",
+                hint="drop --no-clobber to move the tag, or copy to another tag",
+            )
+
+
+def copy_graph(
+    source: Source,
+    top: FetchedManifest,
+    destination: Destination,
+    options: CopyOptions,
+    listener: ProgressListener,
+    pool: Executor,
+    result: CopyResult,
+    tags: Sequence[str],
+) -> None:
+    """Copy ``top`` and everything under it, then write ``tags``."""
+    graph = walk(source, top, destination, pool)
+    result.manifests_present += graph.present
+    blobs = list(graph.blobs.values())
+    listener.planned(source.name, destination.name, len(blobs), sum(b.size for b in blobs))
+    mountable = destination.can_mount(source)
+    futures = [
+        pool.submit(_copy_blob, source, destination, blob, mountable, options, listener, result)
+        for blob in blobs
+    ]
+    errors = [f.exception() for f in futures]
+    failure = next((e for e in errors if e is not None), None)
+    if failure is not None:
+        raise failure
+    for manifest in graph.manifests:
+        is_top = manifest.digest == top.digest
+        if is_top and tags:
+            continue  # the tags below store it; a PUT by tag is its last step
+        destination.put_manifest(manifest, None, root=is_top)
+        result.manifests_written.append(manifest.digest)
+        listener.manifest_written(manifest.digest, None)
+    write_tags(destination, top, tags, listener, result)
+
+
+def write_tags(
+    destination: Destination,
+    top: FetchedManifest,
+    tags: Sequence[str],
+    listener: ProgressListener,
+    result: CopyResult,
+) -> None:
+    """Point ``tags`` at ``top`` (already stored, or stored by this very PUT)."""
+    for tag in tags:
+        destination.put_manifest(top, tag, root=False)
+        if top.digest not in result.manifests_written:
+            result.manifests_written.append(top.digest)
+        result.tags_written.append(tag)
+        listener.manifest_written(top.digest, tag)
+
+
+def _copy_blob(
+    source: Source,
+    destination: Destination,
+    blob: Descriptor,
+    mountable: bool,
+    options: CopyOptions,
+    listener: ProgressListener,
+    result: CopyResult,
+) -> None:
+    if mountable and destination.mount_blob(blob, source):
+        result.count_blob("mounted", blob.size)
+        listener.blob_finished(blob, "mounted")
+        return
+    if not mountable and destination.has_blob(blob):
+        result.count_blob("skipped", blob.size)
+        listener.blob_finished(blob, "skipped")
+        return
+
+    def opener(offset: int) -> Iterable[bytes]:
+        if offset:
+            listener.blob_restarted(blob, f"resuming at byte {offset}")
+        return _reporting(source.open_blob(blob, offset), blob, listener)
+
+    for attempt in range(1, options.blob_attempts + 1):
+        listener.blob_started(blob)
+        try:
+            destination.write_blob(blob, opener)
+            break
+        except (NetworkError, DigestMismatchError) as error:
+            if attempt >= options.blob_attempts:
+                raise
+            result.count_retry()
+            listener.blob_restarted(blob, error.message)
+        except RegistryError as error:
+            if attempt >= options.blob_attempts or not _retryable(error):
+                raise
+            result.count_retry()
+            listener.blob_restarted(blob, error.message)
+        time.sleep(min(0.2 * 2**attempt, 2.0))
+    result.count_blob("copied", blob.size)
+    listener.blob_finished(blob, "copied")
+
+
+def _retryable(error: OperationError) -> bool:
+    status = getattr(error, "status", None)
+    return status is None or status in (408, 429) or status >= 500
+
+
+def _reporting(
+    chunks: Iterable[bytes], blob: Descriptor, listener: ProgressListener
+) -> Iterator[bytes]:
+    for chunk in chunks:
+        listener.blob_advanced(blob, len(chunk))
+        yield chunk

@@ -1,0 +1,114 @@
+"""Copying what refers to a subject: OCI 1.1 referrers and cosign's tags.
+
+Referrers are found in the source through the referrers API, or its
+tag-schema fallback (an index tagged ``sha256-<hex>``), by the source adapter.
+Each is copied by digest. When the destination does not answer the referrers
+API itself, its ``sha256-<hex>`` index is written (the source's bytes when they
+list exactly what is needed, else a merge with what the destination had).
+Cosign's ``sha256-<hex>.sig``, ``.att`` and ``.sbom`` tags are copied as tags.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Executor
+from dataclasses import replace
+from typing import Any
+
+from promoter.oci import Descriptor, Index, compute_digest, parse_manifest
+from promoter.oci import mediatypes as mt
+from promoter.transfer.endpoints import Destination, FetchedManifest, Source
+from promoter.transfer.progress import ProgressListener
+from promoter.transfer.result import CopyResult
+
+__all__ = ["COSIGN_SUFFIXES", "copy_referrers", "fallback_tag"]
+
+#: cosign's tag suffixes: signature, attestation, SBOM.
+COSIGN_SUFFIXES = (".sig", ".att", ".sbom")
+#: Referrers of referrers (a signature of an SBOM) are followed this deep.
+MAX_DEPTH = 3
+
+
+def fallback_tag(digest: str) -> str:
+    """The referrers tag schema: ``sha256:abc`` -> ``sha256-abc``."""
+    return digest.replace(":", "-", 1)
+
+
+def copy_referrers(
+    source: Source,
+    subject: str,
+    destination: Destination,
+    options: Any,
+    listener: ProgressListener,
+    pool: Executor,
+    result: CopyResult,
+    depth: int = 0,
+) -> None:
+    """Copy the referrers of ``subject`` (and theirs, to ``MAX_DEPTH``) and cosign tags."""
+    from promoter.transfer.engine import copy_content
+
+    if depth >= MAX_DEPTH:
+        return
+    plain = replace(options, referrers=False, no_clobber=False)
+    found = source.referrers(subject)
+    for referrer in found:
+        sub = copy_content(source, referrer.digest, destination, [], plain, listener, pool=pool)
+        result.absorb(sub)
+        copy_referrers(
+            source, referrer.digest, destination, options, listener, pool, result, depth + 1
+        )
+    if found and not destination.indexes_referrers():
+        _write_fallback_index(source, subject, found, destination, result)
+    base = fallback_tag(subject)
+    for suffix in COSIGN_SUFFIXES:
+        tag = base + suffix
+        if source.resolve(tag) is None:
+            continue
+        sub = copy_content(source, tag, destination, [tag], plain, listener, pool=pool)
+        result.absorb(sub)
+
+
+def _write_fallback_index(
+    source: Source,
+    subject: str,
+    found: list[Descriptor],
+    destination: Destination,
+    result: CopyResult,
+) -> None:
+    tag = fallback_tag(subject)
+    existing = destination.stored_manifest(tag)
+    wanted = {d.digest for d in found}
+    if existing is not None:
+        have = _listed(existing)
+        missing = [d for d in found if d.digest not in have]
+        if not missing:
+            return
+        document = json.loads(existing.raw)
+        document.setdefault("manifests", []).extend(d.to_dict() for d in missing)
+        _put_index(destination, tag, document, result)
+        return
+    theirs = source.get_manifest(tag) if source.resolve(tag) is not None else None
+    if theirs is not None and _listed(theirs) == wanted:
+        destination.put_manifest(theirs, tag, root=False)
+        result.tags_written.append(tag)
+        return
+    document = {
+        "schemaVersion": 2,
+        "mediaType": mt.OCI_INDEX,
+        "manifests": [d.to_dict() for d in found],
+    }
+    _put_index(destination, tag, document, result)
+
+
+def _listed(manifest: FetchedManifest) -> set[str]:
+    parsed = parse_manifest(manifest.raw, manifest.media_type, digest=manifest.digest)
+    return {d.digest for d in parsed.manifests} if isinstance(parsed, Index) else set()
+
+
+def _put_index(
+    destination: Destination, tag: str, document: dict[str, Any], result: CopyResult
+) -> None:
+    raw = json.dumps(document, separators=(",", ":")).encode()
+    fallback = FetchedManifest(raw, mt.OCI_INDEX, compute_digest(raw))
+    destination.put_manifest(fallback, tag, root=False)
+    result.tags_written.append(tag)

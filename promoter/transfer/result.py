@@ -1,0 +1,92 @@
+"""What a copy did: blobs copied, mounted or skipped, bytes moved, manifests and tags written."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CopyResult"]
+
+
+@dataclass
+class CopyResult:
+    """The account of one copy (thread-safe counters; ``to_dict`` for ``--output json``)."""
+
+    source: str
+    destination: str
+    digest: str = ""
+    media_type: str = ""
+    up_to_date: bool = False
+    blobs_copied: int = 0
+    blobs_mounted: int = 0
+    blobs_skipped: int = 0
+    bytes_copied: int = 0
+    bytes_mounted: int = 0
+    bytes_skipped: int = 0
+    manifests_written: list[str] = field(default_factory=list)
+    manifests_present: int = 0
+    tags_written: list[str] = field(default_factory=list)
+    referrers: list[str] = field(default_factory=list)
+    retries: int = 0
+    duration: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count_blob(self, action: str, size: int) -> None:
+        """Record one blob's outcome."""
+        with self._lock:
+            if action == "copied":
+                self.blobs_copied += 1
+                self.bytes_copied += size
+            elif action == "mounted":
+                self.blobs_mounted += 1
+                self.bytes_mounted += size
+            else:
+                self.blobs_skipped += 1
+                self.bytes_skipped += size
+
+    def count_retry(self) -> None:
+        """Record a blob transfer started over after a failure."""
+        with self._lock:
+            self.retries += 1
+
+    def absorb(self, other: CopyResult) -> None:
+        """Add the counters of a sub-copy (a referrer) into this result."""
+        with self._lock:
+            self.blobs_copied += other.blobs_copied
+            self.blobs_mounted += other.blobs_mounted
+            self.blobs_skipped += other.blobs_skipped
+            self.bytes_copied += other.bytes_copied
+            self.bytes_mounted += other.bytes_mounted
+            self.bytes_skipped += other.bytes_skipped
+            self.manifests_written += other.manifests_written
+            self.manifests_present += other.manifests_present
+            self.tags_written += other.tags_written
+            self.referrers += [other.digest, *other.referrers]
+            self.retries += other.retries
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "source": self.source,
+            "destination": self.destination,
+            "digest": self.digest,
+            "mediaType": self.media_type,
+            "upToDate": self.up_to_date,
+            "blobs": {
+                "copied": self.blobs_copied,
+                "mounted": self.blobs_mounted,
+                "skipped": self.blobs_skipped,
+            },
+            "bytes": {
+                "copied": self.bytes_copied,
+                "mounted": self.bytes_mounted,
+                "skipped": self.bytes_skipped,
+            },
+            "manifestsWritten": list(self.manifests_written),
+            "manifestsPresent": self.manifests_present,
+            "tagsWritten": list(self.tags_written),
+            "referrers": list(self.referrers),
+            "retries": self.retries,
+            "durationSeconds": round(self.duration, 4),
+        }

@@ -1,0 +1,101 @@
+"""A transfer session: endpoints for references, sharing one client per registry.
+
+Connections and tokens are reused across every copy of a session (a promotion
+to three regions, fifty images in one run): one ``RegistryClient`` per host,
+from ``promoter.registry.pool.Registries``.
+"""
+
+from __future__ import annotations
+
+from promoter.errors import InputError
+from promoter.oci import Reference, parse_reference
+from promoter.oci.reference import ImageReference, LayoutReference
+from promoter.registry.options import RegistryOptions
+from promoter.registry.pool import Registries
+from promoter.registry.target import open_target
+from promoter.transfer.endpoints import TargetEndpoint
+from promoter.transfer.engine import CopyOptions, copy_content
+from promoter.transfer.progress import ProgressListener
+from promoter.transfer.result import CopyResult
+
+__all__ = ["TransferSession", "copy_image"]
+
+
+class TransferSession:
+    """Copies between references; closes every client and target it opened."""
+
+    def __init__(self, registry_options: RegistryOptions | None = None) -> None:
+        self.registries = Registries(registry_options or RegistryOptions.from_environment())
+        self._opened: list[TargetEndpoint] = []
+
+    def __enter__(self) -> TransferSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close local targets, then every registry connection pool."""
+        for endpoint in self._opened:
+            endpoint.target.close()
+        self._opened.clear()
+        self.registries.close()
+
+    def _open(self, reference: ImageReference, *, for_writing: bool) -> TargetEndpoint:
+        endpoint = TargetEndpoint(open_target(reference, self.registries, for_writing=for_writing))
+        self._opened.append(endpoint)
+        return endpoint
+
+    def source(self, reference: ImageReference) -> tuple[TargetEndpoint, str]:
+        """The source endpoint and what to copy from it (a tag or a digest)."""
+        endpoint = self._open(reference, for_writing=False)
+        if isinstance(reference, Reference):
+            return endpoint, reference.identifier
+        # A layout tag, the only image of a layout, or an archive's image.
+        return endpoint, endpoint.target.resolve().digest
+
+    def destination(self, reference: ImageReference) -> tuple[TargetEndpoint, list[str]]:
+        """The destination endpoint and the tags to write there."""
+        endpoint = self._open(reference, for_writing=True)
+        if isinstance(reference, Reference):
+            return endpoint, [reference.tag] if reference.tag and not reference.digest else []
+        if isinstance(reference, LayoutReference):
+            return endpoint, [reference.tag] if reference.tag else []
+        raise InputError(f"{reference} cannot be a destination")
+
+    def copy(
+        self,
+        source: str | ImageReference,
+        destination: str | ImageReference,
+        options: CopyOptions | None = None,
+        listener: ProgressListener | None = None,
+    ) -> CopyResult:
+        """Copy ``source`` to ``destination`` by digest; see ``copy_content``."""
+        src_ref = parse_reference(source) if isinstance(source, str) else source
+        dst_ref = parse_reference(destination) if isinstance(destination, str) else destination
+        src, identifier = self.source(src_ref)
+        dst, tags = self.destination(dst_ref)
+        wanted = dst_ref.digest if isinstance(dst_ref, Reference) else None
+        if wanted is not None:
+            found = src.resolve(identifier)
+            if found != wanted:
+                raise InputError(
+                    f"{dst_ref} names digest {wanted}, but {src_ref} is {found}",
+                    hint="give the destination a tag, or no digest",
+                )
+        result = copy_content(src, identifier, dst, tags, options, listener)
+        result.source, result.destination = str(src_ref), str(dst_ref)
+        return result
+
+
+def copy_image(
+    source: str | ImageReference,
+    destination: str | ImageReference,
+    *,
+    options: CopyOptions | None = None,
+    registry_options: RegistryOptions | None = None,
+    listener: ProgressListener | None = None,
+) -> CopyResult:
+    """Copy one image, index or artifact by digest (``promoter copy SRC DST``)."""
+    with TransferSession(registry_options) as session:
+        return session.copy(source, destination, options, listener)
