@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from promoter.errors import NetworkError, OperationError, RegistryError, TagConflict
+from promoter.errors import NetworkError, TagConflict
 from promoter.oci import Descriptor
 from promoter.oci.digest import DigestMismatchError
 from promoter.transfer.endpoints import Destination, FetchedManifest, Source
@@ -206,6 +206,9 @@ def _copy_blob(
             listener.blob_restarted(blob, f"resuming at byte {offset}")
         return _reporting(source.open_blob(blob, offset), blob, listener)
 
+    # The registry client already retries each request and resumes broken
+    # streams; a whole-blob restart is the last resort for a stream that broke
+    # beyond that (a source that went away mid-read, content that did not hash).
     for attempt in range(1, options.blob_attempts + 1):
         listener.blob_started(blob)
         try:
@@ -216,19 +219,9 @@ def _copy_blob(
                 raise
             result.count_retry()
             listener.blob_restarted(blob, error.message)
-        except RegistryError as error:
-            if attempt >= options.blob_attempts or not _retryable(error):
-                raise
-            result.count_retry()
-            listener.blob_restarted(blob, error.message)
         time.sleep(min(0.2 * 2**attempt, 2.0))
     result.count_blob("copied", blob.size)
     listener.blob_finished(blob, "copied")
-
-
-def _retryable(error: OperationError) -> bool:
-    status = getattr(error, "status", None)
-    return status is None or status in (408, 429) or status >= 500
 
 
 def _reporting(
