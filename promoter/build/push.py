@@ -1,25 +1,88 @@
 """Pushing a kaniko tarball to the staging repository with promoter's own registry client.
 
-The copy engine reads the tarball as ``docker-archive:PATH``, pushes it by
-digest to the staging repository, then writes the staging tags.
+The copy engine reads the tarball as ``docker-archive:PATH`` and copies it to
+``staging-repo@sha256:...`` (content by digest, tags untouched), then writes
+the staging tags, each a manifest PUT of content already there. Registry
+credentials never enter the build container this way.
+
+The digest recorded is the one the registry holds. kaniko's digest file
+normally names the same manifest; when they differ (an executor writing OCI
+media types, say) both are reported and the registry's wins.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import TracebackType
 
-from promoter.build.stage import PushFunction
+from promoter.build.result import BuildResult
+from promoter.build.spec import BuildSpec
+from promoter.build.stage import PushedImage
 from promoter.config import Pipeline
-from promoter.errors import NotAvailableError
+from promoter.errors import BuildError
+from promoter.oci import Reference, parse_reference
 
-__all__ = ["staging_pusher"]
+__all__ = ["StagingPusher", "staging_pusher"]
+
+
+class StagingPusher:
+    """Pushes builds to staging through one transfer session (connections reused)."""
+
+    def __init__(self, registry_options: object | None = None) -> None:
+        from promoter.registry.options import RegistryOptions
+        from promoter.transfer import TransferSession
+
+        assert registry_options is None or isinstance(registry_options, RegistryOptions)
+        self._session = TransferSession(registry_options)
+
+    def __enter__(self) -> StagingPusher:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every registry connection the session opened."""
+        self._session.close()
+
+    def __call__(self, spec: BuildSpec, result: BuildResult) -> PushedImage:
+        """Push ``result``'s tarball to the repository of ``spec.destinations``, then tag it."""
+        if result.tarball is None or not spec.destinations:
+            raise BuildError(f"{spec.name}: there is no tarball or no staging destination to push")
+        targets = [parse_reference(d) for d in spec.destinations]
+        if not all(isinstance(t, Reference) for t in targets):
+            raise BuildError(f"{spec.name}: staging destinations must be registry references")
+        references = [t for t in targets if isinstance(t, Reference)]
+        repository = references[0].with_digest(result.digest).name
+        archive = f"docker-archive:{result.tarball}"
+        source, digest = self._session.source(parse_reference(archive))
+        del source  # opened to learn the digest; the session closes it
+        self._session.copy(archive, f"{repository}@{digest}")
+        tags: list[str] = []
+        for reference in references:
+            if reference.tag:
+                self._session.copy(archive, str(reference))
+                tags.append(reference.tag)
+        return PushedImage(reference=f"{repository}@{digest}", digest=digest, tags=tuple(tags))
 
 
 def staging_pusher(
     pipeline: Pipeline, *, insecure_registries: Sequence[str] = (), ca_file: str | None = None
-) -> PushFunction:
-    """A function that pushes a build's tarball to its staging destinations."""
-    raise NotAvailableError(
-        "pushing to staging is not available in this version yet",
-        hint="it lands with the copy engine (issue #3); use 'promoter build --no-push' meanwhile",
+) -> StagingPusher:
+    """A pusher for the pipeline's registries (their ``insecure`` and auth settings)."""
+    from promoter.registry.options import RegistryConfig, RegistryOptions
+
+    options = RegistryOptions.from_environment(
+        insecure_registries=insecure_registries,
+        ca_file=ca_file,
+        registries=[
+            RegistryConfig(host=r.host, insecure=r.insecure, auth=r.auth.kind)
+            for r in pipeline.registries.values()
+        ],
     )
+    return StagingPusher(options)

@@ -28,6 +28,7 @@ __all__ = [
     "BuildLog",
     "ImageMetadata",
     "PushFunction",
+    "PushedImage",
     "build_stage",
     "metadata_from_tags_document",
     "render_build_arg",
@@ -60,8 +61,17 @@ class BuildLog(Protocol):
         """The build ended, well or not (CI: close the group)."""
 
 
-#: Pushes a finished tarball build to its staging destinations; returns ``repo@digest``.
-PushFunction = Callable[[BuildSpec, BuildResult], str]
+@dataclass(frozen=True)
+class PushedImage:
+    """A build in the staging repository: ``repo@digest`` and the tags written."""
+
+    reference: str
+    digest: str
+    tags: tuple[str, ...] = ()
+
+
+#: Pushes a finished tarball build to its staging destinations.
+PushFunction = Callable[[BuildSpec, BuildResult], PushedImage]
 
 _TEMPLATE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
@@ -126,8 +136,12 @@ def _build_one(
         entry["staging"] = _staging_reference(spec, result.digest)
         entry["pushed"] = True
     elif push is not None:
-        entry["staging"] = push(spec, result)
+        pushed = push(spec, result)
+        entry["staging"] = pushed.reference
+        entry["staging_tags"] = list(pushed.tags)
         entry["pushed"] = True
+        if pushed.digest != result.digest:  # the registry's digest is what later stages use
+            entry["kaniko_digest"], entry["digest"] = result.digest, pushed.digest
     else:
         entry["staging"] = None
         entry["pushed"] = False

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import replace
@@ -46,10 +48,10 @@ def _text(report: dict[str, Any]) -> str:
     lines: list[str] = []
     for image in report["images"]:
         for one in image["builds"]:
-            where = one["staging"] or f"not pushed; tarball {one['tarball']}"
+            where = one["staging"] or f"{one['digest']} (not pushed; tarball {one['tarball']})"
             platform = f" [{one['platform']}]" if one["platform"] else ""
-            lines.append(f"{image['image']}{platform}: {one['digest']}  {where}")
-        lines.extend(f"  tag {tag}" for tag in image["tags"] if image["builds"][0]["pushed"])
+            lines.append(f"{image['image']}{platform}: {where}")
+            lines.extend(f"  tagged {tag}" for tag in one.get("staging_tags", []))
     return "\n".join(lines)
 
 
@@ -111,19 +113,23 @@ def build(
     pipeline = load_pipeline(pipeline_file)
     chosen = select_images(pipeline, images)
     metadata = _metadata(pipeline, images)
-    push = None
-    if not no_push:
-        from promoter.build.push import staging_pusher
-
-        push = staging_pusher(pipeline, insecure_registries=insecure_registries, ca_file=ca_file)
     output_root = Path(tempfile.mkdtemp(prefix="promoter-build-"))
-    report = build_stage(
-        pipeline,
-        chosen,
-        metadata,
-        output_root=output_root,
-        log=_GroupedLog(),
-        push=push,
-        insecure_registries=insecure_registries,
-    )
+    with contextlib.ExitStack() as cleanup:
+        push = None
+        if not no_push:  # the tarballs are pushed, then removed; --no-push keeps them
+            from promoter.build.push import staging_pusher
+
+            cleanup.callback(shutil.rmtree, output_root, ignore_errors=True)
+            push = cleanup.enter_context(
+                staging_pusher(pipeline, insecure_registries=insecure_registries, ca_file=ca_file)
+            )
+        report = build_stage(
+            pipeline,
+            chosen,
+            metadata,
+            output_root=output_root,
+            log=_GroupedLog(),
+            push=push,
+            insecure_registries=insecure_registries,
+        )
     emit(report, _text)

@@ -1,0 +1,77 @@
+"""Build, push to a real local registry, ``docker pull`` the staging digest and run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from promoter.build import BuildSpec, ExecutorSettings, build_image
+from promoter.build.push import StagingPusher
+from promoter.registry.options import RegistryOptions
+from tests.build.test_cli_build import _promoter, make_checkout
+from tests.support.registry import Registry
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry]
+
+
+def _docker(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+
+
+def _pull_and_run(reference: str) -> str:
+    pulled = _docker("pull", reference)
+    assert pulled.returncode == 0, pulled.stderr
+    try:
+        ran = _docker("run", "--rm", "--network", "host", reference)
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout
+    finally:
+        _docker("image", "rm", "-f", reference)
+
+
+def test_build_push_pull_run(
+    build_context: Path, standin_image: str, registry: Registry, tmp_path: Path
+) -> None:
+    repository = f"{registry.host}/staging/hello-e2e"
+    spec = BuildSpec(
+        context=build_context,
+        name="hello-e2e",
+        destinations=(f"{repository}:1.0.0", f"{repository}:latest"),
+        executor=ExecutorSettings(image=standin_image, timeout=120),
+    )
+    result = build_image(spec, output_dir=tmp_path / "out", mode="docker")
+    options = RegistryOptions.from_environment(insecure_registries=[registry.host])
+    with StagingPusher(options) as push:
+        pushed = push(spec, result)
+    # kaniko's digest file names exactly the manifest the registry now holds.
+    assert pushed.digest == result.digest
+    assert pushed.reference == f"{repository}@{result.digest}"
+    assert pushed.tags == ("1.0.0", "latest")
+
+    inspected = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", f"docker://{repository}:1.0.0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(inspected.stdout)["Digest"] == result.digest
+    assert _pull_and_run(pushed.reference) == "hello\n"
+
+
+def test_cli_build_pushes_to_staging(
+    standin_image: str, registry: Registry, tmp_path: Path
+) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    done = _promoter(checkout, "build", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    (image,) = json.loads(done.stdout)["images"]
+    (build,) = image["builds"]
+    assert build["pushed"] is True
+    assert build["staging"] == f"{registry.host}/hello@{build['digest']}"
+    assert build["staging_tags"] == [tag.rsplit(":", 1)[1] for tag in image["tags"]]
+    assert "kaniko_digest" not in build  # kaniko's digest is the registry's
+    assert not Path(build["tarball"]).exists()  # pushed, then cleaned up
+    assert _pull_and_run(build["staging"]) == "hello\n"
