@@ -75,3 +75,34 @@ def test_cli_build_pushes_to_staging(
     assert "kaniko_digest" not in build  # kaniko's digest is the registry's
     assert not Path(build["tarball"]).exists()  # pushed, then cleaned up
     assert _pull_and_run(build["staging"]) == "hello\n"
+
+
+def test_executor_image_is_pulled_with_progress_when_missing(
+    build_context: Path, standin_image: str, registry: Registry, unique_name: str, tmp_path: Path
+) -> None:
+    remote = f"{registry.host}/kaniko-project/executor:standin-{unique_name[-8:]}"
+    assert _docker("tag", standin_image, remote).returncode == 0
+    pushed = _docker("push", remote)
+    assert pushed.returncode == 0, pushed.stderr
+    repo_digest = _docker("image", "inspect", "--format", "{{index .RepoDigests 0}}", remote)
+    digest = repo_digest.stdout.strip().rsplit("@", 1)[1]
+    # The engine no longer knows the name: the runner must pull it (pinned as name:tag@digest).
+    assert _docker("image", "rm", remote).returncode == 0
+    pinned = f"{remote}@{digest}"
+    lines: list[str] = []
+    try:
+        result = build_image(
+            BuildSpec(
+                context=build_context,
+                name=unique_name,
+                executor=ExecutorSettings(image=pinned, timeout=120),
+            ),
+            output_dir=tmp_path / "out",
+            on_log=lines.append,
+            mode="docker",
+        )
+    finally:
+        _docker("image", "rm", "-f", pinned, remote, remote.rsplit(":", 1)[0] + f"@{digest}")
+    assert result.digest.startswith("sha256:")
+    assert lines[0] == f"pulling the kaniko executor image {pinned}"
+    assert any(line.startswith("pull: ") for line in lines)
