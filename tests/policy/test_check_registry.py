@@ -23,6 +23,7 @@ from tests.policy.crafting import (
     signature_image,
     simple_signing_payload,
 )
+from tests.policy.sarif_schema import sarif_errors
 from tests.support.images import Image, make_artifact, make_image, make_index
 from tests.support.registry import Registry
 
@@ -361,6 +362,8 @@ def test_leaked_secret_fails_and_the_value_is_in_no_output(
         code, out, err = _run([*base, "--output", fmt, "--facts-out", str(facts)], capsys)
         assert code == 1, (fmt, out, err)
         outputs[fmt] = out + err
+        if fmt == "sarif":
+            assert sarif_errors(json.loads(out)) == []
     outputs["facts"] = facts.read_text()
     for fmt, text in outputs.items():
         assert LEAKED not in text, fmt
@@ -449,3 +452,52 @@ def test_cli_bad_input_exits_2_before_the_registry(
     assert code == 2 and "policy.yml:2" in err and "Traceback" not in err
     code, _, err = _run(["check", "--policy", bad], capsys)
     assert code == 2
+
+
+def test_cli_rules_from_a_pipeline_file(
+    seeded: Seeded,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host = seeded.registry.host
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys" / "cosign.pub").write_bytes(seeded.key_pem.read_bytes())
+    (tmp_path / "pipeline.yml").write_text(
+        f"""version: 1
+registries:
+  staging:
+    host: {host}
+    insecure: true
+images:
+  app:
+    build:
+      context: app
+    staging: staging/policy/good
+policies:
+  - rule: non-root
+  - rule: signed
+    key: keys/cosign.pub
+  - rule: max-size
+    max: 1KiB
+    mode: warn
+"""
+    )
+    monkeypatch.chdir(tmp_path)
+    # insecure comes from the pipeline's registry settings; rules from ./pipeline.yml
+    code, out, err = _run(["check", seeded.ref("good"), "-o", "sarif"], capsys)
+    assert code == 0, err
+    document = json.loads(out)
+    assert sarif_errors(document) == []
+    results = document["runs"][0]["results"]
+    assert [(r["ruleId"], r["level"]) for r in results] == [("max-size", "warning")] * 2
+    region = results[0]["locations"][0]["physicalLocation"]
+    assert (
+        region["artifactLocation"]["uri"] == "pipeline.yml" and region["region"]["startLine"] == 15
+    )
+    code, out, _ = _run(
+        ["check", seeded.ref("unsigned"), "-f", "pipeline.yml", "-o", "markdown"], capsys
+    )
+    assert code == 1 and "| ❌ fail | `signed` |" in out and "pipeline.yml:13" in out

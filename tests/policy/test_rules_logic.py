@@ -73,9 +73,9 @@ def test_required_labels_list() -> None:
     assert "source" not in bad.results[0].message.replace("image.source", "")
 
 
-def test_required_labels_regex_must_match_whole_value() -> None:
+def test_required_labels_regex_is_searched_anchors_are_honoured() -> None:
     doc = facts_doc(platform_entry(labels={"version": "1.2.3-dirty", "team": "web"}))
-    policy = "policies:\n  - rule: required-labels\n    labels:\n      version: '\\d+\\.\\d+\\.\\d+'\n      team:\n"
+    policy = "policies:\n  - rule: required-labels\n    labels:\n      version: '^\\d+\\.\\d+\\.\\d+$'\n      team:\n"
     report = check(policy, doc)
     assert statuses(report) == [("linux/amd64", "fail")]
     assert "does not match" in report.results[0].message

@@ -73,7 +73,7 @@ def _check_labels(facts: Facts, settings: _Labels, _ctx: RuleContext) -> list[Ou
         for name, pattern in settings.required.items():
             if name not in labels or labels[name] in (None, ""):
                 problems.append(f"label {name} is missing")
-            elif pattern is not None and not pattern.fullmatch(str(labels[name])):
+            elif pattern is not None and not pattern.search(str(labels[name])):
                 shown = str(labels[name])[:80]
                 problems.append(f"label {name}={shown!r} does not match {pattern.pattern!r}")
         if problems:
