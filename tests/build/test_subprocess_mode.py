@@ -58,6 +58,9 @@ def test_subprocess_build_writes_the_same_outputs(
     labels = archive.config["config"]["Labels"]
     assert labels["org.opencontainers.image.version"] == "2.0.0"
     assert labels["org.opencontainers.image.source"] == "https://example.invalid/repo"
+    # The secret is nowhere on the executor's command line (it logs its argv) nor in its output.
+    assert any(line.startswith("INFO[0000] stand-in: args: --dockerfile=") for line in lines)
+    assert not any(SECRET in line for line in lines)
     # The private config reached the executor through DOCKER_CONFIG, with the cache host only.
     assert "INFO[0000] stand-in: docker config registries: 127.0.0.1:5997" in lines
     assert list(scratch.iterdir()) == []
