@@ -483,8 +483,13 @@ policies:
   - rule: max-size
     max: 1KiB
     mode: warn
+  - rule: max-age
+    max: 30d
+  - rule: schema
+    schema: facts.schema.json
 """
     )
+    (tmp_path / "facts.schema.json").write_text('{"required": ["digest", "platforms"]}')
     monkeypatch.chdir(tmp_path)
     # insecure comes from the pipeline's registry settings; rules from ./pipeline.yml
     code, out, err = _run(["check", seeded.ref("good"), "-o", "sarif"], capsys)
