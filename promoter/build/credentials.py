@@ -17,16 +17,21 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promoter.build.dockerfile import base_images
 from promoter.build.spec import BuildSpec
 from promoter.errors import BuildError
+
+if TYPE_CHECKING:
+    from promoter.registry.credentials import CredentialProvider
 
 __all__ = [
     "DOCKER_HUB_CONFIG_KEY",
     "CredentialLookup",
     "RegistryCredential",
     "collect_credentials",
+    "lookup_from_provider",
     "private_docker_config",
     "registry_host",
     "required_registries",
@@ -88,6 +93,23 @@ def required_registries(spec: BuildSpec, dockerfile_text: str) -> list[str]:
         if host not in hosts:
             hosts.append(host)
     return hosts
+
+
+def lookup_from_provider(provider: CredentialProvider) -> CredentialLookup:
+    """A build's credential lookup over the registry layer's provider (env, Docker config, ...)."""
+
+    def lookup(host: str) -> RegistryCredential | None:
+        found = provider.get(host)
+        if found is None:
+            return None
+        return RegistryCredential(
+            host,
+            username=found.username or "",
+            password=found.password or "",
+            identity_token=found.identity_token or "",
+        )
+
+    return lookup
 
 
 def collect_credentials(

@@ -148,3 +148,19 @@ def test_private_docker_config_removed_on_error(tmp_path: Path) -> None:
         raise RuntimeError("boom")
     assert not directory.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_lookup_over_the_registry_credential_provider() -> None:
+    from promoter.build.credentials import lookup_from_provider
+    from promoter.registry.credentials import Credential, StaticCredentials
+
+    provider = StaticCredentials(
+        {
+            "127.0.0.1:5000": Credential("user", "pw", source="test"),
+            "ghcr.io": Credential(identity_token="tok", source="test"),
+        }
+    )
+    lookup = lookup_from_provider(provider)
+    assert lookup("127.0.0.1:5000") == RegistryCredential("127.0.0.1:5000", "user", "pw")
+    assert lookup("ghcr.io") == RegistryCredential("ghcr.io", identity_token="tok")
+    assert lookup("elsewhere.example") is None
