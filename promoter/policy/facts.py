@@ -27,11 +27,13 @@ from promoter.policy.cosign import (
 )
 from promoter.policy.facts_doc import FACTS_VERSION, Facts, platform_label, redact_facts
 
-__all__ = ["FetchedManifest", "ImageSource", "gather_facts"]
+__all__ = ["IN_TOTO", "FetchedManifest", "ImageSource", "gather_facts"]
 
 _IMAGE_CONFIGS = frozenset({mt.OCI_CONFIG, mt.DOCKER_CONFIG})
 #: buildx puts attestations in the index as manifests with this annotation.
 _DOCKER_REFERENCE_TYPE = "vnd.docker.reference.type"
+#: The artifact type such an attestation manifest is recorded with.
+IN_TOTO = "application/vnd.in-toto+json"
 _MAX_CONFIG = 8 * 1024 * 1024
 _MAX_PAYLOAD = 1024 * 1024
 
@@ -205,13 +207,10 @@ def gather_facts(source: ImageSource, reference: Reference) -> Facts:
         for entry in entries:
             annotations = entry.get("annotations") or {}
             if _DOCKER_REFERENCE_TYPE in annotations:
-                # buildx attestation manifests: attached, not a platform.
+                # buildx attestation manifests (in-toto statements: SBOM, provenance)
+                # ride in the index: attached to a platform, not a platform themselves.
                 facts["referrers"].append(
-                    dict(
-                        _descriptor_facts(entry),
-                        artifactType=annotations[_DOCKER_REFERENCE_TYPE],
-                        source="index",
-                    )
+                    dict(_descriptor_facts(entry), artifactType=IN_TOTO, source="index")
                 )
                 continue
             if not mt.is_manifest(str(entry.get("mediaType"))):

@@ -13,7 +13,7 @@ from promoter.policy.check import fetch_facts
 from promoter.registry.options import RegistryOptions
 from tests.policy.crafting import attach, generate_key, push, signature_image
 from tests.support.fault_proxy import FaultProxy
-from tests.support.images import make_artifact, make_image, make_index
+from tests.support.images import Image, make_artifact, make_image, make_index
 from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
@@ -126,3 +126,46 @@ def test_an_artifact_has_no_image_config_fetched(
     assert platform["artifactType"] == "application/vnd.example.thing"
     assert platform["platform"] == "unknown/unknown"
     assert proxy.count(path="/blobs/") == 0
+
+
+def test_buildx_attestations_in_the_index_are_referrers_not_platforms(
+    policy_registry: Registry, proxy: FaultProxy
+) -> None:
+    image = make_image(seed="buildx", user="app")
+    statement = (
+        b'{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://spdx.dev/Document"}'
+    )
+    attestation = make_image(
+        seed="buildx-att",
+        layers=[statement],
+        layer_media_type="application/vnd.in-toto+json",
+        os_name="unknown",
+        architecture="unknown",
+    )
+    entry = attestation.descriptor(
+        annotations={
+            "vnd.docker.reference.type": "attestation-manifest",
+            "vnd.docker.reference.digest": image.digest,
+        }
+    )
+    raw = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [image.descriptor(), entry],
+        },
+        separators=(",", ":"),
+    ).encode()
+    index = Image(
+        "application/vnd.oci.image.index.v1+json",
+        raw,
+        {**image.blobs, **attestation.blobs},
+        (image, attestation),
+    )
+    push(index, policy_registry.url, "facts/buildx", "1")
+    facts = _fetch(proxy, "facts/buildx:1")
+    assert [p["platform"] for p in facts["platforms"]] == ["linux/amd64"]
+    assert [(r["artifactType"], r["source"], r["digest"]) for r in facts["referrers"]] == [
+        ("application/vnd.in-toto+json", "index", attestation.digest)
+    ]
+    assert proxy.count(path=attestation.digest) == 0  # listed, not fetched
