@@ -66,6 +66,9 @@ def _origin_url(repo: Any) -> str:
 def _read(repo: Any, path: Path) -> tuple[GitContext, RepositoryInfo]:
     if repo.bare:
         raise InputError(f"{path} is a bare git repository; promoter needs a checkout")
+    # A plain command first: it reports refusals (like dubious ownership) on stderr,
+    # where gitpython's persistent cat-file process would only break its pipe.
+    shallow = repo.git.rev_parse("--is-shallow-repository").strip() == "true"
     try:
         commit = repo.head.commit
     except ValueError as error:
@@ -75,7 +78,6 @@ def _read(repo: Any, path: Path) -> tuple[GitContext, RepositoryInfo]:
     branch = "" if detached else repo.active_branch.name
     tags = repo.git.tag("--points-at", "HEAD", "--sort=-creatordate").split()
     ref = f"refs/tags/{tags[0]}" if tags else (f"refs/heads/{branch}" if branch else "")
-    shallow = repo.git.rev_parse("--is-shallow-repository").strip() == "true"
     dirty = repo.is_dirty(untracked_files=True)
     warnings = []
     if dirty:
@@ -117,8 +119,13 @@ def local_context(path: str | Path = ".") -> tuple[GitContext, RepositoryInfo]:
             return _read(repo, where)
     except git.GitCommandError as error:
         detail = redact_urls(str(error.stderr or "").strip())
+        if "dubious ownership" in detail:
+            raise InputError(
+                f"git refuses the repository at {repo.working_dir}: it belongs to another user",
+                hint=f"git config --global --add safe.directory {repo.working_dir}",
+            ) from error
         raise OperationError(f"git failed in {where}", detail=detail or None) from error
-    except git.GitError as error:
+    except (git.GitError, OSError) as error:
         raise OperationError(
             f"cannot read the git repository at {where}: {type(error).__name__}"
         ) from error

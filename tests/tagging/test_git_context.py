@@ -272,3 +272,11 @@ def test_detect_prefers_github_and_fills_from_checkout(repo: Path, tmp_path: Pat
         TagInputs(images=["app"], tags=["type=schedule", "type=edge"]), context, repository, now=NOW
     )
     assert meta.tags == ["app:nightly", "app:edge"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand the repository to another user")
+def test_repository_of_another_user(repo: Path) -> None:
+    subprocess.run(["chown", "-R", "65534:65534", str(repo)], check=True)
+    with pytest.raises(InputError, match="belongs to another user") as caught:
+        local_context(repo)
+    assert caught.value.hint is not None and "safe.directory" in caught.value.hint
