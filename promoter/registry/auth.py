@@ -17,7 +17,7 @@ import base64
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import AuthError, NetworkError
@@ -149,6 +149,12 @@ class Authenticator:
             raise AuthError(f"{self.host}: bearer challenge without a realm", reference=self.host)
         credential = self.credential
         service = challenge.service or ""
+        if (
+            credential is not None
+            and not credential.identity_token
+            and credential.identity_token_factory is not None
+        ):
+            credential = self._with_identity_token(credential, realm, service)
         self.token_requests += 1
         try:
             if credential is not None and credential.identity_token:
@@ -185,7 +191,21 @@ class Authenticator:
                 reference=self.host,
                 detail=f"credentials tried: {self.source}",
             )
-        return _token_from(response.json() if response.content else {})
+        try:
+            document = response.json()
+        except ValueError:
+            document = None
+        return _token_from(document)
+
+    def _with_identity_token(self, credential: Credential, realm: str, service: str) -> Credential:
+        """Run the credential's identity-token factory once (Azure's exchange) and keep it."""
+        factory = credential.identity_token_factory
+        assert factory is not None
+        token = factory(realm, service, self._http())
+        made = replace(credential, identity_token=token, identity_token_factory=None)
+        with self._lock:
+            self._credential = made
+        return made
 
 
 def _token_from(document: Any) -> Token:

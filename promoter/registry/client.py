@@ -24,8 +24,8 @@ from promoter.oci.manifest import MAX_MANIFEST_SIZE, InvalidManifestError, parse
 from promoter.oci.reference import Reference
 from promoter.registry.auth import pull_scope, push_scope
 from promoter.registry.blobs import BlobOperations
-from promoter.registry.credentials import Credential
-from promoter.registry.options import RegistryOptions
+from promoter.registry.credentials import Credential, CredentialProvider, DefaultCredentials
+from promoter.registry.options import RegistryOptions, normalize_host
 from promoter.registry.raw import RawManifest
 from promoter.registry.transport import RegistryTransport
 
@@ -51,10 +51,8 @@ class RegistryClient(BlobOperations):
     ) -> None:
         self.options = options or RegistryOptions()
         if transport is None:
-            provider = self.options.credentials
-            lookup = credential_lookup or (
-                (lambda: provider.get(host)) if provider is not None else (lambda: None)
-            )
+            provider = self.options.credentials or default_credentials(self.options)
+            lookup = credential_lookup or (lambda: provider.get(normalize_host(host)))
             transport = RegistryTransport(host, self.options, lookup)
         self.transport = transport
         self.host = transport.host
@@ -259,6 +257,12 @@ class RegistryClient(BlobOperations):
     def resolve(self, reference: Reference) -> RawManifest:
         """Alias of ``get_manifest`` (what a reference resolves to)."""
         return self.get_manifest(reference)
+
+
+def default_credentials(options: RegistryOptions) -> CredentialProvider:
+    """The environment / pipeline / Docker config lookup (``DefaultCredentials``)."""
+    kinds = {host: config.auth for host, config in options.registries.items()}
+    return DefaultCredentials(auth_kinds=kinds)
 
 
 def parse_index_descriptors(raw: bytes, reference: str) -> list[Descriptor]:

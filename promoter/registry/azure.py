@@ -1,0 +1,119 @@
+"""``auth: azure``: Entra ID access token -> ACR refresh token -> ACR access token.
+
+1. An Entra ID access token for ``https://containerregistry.azure.net/.default``
+   comes from ``PROMOTER_AZURE_ACCESS_TOKEN`` when set (a token obtained
+   elsewhere, e.g. ``az account get-access-token``), else from azure-identity's
+   ``DefaultAzureCredential`` (the optional extra ``promoter[azure]``: managed
+   identity, workload identity federation, Azure CLI, environment).
+2. ``POST https://<registry>/oauth2/exchange`` (``grant_type=access_token``,
+   ``service``, ``access_token``, and ``tenant`` when ``AZURE_TENANT_ID`` is set)
+   answers ``{"refresh_token": ...}``.
+3. That refresh token is an identity token: the bearer flow then calls
+   ``POST /oauth2/token`` (``grant_type=refresh_token``) per scope, as for any
+   registry (``promoter.registry.auth``).
+
+The exchange endpoint sits next to the token realm the registry announces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from promoter.errors import AuthError, NetworkError
+from promoter.registry.credentials import Credential
+
+__all__ = ["ACR_USERNAME", "ENTRA_SCOPE", "ENV_AZURE_TOKEN", "azure_credential", "exchange_url"]
+
+ENTRA_SCOPE = "https://containerregistry.azure.net/.default"
+ENV_AZURE_TOKEN = "PROMOTER_AZURE_ACCESS_TOKEN"
+#: The user name ACR expects with a refresh token.
+ACR_USERNAME = "00000000-0000-0000-0000-000000000000"
+
+
+def exchange_url(realm: str) -> str:
+    """``/oauth2/exchange`` on the realm's origin."""
+    parts = urlsplit(realm)
+    return urlunsplit((parts.scheme, parts.netloc, "/oauth2/exchange", "", ""))
+
+
+def _default_entra_token() -> str:
+    try:
+        from azure.identity import DefaultAzureCredential  # type: ignore[import-not-found]
+    except ImportError:
+        raise AuthError(
+            "auth: azure needs the azure-identity package",
+            hint="pip install 'promoter[azure]', or set PROMOTER_AZURE_ACCESS_TOKEN",
+        ) from None
+    try:
+        token = DefaultAzureCredential().get_token(ENTRA_SCOPE)
+    except Exception as error:  # azure-identity raises several unrelated classes
+        raise AuthError(
+            f"no Entra ID token from DefaultAzureCredential: {type(error).__name__}",
+            hint="log in (az login), or configure a managed or workload identity",
+        ) from None
+    return str(token.token)
+
+
+def azure_credential(
+    host: str,
+    environ: Mapping[str, str],
+    entra_token: Callable[[], str] | None = None,
+) -> Credential:
+    """A credential whose identity token is made by the ACR exchange when first needed."""
+    if entra_token is not None:
+        source = "Azure Entra ID token (injected)"
+        get_token = entra_token
+    elif environ.get(ENV_AZURE_TOKEN):
+        source = f"Azure Entra ID token from {ENV_AZURE_TOKEN}"
+        value = environ[ENV_AZURE_TOKEN]
+
+        def get_token() -> str:
+            return value
+
+    else:
+        source = "Azure Entra ID (azure-identity DefaultAzureCredential)"
+        get_token = _default_entra_token
+    tenant = environ.get("AZURE_TENANT_ID")
+
+    def exchange(realm: str, service: str, http: Any) -> str:
+        import httpx
+
+        form = {
+            "grant_type": "access_token",
+            "service": service or host,
+            "access_token": get_token(),
+        }
+        if tenant:
+            form["tenant"] = tenant
+        url = exchange_url(realm)
+        try:
+            response = http.post(url, data=form)
+        except httpx.TransportError as error:
+            raise NetworkError(
+                f"{host}: ACR token exchange {url} unreachable: {type(error).__name__}"
+            ) from None
+        refresh = None
+        if response.status_code == 200:
+            try:
+                refresh = response.json().get("refresh_token")
+            except (ValueError, AttributeError):
+                refresh = None
+        if not isinstance(refresh, str) or not refresh:
+            raise AuthError(
+                f"{host}: the registry refused the Entra ID token at /oauth2/exchange "
+                f"(HTTP {response.status_code})",
+                status=response.status_code,
+                code="UNAUTHORIZED",
+                reference=host,
+                detail=f"credentials tried: {source}",
+                hint="check that the identity has AcrPull/AcrPush on this registry",
+            )
+        return refresh
+
+    return Credential(
+        username=ACR_USERNAME,
+        source=f"{source} via ACR /oauth2/exchange",
+        identity_token_factory=exchange,
+    )

@@ -1,0 +1,284 @@
+"""Authentication against real registries: TLS + htpasswd, and token auth.
+
+Secrets used here are random per run, and every test that fails on purpose
+asserts that no secret appears in the error.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from promoter.errors import AuthError, NetworkError, PromoterError
+from promoter.oci import Reference
+from promoter.registry import RegistryClient, RegistryConfig, RegistryOptions
+from promoter.registry.credentials import DefaultCredentials, host_env_prefix
+from tests.support.images import make_image
+from tests.support.registry import Registry
+from tests.support.tls import TlsFiles, make_tls, write_htpasswd
+from tests.support.token_server import TokenServer
+
+USER = "alice"
+PASSWORD = "pw-" + secrets.token_hex(12)
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def htpasswd_registry(
+    registry_factory: Callable[..., Registry], tls: TlsFiles, tmp_path: Path
+) -> Registry:
+    htpasswd = write_htpasswd(tmp_path / "htpasswd", {USER: PASSWORD})
+    return registry_factory(tls=tls.server, htpasswd=htpasswd)
+
+
+def _docker_config(directory: Path, document: dict[str, object]) -> dict[str, str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(document))
+    return {"DOCKER_CONFIG": str(directory), "PATH": os.environ.get("PATH", "")}
+
+
+def _client(host: str, environ: dict[str, str], **options: object) -> RegistryClient:
+    credentials = DefaultCredentials(environ=environ, **options.pop("cred_options", {}))  # type: ignore[arg-type]
+    return RegistryClient(host, RegistryOptions(credentials=credentials, **options))  # type: ignore[arg-type]
+
+
+def _round_trip(client: RegistryClient, repository: str, seed: str) -> None:
+    image = make_image(seed=seed)
+    for digest, data in image.blobs.items():
+        client.upload_blob(repository, digest, len(data), data)
+    client.put_manifest(repository, image.manifest_bytes, image.media_type, "v1")
+    fetched = client.get_manifest(Reference(client.host, repository, "v1"))
+    assert fetched.raw == image.manifest_bytes
+
+
+def _assert_no_secret(error: PromoterError, *secret_values: str) -> None:
+    text = json.dumps(error.to_dict()) + str(error) + repr(error)
+    for value in secret_values:
+        assert value not in text
+
+
+# -- TLS + htpasswd ---------------------------------------------------------
+
+
+def test_tls_htpasswd_with_docker_config_auths(
+    htpasswd_registry: Registry, tls: TlsFiles, tmp_path: Path
+) -> None:
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    environ = _docker_config(
+        tmp_path / "docker", {"auths": {htpasswd_registry.host: {"auth": auth}}}
+    )
+    with _client(htpasswd_registry.host, environ, ca_file=tls.ca) as client:
+        assert client.ping() == f"https://{htpasswd_registry.host}"
+        _round_trip(client, "tls/app", "tls")
+
+
+def test_untrusted_certificate_is_not_downgraded(htpasswd_registry: Registry) -> None:
+    with _client(htpasswd_registry.host, {}) as client, pytest.raises(NetworkError) as caught:
+        client.ping()
+    assert "certificate not trusted" in caught.value.message
+    assert "--ca-file" in (caught.value.hint or "")
+
+
+def test_insecure_registry_skips_verification(htpasswd_registry: Registry, tmp_path: Path) -> None:
+    environ = {host_env_prefix(htpasswd_registry.host) + "USERNAME": USER}
+    environ[host_env_prefix(htpasswd_registry.host) + "PASSWORD"] = PASSWORD
+    options = RegistryOptions.from_environment(
+        insecure_registries=[htpasswd_registry.host],
+        credentials=DefaultCredentials(environ=environ),
+    )
+    with RegistryClient(htpasswd_registry.host, options) as client:
+        _round_trip(client, "insecure/app", "insecure")
+
+
+def test_wrong_password_names_the_source_not_the_secret(
+    htpasswd_registry: Registry, tls: TlsFiles
+) -> None:
+    wrong = "wrong-" + secrets.token_hex(8)
+    environ = {"PROMOTER_REGISTRY_USERNAME": USER, "PROMOTER_REGISTRY_PASSWORD": wrong}
+    client = _client(htpasswd_registry.host, environ, ca_file=tls.ca)
+    with client, pytest.raises(AuthError) as caught:
+        client.list_tags("any/repo")
+    assert caught.value.status == 401
+    assert "PROMOTER_REGISTRY_USERNAME/PROMOTER_REGISTRY_PASSWORD" in (caught.value.detail or "")
+    _assert_no_secret(caught.value, wrong, PASSWORD)
+
+
+def test_anonymous_is_refused_clearly(htpasswd_registry: Registry, tls: TlsFiles) -> None:
+    client = _client(htpasswd_registry.host, {}, ca_file=tls.ca)
+    with client, pytest.raises(AuthError) as caught:
+        client.get_manifest(Reference(htpasswd_registry.host, "x/y", "v1"))
+    assert "anonymous" in (caught.value.detail or "")
+    assert caught.value.reference == f"{htpasswd_registry.host}/x/y:v1"
+
+
+def _write_helper(bin_dir: Path, name: str, host: str, log: Path) -> None:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    script = bin_dir / f"docker-credential-{name}"
+    answer = json.dumps({"ServerURL": host, "Username": USER, "Secret": PASSWORD})
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "argv: $*" >> {log}\n'
+        "read -r server\n"
+        f'echo "server: $server" >> {log}\n'
+        f'if [ "$1" = get ] && [ "$server" = "{host}" ]; then\n'
+        f"  echo '{answer}'\n"
+        "else\n"
+        "  echo 'credentials not found in native keychain'; exit 1\n"
+        "fi\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+@pytest.mark.parametrize("key", ["credHelpers", "credsStore"])
+def test_credential_helper_protocol(
+    htpasswd_registry: Registry, tls: TlsFiles, tmp_path: Path, key: str
+) -> None:
+    log = tmp_path / "helper.log"
+    _write_helper(tmp_path / "bin", "test", htpasswd_registry.host, log)
+    config: dict[str, object] = (
+        {"credHelpers": {htpasswd_registry.host: "test"}}
+        if key == "credHelpers"
+        else {"credsStore": "test", "auths": {}}
+    )
+    environ = _docker_config(tmp_path / "docker", config)
+    environ["PATH"] = f"{tmp_path / 'bin'}:{environ['PATH']}"
+    with _client(htpasswd_registry.host, environ, ca_file=tls.ca) as client:
+        _round_trip(client, f"helper/{key.lower()}", key)
+    logged = log.read_text()
+    assert "argv: get" in logged
+    assert f"server: {htpasswd_registry.host}" in logged
+    assert PASSWORD not in logged  # the secret is never on the helper's argv
+
+
+def test_missing_helper_is_an_auth_error(htpasswd_registry: Registry, tmp_path: Path) -> None:
+    environ = _docker_config(tmp_path / "docker", {"credsStore": "absent-helper"})
+    with pytest.raises(AuthError, match="docker-credential-absent-helper not found"):
+        DefaultCredentials(environ=environ).get(htpasswd_registry.host)
+
+
+# -- token auth ---------------------------------------------------------------
+
+
+@pytest.fixture
+def token_server(tmp_path: Path) -> TokenServer:
+    server = TokenServer(
+        users={USER: (PASSWORD, ("pull", "push", "delete")), "reader": ("r-pass", ("pull",))},
+        entra_token="entra-" + secrets.token_hex(10),
+    ).start(tmp_path / "token")
+    yield server  # type: ignore[misc]
+    server.stop()
+
+
+def test_bearer_tokens_are_cached_per_scope(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(token=token_server.token_auth_config())
+    environ = {"PROMOTER_REGISTRY_USERNAME": USER, "PROMOTER_REGISTRY_PASSWORD": PASSWORD}
+    with _client(registry.host, environ) as client:
+        _round_trip(client, "tok/app", "tok")
+        _round_trip(client, "tok/app", "tok2")
+        assert client.list_tags("tok/app") == ["v1"]
+    scope_sets = {r.scopes for r in token_server.requests}
+    assert ("repository:tok/app:pull,push",) in scope_sets
+    assert len(token_server.requests) == len(scope_sets)  # one token per scope set
+    assert all(r.authorized_as == USER for r in token_server.requests)
+
+
+def test_mount_asks_pull_on_the_source_and_push_on_the_destination(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(token=token_server.token_auth_config())
+    environ = {"PROMOTER_REGISTRY_USERNAME": USER, "PROMOTER_REGISTRY_PASSWORD": PASSWORD}
+    image = make_image(seed="tokmount")
+    with _client(registry.host, environ) as client:
+        _round_trip(client, "tok/src", "tokmount")
+        config = image.config_digest
+        assert config is not None
+        before = client.transport.stats.bytes_uploaded
+        assert client.mount_blob("tok/dst", config, "tok/src")
+        assert client.transport.stats.bytes_uploaded == before
+    assert ("repository:tok/dst:pull,push", "repository:tok/src:pull") in {
+        r.scopes for r in token_server.requests
+    }
+
+
+def test_reader_cannot_push(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(token=token_server.token_auth_config())
+    environ = {"PROMOTER_REGISTRY_USERNAME": "reader", "PROMOTER_REGISTRY_PASSWORD": "r-pass"}
+    with _client(registry.host, environ) as client, pytest.raises(AuthError) as caught:
+        client.upload_blob("tok/ro", "sha256:" + "1" * 64, 1, b"x")
+    assert caught.value.status == 401
+    _assert_no_secret(caught.value, "r-pass")
+
+
+def test_identity_token_uses_the_refresh_grant(
+    registry_factory: Callable[..., Registry], token_server: TokenServer, tmp_path: Path
+) -> None:
+    token_server.header_mode = "x5c"  # distribution also accepts an x5c chain
+    registry = registry_factory(token=token_server.token_auth_config())
+    refresh = "refresh-" + secrets.token_hex(8)
+    token_server.refresh_tokens[refresh] = USER
+    environ = _docker_config(
+        tmp_path / "docker", {"auths": {registry.host: {"auth": "", "identitytoken": refresh}}}
+    )
+    with _client(registry.host, environ) as client:
+        _round_trip(client, "tok/identity", "identity")
+    assert {r.method for r in token_server.requests} == {"POST"}
+    assert all("refresh_token" in r.params for r in token_server.requests)
+
+
+def test_azure_exchange(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(
+        token=token_server.token_auth_config(realm=f"{token_server.url}/oauth2/token")
+    )
+    entra = token_server.entra_token
+    assert entra is not None
+    options = {
+        "cred_options": {"auth_kinds": {registry.host: "azure"}, "azure_token": lambda: entra}
+    }
+    with _client(registry.host, {}, **options) as client:  # type: ignore[arg-type]
+        _round_trip(client, "acr/app", "acr")
+    paths = [r.path for r in token_server.requests]
+    assert paths.count("/oauth2/exchange") == 1
+    assert "/oauth2/token" in paths
+
+
+def test_azure_refused_entra_token(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(
+        token=token_server.token_auth_config(realm=f"{token_server.url}/oauth2/token")
+    )
+    bad = "bad-entra-" + secrets.token_hex(8)
+    options = {"cred_options": {"auth_kinds": {registry.host: "azure"}, "azure_token": lambda: bad}}
+    with _client(registry.host, {}, **options) as client, pytest.raises(AuthError) as caught:  # type: ignore[arg-type]
+        client.list_tags("acr/app")
+    assert "/oauth2/exchange" in caught.value.message
+    assert "Azure Entra ID" in (caught.value.detail or "")
+    _assert_no_secret(caught.value, bad)
+
+
+def test_pipeline_registry_config_marks_insecure() -> None:
+    options = RegistryOptions.from_environment(
+        registries=[RegistryConfig("Reg.Example:5000", insecure=True)],
+        environ={"PROMOTER_INSECURE_REGISTRIES": "a.example, b.example:443"},
+    )
+    assert options.is_insecure("reg.example:5000")
+    assert options.is_insecure("a.example")
+    assert options.is_insecure("b.example:443")
+    assert not options.is_insecure("c.example")
