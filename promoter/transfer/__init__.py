@@ -12,9 +12,10 @@ from promoter.transfer.endpoints import Destination, FetchedManifest, Source
 from promoter.transfer.engine import CopyOptions, copy_content
 from promoter.transfer.progress import ProgressListener, SilentProgress
 from promoter.transfer.result import CopyResult
-from promoter.transfer.session import TransferSession, copy_image
+from promoter.transfer.session import BatchResult, TransferSession, copy_image, copy_many
 
 __all__ = [
+    "BatchResult",
     "CopyOptions",
     "CopyResult",
     "Destination",
@@ -25,4 +26,5 @@ __all__ = [
     "TransferSession",
     "copy_content",
     "copy_image",
+    "copy_many",
 ]

@@ -7,7 +7,11 @@ from ``promoter.registry.pool.Registries``.
 
 from __future__ import annotations
 
-from promoter.errors import InputError
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from promoter.errors import InputError, PromoterError
 from promoter.oci import Reference, parse_reference
 from promoter.oci.reference import ImageReference, LayoutReference
 from promoter.registry.options import RegistryOptions
@@ -18,7 +22,7 @@ from promoter.transfer.engine import CopyOptions, copy_content
 from promoter.transfer.progress import ProgressListener
 from promoter.transfer.result import CopyResult
 
-__all__ = ["TransferSession", "copy_image"]
+__all__ = ["BatchResult", "TransferSession", "copy_image", "copy_many"]
 
 
 class TransferSession:
@@ -99,3 +103,43 @@ def copy_image(
     """Copy one image, index or artifact by digest (``promoter copy SRC DST``)."""
     with TransferSession(registry_options) as session:
         return session.copy(source, destination, options, listener)
+
+
+@dataclass
+class BatchResult:
+    """The copies of a batch, in input order, and the failures by position."""
+
+    results: list[CopyResult | None] = field(default_factory=list)
+    errors: dict[int, PromoterError] = field(default_factory=dict)
+
+    @property
+    def first_error(self) -> PromoterError | None:
+        """The failure of the earliest pair, if any failed."""
+        return self.errors[min(self.errors)] if self.errors else None
+
+
+def copy_many(
+    pairs: Sequence[tuple[str, str]],
+    *,
+    options: CopyOptions | None = None,
+    registry_options: RegistryOptions | None = None,
+    listener: ProgressListener | None = None,
+) -> BatchResult:
+    """Copy many (source, destination) pairs in one session, ``options.jobs`` at a time.
+
+    Connections and tokens are shared; one failure does not stop the others.
+    """
+    options = options or CopyOptions()
+    batch = BatchResult(results=[None] * len(pairs))
+    with TransferSession(registry_options) as session:
+
+        def one(position: int) -> None:
+            source, destination = pairs[position]
+            try:
+                batch.results[position] = session.copy(source, destination, options, listener)
+            except PromoterError as error:
+                batch.errors[position] = error
+
+        with ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="image") as pool:
+            list(pool.map(one, range(len(pairs))))
+    return batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.support.fault_proxy import FaultProxy
 from tests.support.images import (
@@ -228,3 +229,38 @@ def test_missing_source_fails_with_exit_3(
     run = promoter("copy", f"{registry.host}/{repo('none')}:nope", f"{registry.host}/{repo('x')}:y")
     assert run.code == 3
     assert "Traceback" not in run.stderr
+
+
+def test_batch_copies_many_images_in_one_session(
+    registry: Registry, other_registry: Registry, other_proxy: FaultProxy, repo: Repo,
+    promoter: Promoter, tmp_path: Path,
+) -> None:  # fmt: skip
+    images = [make_image(layer_sizes=[10_000, 5_000], seed=f"batch-{i}") for i in range(5)]
+    src, dst = repo("staging"), repo("prod")
+    lines = ["# SRC DST"]
+    for i, image in enumerate(images):
+        push_http(image, registry.url, src, f"v{i}")
+        lines.append(f"{registry.host}/{src}:v{i}  {other_proxy.host}/{dst}:v{i}")
+    batch = tmp_path / "pairs.txt"
+    batch.write_text("\n".join(lines) + "\n")
+
+    run = promoter("copy", "--batch", str(batch), "-o", "json")
+    connections, requests = other_proxy.connections, other_proxy.count()
+    again = promoter("copy", "--batch", str(batch), "-o", "json")
+
+    assert run.code == 0, run.stderr
+    assert [c["digest"] for c in run.json["copies"]] == [i.digest for i in images]
+    assert connections * 4 <= requests  # one pooled client: connections are reused
+    for i, image in enumerate(images):
+        assert manifest_digest(other_registry.host, dst, f"v{i}") == image.digest
+    assert again.code == 0, again.stderr
+    assert all(c["upToDate"] for c in again.json["copies"])
+
+
+def test_batch_line_errors_are_bad_input(promoter: Promoter, tmp_path: Path) -> None:
+    batch = tmp_path / "pairs.txt"
+    batch.write_text("only-one-word\n")
+    run = promoter("copy", "--batch", str(batch))
+    assert run.code == 2
+    assert "pairs.txt:1" in run.stderr
+    assert promoter("copy", "onlysrc").code == 2

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
-from promoter.cli.render import emit
+from promoter.cli.render import emit, log
+from promoter.cli.state import STATE
+from promoter.errors import InputError
 
 __all__ = ["copy", "render_copy"]
 
 
 @click.command()
-@click.argument("source", metavar="SRC")
-@click.argument("destination", metavar="DST")
+@click.argument("source", metavar="SRC", required=False)
+@click.argument("destination", metavar="DST", required=False)
+@click.option(
+    "--batch",
+    type=click.File("r"),
+    default=None,
+    metavar="FILE",
+    help="Copy every 'SRC DST' line of FILE ('-' for stdin) in one session, --jobs at a time.",
+)
 @click.option("--referrers", is_flag=True, help="Also copy signatures, SBOMs and attestations.")
 @click.option(
     "--no-clobber", is_flag=True, help="Refuse to move a tag that exists at another digest."
@@ -32,8 +41,9 @@ __all__ = ["copy", "render_copy"]
 @quiet_option
 @insecure_registry_option
 def copy(
-    source: str,
-    destination: str,
+    source: str | None,
+    destination: str | None,
+    batch: TextIO | None,
     referrers: bool,
     no_clobber: bool,
     jobs: int,
@@ -50,23 +60,71 @@ def copy(
     """
     from promoter.cli.progress import TerminalProgress, progress_for
     from promoter.registry.options import RegistryOptions
-    from promoter.transfer import CopyOptions, copy_image
+    from promoter.transfer import CopyOptions, copy_image, copy_many
 
+    pairs = _pairs(source, destination, batch)
     listener = progress_for(quiet)
     display: AbstractContextManager[Any] = (
         listener if isinstance(listener, TerminalProgress) else nullcontext()
     )
+    options = CopyOptions(jobs=jobs, referrers=referrers, no_clobber=no_clobber)
+    registry_options = RegistryOptions.from_environment(
+        insecure_registries=insecure_registries, ca_file=ca_file
+    )
     with display:
-        result = copy_image(
-            source,
-            destination,
-            options=CopyOptions(jobs=jobs, referrers=referrers, no_clobber=no_clobber),
-            registry_options=RegistryOptions.from_environment(
-                insecure_registries=insecure_registries, ca_file=ca_file
-            ),
-            listener=listener,
-        )
-    emit(result.to_dict(), render_copy)
+        if batch is None:
+            result = copy_image(
+                pairs[0][0],
+                pairs[0][1],
+                options=options,
+                registry_options=registry_options,
+                listener=listener,
+            )
+        else:
+            many = copy_many(
+                pairs, options=options, registry_options=registry_options, listener=listener
+            )
+    if batch is None:
+        emit(result.to_dict(), render_copy)
+        return
+    doc = {
+        "copies": [r.to_dict() for r in many.results if r is not None],
+        "failed": [
+            {"source": pairs[i][0], "destination": pairs[i][1], "error": e.to_dict()}
+            for i, e in sorted(many.errors.items())
+        ],
+    }
+    first = many.first_error
+    if first is None or STATE.output != "json":
+        emit(doc, lambda d: "\n".join(render_copy(c) for c in d["copies"]))
+    if first is not None:
+        for i, error in sorted(many.errors.items()):
+            log(f"failed: {pairs[i][0]} -> {pairs[i][1]}: {error.message}")
+        raise first
+
+
+def _pairs(
+    source: str | None, destination: str | None, batch: TextIO | None
+) -> list[tuple[str, str]]:
+    if batch is None:
+        if not source or not destination:
+            raise InputError(
+                "copy needs SRC and DST", hint="promoter copy SRC DST, or --batch FILE"
+            )
+        return [(source, destination)]
+    if source or destination:
+        raise InputError("give either SRC DST or --batch FILE, not both")
+    pairs: list[tuple[str, str]] = []
+    for number, line in enumerate(batch, start=1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        if len(words) != 2:
+            raise InputError(f"{batch.name}:{number}: expected 'SRC DST', got {line.strip()!r}")
+        pairs.append((words[0], words[1]))
+    if not pairs:
+        raise InputError(f"{batch.name}: no 'SRC DST' lines")
+    return pairs
 
 
 def _mib(n: object) -> str:
