@@ -1,26 +1,24 @@
 """The pipeline.yml JSON Schema (draft 2020-12) and its errors as located problems.
 
 The schema ships as package data, ``pipeline.schema.json``; it is the law for
-the file's shape. ``jsonschema`` is imported only when a file is validated.
-jsonschema's own messages are rewritten into short ones that say what to do,
-with a "did you mean" for unknown keys and values.
+the file's shape. It is checked by ``promoter.config.validator`` (the keyword
+subset the schema uses, without jsonschema's import cost), and each violation
+becomes a short located message that says what to do, with a "did you mean"
+for unknown keys and values.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from promoter.config.problems import KeyPath, Problem, did_you_mean, format_path
+from promoter.config.validator import SchemaViolation, iter_violations
 
 if TYPE_CHECKING:
-    from jsonschema.exceptions import ValidationError
-    from jsonschema.protocols import Validator
-
     from promoter.config.source import Document
 
 __all__ = ["SCHEMA_FILE", "schema_dict", "schema_problems", "schema_text"]
@@ -51,14 +49,6 @@ def schema_dict() -> dict[str, Any]:
     return loaded
 
 
-@lru_cache(maxsize=1)
-def _validator() -> Validator:
-    # Only the validator class: the package's format checkers are not needed.
-    from jsonschema.validators import Draft202012Validator
-
-    return Draft202012Validator(schema_dict())
-
-
 def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
@@ -82,32 +72,26 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _extra_keys(error: ValidationError) -> list[str]:
-    instance = error.instance
-    schema = error.schema
-    if not isinstance(instance, Mapping) or not isinstance(schema, Mapping):
+def _extra_keys(violation: SchemaViolation) -> list[str]:
+    instance = violation.instance
+    if not isinstance(instance, Mapping):
         return []
-    known = schema.get("properties", {})
-    patterns = [re.compile(pattern) for pattern in schema.get("patternProperties", {})]
-    return [
-        key
-        for key in instance
-        if key not in known and not any(pattern.search(key) for pattern in patterns)
-    ]
+    known = violation.schema.get("properties", {})
+    return [key for key in instance if key not in known]
 
 
 def _allowed_keys(schema: Mapping[str, Any]) -> list[str]:
     return [key for key in schema.get("properties", {}) if key not in ("rule",)]
 
 
-def _problems_of(error: ValidationError, doc: Document) -> Iterator[Problem]:
-    path: KeyPath = tuple(error.absolute_path)
+def _problems_of(error: SchemaViolation, doc: Document) -> Iterator[Problem]:
+    path: KeyPath = error.path
     here = format_path(path)
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    schema = error.schema
     custom = schema.get("x-message")
-    validator = error.validator
+    validator = error.keyword
     value = error.instance
-    rule_value: Any = error.validator_value
+    rule_value: Any = error.expected
     if validator == "additionalProperties":
         allowed = _allowed_keys(schema)
         for key in _extra_keys(error):
@@ -120,13 +104,18 @@ def _problems_of(error: ValidationError, doc: Document) -> Iterator[Problem]:
     if validator == "required":
         present = value if isinstance(value, Mapping) else {}
         unknown = [key for key in present if key not in schema.get("properties", {})]
+        closed = schema.get("additionalProperties") is False
         for key in rule_value:
-            # A misspelt key is reported once, as unknown with "did you mean".
-            if key not in present and not any(did_you_mean(u, [key]) for u in unknown):
-                yield Problem(doc.key_mark(path), here, f"missing required key '{key}'")
+            if key in present:
+                continue
+            misspelt = [u for u in unknown if did_you_mean(u, [key])]
+            if misspelt and closed:
+                continue  # reported once, as an unknown key with "did you mean"
+            hint = f"did you mean '{key}' instead of '{misspelt[0]}'?" if misspelt else None
+            yield Problem(doc.key_mark(path), here, f"missing required key '{key}'", hint)
         return
     mark = doc.mark(path)
-    if "propertyNames" in error.absolute_schema_path:
+    if error.in_property_names:
         # A bad key: point at the key itself; jsonschema's path ends at the parent.
         child = (*path, str(value))
         yield Problem(doc.key_mark(child), format_path(child), f"{custom or 'invalid name'}")
@@ -168,15 +157,15 @@ def _problems_of(error: ValidationError, doc: Document) -> Iterator[Problem]:
     if validator == "uniqueItems":
         yield Problem(mark, here, "has duplicate entries")
         return
-    if validator is None or validator == "False schema":
+    if validator == "false":
         yield Problem(mark, here, "not allowed here")
         return
-    yield Problem(mark, here, error.message)
+    yield Problem(mark, here, f"fails the schema's '{validator}' rule")
 
 
 def schema_problems(doc: Document) -> list[Problem]:
     """Every way ``doc`` breaks the schema, as located problems (empty when valid)."""
     problems: list[Problem] = []
-    for error in _validator().iter_errors(doc.data):
-        problems.extend(_problems_of(error, doc))
+    for violation in iter_violations(doc.data, schema_dict()):
+        problems.extend(_problems_of(violation, doc))
     return problems

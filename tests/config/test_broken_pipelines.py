@@ -575,6 +575,14 @@ CASES = [
         "missing required key 'rule'",
     ),
     Case(
+        "policy-rule-misspelt",
+        policy("policies:\n  - rul: non-root\n"),
+        14,
+        5,
+        "policies[0]",
+        "missing required key 'rule' (did you mean 'rule' instead of 'rul'?)",
+    ),
+    Case(
         "policy-option-typo",
         policy("policies:\n  - rule: max-size\n    maxx: 500MiB\n"),
         15,

@@ -1,0 +1,129 @@
+"""The loaded model: typed, immutable, and pointing back at pipeline.yml lines."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from promoter.config import Pipeline, load_pipeline
+from promoter.config.model import Repository, When
+from tests.config.cli_runner import ROOT
+
+QUICKSTART = ROOT / "examples" / "quickstart" / "pipeline.yml"
+
+
+def _lines_with(path: Path, needle: str) -> list[int]:
+    return [n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line]
+
+
+@pytest.fixture(scope="module")
+def quickstart() -> Pipeline:
+    return load_pipeline(QUICKSTART)
+
+
+def test_registries(quickstart: Pipeline) -> None:
+    assert list(quickstart.registries) == ["staging", "prod-a", "prod-b"]
+    staging = quickstart.registries["staging"]
+    assert staging.host == "127.0.0.1:5000"
+    assert staging.insecure is True
+    assert staging.auth.kind == "docker-config"
+    assert staging.line == _lines_with(QUICKSTART, "  staging:")[0]
+    assert staging.column == 3
+
+
+def test_image_and_build(quickstart: Pipeline) -> None:
+    image = quickstart.image("hello")
+    build = image.build
+    assert build.context == QUICKSTART.parent / "app"
+    assert build.dockerfile == QUICKSTART.parent / "app" / "Dockerfile"
+    assert build.dockerfile.is_file()
+    assert build.platforms == ("linux/amd64",)
+    assert dict(build.args) == {"VERSION": "{{version}}"}
+    assert image.staging == Repository(
+        "staging", "127.0.0.1:5000", "hello", line=image.staging.line, column=image.staging.column
+    )
+    assert image.staging.name == "127.0.0.1:5000/hello"
+    assert str(image.staging) == "staging/hello"
+    assert image.tags[0] == "type=ref,event=branch"
+    assert image.flavor == ("latest=auto",)
+    assert image.labels["org.opencontainers.image.title"] == "hello"
+
+
+def test_promote_rules_carry_their_lines(quickstart: Pipeline) -> None:
+    rules = quickstart.image("hello").promote
+    assert [rule.line for rule in rules] == _lines_with(QUICKSTART, "- to: [")
+    first, second = rules
+    assert [target.name for target in first.to] == ["127.0.0.1:5001/hello", "127.0.0.1:5002/hello"]
+    assert first.tags == ("{{version}}", "latest")
+    assert first.when == When("tag")
+    assert first.mutable == ("latest",)
+    assert second.when == When("branch", "main")
+    assert str(second.when) == "branch:main"
+
+
+def test_policy_rules_carry_their_lines_and_typed_options(quickstart: Pipeline) -> None:
+    policies = quickstart.policies
+    assert [rule.line for rule in policies] == _lines_with(QUICKSTART, "- rule:")
+    assert [rule.index for rule in policies] == list(range(len(policies)))
+    by_name = {rule.rule: rule for rule in policies}
+    assert by_name["max-size"].options["max"] == 5 * 1024 * 1024
+    assert by_name["max-age"].options["max"] == 30 * 86400
+    assert by_name["max-age"].mode == "warn" and not by_name["max-age"].enforced
+    assert by_name["non-root"].enforced
+    assert list(by_name["required-labels"].options["labels"]) == [
+        "org.opencontainers.image.source",
+        "org.opencontainers.image.revision",
+    ]
+
+
+def test_the_model_is_immutable(quickstart: Pipeline) -> None:
+    image = quickstart.image("hello")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        image.name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        quickstart.images["x"] = image  # type: ignore[index]
+    with pytest.raises(TypeError):
+        quickstart.policies[0].options["max"] = 1  # type: ignore[index]
+
+
+def test_summary(quickstart: Pipeline) -> None:
+    assert quickstart.summary() == {"images": 1, "registries": 3, "policies": 6, "promotions": 3}
+
+
+def test_auth_kinds_and_paths() -> None:
+    multi = load_pipeline(ROOT / "examples" / "multi-region" / "pipeline.yml")
+    staging = multi.registries["staging"].auth
+    assert (staging.kind, staging.username_env, staging.password_env) == (
+        "basic",
+        "STAGING_REGISTRY_USER",
+        "STAGING_REGISTRY_PASSWORD",
+    )
+    assert multi.registries["eu-west"].auth.token_env == "EU_REGISTRY_TOKEN"
+    build = multi.image("api").build
+    assert build.push == "kaniko"
+    assert build.cache is not None and build.cache.ttl == 168 * 3600
+    assert build.cache.repo.name == "staging.registry.example.com/cache/api"
+    acr = load_pipeline(ROOT / "examples" / "acr" / "pipeline.yml")
+    production = acr.registries["production"].auth
+    assert (production.kind, production.tenant) == ("azure", "00000000-0000-0000-0000-000000000000")
+    signed = next(rule for rule in acr.policies if rule.rule == "signed")
+    assert signed.options["key"] == ROOT / "examples" / "acr" / "keys" / "cosign.pub"
+    assert acr.image("shop").build.executor.timeout == 1800
+    own = load_pipeline(ROOT / "pipeline.yml")
+    assert own.registries["release"].auth.token_env == "GITHUB_TOKEN"
+
+
+def test_relative_paths_resolve_against_the_pipeline_file(project: Path) -> None:
+    nested = project / "deploy"
+    nested.mkdir()
+    (nested / "pipeline.yml").write_text(
+        "version: 1\nregistries: {s: {host: r.example}}\n"
+        "images:\n  a: {build: {context: ../app, target: build}, staging: s/a}\n"
+    )
+    pipeline = load_pipeline("deploy/pipeline.yml")
+    assert pipeline.file == nested / "pipeline.yml"
+    assert pipeline.base_dir == nested
+    assert pipeline.image("a").build.context == project / "app"
+    assert pipeline.image("a").build.target == "build"
