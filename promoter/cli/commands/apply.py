@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from promoter.cli.commands.pending import not_available
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
+from promoter.cli.render import emit
 
 __all__ = ["apply"]
 
@@ -21,10 +21,15 @@ def apply(
     quiet: bool,
     insecure_registries: tuple[str, ...],
     ca_file: str | None,
-) -> None:
+) -> int:
     """Apply a plan written by 'promoter plan --out', refusing if the world moved.
 
     Exits 1 and writes nothing when a source digest or a destination tag has
     changed since the plan was made.
     """
-    not_available("apply", 6)
+    from promoter.pipeline import apply_plan_file
+    from promoter.pipeline.render import render_text
+
+    report = apply_plan_file(plan_file, insecure_registries=insecure_registries, ca_file=ca_file)
+    emit(report.to_dict(), lambda _doc: render_text(report))
+    return report.exit_code

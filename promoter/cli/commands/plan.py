@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from promoter.cli.commands.pending import not_available
 from promoter.cli.options import file_option, insecure_registry_option, output_option
+from promoter.cli.render import emit, log
 
 __all__ = ["plan"]
 
@@ -25,10 +25,25 @@ def plan(
     images: tuple[str, ...],
     insecure_registries: tuple[str, ...],
     ca_file: str | None,
-) -> None:
+) -> int:
     """Compute and print everything 'promoter run' would do, writing nothing.
 
     Needs only read access to the registries. Each destination tag gets one
     action: copy, tag, noop, conflict, blocked or skipped.
     """
-    not_available("plan", 6)
+    from promoter.pipeline import RunRequest, run_pipeline
+    from promoter.pipeline.render import render_text
+
+    request = RunRequest(
+        pipeline_file,
+        images,
+        dry_run=True,
+        insecure_registries=insecure_registries,
+        ca_file=ca_file,
+    )
+    report = run_pipeline(request)
+    if out_file and report.plan is not None:
+        report.plan.write(out_file)
+        log(f"plan written to {out_file}")
+    emit(report.to_dict(), lambda _doc: render_text(report))
+    return report.exit_code

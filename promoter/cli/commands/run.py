@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from promoter.cli.commands.pending import not_available
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
+from promoter.cli.render import emit, log
+from promoter.cli.state import STATE
+from promoter.errors import InputError
 
 __all__ = ["STAGES", "run"]
 
 STAGES = ("build", "push", "check", "promote")
+
+
+class _BuildLog:
+    """kaniko's lines on stderr, a titled block per build."""
+
+    def begin(self, title: str) -> None:
+        log(f"== {title}")
+
+    def line(self, text: str) -> None:
+        if not STATE.quiet:
+            sys.stderr.write(text + "\n")
+
+    def end(self) -> None:
+        """Nothing to close on a terminal."""
 
 
 @click.command()
@@ -38,14 +56,28 @@ def run(
     quiet: bool,
     insecure_registries: tuple[str, ...],
     ca_file: str | None,
-) -> None:
-    """Run the pipeline: build, push to staging, check, promote."""
-    wanted = [s.strip() for s in stages.split(",") if s.strip()]
-    unknown = [s for s in wanted if s not in STAGES]
-    if unknown or not wanted:
-        raise click.BadParameter(
-            f"unknown stage {', '.join(map(repr, unknown)) or '(none given)'}; "
-            f"choose from {', '.join(STAGES)}",
-            param_hint="--stage",
-        )
-    not_available("plan --dry-run" if dry_run else "run", 6)
+) -> int:
+    """Run the pipeline: build, push to staging, check, promote.
+
+    Exit 0 when done, 1 when a promotion was refused (policy or an immutable
+    tag at another digest), 3 when it failed.
+    """
+    from promoter.pipeline import RunRequest, parse_stages, run_pipeline
+    from promoter.pipeline.render import render_text
+
+    try:
+        chosen = parse_stages(stages)
+    except InputError as error:
+        raise click.BadParameter(str(error), param_hint="--stage") from None
+    request = RunRequest(
+        pipeline_file,
+        images,
+        chosen,
+        dry_run=dry_run,
+        insecure_registries=insecure_registries,
+        ca_file=ca_file,
+        build_log=_BuildLog(),
+    )
+    report = run_pipeline(request)
+    emit(report.to_dict(), lambda _doc: render_text(report))
+    return report.exit_code

@@ -1,0 +1,112 @@
+"""The text form of a run report: the plan as a table, then what happened."""
+
+from __future__ import annotations
+
+from promoter.pipeline.report import RunReport
+from promoter.promote import ImagePlan, PromotionOutcome
+
+__all__ = ["render_text", "size_text"]
+
+
+def size_text(count: int) -> str:
+    """Bytes for people: ``1.5 MiB``."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"
+
+
+def _short(digest: str | None) -> str:
+    return digest[:19] if digest else "unknown"
+
+
+def _image_lines(image: ImagePlan, report: RunReport) -> list[str]:
+    where = f"{image.source}@{image.digest}" if image.digest else f"{image.source} (digest unknown)"
+    origin = {
+        "build": "built in this run",
+        "staging-tag": f"staging tag {image.staging_tag}",
+    }.get(
+        image.digest_from,
+        "not built yet" + (f": no {image.staging_tag} tag in staging" if image.staging_tag else ""),
+    )
+    lines = [f"{image.image}: {where} ({origin})"]
+    check = report.checks.get(image.image)
+    if check is not None:
+        lines.append(
+            f"  check: {check.count('pass')} pass, {check.count('fail')} fail, {check.count('warn')} warn"
+        )
+        lines += [
+            f"    {r.status:<4}  {r.rule}{f' [{r.platform}]' if r.platform else ''}: {r.message}"
+            for r in check.results
+        ]
+    elif image.digest and not image.writes:
+        lines.append("  check: not needed (nothing to promote)")
+    rows = [("ACTION", "DESTINATION", "TAG", "WHY")] + [
+        (a.action, a.destination, a.tag, a.reason) for a in image.actions
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        lines.append(
+            "  "
+            + "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:3]))
+            + "  "
+            + row[3]
+        )
+    return lines
+
+
+def _promotion_lines(promotion: PromotionOutcome) -> list[str]:
+    lines = ["promotion:"]
+    for image in promotion.images:
+        moved = ""
+        if image.destinations:
+            copied, mounted = image.bytes_moved("copied"), image.bytes_moved("mounted")
+            moved = f"; {size_text(copied)} copied, {size_text(mounted)} mounted"
+        lines.append(
+            f"  {image.image}: {image.status}: {image.message}{moved} ({image.seconds:.2f} s)"
+        )
+        for destination in image.destinations:
+            tags = ", ".join(destination.tags) or "no tags"
+            lines.append(
+                f"    {destination.destination}: {tags}; record {_short(destination.record)}"
+            )
+    return lines
+
+
+def render_text(report: RunReport) -> str:
+    """The whole report for a terminal."""
+    context = report.context
+    git = f"{context.get('ref') or 'no ref'} @ {(context.get('sha') or 'no commit')[:12]}"
+    head = "plan" if report.dry_run else "run"
+    lines = [f"{head} of {report.file} (git: {git}; stages: {', '.join(report.stages)})"]
+    lines += [f"note: {note}" for note in report.notes]
+    if report.build is not None:
+        for image in report.build.get("images", []):
+            for build in image.get("builds", []):
+                lines.append(
+                    f"build {image['image']}: {build.get('staging') or build.get('digest')}"
+                    f" ({build.get('seconds', 0)} s)"
+                )
+                lines += [f"  pushed tag {t}" for t in build.get("staging_tags", [])]
+    if report.plan is not None:
+        for image in report.plan.images:
+            lines += _image_lines(image, report)
+        summary = ", ".join(f"{k} {v}" for k, v in report.plan.summary().items())
+        lines.append(f"plan: {summary}")
+        if report.plan.unknown:
+            lines.append(f"digests still unknown: {', '.join(report.plan.unknown)}")
+    else:
+        for name, check in report.checks.items():
+            lines.append(f"check {name}: {'ok' if check.ok else 'FAILED'} ({check.digest})")
+            lines += [f"  {r.status:<4}  {r.rule}: {r.message}" for r in check.results]
+    if report.promotion is not None:
+        lines += _promotion_lines(report.promotion)
+        total = report.promotion.to_dict()
+        lines.append(
+            f"moved: {size_text(total['bytesCopied'])} copied, "
+            f"{size_text(total['bytesMounted'])} mounted"
+        )
+    lines.append(f"done in {report.seconds:.2f} s (exit {report.exit_code})")
+    return "\n".join(lines)

@@ -1,0 +1,62 @@
+"""The run report: every stage's outcome, as one JSON document or as text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from promoter.policy.results import CheckReport
+    from promoter.promote import PromotionOutcome, PromotionPlan
+
+__all__ = ["RunReport"]
+
+
+@dataclass
+class RunReport:
+    """What ``promoter run``, ``plan`` and ``apply`` did, stage by stage."""
+
+    file: str
+    dry_run: bool = False
+    stages: tuple[str, ...] = ()
+    context: dict[str, Any] = field(default_factory=dict)
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    build: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    checks: dict[str, CheckReport] = field(default_factory=dict)
+    plan: PromotionPlan | None = None
+    promotion: PromotionOutcome | None = None
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 done; 1 refused (policy, conflict); 3 a promotion failed. A dry run is 0."""
+        if self.promotion is not None:
+            if self.promotion.failed:
+                return 3
+            if self.promotion.refused:
+                return 1
+            return 0
+        if self.dry_run:
+            return 0
+        if any(not report.ok for report in self.checks.values()):
+            return 1
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``--output json``."""
+        return {
+            "ok": self.exit_code == 0,
+            "exitCode": self.exit_code,
+            "file": self.file,
+            "dryRun": self.dry_run,
+            "stages": list(self.stages),
+            "context": dict(self.context),
+            "tags": list(self.tags),
+            "build": self.build,
+            "checks": {name: report.to_dict() for name, report in self.checks.items()},
+            "plan": self.plan.to_dict() if self.plan else None,
+            "promotion": self.promotion.to_dict() if self.promotion else None,
+            "notes": list(self.notes),
+            "seconds": round(self.seconds, 3),
+        }

@@ -1,0 +1,95 @@
+"""What a pipeline run is asked to do, and the registry settings a pipeline implies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from promoter.errors import InputError
+
+if TYPE_CHECKING:
+    from promoter.config import Pipeline
+    from promoter.registry.options import RegistryOptions
+
+__all__ = [
+    "STAGES",
+    "RunRequest",
+    "ci_run_url",
+    "parse_stages",
+    "registry_hosts",
+    "registry_options",
+]
+
+#: The stages of ``promoter run``, in order.
+STAGES = ("build", "push", "check", "promote")
+
+
+def parse_stages(text: str) -> tuple[str, ...]:
+    """``build,push,check,promote`` (any subset) -> the stages in pipeline order."""
+    wanted = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in STAGES]
+    if unknown or not wanted:
+        raise InputError(
+            f"unknown stage {', '.join(map(repr, unknown)) or '(none given)'} in --stage",
+            hint=f"choose from {', '.join(STAGES)}",
+        )
+    return tuple(s for s in STAGES if s in wanted)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """``promoter run``/``plan``: the file, the images, the stages and the transport settings."""
+
+    pipeline_file: str = "pipeline.yml"
+    images: tuple[str, ...] = ()
+    stages: tuple[str, ...] = STAGES
+    dry_run: bool = False
+    insecure_registries: tuple[str, ...] = ()
+    ca_file: str | None = None
+    env: Mapping[str, str] | None = None
+    now: datetime | None = None
+    build_log: Any = field(default=None, compare=False)  # promoter.build.stage.BuildLog
+
+
+def registry_hosts(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
+    """host -> transport settings (no secrets), as a plan file keeps them."""
+    return {
+        r.host: {"alias": r.alias, "insecure": r.insecure, "auth": r.auth.kind}
+        for r in pipeline.registries.values()
+    }
+
+
+def registry_options(
+    hosts: Mapping[str, Mapping[str, Any]],
+    insecure_registries: Iterable[str] = (),
+    ca_file: str | None = None,
+) -> RegistryOptions:
+    """Registry options from a host table (a pipeline's or a plan's) and the command line."""
+    from promoter.registry.options import RegistryConfig, RegistryOptions
+
+    return RegistryOptions.from_environment(
+        insecure_registries=tuple(insecure_registries),
+        ca_file=ca_file,
+        registries=[
+            RegistryConfig(
+                host=host,
+                insecure=bool(values.get("insecure", False)),
+                auth=str(values.get("auth", "docker-config")),
+            )
+            for host, values in hosts.items()
+        ],
+    )
+
+
+def ci_run_url(env: Mapping[str, str]) -> str | None:
+    """The CI run's web address on GitHub Actions or Azure DevOps, else None."""
+    if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+        return f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env['GITHUB_RUN_ID']}"
+    if env.get("TF_BUILD", "").lower() == "true" and env.get("BUILD_BUILDID"):
+        collection = env.get("SYSTEM_COLLECTIONURI", "").rstrip("/")
+        project = env.get("SYSTEM_TEAMPROJECT", "")
+        return f"{collection}/{project}/_build/results?buildId={env['BUILD_BUILDID']}"
+    return None

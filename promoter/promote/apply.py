@@ -1,0 +1,190 @@
+"""Carrying out a promotion plan: content everywhere, verified, then tags, then records.
+
+Per image:
+
+1. An image with a ``conflict`` on any destination writes nothing anywhere;
+   a ``blocked`` image (policy failed) writes nothing.
+2. The checked digest is copied (content only, by digest, referrers along)
+   to every destination that needs a write, in parallel: mounted within a
+   registry, streamed across registries.
+3. Each destination is verified to hold the whole graph.
+4. Only then are the tags written, across all destinations.
+5. A promotion record is attached to the digest in each destination.
+
+Images run in parallel; the registry client bounds requests per registry.
+Before anything is written, :func:`check_freshness` re-reads what the plan
+assumed (``StalePlanError`` when the world moved).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from promoter.errors import InputError, PromoterError
+from promoter.oci import Descriptor
+from promoter.oci.reference import parse_registry_reference
+from promoter.promote.freshness import check_freshness
+from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
+from promoter.promote.plan import ImagePlan, PromotionPlan
+from promoter.promote.record import push_record
+from promoter.promote.verify import content_of, verify_content
+from promoter.registry.pool import Registries
+from promoter.registry.target import RepositoryTarget
+from promoter.transfer import CopyOptions, ProgressListener, copy_content
+from promoter.transfer.endpoints import TargetEndpoint
+
+__all__ = ["ApplyOptions", "apply_plan", "promote_image"]
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to apply: parallel images, parallel blobs per copy, what the records say."""
+
+    images: int = 8
+    jobs: int = 4
+    check_fresh: bool = True
+    version: str = ""
+    now: datetime | None = None
+    listener: ProgressListener | None = field(default=None, compare=False)
+
+
+def _endpoint(registries: Registries, name: str) -> TargetEndpoint:
+    reference = parse_registry_reference(name)
+    return TargetEndpoint(RepositoryTarget(registries.client(reference.registry), reference))
+
+
+def apply_plan(
+    plan: PromotionPlan, registries: Registries, options: ApplyOptions | None = None
+) -> PromotionOutcome:
+    """Apply ``plan``: refuse a stale plan, then promote every image (in parallel)."""
+    options = options or ApplyOptions()
+    started = time.monotonic()
+    pending = [i.image for i in plan.images if i.digest is None and i.writes]
+    if pending:
+        raise InputError(
+            f"the plan does not know the digest of {', '.join(pending)} (not built yet)",
+            hint="build and push to staging first, then plan again",
+        )
+    workers = max(1, min(options.images, len(plan.images) or 1))
+    with ThreadPoolExecutor(max(workers, 8), thread_name_prefix="promote") as pool:
+        if options.check_fresh:
+            check_freshness(plan, registries, pool)
+        outcomes = list(
+            pool.map(lambda image: promote_image(image, plan, registries, options), plan.images)
+        )
+    return PromotionOutcome(outcomes, time.monotonic() - started)
+
+
+def _settled(image: ImagePlan) -> ImageOutcome | None:
+    """The outcome of an image that writes nothing, or None when it has work."""
+    if image.conflicts:
+        where = ", ".join(f"{a.destination}:{a.tag}" for a in image.conflicts)
+        return ImageOutcome(
+            image.image,
+            image.digest,
+            "conflict",
+            f"immutable tag(s) at another digest: {where}; no tag written on any destination",
+        )
+    if any(a.action == "blocked" for a in image.actions):
+        return ImageOutcome(image.image, image.digest, "blocked", "policy checks failed")
+    if not image.writes:
+        live = [a for a in image.actions if a.action != "skipped"]
+        status = "up-to-date" if live else "skipped"
+        message = "every tag already names the digest" if live else "no rule applies to this run"
+        return ImageOutcome(image.image, image.digest, status, message)
+    return None
+
+
+def promote_image(
+    image: ImagePlan, plan: PromotionPlan, registries: Registries, options: ApplyOptions
+) -> ImageOutcome:
+    """Promote one image as planned; failures become a ``failed`` outcome, never half tags."""
+    settled = _settled(image)
+    if settled is not None:
+        return settled
+    started = time.monotonic()
+    outcome = ImageOutcome(image.image, image.digest, "promoted")
+    try:
+        _promote(image, plan, registries, options, outcome)
+    except PromoterError as error:
+        outcome.status, outcome.message, outcome.error = "failed", error.message, error
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _promote(
+    image: ImagePlan,
+    plan: PromotionPlan,
+    registries: Registries,
+    options: ApplyOptions,
+    outcome: ImageOutcome,
+) -> None:
+    assert image.digest is not None
+    digest = image.digest
+    source = _endpoint(registries, image.source)
+    names = list(dict.fromkeys(a.destination for a in image.writes))
+    targets = {name: _endpoint(registries, name) for name in names}
+    copy_options = CopyOptions(jobs=options.jobs, referrers=True)
+    with ThreadPoolExecutor(max(4, len(names)), thread_name_prefix="dest") as pool:
+        top = source.get_manifest(digest)
+        # 1. content (and referrers) to every destination, by digest, no tags
+        copies = list(
+            pool.map(
+                lambda n: copy_content(
+                    source, digest, targets[n], [], copy_options, options.listener
+                ),
+                names,
+            )
+        )
+        # 2. every destination holds the whole graph
+        content = content_of(source, top, pool)
+        for name in names:
+            verify_content(targets[name], content, pool)
+        # 3. tags, across all destinations
+        results = {
+            name: DestinationOutcome(name, copy=c.to_dict())
+            for name, c in zip(names, copies, strict=True)
+        }
+        for action in image.writes:
+            targets[action.destination].put_manifest(top, action.tag, root=False)
+            results[action.destination].tags.append(action.tag)
+    # 4. the promotion record, in each destination
+    moment = (options.now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    subject = Descriptor(top.media_type, top.digest, len(top.raw))
+    for name in names:
+        record = _record(image, plan, name, results[name].tags, moment, options.version)
+        results[name].record = push_record(targets[name], subject, record, moment)
+    outcome.destinations = [results[name] for name in names]
+    outcome.message = f"{sum(len(r.tags) for r in results.values())} tag(s) written"
+
+
+def _record(
+    image: ImagePlan,
+    plan: PromotionPlan,
+    destination: str,
+    tags: list[str],
+    moment: str,
+    version: str,
+) -> dict[str, Any]:
+    context: Mapping[str, Any] = plan.context
+    policy = image.policy or {}
+    return {
+        "source": f"{image.source}@{image.digest}",
+        "digest": image.digest,
+        "destination": destination,
+        "tags": list(tags),
+        "policy": {
+            "ok": policy.get("ok"),
+            "results": policy.get("results", []),
+        },
+        "git": {"commit": context.get("sha"), "ref": context.get("ref")},
+        "ci": {"runUrl": context.get("runUrl")},
+        "time": moment,
+        "promoter": version,
+        "pipeline": plan.file,
+    }

@@ -1,0 +1,129 @@
+"""Planning one image's promotion: what each destination tag needs, read-only.
+
+One HEAD per destination tag tells what it names now; one HEAD by digest per
+destination repository (only when some tag there is not at the digest yet)
+tells whether the content is already present. Nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from promoter.oci import Reference
+from promoter.promote.plan import WRITING_ACTIONS, TagAction
+from promoter.registry.pool import Registries
+
+__all__ = ["TagTarget", "block", "classify", "plan_actions"]
+
+
+@dataclass(frozen=True)
+class TagTarget:
+    """A tag a promote rule wants in a destination repository, and whether it applies now."""
+
+    destination: Reference  # registry/repository, no tag
+    tag: str
+    mutable: bool = False
+    applies: bool = True
+    when: str = "tag"
+    line: int = 0
+
+
+def classify(digest: str | None, current: str | None, mutable: bool, present: bool) -> str:
+    """The action for one tag: noop, conflict, tag or copy.
+
+    A tag already at ``digest`` is a noop; an immutable tag elsewhere is a
+    conflict; a mutable one may move. Then ``tag`` when the content is at the
+    destination, else ``copy``. With the digest unknown (not built yet), an
+    existing immutable tag is still a conflict unless it turns out to match,
+    so it is planned as ``copy`` and decided once the digest is known.
+    """
+    if digest is not None and current == digest:
+        return "noop"
+    if digest is not None and current is not None and not mutable:
+        return "conflict"
+    return "tag" if present else "copy"
+
+
+def _reason(action: str, target: TagTarget, digest: str | None, current: str | None) -> str:
+    if digest is None:
+        return "source digest unknown until the image is built and pushed to staging"
+    return {
+        "noop": "the tag already names this digest",
+        "conflict": f"immutable tag already names {current}",
+        "tag": (
+            "content present; mutable tag moves from " + current
+            if current
+            else "content present, tag missing"
+        ),
+        "copy": "content missing" + (f"; mutable tag moves from {current}" if current else ""),
+    }[action]
+
+
+def plan_actions(
+    digest: str | None,
+    targets: Sequence[TagTarget],
+    registries: Registries,
+    pool: Executor,
+) -> list[TagAction]:
+    """One ``TagAction`` per target, in order (``skipped`` ones cost no request)."""
+    live = [t for t in targets if t.applies]
+    currents = dict(zip(live, pool.map(lambda t: _tag_digest(registries, t), live), strict=True))
+    need_content = {t.destination for t in live if digest is not None and currents[t] != digest}
+    repos = sorted(need_content, key=str)
+    present_list = list(pool.map(lambda r: _has(registries, r, digest), repos))
+    present = dict(zip(repos, present_list, strict=True))
+    actions: list[TagAction] = []
+    for target in targets:
+        name = target.destination.name
+        if not target.applies:
+            actions.append(
+                TagAction(
+                    name,
+                    target.tag,
+                    "skipped",
+                    None,
+                    target.mutable,
+                    target.when,
+                    f"when: {target.when} is false for this run",
+                    target.line,
+                )
+            )
+            continue
+        current = currents[target]
+        action = classify(digest, current, target.mutable, present.get(target.destination, False))
+        actions.append(
+            TagAction(
+                name,
+                target.tag,
+                action,
+                current,
+                target.mutable,
+                target.when,
+                _reason(action, target, digest, current),
+                target.line,
+            )
+        )
+    return actions
+
+
+def block(actions: Iterable[TagAction], reason: str) -> None:
+    """Turn every writing action into ``blocked`` (the policy checks failed)."""
+    for action in actions:
+        if action.action in WRITING_ACTIONS:
+            action.action = "blocked"
+            action.reason = reason
+
+
+def _tag_digest(registries: Registries, target: TagTarget) -> str | None:
+    reference = target.destination.with_tag(target.tag)
+    found = registries.client(reference.registry).head_manifest(reference)
+    return found.digest if found else None
+
+
+def _has(registries: Registries, repository: Reference, digest: str | None) -> bool:
+    if digest is None:
+        return False
+    reference = repository.with_digest(digest)
+    return registries.client(reference.registry).head_manifest(reference) is not None

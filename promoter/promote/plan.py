@@ -1,0 +1,226 @@
+"""The promotion plan: one action per image, destination and tag, and its JSON form.
+
+A plan is what ``promoter plan --out plan.json`` writes and ``promoter apply``
+carries out. It is self-contained: the registries' hosts and transport
+settings (never credentials), the source digest of every image, the policy
+results, and for each destination tag the digest it pointed at when planned,
+so ``apply`` can tell whether the world moved since.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promoter.errors import InputError
+
+__all__ = [
+    "ACTIONS",
+    "PLAN_FORMAT",
+    "WRITING_ACTIONS",
+    "ImagePlan",
+    "PromotionPlan",
+    "TagAction",
+    "load_plan",
+]
+
+#: The one action of each destination tag.
+#: copy: the content is missing there; tag: content present, tag missing (or a
+#: mutable tag elsewhere); noop: the tag already names this digest; conflict: an
+#: immutable tag names another digest; blocked: policy failed; skipped: ``when``
+#: is false for this run.
+ACTIONS = ("copy", "tag", "noop", "conflict", "blocked", "skipped")
+#: Actions that write to a destination.
+WRITING_ACTIONS = frozenset({"copy", "tag"})
+#: The version of the plan file format.
+PLAN_FORMAT = "promoter.plan/v1"
+
+
+@dataclass
+class TagAction:
+    """What happens to one tag in one destination repository."""
+
+    destination: str  # host/repository
+    tag: str
+    action: str
+    current: str | None = None  # what the tag names now (None: absent)
+    mutable: bool = False
+    when: str = "tag"
+    reason: str = ""
+    line: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "destination": self.destination,
+            "tag": self.tag,
+            "action": self.action,
+            "current": self.current,
+            "mutable": self.mutable,
+            "when": self.when,
+            "reason": self.reason,
+            "line": self.line,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TagAction:
+        """Parse the JSON form (``InputError`` when malformed)."""
+        action = str(data["action"])
+        if action not in ACTIONS:
+            raise InputError(f"unknown plan action {action!r}")
+        current = data.get("current")
+        return cls(
+            destination=str(data["destination"]),
+            tag=str(data["tag"]),
+            action=action,
+            current=str(current) if current else None,
+            mutable=bool(data.get("mutable", False)),
+            when=str(data.get("when", "tag")),
+            reason=str(data.get("reason", "")),
+            line=int(data.get("line", 0)),
+        )
+
+
+@dataclass
+class ImagePlan:
+    """One image: its source (the staging repository), its digest, checks and actions."""
+
+    image: str
+    source: str  # host/repository of staging
+    digest: str | None = None
+    digest_from: str = "unknown"  # build | staging-tag | unknown
+    staging_tag: str | None = None
+    policy: dict[str, Any] | None = None  # a CheckReport's JSON form; None: not checked
+    actions: list[TagAction] = field(default_factory=list)
+
+    @property
+    def conflicts(self) -> list[TagAction]:
+        """The destination tags that refuse this promotion."""
+        return [a for a in self.actions if a.action == "conflict"]
+
+    @property
+    def writes(self) -> list[TagAction]:
+        """The actions that write (copy, tag)."""
+        return [a for a in self.actions if a.action in WRITING_ACTIONS]
+
+    def count(self, action: str) -> int:
+        """How many tags have ``action``."""
+        return sum(1 for a in self.actions if a.action == action)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "image": self.image,
+            "source": self.source,
+            "digest": self.digest,
+            "digestFrom": self.digest_from,
+            "stagingTag": self.staging_tag,
+            "policy": self.policy,
+            "actions": [a.to_dict() for a in self.actions],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImagePlan:
+        """Parse the JSON form."""
+        policy = data.get("policy")
+        return cls(
+            image=str(data["image"]),
+            source=str(data["source"]),
+            digest=str(data["digest"]) if data.get("digest") else None,
+            digest_from=str(data.get("digestFrom", "unknown")),
+            staging_tag=str(data["stagingTag"]) if data.get("stagingTag") else None,
+            policy=dict(policy) if isinstance(policy, Mapping) else None,
+            actions=[TagAction.from_dict(a) for a in data.get("actions", [])],
+        )
+
+
+@dataclass
+class PromotionPlan:
+    """Every image's plan, plus what ``apply`` needs to reach the registries again.
+
+    ``registries`` maps a host to its transport settings (``insecure``,
+    ``auth`` kind): never a secret. ``context`` holds the git commit, ref and
+    CI run URL that go into the promotion record.
+    """
+
+    file: str
+    created: str
+    images: list[ImagePlan] = field(default_factory=list)
+    registries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+
+    def count(self, action: str) -> int:
+        """How many tags of every image have ``action``."""
+        return sum(image.count(action) for image in self.images)
+
+    @property
+    def unknown(self) -> list[str]:
+        """Images whose source digest is not known yet (not built, not in staging)."""
+        return [image.image for image in self.images if image.digest is None]
+
+    def summary(self) -> dict[str, int]:
+        """Counts per action."""
+        return {action: self.count(action) for action in ACTIONS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan file's JSON document."""
+        return {
+            "format": PLAN_FORMAT,
+            "file": self.file,
+            "created": self.created,
+            "context": dict(self.context),
+            "registries": {host: dict(v) for host, v in self.registries.items()},
+            "summary": self.summary(),
+            "unknownDigests": self.unknown,
+            "images": [image.to_dict() for image in self.images],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PromotionPlan:
+        """Parse a plan document (``InputError`` when it is not one)."""
+        if data.get("format") != PLAN_FORMAT:
+            raise InputError(
+                f"not a promoter plan (format {data.get('format')!r}, expected {PLAN_FORMAT!r})",
+                hint="write one with 'promoter plan --out plan.json'",
+            )
+        registries = data.get("registries") or {}
+        return cls(
+            file=str(data.get("file", "")),
+            created=str(data.get("created", "")),
+            images=[ImagePlan.from_dict(i) for i in data.get("images", [])],
+            registries={str(h): dict(v) for h, v in dict(registries).items()},
+            context=dict(data.get("context") or {}),
+        )
+
+    def write(self, path: str | Path) -> None:
+        """Write the plan as JSON."""
+        text = json.dumps(self.to_dict(), indent=2) + "\n"
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"{path}: cannot write the plan: {error.strerror}") from None
+
+
+def load_plan(path: str | Path) -> PromotionPlan:
+    """Read a plan file; a missing, unreadable or malformed file is bad input (exit 2)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the plan: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: the plan is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise InputError(f"{path}: the plan is not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the plan is not a JSON object")
+    try:
+        return PromotionPlan.from_dict(data)
+    except InputError as error:
+        raise InputError(f"{path}: {error.message}", hint=error.hint) from None
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(f"{path}: malformed plan: {error!r}") from None

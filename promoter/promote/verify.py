@@ -1,0 +1,51 @@
+"""Checking that a destination holds an image's whole graph before any tag is written."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from promoter.errors import OperationError
+from promoter.oci import Descriptor
+from promoter.transfer.endpoints import Destination, FetchedManifest, Source
+from promoter.transfer.graph import walk
+
+__all__ = ["Content", "content_of", "verify_content"]
+
+
+@dataclass(frozen=True)
+class Content:
+    """Every manifest digest and blob of one image (children included)."""
+
+    top: FetchedManifest
+    manifests: tuple[str, ...]
+    blobs: tuple[Descriptor, ...]
+
+
+class _Nothing:
+    """A destination that holds nothing, so the walk lists the whole graph."""
+
+    name = "(none)"
+
+    def resolve(self, identifier: str) -> str | None:
+        return None
+
+
+def content_of(source: Source, top: FetchedManifest, pool: Executor) -> Content:
+    """The whole graph under ``top`` as the source has it."""
+    graph = walk(source, top, _Nothing(), pool, check_children=False)  # type: ignore[arg-type]
+    return Content(top, tuple(m.digest for m in graph.manifests), tuple(graph.blobs.values()))
+
+
+def verify_content(destination: Destination, content: Content, pool: Executor) -> None:
+    """Raise ``OperationError`` unless every manifest and blob is at ``destination``."""
+    manifests = list(pool.map(destination.resolve, content.manifests))
+    missing = [d for d, found in zip(content.manifests, manifests, strict=True) if found is None]
+    blobs = list(pool.map(destination.has_blob, content.blobs))
+    missing += [b.digest for b, found in zip(content.blobs, blobs, strict=True) if not found]
+    if missing:
+        raise OperationError(
+            f"{destination.name} lacks {len(missing)} part(s) of {content.top.digest} after "
+            f"the copy (first: {missing[0]}); no tag was written",
+            hint="re-run: the next run copies what is missing",
+        )
