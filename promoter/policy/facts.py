@@ -184,8 +184,29 @@ def _signature_by_tag(
         raise
 
 
-def gather_facts(source: ImageSource, reference: Reference) -> Facts:
-    """The facts document of ``reference`` as it is in the registry, redacted."""
+def _child_facts(
+    source: ImageSource, reference: Reference, entry: Mapping[str, Any]
+) -> dict[str, Any]:
+    child = source.get_manifest(reference.with_digest(str(entry["digest"])))
+    return _platform_facts(source, reference, child, entry)
+
+
+def _attached(source: ImageSource, reference: Reference, digest: str) -> list[dict[str, Any]]:
+    return [
+        dict(_descriptor_facts(found.to_dict()), source="referrers")
+        for found in source.referrers(reference.repository, digest)
+    ]
+
+
+def gather_facts(source: ImageSource, reference: Reference, *, jobs: int = 4) -> Facts:
+    """The facts document of ``reference`` as it is in the registry, redacted.
+
+    After the first manifest, the platforms, the referrers and cosign's tag are
+    fetched ``jobs`` at a time (the source must be thread-safe, as
+    ``RegistryClient`` is); the document's order does not depend on timing.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     top = source.get_manifest(reference)
     document = _json(top.raw, str(reference))
     by_digest = reference.with_digest(top.digest)
@@ -201,6 +222,7 @@ def gather_facts(source: ImageSource, reference: Reference) -> Facts:
         "referrers": [],
         "signatures": [],
     }
+    children: list[Mapping[str, Any]] = []
     if mt.is_index(top.media_type):
         entries = [e for e in document.get("manifests") or [] if isinstance(e, Mapping)]
         facts["index"] = {"manifests": [_descriptor_facts(e) for e in entries]}
@@ -212,18 +234,19 @@ def gather_facts(source: ImageSource, reference: Reference) -> Facts:
                 facts["referrers"].append(
                     dict(_descriptor_facts(entry), artifactType=IN_TOTO, source="index")
                 )
-                continue
-            if not mt.is_manifest(str(entry.get("mediaType"))):
-                continue
-            child = source.get_manifest(reference.with_digest(str(entry["digest"])))
-            facts["platforms"].append(_platform_facts(source, reference, child, entry))
-    elif mt.is_manifest(top.media_type):
-        facts["platforms"].append(_platform_facts(source, reference, top, None))
-    for found in source.referrers(reference.repository, top.digest):
-        facts["referrers"].append(dict(_descriptor_facts(found.to_dict()), source="referrers"))
-    by_tag = _signature_by_tag(source, by_digest, top.digest)
-    if by_tag is not None:
-        facts["signatures"].append(_signature_facts(source, by_digest, by_tag, "tag"))
+            elif mt.is_manifest(str(entry.get("mediaType"))):
+                children.append(entry)
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="facts") as pool:
+        platforms = [pool.submit(_child_facts, source, reference, entry) for entry in children]
+        attached = pool.submit(_attached, source, reference, top.digest)
+        by_tag = pool.submit(_signature_by_tag, source, by_digest, top.digest)
+        if mt.is_manifest(top.media_type):
+            facts["platforms"].append(_platform_facts(source, reference, top, None))
+        facts["platforms"].extend(future.result() for future in platforms)
+        facts["referrers"].extend(attached.result())
+        signed = by_tag.result()
+    if signed is not None:
+        facts["signatures"].append(_signature_facts(source, by_digest, signed, "tag"))
     for referrer in facts["referrers"]:
         if referrer.get("artifactType") == COSIGN_ARTIFACT_TYPE:
             fetched = source.get_manifest(by_digest.with_digest(str(referrer["digest"])))
