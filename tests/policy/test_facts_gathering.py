@@ -169,3 +169,25 @@ def test_buildx_attestations_in_the_index_are_referrers_not_platforms(
         ("application/vnd.in-toto+json", "index", attestation.digest)
     ]
     assert proxy.count(path=attestation.digest) == 0  # listed, not fetched
+
+
+@pytest.mark.skopeo
+def test_an_index_pushed_by_skopeo_is_read_as_written(
+    policy_registry: Registry, proxy: FaultProxy, tmp_path
+) -> None:
+    import shutil
+
+    if shutil.which("skopeo") is None:
+        reason = "skopeo not found (Debian package skopeo)"
+        if __import__("os").environ.get("CI", "").lower() == "true":
+            pytest.fail(f"required in CI: {reason}", pytrace=False)
+        pytest.skip(reason)
+    from tests.support.images import push_with_skopeo, write_layout
+
+    index, amd64, arm64 = _two_platforms("skopeo")
+    layout = write_layout(tmp_path / "layout", {"v1": index})
+    push_with_skopeo(layout, "v1", f"{policy_registry.host}/facts/skopeo:v1")
+    facts = _fetch(proxy, "facts/skopeo:v1")
+    assert facts["digest"] == index.digest  # --preserve-digests: the same bytes
+    assert [p["digest"] for p in facts["platforms"]] == [amd64.digest, arm64.digest]
+    assert facts["platforms"][0]["labels"] == {"team": "web"}
