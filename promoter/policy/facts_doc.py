@@ -84,7 +84,8 @@ def redact_facts(facts: Facts) -> Facts:
 
 
 def load_facts(path: str | Path) -> Facts:
-    """Read a facts document written by ``--facts-out``; ``InputError`` when it is not one."""
+    """Read a facts document written by ``--facts-out`` (redacted again); ``InputError`` when
+    it is not one."""
     file = str(path)
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -103,7 +104,8 @@ def load_facts(path: str | Path) -> Facts:
         document.get("platforms"), list
     ):
         raise InputError(f"{file}: facts document lacks 'digest' or 'platforms'")
-    return document
+    # A document from elsewhere may not have been redacted: do it again (idempotent).
+    return redact_facts(document)
 
 
 def write_facts(path: str | Path, facts: Facts) -> None:

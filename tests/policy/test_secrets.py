@@ -142,3 +142,16 @@ def test_any_value_of_a_secret_name_is_redacted(value: str) -> None:
 def test_aws_ids_are_redacted_anywhere_in_text(key_id: str, sep: str) -> None:
     text = f"echo start{sep} {key_id}{sep} end"
     assert key_id not in redact_text(text)
+
+
+def test_loading_an_unredacted_facts_file_redacts_it(tmp_path) -> None:
+    import json
+
+    from promoter.policy.facts_doc import load_facts
+
+    leaked = "ghp_" + "Z9" * 18
+    path = tmp_path / "facts.json"
+    path.write_text(json.dumps(facts_doc(platform_entry(labels={"ci.token": leaked}))))
+    facts = load_facts(path)
+    assert leaked not in json.dumps(facts)
+    assert facts["platforms"][0]["labels"]["ci.token"] == "<redacted:github-token>"
