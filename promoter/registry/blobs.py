@@ -118,7 +118,8 @@ class BlobOperations:
                     headers=headers,
                 ) as response:
                     skip = position if (position and response.status_code == 200) else 0
-                    for chunk in response.iter_raw(chunk_size):
+                    # As received (no re-chunking): a break loses nothing already read.
+                    for chunk in response.iter_raw():
                         if skip:
                             if len(chunk) <= skip:
                                 skip -= len(chunk)

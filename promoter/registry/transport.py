@@ -90,6 +90,7 @@ class RegistryTransport:
         self.stats = TransportStats()
         self.insecure = options.is_insecure(self.host)
         self._lock = threading.Lock()
+        self._discovery = threading.Lock()
         self._client: httpx.Client | None = None
         self._base: str | None = None
         self._reads = threading.BoundedSemaphore(max(1, options.max_concurrency))
@@ -148,41 +149,74 @@ class RegistryTransport:
         """``https://host`` or ``http://host``, decided by the first ping (once)."""
         if self._base is not None:
             return self._base
-        with self._lock:
-            if self._base is not None:
-                return self._base
-        base = self._discover()
-        with self._lock:
-            self._base = base
-        return base
+        with self._discovery:  # one ping per registry, even when threads start together
+            if self._base is None:
+                with self.slot("GET"):
+                    self._base = self._discover()
+            return self._base
 
     def _discover(self) -> str:
-        import httpx
-
         https = f"https://{self.host}"
-        try:
-            response = self._exchange_with_retries(
-                "GET", f"{https}/v2/", reference=self.host, action="ping", scopes=()
-            )
-        except _TransportFailure as failure:
-            ssl_error = _ssl_failure(failure.error)
-            verification = isinstance(ssl_error, ssl.SSLCertVerificationError)
-            may_fall_back = self.insecure or (is_loopback(self.host) and not verification)
-            if ssl_error is None or not may_fall_back:
-                raise self._network_error(failure.error, "ping") from None
-            http = f"http://{self.host}"
+        if not (self.insecure or is_loopback(self.host)):
             try:
                 response = self._exchange_with_retries(
-                    "GET", f"{http}/v2/", reference=self.host, action="ping", scopes=()
+                    "GET", f"{https}/v2/", reference=self.host, action="ping", scopes=()
                 )
-            except _TransportFailure as again:
-                raise self._network_error(again.error, "ping") from None
+            except _TransportFailure as failure:
+                raise self._network_error(failure.error, "ping") from None
             self._check_ping(response)
-            return http
-        except httpx.HTTPError as error:  # pragma: no cover - defensive
-            raise self._network_error(error, "ping") from None
+            return https
+        if self._speaks_tls(https):
+            return https
+        http = f"http://{self.host}"
+        try:
+            response = self._exchange_with_retries(
+                "GET", f"{http}/v2/", reference=self.host, action="ping", scopes=()
+            )
+        except _TransportFailure as failure:
+            raise self._network_error(failure.error, "ping") from None
         self._check_ping(response)
-        return https
+        return http
+
+    def _speaks_tls(self, https: str) -> bool:
+        """Probe a loopback or insecure host over TLS; False when it does not speak it.
+
+        A TLS failure, or a handshake that never completes, means plain HTTP; a
+        refused or reset connection (a registry restarting) is retried.
+        """
+        import httpx
+
+        policy = self.options.retry
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._exchange_with_retries(
+                    "GET",
+                    f"{https}/v2/",
+                    reference=self.host,
+                    action="ping",
+                    scopes=(),
+                    retry=False,
+                )
+            except _TransportFailure as failure:
+                error = failure.error
+                ssl_error = _ssl_failure(error)
+                if isinstance(ssl_error, ssl.SSLCertVerificationError) and not self.insecure:
+                    raise self._network_error(error, "ping") from None
+                if ssl_error is not None or isinstance(error, httpx.ConnectTimeout):
+                    return False
+                wait = policy.delay(attempt)
+                if not (
+                    policy.is_retryable_exception(error) and policy.allows(attempt, started, wait)
+                ):
+                    raise self._network_error(error, "ping") from None
+                self.stats.add(retries=1)
+                time.sleep(wait)
+                continue
+            self._check_ping(response)
+            return True
 
     def _check_ping(self, response: httpx.Response) -> None:
         if response.status_code == 401:
