@@ -28,6 +28,7 @@ _STARTED = re.compile(
     rf"^(?:INFO|DEBU|WARN)\[[^\]]*\]\s+(?P<keyword>{_KEYWORDS})\b\s*(?P<rest>.*)$"
 )
 _EXPLICIT_LINE = re.compile(r"(?:[Dd]ockerfile:(\d+)|\bline (\d+)\b)")
+_MISSING_SOURCE = re.compile(r"failed to get fileinfo for (\S+?):|lstat (\S+?): no such file")
 _ERROR_LINE = re.compile(r"^(?:error building image:|Error:|ERRO\[)")
 
 
@@ -92,8 +93,16 @@ def deliver(on_log: Callable[[str], None], lines: Iterable[str]) -> None:
             on_log(line)
 
 
-def failing_instruction(started: Iterable[str], dockerfile_text: str) -> Instruction | None:
-    """The Dockerfile instruction kaniko last started, matched in order through the file."""
+def failing_instruction(
+    started: Iterable[str], dockerfile_text: str, reason: str = ""
+) -> Instruction | None:
+    """The Dockerfile instruction that failed.
+
+    The instructions kaniko logged are matched in order through the file; the
+    last one is the failing one, except when kaniko could not find a COPY/ADD
+    source in the context: it checks those before logging the instruction, so
+    the failing one is the next COPY/ADD naming the missing path.
+    """
     instructions = parse_instructions(dockerfile_text)
     position = 0
     found: Instruction | None = None
@@ -110,7 +119,24 @@ def failing_instruction(started: Iterable[str], dockerfile_text: str) -> Instruc
         if hit is not None:
             found = hit
             position = instructions.index(hit) + 1
+    missing = _MISSING_SOURCE.search(reason)
+    if missing:
+        path = missing.group(1) or missing.group(2)
+        copying = [i for i in instructions[position:] if i.keyword in ("COPY", "ADD")]
+        return next((i for i in copying if _names_source(i, path)), None) or (
+            copying[0] if copying else found
+        )
     return found
+
+
+def _names_source(instruction: Instruction, path: str) -> bool:
+    """Whether a COPY/ADD instruction has a source that ``path`` (in the context) ends with."""
+    words = [w.strip('",[]') for w in instruction.arguments.split() if not w.startswith("--")]
+    for source in words[:-1]:
+        source = source.strip("/").removeprefix("./")
+        if source and path.rstrip("/").endswith("/" + source):
+            return True
+    return False
 
 
 def _explicit_line(lines: Iterable[str]) -> int | None:
@@ -147,7 +173,7 @@ def build_failure(
     line_number = _explicit_line(lines)
     instruction = None
     if line_number is None and text:
-        instruction = failing_instruction(tail.started, text)
+        instruction = failing_instruction(tail.started, text, reason or "")
         line_number = instruction.line if instruction else None
     if line_number is not None:
         where = f" at {dockerfile_label}:{line_number}"

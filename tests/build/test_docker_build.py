@@ -126,7 +126,10 @@ def test_failing_copy_names_the_dockerfile_line(
     assert "Dockerfile:5 (COPY missing.txt /missing.txt)" in error.message
     assert "error building image:" in error.message
     assert error.last_lines[-1].startswith("error building image:")
-    assert error.detail is not None and "COPY missing.txt /missing.txt" in error.detail
+    assert error.detail is not None and "fileinfo for /workspace/missing.txt" in error.detail
+    # As with kaniko, the failing COPY was never announced; the missing path locates it.
+    assert "INFO[0000] COPY busybox /busybox" in error.last_lines
+    assert not any("COPY missing.txt" in line for line in error.last_lines)
     assert not (tmp_path / "o" / "image.tar").exists()
     assert containers_labelled(unique_name) == []
 

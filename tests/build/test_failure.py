@@ -93,3 +93,28 @@ def test_explicit_line_wins(tmp_path: Path) -> None:
     )
     assert error.dockerfile_line == 7
     assert "at Dockerfile:7:" in error.message
+
+
+def test_missing_copy_source_points_at_the_copy_kaniko_never_announced(tmp_path: Path) -> None:
+    # kaniko looks for COPY/ADD sources before it logs the instruction, so the
+    # last instruction in its log is the one *before* the failing COPY.
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "FROM scratch\nWORKDIR /srv\nCOPY index.html ./\nCOPY --chown=1:1 static/app.js ./static/\n"
+    )
+    tail = LogTail()
+    tail.feed(
+        "INFO[0000] No base image, nothing to extract\n"
+        "INFO[0000] Unpacking rootfs as cmd COPY index.html ./ requires it.\n"
+        "INFO[0000] WORKDIR /srv\n"
+        "INFO[0000] Creating directory /srv with uid -1 and gid -1\n"
+        "INFO[0000] Taking snapshot of files...\n"
+        "error building image: error building stage: failed to get files used from context: "
+        "failed to get fileinfo for /workspace/static/app.js: lstat /workspace/static/app.js: "
+        "no such file or directory\n"
+    )
+    error = build_failure(
+        image="web", exit_code=1, tail=tail, dockerfile=dockerfile, dockerfile_label="Dockerfile"
+    )
+    assert error.dockerfile_line == 4
+    assert "at Dockerfile:4 (COPY --chown=1:1 static/app.js ./static/)" in error.message
