@@ -1,0 +1,192 @@
+"""A promotion project for the tests: three real registries, a git checkout, pipeline.yml.
+
+``Project`` writes a pipeline file whose registries are real ``docker-registry``
+processes (one staging, two production), makes the folder a git repository
+whose HEAD carries a release tag (so ``when: tag`` rules apply), and seeds
+staging with crafted images pushed over plain HTTP (no promoter code), so the
+promotion tests start from a state promoter did not write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support.images import Image, make_artifact, make_image, push_http
+from tests.support.registry import Registry
+
+__all__ = ["CLEAN_ENV", "Project", "head_digest", "promoter_cli"]
+
+LABELS = {
+    "org.opencontainers.image.source": "https://example.invalid/web",
+    "org.opencontainers.image.revision": "0" * 40,
+}
+
+#: The environment for promoter in the tests: no CI detection (GitHub/Azure).
+CLEAN_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if k not in ("GITHUB_ACTIONS", "TF_BUILD", "CI") and not k.startswith(("GITHUB_", "BUILD_"))
+}
+CLEAN_ENV.update({"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid"})
+CLEAN_ENV.update({"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"})
+
+
+def head_digest(registry: Registry, repository: str, ref: str) -> str | None:
+    """What ``repository:ref`` names in ``registry`` (an outside reader: plain HTTP)."""
+    accept = ", ".join(
+        [
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+        ]
+    )
+    response = httpx.head(
+        f"{registry.url}/v2/{repository}/manifests/{ref}", headers={"Accept": accept}, timeout=30
+    )
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.headers["Docker-Content-Digest"]
+
+
+def promoter_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in a subprocess (the tests' clean environment)."""
+    return subprocess.run(
+        [sys.executable, "-m", "promoter", *args],
+        cwd=cwd,
+        env=CLEAN_ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@dataclass
+class Project:
+    """A pipeline project over three registries: ``staging``, ``prod_a``, ``prod_b``."""
+
+    root: Path
+    staging: Registry
+    prod_a: Registry
+    prod_b: Registry
+    git_tag: str = "v1.2.3"
+    policies: str = "  - rule: non-root\n"
+    promote: str = ""
+    images: Sequence[str] = ("web",)
+    hosts: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.hosts = {
+            "staging": self.staging.host,
+            "prod-a": self.prod_a.host,
+            "prod-b": self.prod_b.host,
+            **self.hosts,
+        }
+        (self.root / "app").mkdir(parents=True, exist_ok=True)
+        (self.root / "app" / "Dockerfile").write_text("FROM scratch\nUSER 1000\n")
+        self.write()
+        self._git("init", "-q", "-b", "main")
+        self._git("add", "-A")
+        self._git("commit", "-q", "-m", "init")
+        if self.git_tag:
+            self._git("tag", self.git_tag)
+
+    @property
+    def file(self) -> Path:
+        """The pipeline file."""
+        return self.root / "pipeline.yml"
+
+    def _git(self, *args: str) -> None:
+        subprocess.run(["git", *args], cwd=self.root, env=CLEAN_ENV, check=True)
+
+    def default_promote(self) -> str:
+        """Both productions get ``{{version}}`` (immutable) and ``latest`` (mutable) on a tag."""
+        return textwrap.dedent(
+            """\
+              - to: [prod-a/{name}, prod-b/{name}]
+                tags: ["{{version}}", latest]
+                when: tag
+                mutable: [latest]
+              - to: [prod-a/{name}]
+                tags: [edge]
+                when: branch:main
+            """
+        )
+
+    def write(self) -> None:
+        """(Re)write pipeline.yml."""
+        registries = "".join(
+            f"  {alias}:\n    host: {host}\n    insecure: true\n"
+            for alias, host in self.hosts.items()
+        )
+        images = ""
+        for name in self.images:
+            promote = (self.promote or self.default_promote()).replace("{name}", name)
+            images += (
+                f"  {name}:\n"
+                "    build:\n      context: app\n"
+                "    tags:\n      - type=semver,pattern={{version}}\n      - type=sha\n"
+                f"    staging: staging/{name}\n"
+                "    promote:\n" + textwrap.indent(promote, "    ")
+            )
+        text = f"version: 1\nregistries:\n{registries}images:\n{images}"
+        if self.policies:
+            text += f"policies:\n{self.policies}"
+        self.file.write_text(text)
+
+    def seed(
+        self,
+        name: str = "web",
+        *,
+        seed: str = "1",
+        user: str = "1000",
+        tag: str = "1.2.3",
+        referrers: bool = False,
+        layer_sizes: Sequence[int] = (),
+    ) -> Image:
+        """Push an image to ``<name>:<tag>`` in staging (and, optionally, an SBOM referring to it)."""
+        image = make_image(seed=seed, user=user, labels=LABELS, layer_sizes=layer_sizes)
+        push_http(image, self.staging.url, name, tag)
+        if referrers:
+            sbom = make_artifact(image)
+            push_http(sbom, self.staging.url, name)
+            index = {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.index.v1+json",
+                "manifests": [sbom.descriptor()],
+            }
+            raw = json.dumps(index).encode()
+            httpx.put(
+                f"{self.staging.url}/v2/{name}/manifests/{image.digest.replace(':', '-')}",
+                content=raw,
+                headers={"Content-Type": "application/vnd.oci.image.index.v1+json"},
+                timeout=30,
+            ).raise_for_status()
+        return image
+
+    def request(self, **overrides: Any) -> Any:
+        """A ``RunRequest`` for this project (library calls, clean environment)."""
+        from promoter.pipeline import RunRequest
+
+        values: dict[str, Any] = {
+            "pipeline_file": str(self.file),
+            "env": CLEAN_ENV,
+            "now": datetime.now(timezone.utc),
+            "stages": ("check", "promote"),
+        }
+        values.update(overrides)
+        return RunRequest(**values)
