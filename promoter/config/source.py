@@ -27,7 +27,7 @@ __all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Document", "read_documen
 
 #: Pipeline files are hand-written; anything larger is a mistake or an attack.
 MAX_FILE_BYTES = 1024 * 1024
-MAX_NODES = 50_000
+MAX_NODES = 20_000
 MAX_DEPTH = 64
 
 _SCALAR_TAGS = {

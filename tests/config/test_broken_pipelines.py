@@ -252,3 +252,24 @@ def test_broken_pipeline(project: Path, index: int, case: Case) -> None:
     assert first.startswith(where + path), first
     assert case.says in first, first
     assert outcome.stdout == ""
+
+
+@pytest.mark.parametrize("key", ["token_env", "password_env", "username_env"])
+def test_a_secret_pasted_for_a_variable_name_is_never_echoed(project: Path, key: str) -> None:
+    secret = "ghp_Zx9!s3cr3t/t0ken+value="
+    fields = {
+        "token_env": "{kind: token, token_env: '%s'}",
+        "password_env": "{kind: basic, username_env: U, password_env: '%s'}",
+        "username_env": "{kind: basic, username_env: '%s', password_env: P}",
+    }
+    auth = fields[key] % secret
+    (project / "pipeline.yml").write_text(
+        VALID.replace("5001, insecure: true}", f"5001, auth: {auth}}}")
+    )
+    for output in ("text", "json"):
+        outcome = run_in_process(["validate", "-f", "pipeline.yml", "--output", output])
+        assert outcome.code == 2
+        assert f"registries.prod.auth.{key}: give the name of an environment variable" in (
+            outcome.stderr
+        )
+        assert secret not in outcome.stderr + outcome.stdout
