@@ -10,6 +10,7 @@ document still fails the ``no-secrets`` rule when checked offline.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -47,6 +48,22 @@ _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("azure-storage-key", re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{86}==(?![A-Za-z0-9+/=])")),
     ("github-token", re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b")),
+    # With a group named ``v``, only that group is the secret (the rest stays readable).
+    (
+        "aws-secret-access-key",
+        re.compile(
+            r"(?i)aws_?secret_?access_?key[\"']?\s*[:=\s]\s*[\"']?(?P<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+        ),
+    ),
+    ("url-credentials", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:(?P<v>[^/\s@$][^/\s@]*)@")),
+    (
+        "secret-flag",
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9_-])--(?:password|passwd|token|secret|api-key|access-key)"
+            r"\s+(?P<v>[^\s$'\"-][^\s'\"]*)"
+        ),
+    ),
+    ("basic-auth", re.compile(r"(?<!\S)-u\s+[^\s:]+:(?P<v>[^\s$][^\s]*)")),
 )
 
 #: Name suffixes that mark a variable or label as holding a credential.
@@ -159,10 +176,23 @@ def redact_assignment(assignment: str) -> str:
     return f"{name}={redact_value(name, value)}"
 
 
+def _replace_group(match: re.Match[str], group: str, replacement: str) -> str:
+    start, end = match.span(group)
+    offset = match.start()
+    whole = match.group(0)
+    return whole[: start - offset] + replacement + whole[end - offset :]
+
+
 def redact_text(text: str) -> str:
     """Free text with suspected credentials, and values of secret-named assignments, replaced."""
     for kind, pattern in _VALUE_PATTERNS:
-        text = pattern.sub(_MARKER.format(kind=kind), text)
+        marker = _MARKER.format(kind=kind)
+        if "v" in pattern.groupindex:
+            text = pattern.sub(
+                functools.partial(_replace_group, group="v", replacement=marker), text
+            )
+        else:
+            text = pattern.sub(marker, text)
 
     def _assignment(match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)

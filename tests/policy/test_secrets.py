@@ -65,6 +65,13 @@ def test_not_secret_names(name: str) -> None:
         (PEM, "private-key"),
         ("-----BEGIN OPENSSH PRIVATE KEY-----", "private-key"),
         ("ghp_" + "a1" * 18, "github-token"),
+        (
+            "aws configure set aws_secret_access_key " + "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "aws-secret-access-key",
+        ),
+        ("git clone https://bob:t0ken@git.example.invalid/x.git", "url-credentials"),
+        ("docker login --password hunter2 registry.example.invalid", "secret-flag"),
+        ("curl -fsS -u admin:pa55word https://example.invalid/", "basic-auth"),
     ],
 )
 def test_value_shapes_are_found_and_redacted(value: str, kind: str) -> None:
@@ -155,3 +162,27 @@ def test_loading_an_unredacted_facts_file_redacts_it(tmp_path) -> None:
     facts = load_facts(path)
     assert leaked not in json.dumps(facts)
     assert facts["platforms"][0]["labels"]["ci.token"] == "<redacted:github-token>"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "docker login --password-stdin",
+        "mysql --password $DB_PASSWORD",
+        "useradd -u 1000 app",
+        "curl https://example.invalid:8443/path",
+        "echo --token",
+    ],
+)
+def test_harmless_commands_are_left_alone(text: str) -> None:
+    assert scan_text(text, "history[0]") == []
+    assert redact_text(text) == text
+
+
+def test_only_the_secret_part_of_a_command_is_redacted() -> None:
+    redacted = redact_text("git clone https://bob:t0ken@git.example.invalid/x.git /src")
+    assert (
+        redacted
+        == "git clone https://bob:<redacted:url-credentials>@git.example.invalid/x.git /src"
+    )
+    assert redact_text(redacted) == redacted
