@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promoter.build.arguments import CONTAINER_CONTEXT, CONTAINER_DOCKER_CONFIG, CONTAINER_OUTPUT
 from promoter.build.failure import LogTail, deliver
 from promoter.errors import BuildError
 
@@ -148,12 +149,6 @@ def _stream_logs(container: Any, tail: LogTail, on_log: LogCallback) -> None:
 def _mounts(job: ContainerJob) -> list[Any]:
     from docker.types import Mount
 
-    from promoter.build.arguments import (
-        CONTAINER_CONTEXT,
-        CONTAINER_DOCKER_CONFIG,
-        CONTAINER_OUTPUT,
-    )
-
     mounts = [
         Mount(CONTAINER_CONTEXT, str(job.context), type="bind", read_only=True),
         Mount(CONTAINER_OUTPUT, str(job.output), type="bind", read_only=False),
@@ -174,7 +169,8 @@ def run_in_container(job: ContainerJob, tail: LogTail, on_log: LogCallback) -> i
             container = client.containers.create(
                 image_id,
                 command=job.arguments,
-                environment={"container": "docker"},
+                # DOCKER_CONFIG too: not every fork's image sets it to the mounted config.
+                environment={"container": "docker", "DOCKER_CONFIG": CONTAINER_DOCKER_CONFIG},
                 network_mode="host",
                 mounts=_mounts(job),
                 labels={CONTAINER_LABEL: job.name},

@@ -163,3 +163,29 @@ def test_logs_are_grouped_on_ci(
     sink.line("INFO[0000] COPY a /a")
     sink.end()
     assert capsys.readouterr().err.splitlines() == [opening, "INFO[0000] COPY a /a", closing]
+
+
+def test_build_inside_a_kaniko_image_runs_the_executor(
+    standin_script: Path, tmp_path: Path
+) -> None:
+    # No Docker engine answers and an executor is present: the in-container mode.
+    checkout = make_checkout(
+        tmp_path / "repo", "unused.invalid/executor:never-pulled", "127.0.0.1:5999"
+    )
+    env = _clean_env()
+    env["DOCKER_HOST"] = f"unix://{tmp_path}/no-engine.sock"
+    env["PROMOTER_KANIKO_EXECUTOR"] = str(standin_script)
+    done = subprocess.run(
+        [sys.executable, "-m", "promoter", "build", "--no-push", "--output", "json"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (build,) = json.loads(done.stdout)["images"][0]["builds"]
+    assert build["mode"] == "subprocess"
+    assert build["digest"] == read_archive(Path(build["tarball"])).registry_digest()
+    shutil.rmtree(Path(build["tarball"]).parent.parent, ignore_errors=True)

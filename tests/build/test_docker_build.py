@@ -252,6 +252,7 @@ def test_container_gets_only_needed_credentials_and_no_secret_on_argv(
     assert "--cache-repo=127.0.0.1:5998/cache/hello" in inspected["Args"]
     assert "--insecure-registry=127.0.0.1:5998" in inspected["Args"]
     assert "container=docker" in inspected["Config"]["Env"]
+    assert "DOCKER_CONFIG=/kaniko/.docker" in inspected["Config"]["Env"]
     assert inspected["HostConfig"]["NetworkMode"] == "host"
     mounts = {m["Destination"]: m for m in inspected["Mounts"]}
     assert mounts["/workspace"]["RW"] is False
@@ -308,3 +309,22 @@ def test_missing_executor_image_fails_clearly(
     assert error.hint is not None and "build.executor.image" in error.hint
     assert any(line.startswith("pulling the kaniko executor image") for line in lines)
     assert containers_labelled(unique_name) == []
+
+
+def test_dockerfile_outside_the_context_is_mounted_read_only(
+    build_context: Path, standin_image: str, unique_name: str, tmp_path: Path
+) -> None:
+    outside = tmp_path / "dockerfiles" / "hello.Dockerfile"
+    outside.parent.mkdir()
+    (build_context / "Dockerfile").rename(outside)
+    result = build_image(
+        _spec(build_context, standin_image, unique_name, dockerfile=str(outside)),
+        output_dir=tmp_path / "o",
+        mode="docker",
+    )
+    assert result.tarball is not None
+    assert read_archive(result.tarball).config["config"]["Entrypoint"] == [
+        "/busybox",
+        "echo",
+        "hello",
+    ]
