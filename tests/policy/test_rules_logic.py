@@ -335,3 +335,22 @@ def test_bad_declarations_are_config_errors(text: str, expected: str) -> None:
 def test_a_rule_with_no_platform_to_judge_fails() -> None:
     report = check("policies:\n  - rule: non-root\n", facts_doc(platforms=[]))
     assert not report.ok and "nothing to check" in report.results[0].message
+
+
+@pytest.mark.parametrize(
+    ("written", "glob", "allowed"),
+    [
+        ("alpine:3.20", "docker.io/library/alpine:*", True),
+        ("docker.io/library/alpine:3.20", "alpine:*", True),
+        ("index.docker.io/library/alpine:3.20", "alpine:3.*", True),
+        ("myorg/base:1", "docker.io/myorg/*", True),
+        ("ghcr.io/org/base:1", "ghcr.io/org/*", True),
+        ("ghcr.io/evil/base:1", "ghcr.io/org/*", False),
+        ("alpine:3.20", "ubuntu:*", False),
+        ("Not A Name!", "*A Name!", True),  # unparsable names are matched as written
+    ],
+)
+def test_base_image_names_match_in_every_spelling(written: str, glob: str, allowed: bool) -> None:
+    policy = f"policies:\n  - rule: base-image\n    allow: ['{glob}']\n"
+    doc = facts_doc(platform_entry(annotations={"org.opencontainers.image.base.name": written}))
+    assert check(policy, doc).ok is allowed

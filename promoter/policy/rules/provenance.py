@@ -38,6 +38,26 @@ def _annotation(facts: Facts, platform: dict[str, Any], key: str) -> str | None:
     return None
 
 
+def _spellings(name: str) -> set[str]:
+    """A base name as written, fully qualified and in Docker's familiar short form, so
+    ``alpine:*`` and ``docker.io/library/alpine:*`` both match ``alpine:3.20``."""
+    from promoter.errors import InputError
+    from promoter.oci.reference import parse_registry_reference
+
+    names = {name}
+    try:
+        ref = parse_registry_reference(name)
+    except InputError:
+        return names
+    full = str(ref)
+    names.add(full)
+    if ref.registry == "docker.io":
+        short = full.removeprefix("docker.io/")
+        names.add(short)
+        names.add(short.removeprefix("library/"))
+    return names
+
+
 @dataclass(frozen=True)
 class _Base:
     allow: tuple[str, ...]
@@ -61,7 +81,9 @@ def _check_base(facts: Facts, settings: _Base, _ctx: RuleContext) -> list[Outcom
         if settings.allow:
             if name is None:
                 problems.append(f"no {BASE_NAME} annotation or label says what the base is")
-            elif not any(fnmatch.fnmatchcase(name, g) for g in settings.allow):
+            elif not any(
+                fnmatch.fnmatchcase(n, g) for n in _spellings(name) for g in settings.allow
+            ):
                 problems.append(
                     f"base {name!r} is not in the allow-list ({joined(settings.allow)})"
                 )
