@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
 import click
 
-from promoter.cli.commands.pending import not_available
 from promoter.cli.options import insecure_registry_option, output_option
+from promoter.cli.render import emit
 
-__all__ = ["inspect"]
+if TYPE_CHECKING:
+    from promoter.registry.inspect import Inspection
+
+__all__ = ["inspect", "render_inspection"]
+
+
+def render_inspection(found: Inspection) -> str:
+    """The text form: one ``Key: value`` line each."""
+    lines = [
+        f"Reference:  {found.reference}",
+        f"Digest:     {found.digest}",
+        f"Media type: {found.media_type}",
+        f"Size:       {found.size} bytes",
+    ]
+    if found.artifact_type:
+        lines.append(f"Artifact:   {found.artifact_type}")
+    if found.config_media_type:
+        lines.append(f"Config:     {found.config_media_type}")
+    if found.layers is not None:
+        lines.append(f"Layers:     {found.layers}")
+    if found.subject:
+        lines.append(f"Subject:    {found.subject}")
+    if found.platforms:
+        lines.append("Platforms:")
+        lines.extend(
+            f"  {p.platform or '-':<16} {p.digest}  {p.size} bytes" for p in found.platforms
+        )
+    lines.append(f"Tags:       {', '.join(found.tags) if found.tags else '-'}")
+    return "\n".join(lines)
 
 
 @click.command()
@@ -24,5 +55,23 @@ def inspect(
     insecure_registries: tuple[str, ...],
     ca_file: str | None,
 ) -> None:
-    """Show the digest, media type, platforms, size and tags of REF."""
-    not_available("inspect", 3)
+    """Show the digest, media type, platforms, size and tags of REF.
+
+    REF is host/repo:tag, host/repo@sha256:..., oci:PATH[:tag] or
+    docker-archive:PATH. --raw and --config print bytes exactly as stored.
+    """
+    from promoter.registry.inspect import inspect_reference
+    from promoter.registry.options import RegistryOptions
+
+    options = RegistryOptions.from_environment(
+        insecure_registries=insecure_registries, ca_file=ca_file
+    )
+    found = inspect_reference(
+        reference, options, with_config=show_config, with_tags=not (raw or show_config)
+    )
+    if raw or (show_config and found.config is not None and output != "json"):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(found.raw if raw else found.config or b"")
+        sys.stdout.buffer.flush()
+        return
+    emit(found.to_dict(), lambda _: render_inspection(found))
