@@ -61,7 +61,8 @@ def _registry_options(request: CheckRequest, pipeline: Pipeline | None) -> Regis
     configs = []
     if pipeline is not None:
         configs = [
-            RegistryConfig(r.host, insecure=r.insecure) for r in pipeline.registries.values()
+            RegistryConfig(r.host, insecure=r.insecure, auth=r.auth.kind)
+            for r in pipeline.registries.values()
         ]
     return RegistryOptions.from_environment(
         insecure_registries=request.insecure_registries,
