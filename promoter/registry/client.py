@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from promoter.errors import RegistryError
+from promoter.errors import NetworkError, RegistryError
 from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.digest import Digest, DigestMismatchError, compute_digest, is_digest
@@ -82,23 +83,8 @@ class RegistryClient(BlobOperations):
         Fetched by digest, the bytes must hash to it; by tag, to the
         ``Docker-Content-Digest`` the registry declares. Schema 1 is refused.
         """
-        ident = reference.identifier
-        response = self.transport.request(
-            "GET",
-            f"/v2/{reference.repository}/manifests/{ident}",
-            scopes=(pull_scope(reference.repository),),
-            reference=str(reference),
-            action="get manifest",
-            headers={"Accept": accept},
-        )
-        raw = response.content
-        if len(raw) > MAX_MANIFEST_SIZE:
-            raise InvalidManifestError(
-                f"manifest of {reference} is {len(raw)} bytes, over the "
-                f"{MAX_MANIFEST_SIZE}-byte limit",
-                reference=str(reference),
-            )
-        media_type = _media_type(raw, response.headers.get("Content-Type"))
+        raw, headers = self._read_manifest(reference, accept)
+        media_type = _media_type(raw, headers.get("Content-Type"))
         if mt.is_schema1(media_type):
             from promoter.oci.manifest import UnsupportedManifestError
 
@@ -106,7 +92,7 @@ class RegistryClient(BlobOperations):
                 f"{reference} uses a Docker v2 schema 1 manifest, which promoter does not support",
                 hint=_SCHEMA1_HINT,
             )
-        expected = reference.digest or response.headers.get("Docker-Content-Digest")
+        expected = reference.digest or headers.get("Docker-Content-Digest")
         if expected and is_digest(expected):
             actual = compute_digest(raw, Digest.parse(expected).algorithm)
             if actual != expected:
@@ -120,6 +106,49 @@ class RegistryClient(BlobOperations):
         else:
             digest = compute_digest(raw)
         return RawManifest(raw=raw, media_type=media_type, digest=digest)
+
+    def _read_manifest(self, reference: Reference, accept: str) -> tuple[bytes, httpx.Headers]:
+        """GET a manifest, reading at most ``MAX_MANIFEST_SIZE`` bytes; body breaks retried."""
+        import httpx
+
+        policy = self.options.retry
+        started = time.monotonic()
+        attempt = 0
+        too_big = InvalidManifestError(
+            f"manifest of {reference} is over the {MAX_MANIFEST_SIZE}-byte limit",
+            reference=str(reference),
+        )
+        while True:
+            attempt += 1
+            try:
+                with self.transport.stream(
+                    "GET",
+                    f"/v2/{reference.repository}/manifests/{reference.identifier}",
+                    scopes=(pull_scope(reference.repository),),
+                    reference=str(reference),
+                    action="get manifest",
+                    headers={"Accept": accept},
+                    follow_redirects=False,
+                ) as response:
+                    declared = response.headers.get("Content-Length")
+                    if declared and declared.isdigit() and int(declared) > MAX_MANIFEST_SIZE:
+                        raise too_big
+                    body = bytearray()
+                    for chunk in response.iter_raw():
+                        body += chunk
+                        if len(body) > MAX_MANIFEST_SIZE:
+                            raise too_big
+                    return bytes(body), response.headers
+            except httpx.TransportError as error:
+                wait = policy.delay(attempt)
+                if not (
+                    policy.is_retryable_exception(error) and policy.allows(attempt, started, wait)
+                ):
+                    raise NetworkError(
+                        f"{self.host}: reading manifest {reference} broke: {type(error).__name__}"
+                    ) from None
+                self.transport.stats.add(retries=1)
+                time.sleep(wait)
 
     def head_manifest(
         self, reference: Reference, *, accept: str = mt.MANIFEST_ACCEPT

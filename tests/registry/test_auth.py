@@ -282,3 +282,20 @@ def test_pipeline_registry_config_marks_insecure() -> None:
     assert options.is_insecure("a.example")
     assert options.is_insecure("b.example:443")
     assert not options.is_insecure("c.example")
+
+
+def test_expired_tokens_are_refreshed(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    import time
+
+    token_server.lifetime = 2  # cached until 90% of its lifetime
+    registry = registry_factory(token=token_server.token_auth_config())
+    environ = {"PROMOTER_REGISTRY_USERNAME": USER, "PROMOTER_REGISTRY_PASSWORD": PASSWORD}
+    with _client(registry.host, environ) as client:
+        client.list_tags("tok/expiry")
+        client.list_tags("tok/expiry")
+        assert len(token_server.requests) == 1
+        time.sleep(2)
+        client.list_tags("tok/expiry")
+        assert len(token_server.requests) == 2

@@ -275,3 +275,19 @@ def test_stalled_body_read_fails_within_the_bound(stalling_body_server: str) -> 
         client.get_blob_bytes("stall/app", digest)
     assert time.monotonic() - started < 5
     assert "broke at byte 10" in caught.value.message
+
+
+def test_oversized_manifest_is_refused(registry: Registry, pushed: dict[str, str]) -> None:
+    huge = b'{"schemaVersion":2,"padding":"' + b"x" * (5 * 1024 * 1024) + b'"}'
+    rule = Rule("GET", "/manifests/", FaultTransport.replace_body(huge, mt.OCI_MANIFEST))
+    client, _ = _client(registry, rule)
+    with client, pytest.raises(RegistryError, match="byte limit"):
+        client.get_manifest(Reference(registry.host, "faults/app", "v1"))
+
+
+def test_manifest_body_break_is_retried(registry: Registry, pushed: dict[str, str]) -> None:
+    rule = Rule("GET", "/manifests/", FaultTransport.break_download_after(10))
+    client, _ = _client(registry, rule)
+    with client:
+        fetched = client.get_manifest(Reference(registry.host, "faults/app", "v1"))
+    assert fetched.digest == pushed["digest"]
