@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
+from typing import TYPE_CHECKING
 
+from promoter.build.credentials import CredentialLookup, lookup_from_provider
 from promoter.build.result import BuildResult
 from promoter.build.spec import BuildSpec
 from promoter.build.stage import PushedImage
@@ -22,17 +24,18 @@ from promoter.config import Pipeline
 from promoter.errors import BuildError
 from promoter.oci import Reference, parse_reference
 
-__all__ = ["StagingPusher", "staging_pusher"]
+if TYPE_CHECKING:
+    from promoter.registry.options import RegistryOptions
+
+__all__ = ["StagingPusher", "build_credentials", "registry_options", "staging_pusher"]
 
 
 class StagingPusher:
     """Pushes builds to staging through one transfer session (connections reused)."""
 
-    def __init__(self, registry_options: object | None = None) -> None:
-        from promoter.registry.options import RegistryOptions
+    def __init__(self, registry_options: RegistryOptions | None = None) -> None:
         from promoter.transfer import TransferSession
 
-        assert registry_options is None or isinstance(registry_options, RegistryOptions)
         self._session = TransferSession(registry_options)
 
     def __enter__(self) -> StagingPusher:
@@ -71,13 +74,13 @@ class StagingPusher:
         return PushedImage(reference=f"{repository}@{digest}", digest=digest, tags=tuple(tags))
 
 
-def staging_pusher(
+def registry_options(
     pipeline: Pipeline, *, insecure_registries: Sequence[str] = (), ca_file: str | None = None
-) -> StagingPusher:
-    """A pusher for the pipeline's registries (their ``insecure`` and auth settings)."""
+) -> RegistryOptions:
+    """Registry settings for a pipeline: its registries' ``insecure`` and ``auth``, and the CLI's."""
     from promoter.registry.options import RegistryConfig, RegistryOptions
 
-    options = RegistryOptions.from_environment(
+    return RegistryOptions.from_environment(
         insecure_registries=insecure_registries,
         ca_file=ca_file,
         registries=[
@@ -85,4 +88,25 @@ def staging_pusher(
             for r in pipeline.registries.values()
         ],
     )
+
+
+def build_credentials(options: RegistryOptions) -> CredentialLookup:
+    """The build's credential lookup: the registry layer's (environment, Docker config, cloud)."""
+    from promoter.registry.client import default_credentials
+
+    return lookup_from_provider(options.credentials or default_credentials(options))
+
+
+def staging_pusher(
+    pipeline: Pipeline,
+    *,
+    insecure_registries: Sequence[str] = (),
+    ca_file: str | None = None,
+    options: RegistryOptions | None = None,
+) -> StagingPusher:
+    """A pusher to staging for the pipeline's registries (or with ``options`` as given)."""
+    if options is None:
+        options = registry_options(
+            pipeline, insecure_registries=insecure_registries, ca_file=ca_file
+        )
     return StagingPusher(options)

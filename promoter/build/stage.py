@@ -10,6 +10,7 @@ staging repository by digest and the staging tags are written (see
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -160,7 +161,11 @@ def build_stage(
     insecure_registries: Sequence[str] = (),
     mode: ModeChoice = "auto",
 ) -> dict[str, Any]:
-    """Build ``images`` (every platform), push each to staging with ``push`` unless None."""
+    """Build ``images`` (every platform), push each to staging with ``push``.
+
+    ``push=None`` pushes nothing, ``push: kaniko`` images included: kaniko then
+    writes a tarball too (``--no-push``), as ``promoter build --no-push`` asks.
+    """
     report: list[dict[str, Any]] = []
     for image in images:
         meta = metadata.get(image.name, ImageMetadata())
@@ -172,6 +177,8 @@ def build_stage(
             render=functools.partial(render_build_arg, metadata=meta),
             insecure_registries=insecure_registries,
         )
+        if push is None:  # nothing is pushed: kaniko too writes a tarball (--no-push)
+            specs = [dataclasses.replace(spec, push="promoter") for spec in specs]
         builds = [
             _build_one(
                 spec,

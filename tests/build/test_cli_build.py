@@ -189,3 +189,49 @@ def test_build_inside_a_kaniko_image_runs_the_executor(
     assert build["mode"] == "subprocess"
     assert build["digest"] == read_archive(Path(build["tarball"])).registry_digest()
     shutil.rmtree(Path(build["tarball"]).parent.parent, ignore_errors=True)
+
+
+def test_build_gets_only_the_cache_registry_credentials(standin_image: str, tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, "127.0.0.1:5999")
+    pipeline = (checkout / "pipeline.yml").read_text()
+    pipeline = pipeline.replace(
+        "images:\n",
+        "  cache:\n    host: 127.0.0.1:5998\n    insecure: true\nimages:\n",
+    ).replace(
+        "      executor:\n",
+        "      push: kaniko\n      cache:\n        repo: cache/hello-cache\n        ttl: 1d\n"
+        "      executor:\n",
+    )
+    (checkout / "pipeline.yml").write_text(pipeline)
+    _git(
+        checkout,
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "commit",
+        "-qam",
+        "cache",
+    )
+    env = _clean_env()
+    secret = "cli-build-secret-9f2c"
+    env["PROMOTER_REGISTRY_USERNAME"] = "builder"  # offered for every registry
+    env["PROMOTER_REGISTRY_PASSWORD"] = secret
+    done = subprocess.run(
+        [sys.executable, "-m", "promoter", "build", "--no-push", "--output", "json"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "stand-in: docker config registries: 127.0.0.1:5998\n" in done.stderr
+    assert "--cache-repo=127.0.0.1:5998/hello-cache" in done.stderr  # the argv the stand-in logged
+    assert "--cache-ttl=86400s" in done.stderr
+    assert secret not in done.stderr and secret not in done.stdout
+    # --no-push wins over push: kaniko: kaniko wrote a tarball and pushed nothing.
+    (build,) = json.loads(done.stdout)["images"][0]["builds"]
+    assert build["pushed"] is False and Path(build["tarball"]).is_file()
+    shutil.rmtree(Path(build["tarball"]).parent.parent, ignore_errors=True)

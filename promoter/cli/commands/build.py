@@ -114,15 +114,14 @@ def build(
     chosen = select_images(pipeline, images)
     metadata = _metadata(pipeline, images)
     output_root = Path(tempfile.mkdtemp(prefix="promoter-build-"))
+    from promoter.build.push import build_credentials, registry_options, staging_pusher
+
+    options = registry_options(pipeline, insecure_registries=insecure_registries, ca_file=ca_file)
     with contextlib.ExitStack() as cleanup:
         push = None
         if not no_push:  # the tarballs are pushed, then removed; --no-push keeps them
-            from promoter.build.push import staging_pusher
-
             cleanup.callback(shutil.rmtree, output_root, ignore_errors=True)
-            push = cleanup.enter_context(
-                staging_pusher(pipeline, insecure_registries=insecure_registries, ca_file=ca_file)
-            )
+            push = cleanup.enter_context(staging_pusher(pipeline, options=options))
         report = build_stage(
             pipeline,
             chosen,
@@ -130,6 +129,7 @@ def build(
             output_root=output_root,
             log=_GroupedLog(),
             push=push,
+            credentials=build_credentials(options),
             insecure_registries=insecure_registries,
         )
     emit(report, _text)
