@@ -153,3 +153,50 @@ def test_custom_platform_reaches_the_image_config(
     archive = read_archive(result.tarball)
     config = archive.config
     assert (config["os"], config["architecture"], config["variant"]) == ("linux", "arm64", "v8")
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_kills_the_executor_and_removes_the_config(
+    build_context: Path, standin_script: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import threading
+
+    text = (build_context / "Dockerfile").read_text()
+    (build_context / "Dockerfile").write_text("# standin-sleep: 60\n" + text)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    marker = str(build_context)  # on the executor's argv: --context=dir://<context>
+
+    def interrupt_when_running() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _processes_mentioning(marker):
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt_when_running, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        build_image(
+            _spec(build_context),
+            output_dir=tmp_path / "o",
+            mode="subprocess",
+            executor=standin_script,
+            scratch_dir=scratch,
+        )
+    assert _processes_mentioning(marker) == []
+    assert list(scratch.iterdir()) == []
