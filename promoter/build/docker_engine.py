@@ -8,6 +8,9 @@ callback while it runs; past the timeout it is killed; whatever happens
 (failure, timeout, Ctrl-C) the container is removed. ``docker`` and
 ``requests`` exceptions are translated into :class:`~promoter.errors.BuildError`
 here and nowhere else.
+
+The mounts are bind mounts of this machine's paths, so the engine must share
+this machine's filesystem (a local engine, as on CI runners), not a remote one.
 """
 
 from __future__ import annotations
