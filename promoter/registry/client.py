@@ -29,6 +29,7 @@ from promoter.registry.credentials import Credential, CredentialProvider, Defaul
 from promoter.registry.options import RegistryOptions, normalize_host
 from promoter.registry.raw import RawManifest
 from promoter.registry.transport import RegistryTransport
+from promoter.registry.upload import UploadOperations
 
 if TYPE_CHECKING:
     import httpx
@@ -39,7 +40,7 @@ _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 _SCHEMA1_HINT = "re-push the image with a current Docker or buildkit (schema 2 / OCI)"
 
 
-class RegistryClient(BlobOperations):
+class RegistryClient(BlobOperations, UploadOperations):
     """The distribution API of one registry host; thread-safe, one connection pool."""
 
     def __init__(

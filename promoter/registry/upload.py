@@ -1,0 +1,310 @@
+"""Blob uploads of ``RegistryClient``: whole, streamed and chunked, with resume.
+
+Sources (``BlobSource``):
+
+* ``bytes`` — one ``PUT ?digest=`` with the whole body (retried as a whole);
+* an *opener* ``Callable[[int], Iterable[bytes]]`` returning the content from an
+  offset — streamed in one ``PUT``; when it breaks, the registry's upload status
+  (``Range: 0-N``) says where to resume, the opener is called again from there
+  and the rest goes in a ``PATCH`` (a registry source reopens with a ``Range``
+  read). distribution cancels a session whose stored size no longer matches its
+  state, so there the upload restarts from 0 in a new session;
+* any other ``Iterable[bytes]`` — sent in ``chunk_size`` pieces, each kept in
+  memory until the registry has it, resumed from the offset the registry reports.
+
+Memory stays bounded by the chunk size whatever the blob size.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from promoter.errors import NetworkError, RegistryError
+from promoter.oci.digest import Digest, DigestMismatchError
+from promoter.registry.auth import push_scope
+from promoter.registry.blobs import BlobOpener, BlobSource
+
+if TYPE_CHECKING:
+    from promoter.registry.options import RegistryOptions
+    from promoter.registry.transport import RegistryTransport
+
+__all__ = ["UploadOperations"]
+
+_OCTET = {"Content-Type": "application/octet-stream"}
+
+
+class _Counted:
+    """Wrap an iterator to count the bytes taken from it."""
+
+    def __init__(self, first: bytes, rest: Iterator[bytes]) -> None:
+        self.first = first
+        self.rest = rest
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self.first:
+            self.sent += len(self.first)
+            yield self.first
+        for chunk in self.rest:
+            if chunk:
+                self.sent += len(chunk)
+                yield chunk
+
+
+class UploadOperations:
+    """Mixin of ``RegistryClient`` for uploads (needs ``transport``, ``host``, ``options``)."""
+
+    transport: RegistryTransport
+    host: str
+    options: RegistryOptions
+    #: Upload sessions a declined mount answered with (202), reused by the next upload.
+    _sessions: dict[tuple[str, str], str]
+
+    if TYPE_CHECKING:
+
+        def _ref(self, repository: str, digest: str) -> str:
+            """Provided by ``BlobOperations``."""
+
+        def blob_exists(self, repository: str, digest: str) -> bool:
+            """Provided by ``BlobOperations``."""
+
+    def _start_upload(self, repository: str, digest: str) -> str:
+        saved = self._sessions.pop((repository, digest), None)
+        if saved:
+            return saved
+        response = self.transport.request(
+            "POST",
+            f"/v2/{repository}/blobs/uploads/",
+            scopes=(push_scope(repository),),
+            reference=self._ref(repository, digest),
+            action="start upload",
+            expect=(202,),
+        )
+        return self._location(response, repository, digest)
+
+    def _location(self, response: object, repository: str, digest: str) -> str:
+        location = getattr(response, "headers", {}).get("Location")
+        if not location:
+            raise RegistryError(
+                f"{self._ref(repository, digest)}: upload answer without a Location",
+                reference=self._ref(repository, digest),
+            )
+        return str(location)
+
+    def upload_blob(
+        self,
+        repository: str,
+        digest: str,
+        size: int | None,
+        source: BlobSource,
+        *,
+        chunk_size: int | None = None,
+    ) -> int:
+        """Upload a blob; return the bytes sent. See the module docstring for sources."""
+        Digest.parse(digest)
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return self._upload_whole(repository, digest, bytes(source))
+        location = self._start_upload(repository, digest)
+        if callable(source):
+            return self._upload_streamed(repository, digest, size, source, location)
+        location, sent = self._upload_chunked(
+            repository, digest, iter(source), location, chunk_size or self.options.chunk_size
+        )
+        self._finish(repository, digest, location, b"")
+        return sent
+
+    def _upload_whole(self, repository: str, digest: str, data: bytes) -> int:
+        location = self._start_upload(repository, digest)
+        self._finish(repository, digest, location, data)
+        self.transport.stats.add(uploaded=len(data))
+        return len(data)
+
+    def _finish(
+        self, repository: str, digest: str, location: str, data: bytes | Iterable[bytes]
+    ) -> None:
+        """``PUT ?digest=`` closing the upload, with the last (or only) bytes."""
+        ref = self._ref(repository, digest)
+        response = self.transport.request(
+            "PUT",
+            location,
+            scopes=(push_scope(repository),),
+            reference=ref,
+            action="upload blob",
+            params={"digest": digest},
+            headers=_OCTET,
+            content=data,
+            expect=(201, 204, 404),
+        )
+        if response.status_code == 404:
+            # The session is gone: fine if an earlier attempt completed it.
+            if not self.blob_exists(repository, digest):
+                raise RegistryError(
+                    f"upload blob {ref}: the upload session disappeared (HTTP 404)",
+                    status=404,
+                    code="BLOB_UPLOAD_UNKNOWN",
+                    reference=ref,
+                )
+            return
+        declared = response.headers.get("Docker-Content-Digest")
+        if declared and declared != digest:
+            raise DigestMismatchError(
+                f"upload blob {ref}: the registry stored {declared}",
+                reference=ref,
+                code="DIGEST_INVALID",
+            )
+
+    def _upload_status(self, repository: str, digest: str, location: str) -> tuple[str, int]:
+        """Where the registry is in an upload: ``(location, next_offset)``; restarts if lost."""
+        response = self.transport.request(
+            "GET",
+            location,
+            scopes=(push_scope(repository),),
+            reference=self._ref(repository, digest),
+            action="upload status",
+            expect=(204, 200, 400, 404, 416),
+        )
+        if response.status_code >= 400:
+            # Lost, or (distribution) cancelled because the stored size no longer
+            # matches the session state after a broken request: start again.
+            return self._start_upload(repository, digest), 0
+        new_location = response.headers.get("Location") or location
+        text = response.headers.get("Range", "")
+        try:
+            end = int(text.rsplit("-", 1)[1]) if "-" in text else -1
+        except ValueError:
+            end = -1
+        # distribution reports "0-0" for an empty upload as well as for one byte:
+        # restarting from 0 is safe only in the empty case, so trust "0-0" as empty.
+        return new_location, (end + 1 if end > 0 else 0)
+
+    def _patch(
+        self,
+        repository: str,
+        digest: str,
+        location: str,
+        body: Iterable[bytes] | bytes,
+        offset: int,
+        length: int | None,
+    ) -> str:
+        headers = dict(_OCTET)
+        if length is not None:
+            headers["Content-Range"] = f"{offset}-{offset + length - 1}"
+        response = self.transport.request(
+            "PATCH",
+            location,
+            scopes=(push_scope(repository),),
+            reference=self._ref(repository, digest),
+            action="upload blob",
+            headers=headers,
+            content=body,
+            expect=(202, 204),
+            retry=False,
+        )
+        return self._location(response, repository, digest)
+
+    def _resume_or_raise(
+        self, error: Exception, breaks: int, started: float, repository: str, digest: str
+    ) -> None:
+        policy = self.options.retry
+        retryable = isinstance(error, NetworkError) or (
+            isinstance(error, RegistryError)
+            and error.status is not None
+            and policy.is_retryable_status(error.status, error.code)
+        )
+        wait = policy.delay(breaks)
+        if not retryable or not policy.allows(breaks, started, wait):
+            raise error
+        self.transport.stats.add(retries=1)
+        time.sleep(wait)
+
+    def _upload_streamed(
+        self,
+        repository: str,
+        digest: str,
+        size: int | None,
+        opener: BlobOpener,
+        location: str,
+    ) -> int:
+        """One streamed ``PUT``; after a break, ``PATCH`` the rest from the registry's
+        offset and close with an empty ``PUT``."""
+        offset = 0
+        breaks = 0
+        sent = 0
+        started = time.monotonic()
+        while True:
+            iterator = iter(opener(offset))
+            # Open the read before taking a write slot (lock order: reads, then writes).
+            first = next(iterator, b"")
+            body = _Counted(first, iterator)
+            try:
+                if offset == 0:
+                    self._finish(repository, digest, location, body)
+                else:
+                    location = self._patch(repository, digest, location, body, offset, None)
+                    self._finish(repository, digest, location, b"")
+                self.transport.stats.add(uploaded=body.sent)
+                return sent + body.sent
+            except (NetworkError, RegistryError) as error:
+                self.transport.stats.add(uploaded=body.sent)
+                sent += body.sent
+                _close(iterator)
+                if isinstance(error, RegistryError) and error.code == "DIGEST_INVALID":
+                    raise
+                breaks += 1
+                self._resume_or_raise(error, breaks, started, repository, digest)
+                location, offset = self._upload_status(repository, digest, location)
+                if size is not None and offset > size:
+                    location, offset = self._start_upload(repository, digest), 0
+
+    def _upload_chunked(
+        self,
+        repository: str,
+        digest: str,
+        chunks: Iterator[bytes],
+        location: str,
+        chunk_size: int,
+    ) -> tuple[str, int]:
+        offset = 0
+        breaks = 0
+        started = time.monotonic()
+        for piece in _rechunk(chunks, chunk_size):
+            start = offset
+            data = piece
+            while data:
+                try:
+                    location = self._patch(repository, digest, location, data, start, len(data))
+                    self.transport.stats.add(uploaded=len(data))
+                    break
+                except (NetworkError, RegistryError) as error:
+                    breaks += 1
+                    self._resume_or_raise(error, breaks, started, repository, digest)
+                    location, reported = self._upload_status(repository, digest, location)
+                    if not offset <= reported <= offset + len(piece):
+                        raise RegistryError(
+                            f"upload blob {self._ref(repository, digest)}: the registry "
+                            f"reports offset {reported}, outside the chunk being resent",
+                            reference=self._ref(repository, digest),
+                        ) from error
+                    start = reported
+                    data = piece[reported - offset :]
+            offset += len(piece)
+        return location, offset
+
+
+def _rechunk(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
+
+
+def _close(iterator: Iterator[bytes]) -> None:
+    close = getattr(iterator, "close", None)
+    if callable(close):
+        close()
