@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -291,3 +291,22 @@ def test_manifest_body_break_is_retried(registry: Registry, pushed: dict[str, st
     with client:
         fetched = client.get_manifest(Reference(registry.host, "faults/app", "v1"))
     assert fetched.digest == pushed["digest"]
+
+
+def test_registry_restart_is_ridden_out(registry_factory: Callable[..., Registry]) -> None:
+    restarting = registry_factory()
+    image = make_image(seed="restart")
+    push_http(image, restarting.url, "restart/app", "v1")
+    policy = RetryPolicy(max_attempts=40, base_delay=0.05, max_delay=0.2, total_time=30)
+    ref = Reference(restarting.host, "restart/app", "v1")
+    with RegistryClient(restarting.host, RegistryOptions(retry=policy)) as client:
+        assert client.get_manifest(ref).digest == image.digest  # a pooled keep-alive now
+        restarting.stop()
+        timer = threading.Timer(0.5, restarting.start)
+        timer.start()
+        try:
+            # The pooled connection is dead and the port refuses until the restart.
+            assert client.get_manifest(ref).digest == image.digest
+        finally:
+            timer.join()
+        assert client.transport.stats.retries >= 1
