@@ -183,3 +183,34 @@ def test_docker_save_archive_is_read(tmp_path: Path) -> None:
     assert [layer.digest for layer in view.layers] == config["rootfs"]["diff_ids"]
     assert all(layer.media_type in (mt.OCI_LAYER, mt.OCI_LAYER_GZIP) for layer in view.layers)
     assert source.list_tags() == [name]
+
+
+def test_docker25_save_archive_serves_the_stored_manifest(tmp_path: Path) -> None:
+    # Docker 25+ `docker save` writes an OCI layout inside the tar (and manifest.json).
+    image = make_image(seed="d25")
+    layout = write_layout(tmp_path / "lay", [image])
+    archive = tmp_path / "saved.tar"
+    with tarfile.open(archive, "w") as tar:
+        for path in sorted(layout.rglob("*")):
+            if path.is_file():
+                tar.add(path, arcname=str(path.relative_to(layout)))
+    source = open_target(f"docker-archive:{archive}")
+    root = source.resolve()
+    assert root.raw == image.manifest_bytes
+    assert root.digest == image.digest
+    config = image.config_digest
+    assert config is not None
+    assert source.get_blob_bytes(config) == image.blobs[config]
+
+
+def test_compressed_archive_is_refused_clearly(tmp_path: Path) -> None:
+    import gzip
+
+    image = make_image(seed="gz", docker=True)
+    plain = write_docker_archive(tmp_path / "image.tar", image)
+    compressed = tmp_path / "image.tar.gz"
+    compressed.write_bytes(gzip.compress(plain.read_bytes()))
+    with pytest.raises(InputError, match="not an uncompressed tar"):
+        open_target(f"docker-archive:{compressed}")
+    with pytest.raises(InputError, match="no such file"):
+        open_target(f"docker-archive:{tmp_path / 'absent.tar'}")
