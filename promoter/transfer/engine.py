@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from promoter.errors import NetworkError, TagConflict
 from promoter.oci import Descriptor
-from promoter.oci.digest import DigestMismatchError
+from promoter.oci.digest import DigestMismatchError, is_digest
 from promoter.transfer.endpoints import Destination, FetchedManifest, Source
 from promoter.transfer.graph import walk
 from promoter.transfer.progress import ProgressListener, SilentProgress
@@ -85,33 +85,34 @@ def _copy(
 ) -> None:
     from promoter.transfer.referrers import copy_referrers
 
-    known = source.resolve(identifier)
-    current = _current_tags(destination, tags or ([known] if known else []), pool)
-    if known is not None:
-        stale = [t for t in tags if current.get(t) != known]
-        if options.no_clobber:
-            _refuse_moves(destination, stale, current, known)
-        if not stale and (tags or current.get(known) is not None):
-            result.digest = known
-            result.up_to_date = True
-            if options.referrers:
-                copy_referrers(source, known, destination, options, listener, pool, result)
-            listener.finished(destination.name, known)
-            return
-    top = source.get_manifest(known or identifier)
-    result.digest, result.media_type = top.digest, top.media_type
-    stale = [t for t in tags if current.get(t) != top.digest]
-    if options.no_clobber:
-        _refuse_moves(destination, stale, current, top.digest)
-    present = current.get(top.digest) or destination.resolve(top.digest)
-    if present is None:
-        copy_graph(source, top, destination, options, listener, pool, result, stale)
+    if is_digest(identifier):
+        digest, top = identifier, None
+        current = _current_tags(destination, tags or [digest], pool)
     else:
-        result.manifests_present += 1
-        write_tags(destination, top, stale, listener, result)
+        # A tag costs one GET at the source, no dearer than a HEAD, and it brings
+        # the manifest the copy needs; the destination's tags are asked meanwhile.
+        fetching = pool.submit(source.get_manifest, identifier)
+        current = _current_tags(destination, tags, pool)
+        top = fetching.result()
+        digest = top.digest
+        if not tags:
+            current = _current_tags(destination, [digest], pool)
+    stale = [t for t in tags if current.get(t) != digest]
+    if options.no_clobber:
+        _refuse_moves(destination, stale, current, digest)
+    result.digest = digest
+    if not stale and (tags or digest in current):
+        result.up_to_date = True
+        result.media_type = top.media_type if top is not None else ""
+    else:
+        top = top or source.get_manifest(digest)
+        result.media_type = top.media_type
+        # Without a HEAD of the top by digest: a new tag is the common case, and
+        # content that is already there is found blob by blob, moving nothing.
+        copy_graph(source, top, destination, options, listener, pool, result, stale)
     if options.referrers:
-        copy_referrers(source, top.digest, destination, options, listener, pool, result)
-    listener.finished(destination.name, top.digest)
+        copy_referrers(source, digest, destination, options, listener, pool, result)
+    listener.finished(destination.name, digest)
 
 
 def _current_tags(

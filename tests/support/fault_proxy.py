@@ -38,6 +38,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["Exchange", "Fault", "FaultProxy"]
 
@@ -129,7 +130,7 @@ class _Reader:
         return piece
 
     def head(self) -> list[bytes] | None:
-        lines = []
+        lines: list[bytes] = []
         while True:
             line = self.readline()
             if not line:
@@ -466,8 +467,11 @@ class FaultProxy:
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-class _Sink:
+class _Sink(socket.socket):
     """A socket stand-in that discards what it is sent (a drained request body)."""
 
-    def sendall(self, data: bytes) -> None:
-        del data
+    def __init__(self) -> None:  # no OS socket behind it
+        pass
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        del data, flags

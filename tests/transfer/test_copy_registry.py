@@ -105,9 +105,12 @@ def test_rerun_with_nothing_to_do_costs_about_one_request(
 
     assert again.code == 0, again.stderr
     assert again.json["upToDate"] is True
-    # One HEAD on each side, plus the /v2/ ping each new process makes.
-    assert proxy.count("HEAD") == 1 and other_proxy.count("HEAD") == 1
-    assert proxy.count() - proxy.count(path="^/v2/$") == 1
+    # One request on each side (GET the source manifest, HEAD the destination tag),
+    # plus the /v2/ ping each new process makes.
+    assert proxy.count("GET", path="/manifests/") == 1 and other_proxy.count("HEAD") == 1
+    assert proxy.count() - proxy.count(path="^/v2/$") == 1, [
+        (x.method, x.path, x.status) for x in proxy.log
+    ]
     assert other_proxy.count() - other_proxy.count(path="^/v2/$") == 1
     assert other_proxy.count("PUT") == 0
 
