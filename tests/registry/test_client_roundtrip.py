@@ -160,3 +160,30 @@ def test_skopeo_reads_what_we_write(client: RegistryClient, registry: Registry) 
         check=True,
     )
     assert json.loads(result.stdout)["Digest"] == digest
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1:5000", True),
+        ("127.1.2.3", True),
+        ("[::1]:5000", True),
+        ("::1", True),
+        ("localhost:5000", True),
+        ("LOCALHOST", True),
+        ("10.0.0.1:5000", False),
+        ("myregistry.azurecr.io", False),
+        ("localhost.example.com", False),
+    ],
+)
+def test_loopback_hosts(host: str, loopback: bool) -> None:
+    from promoter.registry import is_loopback
+
+    assert is_loopback(host) is loopback
+
+
+def test_localhost_name_reaches_the_loopback_registry(registry: Registry) -> None:
+    host = f"localhost:{registry.port}"
+    with RegistryClient(host, RegistryOptions()) as client:
+        assert client.ping() == f"http://{host}"
+        assert client.list_tags("never/pushed") == []
