@@ -16,6 +16,9 @@ Public surface (stable; the copy engine and the policy checks build on it):
                      (``RepositoryTarget``), ``oci:PATH[:TAG]`` (``LayoutTarget``)
                      and ``docker-archive:PATH`` (``ArchiveSource``, read-only)
 ``open_target``      the ``Target`` a reference names
+``DefaultCredentials`` where credentials come from (environment, pipeline ``auth``
+                     kind, Docker config, ``GITHUB_TOKEN``); see ``credentials``
+``inspect_reference`` what a reference resolves to (``promoter inspect``)
 
 Every failure is a ``PromoterError``: ``RegistryError`` (status, OCI code,
 reference), ``AuthError`` (names the credential source, never the secret),
@@ -27,7 +30,13 @@ from __future__ import annotations
 from promoter.registry.archive import ArchiveSource
 from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.client import RegistryClient
-from promoter.registry.credentials import Credential, CredentialProvider, StaticCredentials
+from promoter.registry.credentials import (
+    Credential,
+    CredentialProvider,
+    DefaultCredentials,
+    StaticCredentials,
+)
+from promoter.registry.inspect import Inspection, inspect_reference
 from promoter.registry.layout import LayoutTarget
 from promoter.registry.options import RegistryConfig, RegistryOptions, is_loopback
 from promoter.registry.pool import Registries
@@ -42,6 +51,8 @@ __all__ = [
     "BlobSource",
     "Credential",
     "CredentialProvider",
+    "DefaultCredentials",
+    "Inspection",
     "LayoutTarget",
     "RawManifest",
     "Registries",
@@ -53,6 +64,7 @@ __all__ = [
     "StaticCredentials",
     "Target",
     "TransportStats",
+    "inspect_reference",
     "is_loopback",
     "open_target",
 ]

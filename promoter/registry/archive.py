@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import tarfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +70,7 @@ class ArchiveSource:
         self._manifests: dict[str, RawManifest] = {}
         self._root: RawManifest | None = None
         self.repo_tags: list[str] = []
+        self._lock = threading.Lock()
         self._scan()
 
     @property
@@ -129,13 +131,13 @@ class ArchiveSource:
         return Descriptor(media_type, digest, member.size)
 
     def _load(self) -> RawManifest:
-        if self._root is not None:
+        with self._lock:  # blobs are read from parallel threads
+            if self._root is None:
+                if "index.json" in self._members and "oci-layout" in self._members:
+                    self._root = self._load_oci()
+                else:
+                    self._root = self._synthesise()
             return self._root
-        if "index.json" in self._members and "oci-layout" in self._members:
-            self._root = self._load_oci()
-        else:
-            self._root = self._synthesise()
-        return self._root
 
     def _load_oci(self) -> RawManifest:
         for name, member in self._members.items():
