@@ -17,18 +17,16 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promoter.config.problems import KeyPath, Mark, Problem, format_path, raise_problems
+from promoter.config.yamlnodes import compose
 from promoter.errors import ConfigError
 
-__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Document", "read_document"]
+__all__ = ["MAX_FILE_BYTES", "Document", "read_document"]
 
 #: Pipeline files are hand-written; anything larger is a mistake or an attack.
 MAX_FILE_BYTES = 1024 * 1024
-MAX_NODES = 20_000
-MAX_DEPTH = 64
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -59,37 +57,6 @@ class Document:
     def key_mark(self, path: KeyPath) -> Mark:
         """Where the key of ``path`` is written; the value's place if it has no key."""
         return self.keys.get(path) or self.mark(path)
-
-
-class _GuardedLoader(yaml.SafeLoader):
-    """A composer that refuses aliases and bounds depth and node count."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._nodes = 0
-
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, AliasEvent):
-            raise _Refused("YAML aliases (*name) are not supported in pipeline files", event)
-        self._nodes += 1
-        if self._nodes > MAX_NODES:
-            raise _Refused(f"more than {MAX_NODES} YAML nodes", event)
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", event)
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-
-class _Refused(Exception):
-    def __init__(self, message: str, event: yaml.Event) -> None:
-        super().__init__(message)
-        self.message = message
-        self.mark = Mark.of(event.start_mark) if event.start_mark else Mark(1, 1)
 
 
 def _read_text(file: str) -> str:
@@ -127,52 +94,6 @@ def _read_text(file: str) -> str:
             f"not UTF-8 text (byte 0x{raw[error.start]:02x})", file=file, line=line, column=column
         ) from None
     return text
-
-
-def _position(text: str, index: int) -> Mark:
-    line = text.count("\n", 0, index) + 1
-    return Mark(line, index - (text.rfind("\n", 0, index) + 1) + 1)
-
-
-def _compose(file: str, text: str) -> Node:
-    try:
-        node = _compose_text(text)
-    except _Refused as refused:
-        raise ConfigError(
-            refused.message, file=file, line=refused.mark.line, column=refused.mark.column
-        ) from None
-    except yaml.reader.ReaderError as error:
-        where = _position(text, error.position)
-        character = error.character
-        code = f"#x{character:04x}" if isinstance(character, int) else repr(character)
-        raise ConfigError(
-            f"YAML: unacceptable character {code}",
-            file=file,
-            line=where.line,
-            column=where.column,
-        ) from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = Mark.of(mark) if mark is not None else Mark(1, 1)
-        problem = error.problem or error.context or "invalid YAML"
-        raise ConfigError(
-            f"YAML: {problem}", file=file, line=where.line, column=where.column
-        ) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"YAML: {error}", file=file) from None
-    except RecursionError:
-        raise ConfigError("YAML nesting is too deep", file=file) from None
-    if node is None:
-        raise ConfigError("the pipeline file is empty", file=file, line=1, column=1)
-    return node
-
-
-def _compose_text(text: str) -> Node | None:
-    loader = _GuardedLoader(text)
-    try:
-        return loader.get_single_node()
-    finally:
-        loader.dispose()
 
 
 class _Walker:
@@ -241,7 +162,7 @@ def read_document(file: str | os.PathLike[str]) -> Document:
     """Read and compose a pipeline file; raise ``ConfigError`` for anything unreadable."""
     name = os.fspath(file)
     text = _read_text(name)
-    node = _compose(name, text)
+    node = compose(name, text)
     walker = _Walker(name)
     data = walker.walk(node, ())
     raise_problems(name, walker.problems)

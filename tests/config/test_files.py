@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from promoter.config.source import MAX_FILE_BYTES, MAX_NODES
+from promoter.config.source import MAX_FILE_BYTES
+from promoter.config.yamlnodes import MAX_NODES
 from tests.config.cli_runner import Outcome, run_in_process, run_subprocess
 
 
@@ -134,3 +135,46 @@ def test_every_problem_is_listed(project: Path) -> None:
     assert any(
         line.startswith("pipeline.yml:5:") and "registry alias 'y'" in line for line in lines[1:]
     )
+
+
+@pytest.fixture(params=["libyaml", "pure-python"])
+def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with libyaml's parser (when present) and with PyYAML's own."""
+    import yaml
+
+    if request.param == "pure-python":
+        monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    elif not yaml.__with_libyaml__:
+        pytest.skip("this PyYAML has no libyaml")
+    return str(request.param)
+
+
+def test_both_parsers_give_the_same_document(parser: str) -> None:
+    from promoter.config.source import read_document
+    from tests.config.cli_runner import ROOT
+
+    doc = read_document(ROOT / "examples" / "acr" / "pipeline.yml")
+    assert doc.data["images"]["shop"]["staging"] == "staging/shop/web"
+    assert doc.key_mark(("images", "shop")).line == 22
+    assert doc.mark(("policies", 6, "key")).line == 62
+    assert doc.mark(("policies", 6, "key")).column == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("a: &x [1]\nb: *x\n", ["bomb.yml:2:4: YAML aliases (*name) are not supported"]),
+        # libyaml's own depth limit may trip first: either way one located line.
+        ("a: " + "[" * 2000 + "\n", ["bomb.yml:1:", "nesting"]),
+        ("a: [" + "1," * (MAX_NODES + 5) + "1]\n", [f"more than {MAX_NODES} YAML nodes"]),
+    ],
+    ids=["alias", "deep", "wide"],
+)
+def test_both_parsers_refuse_bombs_fast(
+    project: Path, parser: str, text: str, says: list[str]
+) -> None:
+    (project / "bomb.yml").write_text(text)
+    started = time.monotonic()
+    first = _bad(run_in_process(["validate", "-f", "bomb.yml"]))
+    assert time.monotonic() - started < 10
+    assert all(part in first for part in says), first

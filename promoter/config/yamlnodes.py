@@ -1,0 +1,128 @@
+"""Composing YAML text into nodes, safely, with positions.
+
+Events come from libyaml's C parser when PyYAML has it (fast, and iterative
+however deep the input), else from PyYAML's pure-Python parser. Nodes are
+composed by PyYAML's Python composer under a guard that refuses aliases
+(no "billion laughs") and bounds nesting depth and node count. Every YAML
+problem becomes one ``ConfigError`` with the line and column YAML reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+from yaml.composer import Composer
+from yaml.events import AliasEvent
+from yaml.nodes import Node
+from yaml.resolver import Resolver
+
+from promoter.config.problems import Mark
+from promoter.errors import ConfigError
+
+__all__ = ["MAX_DEPTH", "MAX_NODES", "compose"]
+
+#: Hand-written pipeline files hold a few hundred nodes at most.
+MAX_NODES = 20_000
+MAX_DEPTH = 64
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, event: yaml.Event) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = Mark.of(event.start_mark) if event.start_mark else Mark(1, 1)
+
+
+class _Guard(Composer):
+    """Composer hooks: no aliases, bounded depth and node count."""
+
+    _depth = 0
+    _nodes = 0
+    peek_event: Callable[[], yaml.Event]  # provided by the parser half of the loader
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event = self.peek_event()
+        if isinstance(event, AliasEvent):
+            raise _Refused("YAML aliases (*name) are not supported in pipeline files", event)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Refused(f"more than {MAX_NODES} YAML nodes", event)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", event)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _PythonLoader(_Guard, yaml.SafeLoader):
+    """PyYAML's pure-Python reader, scanner and parser under the guard."""
+
+
+def _loader(text: str) -> Any:
+    if yaml.__with_libyaml__:
+        return _LibyamlLoader(text)
+    return _PythonLoader(text)  # pragma: no cover - PyYAML without libyaml
+
+
+if yaml.__with_libyaml__:
+    from yaml._yaml import CParser
+
+    class _LibyamlLoader(_Guard, CParser, Resolver):
+        """libyaml's parser for events; the Python composer under the guard for nodes."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            Resolver.__init__(self)
+
+
+def _position(text: str, index: int) -> Mark:
+    line = text.count("\n", 0, index) + 1
+    return Mark(line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _compose_text(text: str) -> Node | None:
+    loader = _loader(text)
+    try:
+        node: Node | None = loader.get_single_node()
+        return node
+    finally:
+        loader.dispose()
+
+
+def compose(file: str, text: str) -> Node:
+    """The single document of ``text`` as a node tree; ``ConfigError`` for any YAML problem."""
+    try:
+        node = _compose_text(text)
+    except _Refused as refused:
+        raise ConfigError(
+            refused.message, file=file, line=refused.mark.line, column=refused.mark.column
+        ) from None
+    except yaml.reader.ReaderError as error:
+        where = _position(text, error.position)
+        character = error.character
+        code = f"#x{character:04x}" if isinstance(character, int) else repr(character)
+        raise ConfigError(
+            f"YAML: unacceptable character {code}",
+            file=file,
+            line=where.line,
+            column=where.column,
+        ) from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = Mark.of(mark) if mark is not None else Mark(1, 1)
+        problem = error.problem or error.context or "invalid YAML"
+        raise ConfigError(
+            f"YAML: {problem}", file=file, line=where.line, column=where.column
+        ) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"YAML: {error}", file=file) from None
+    except RecursionError:
+        raise ConfigError("YAML nesting is too deep", file=file) from None
+    if node is None:
+        raise ConfigError("the pipeline file is empty", file=file, line=1, column=1)
+    return node
