@@ -1,8 +1,8 @@
 """Reading pipeline.yml into plain data that remembers where every node came from.
 
-The file is read defensively (a size cap before parsing, strict UTF-8, no
-aliases, bounded depth and node count), composed with PyYAML's pure-Python
-composer, and walked into dicts, lists and scalars. Every value and every
+The file is read defensively (a regular file, a size cap before parsing,
+strict UTF-8), composed into nodes by ``yamlnodes`` (no aliases, bounded
+depth and node count), and walked into dicts, lists and scalars. Every value and every
 mapping key keeps its line and column, so later errors and annotations can
 point at the exact place in the file. Duplicate mapping keys, which YAML
 loaders silently accept, are reported.
