@@ -61,7 +61,6 @@ class BlobOperations:
         digest: str,
         *,
         offset: int = 0,
-        chunk_size: int = 1024 * 1024,
         verify: bool = True,
     ) -> Iterator[bytes]:
         """Stream a blob from ``offset``; a break mid-body resumes with a ``Range`` read.

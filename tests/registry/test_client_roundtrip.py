@@ -187,3 +187,52 @@ def test_localhost_name_reaches_the_loopback_registry(registry: Registry) -> Non
     with RegistryClient(host, RegistryOptions()) as client:
         assert client.ping() == f"http://{host}"
         assert client.list_tags("never/pushed") == []
+
+
+def test_tags_are_paginated(client: RegistryClient, registry: Registry) -> None:
+    image = make_image(seed="pages")
+    push_http(image, registry.url, "rt/pages")
+    for tag in ("a", "b", "c", "d", "e"):
+        client.put_manifest("rt/pages", image.manifest_bytes, image.media_type, tag)
+    assert sorted(client.list_tags("rt/pages", page_size=2)) == ["a", "b", "c", "d", "e"]
+    # Five tags in pages of two: three GETs of the tag list.
+    assert client.transport.stats.by_method.get("GET", 0) >= 3
+
+
+def test_delete_manifest(client: RegistryClient, registry: Registry) -> None:
+    image = make_image(seed="delete-me")
+    push_http(image, registry.url, "rt/delete", "v1")
+    client.delete_manifest("rt/delete", image.digest)
+    assert client.head_manifest(Reference(registry.host, "rt/delete", None, image.digest)) is None
+
+
+def test_referrers_api_answer_is_used(registry: Registry) -> None:
+    from tests.support.fault_transport import FaultTransport, Rule
+
+    subject = make_image(seed="api-subject")
+    push_http(subject, registry.url, "ref/api", "v1")
+    artifact = make_artifact(subject, payload=b"sbom")
+    answer = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [artifact.descriptor()],
+        }
+    ).encode()
+    seam = FaultTransport(
+        [
+            Rule(
+                "GET",
+                "/referrers/",
+                FaultTransport.answer(
+                    200, answer, {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+                ),
+            )
+        ]
+    )
+    with RegistryClient(registry.host, RegistryOptions(transport=seam)) as client:
+        found = client.referrers("ref/api", subject.digest)
+        assert [d.digest for d in found] == [artifact.digest]
+        assert found[0].artifact_type == artifact.artifact_type
+    # The API answered: no tag-schema lookup was made.
+    assert not any("/manifests/sha256-" in path for _, path, _ in seam.log)
