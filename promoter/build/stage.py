@@ -109,9 +109,17 @@ def metadata_from_tags_document(document: Mapping[str, Any]) -> dict[str, ImageM
     return out
 
 
+def _split_tag(reference: str) -> tuple[str, str | None]:
+    """``host[:port]/repo[:tag]`` -> (``host[:port]/repo``, tag or None)."""
+    name, slash, last = reference.rpartition("/")
+    if ":" in last:
+        last, _, tag = last.partition(":")
+        return f"{name}{slash}{last}", tag
+    return reference, None
+
+
 def _staging_reference(spec: BuildSpec, digest: str) -> str:
-    repository = spec.destinations[0].rsplit(":", 1)[0] if spec.destinations else ""
-    return f"{repository}@{digest}"
+    return f"{_split_tag(spec.destinations[0])[0]}@{digest}"
 
 
 def _build_one(
@@ -135,6 +143,7 @@ def _build_one(
     entry["destinations"] = list(spec.destinations)
     if spec.push == "kaniko":
         entry["staging"] = _staging_reference(spec, result.digest)
+        entry["staging_tags"] = [t for _, t in map(_split_tag, spec.destinations) if t]
         entry["pushed"] = True
     elif push is not None:
         pushed = push(spec, result)

@@ -106,3 +106,63 @@ def test_executor_image_is_pulled_with_progress_when_missing(
     assert result.digest.startswith("sha256:")
     assert lines[0] == f"pulling the kaniko executor image {pinned}"
     assert any(line.startswith("pull: ") for line in lines)
+
+
+def test_push_kaniko_pushes_from_the_container(
+    build_context: Path, standin_image: str, registry: Registry, unique_name: str, tmp_path: Path
+) -> None:
+    from promoter.build import RegistryCredential
+
+    repository = f"{registry.host}/staging/pushed-by-kaniko"
+    asked: list[str] = []
+
+    def lookup(host: str) -> RegistryCredential:
+        asked.append(host)
+        return RegistryCredential(host, "builder", "kaniko-push-secret")
+
+    lines: list[str] = []
+    result = build_image(
+        BuildSpec(
+            context=build_context,
+            name=unique_name,
+            destinations=(f"{repository}:2.0.0",),
+            executor=ExecutorSettings(image=standin_image, timeout=120),
+            insecure_registries=(registry.host,),
+            push="kaniko",
+        ),
+        output_dir=tmp_path / "out",
+        credentials=lookup,
+        on_log=lines.append,
+        mode="docker",
+    )
+    assert result.tarball is None
+    assert result.pushed_to == (f"{repository}:2.0.0",)
+    # Only the destination's registry got credentials: kaniko pushes there.
+    assert asked == [registry.host]
+    assert f"INFO[0000] stand-in: docker config registries: {registry.host}" in lines
+    assert not any("kaniko-push-secret" in line for line in lines)
+    inspected = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", f"docker://{repository}:2.0.0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(inspected.stdout)["Digest"] == result.digest  # the digest file's
+    assert _pull_and_run(f"{repository}@{result.digest}") == "hello\n"
+
+
+def test_cli_build_with_push_kaniko(standin_image: str, registry: Registry, tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    pipeline = (checkout / "pipeline.yml").read_text()
+    (checkout / "pipeline.yml").write_text(
+        pipeline.replace("      executor:\n", "      push: kaniko\n      executor:\n")
+    )
+    done = _promoter(checkout, "build", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    (image,) = json.loads(done.stdout)["images"]
+    (build,) = image["builds"]
+    assert build["pushed"] is True and build["tarball"] is None
+    assert build["staging"] == f"{registry.host}/hello@{build['digest']}"
+    assert build["pushed_to"] == image["tags"]  # kaniko wrote every staging tag itself
+    assert build["staging_tags"] == [tag.rsplit(":", 1)[1] for tag in image["tags"]]
+    assert _pull_and_run(image["tags"][0]) == "hello\n"
