@@ -166,3 +166,36 @@ def test_cli_build_with_push_kaniko(standin_image: str, registry: Registry, tmp_
     assert build["pushed_to"] == image["tags"]  # kaniko wrote every staging tag itself
     assert build["staging_tags"] == [tag.rsplit(":", 1)[1] for tag in image["tags"]]
     assert _pull_and_run(image["tags"][0]) == "hello\n"
+
+
+def test_cli_builds_and_pushes_every_platform(
+    standin_image: str, registry: Registry, tmp_path: Path
+) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    pipeline = (checkout / "pipeline.yml").read_text()
+    (checkout / "pipeline.yml").write_text(
+        pipeline.replace(
+            "      executor:\n", "      platforms: [linux/amd64, linux/arm64]\n      executor:\n"
+        )
+    )
+    done = _promoter(checkout, "build", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    (image,) = json.loads(done.stdout)["images"]
+    amd, arm = image["builds"]
+    assert (amd["platform"], arm["platform"]) == ("linux/amd64", "linux/arm64")
+    assert amd["digest"] != arm["digest"]
+    assert amd["staging_tags"] == [
+        "1.2.3-linux-amd64",
+        amd["staging_tags"][1],
+        "latest-linux-amd64",
+    ]
+    assert arm["staging_tags"][0] == "1.2.3-linux-arm64"
+    for build, arch in ((amd, "amd64"), (arm, "arm64")):
+        raw = subprocess.run(
+            ["skopeo", "inspect", "--tls-verify=false", "--config", f"docker://{build['staging']}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert json.loads(raw.stdout)["architecture"] == arch
+    assert "== build hello-linux-arm64 (linux/arm64)" in done.stderr
