@@ -299,3 +299,21 @@ def test_expired_tokens_are_refreshed(
         time.sleep(2)
         client.list_tags("tok/expiry")
         assert len(token_server.requests) == 2
+
+
+def test_helper_token_answer_is_an_identity_token(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "docker-credential-tok"
+    script.write_text(
+        "#!/bin/sh\nread -r server\n"
+        'echo \'{"ServerURL": "reg.example", "Username": "<token>", "Secret": "id-secret"}\'\n'
+    )
+    script.chmod(0o755)
+    environ = _docker_config(tmp_path / "docker", {"credHelpers": {"reg.example": "tok"}})
+    environ["PATH"] = f"{bin_dir}:{environ['PATH']}"
+    found = DefaultCredentials(environ=environ).get("reg.example")
+    assert found is not None
+    assert found.identity_token == "id-secret" and found.password is None
+    assert "docker-credential-tok" in found.source
+    assert "id-secret" not in repr(found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -236,3 +236,12 @@ def test_referrers_api_answer_is_used(registry: Registry) -> None:
         assert found[0].artifact_type == artifact.artifact_type
     # The API answered: no tag-schema lookup was made.
     assert not any("/manifests/sha256-" in path for _, path, _ in seam.log)
+
+
+def test_ipv6_loopback_registry(registry_factory: Callable[..., Registry]) -> None:
+    v6 = registry_factory(ipv6=True)
+    assert v6.host.startswith("[::1]:")
+    with RegistryClient(v6.host, RegistryOptions()) as client:
+        assert client.ping() == f"http://{v6.host}"
+        digest = _push_image(client, "v6/app", "v1", "v6")
+        assert client.get_manifest(Reference(v6.host, "v6/app", "v1")).digest == digest

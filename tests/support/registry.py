@@ -51,10 +51,11 @@ def _binary() -> str:
     return found
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+def free_port(ipv6: bool = False) -> int:
+    """A TCP port on 127.0.0.1 (or ::1) that nobody listens on right now."""
+    family, address = (socket.AF_INET6, "::1") if ipv6 else (socket.AF_INET, "127.0.0.1")
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((address, 0))
         return int(sock.getsockname()[1])
 
 
@@ -193,17 +194,19 @@ def start_registry(
     tls: tuple[str, str] | None = None,
     htpasswd: str | None = None,
     token: TokenAuthConfig | None = None,
+    ipv6: bool = False,
     attempts: int = 3,
 ) -> Registry:
     """Write a config under ``root`` and start a registry on a free loopback port.
 
     ``tls`` is ``(certificate_pem_path, key_pem_path)``; ``htpasswd`` a path to a
-    bcrypt htpasswd file; ``token`` distribution's token-auth settings.
+    bcrypt htpasswd file; ``token`` distribution's token-auth settings; ``ipv6``
+    listens on ``[::1]`` instead of 127.0.0.1.
     """
     root.mkdir(parents=True, exist_ok=True)
     last: Exception | None = None
     for _ in range(attempts):  # a free port may be taken between probe and bind
-        host = f"127.0.0.1:{free_port()}"
+        host = f"[::1]:{free_port(True)}" if ipv6 else f"127.0.0.1:{free_port()}"
         config_path = root / "config.yml"
         config_path.write_text(
             yaml.safe_dump(_config(root, host, tls=tls, htpasswd=htpasswd, token=token))
