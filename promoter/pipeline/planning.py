@@ -50,6 +50,7 @@ class PlanInputs:
     now: datetime
     built: Mapping[str, Built]
     check: bool = True
+    metadata: Mapping[str, Metadata] | None = None  # computed once by the caller
 
 
 def _targets(image: Image, meta: Metadata, inputs: PlanInputs) -> list[TagTarget]:
@@ -85,7 +86,10 @@ def _plan_image(
     checker: PolicyChecker | None,
     pool: ThreadPoolExecutor,
 ) -> tuple[ImagePlan, CheckReport | None]:
-    meta = image_metadata(image, inputs.context, inputs.repository, now=inputs.now)
+    known = inputs.metadata or {}
+    meta = known.get(image.name) or image_metadata(
+        image, inputs.context, inputs.repository, now=inputs.now
+    )
     staging = Reference(image.staging.host, image.staging.repository)
     built = inputs.built.get(image.name)
     plan = ImagePlan(image.name, staging.name)

@@ -36,7 +36,7 @@ def run_pipeline(request: RunRequest) -> RunReport:
     """Run the requested stages (or plan them, with ``dry_run``) and report every outcome."""
     from promoter.config import load_pipeline
     from promoter.tagging import detect_context
-    from promoter.tagging.stage import pipeline_tags, select_images
+    from promoter.tagging.stage import image_metadata, pipeline_tags, select_images
 
     started = time.monotonic()
     env = os.environ if request.env is None else request.env
@@ -44,18 +44,24 @@ def run_pipeline(request: RunRequest) -> RunReport:
     pipeline = load_pipeline(request.pipeline_file)
     images = select_images(pipeline, request.images)
     context, repository = detect_context(pipeline.base_dir, env)
-    tags = pipeline_tags(pipeline, request.images, env=env, now=now, context=(context, repository))
+    metadata = {i.name: image_metadata(i, context, repository, now=now) for i in images}
     report = RunReport(str(pipeline.file), request.dry_run, request.stages, context.to_dict())
     report.context["runUrl"] = ci_run_url(env)
     report.tags = [
-        {k: doc[k] for k in ("image", "staging", "version", "tag_names")} for doc in tags.images
+        {
+            "image": image.name,
+            "staging": image.staging.name,
+            "version": metadata[image.name].version.main or "",
+            "tag_names": metadata[image.name].tag_names,
+        }
+        for image in images
     ]
-    report.notes += [f"warning: {w}" for w in tags.warnings]
+    report.notes += [f"warning: {w}" for w in context.warnings]
     built: dict[str, Built] = {}
     if "build" in request.stages and not request.dry_run:
-        built = _build(
-            pipeline, images, request, now, tags.to_dict(), report, (context, repository)
-        )
+        git = (context, repository)
+        tags = pipeline_tags(pipeline, request.images, env=env, now=now, context=git)
+        built = _build(pipeline, images, request, now, tags.to_dict(), report, git)
     elif "build" in request.stages:
         report.notes.append("build: not run in a dry run; digests come from the staging tags")
     elif "push" in request.stages:
@@ -63,7 +69,7 @@ def run_pipeline(request: RunRequest) -> RunReport:
     hosts = registry_hosts(pipeline)
     options = registry_options(hosts, request.insecure_registries, request.ca_file)
     with Registries(options) as registries:
-        inputs = PlanInputs(pipeline, context, repository, now, built, check=True)
+        inputs = PlanInputs(pipeline, context, repository, now, built, True, metadata)
         if "promote" in request.stages:
             _promote(inputs, images, registries, request, report, hosts, now)
         elif "check" in request.stages:
@@ -95,7 +101,12 @@ def _promote(
     )
     report.plan, report.checks = plan, checks
     if not request.dry_run:
-        report.promotion = apply_plan(plan, registries, ApplyOptions(version=__version__, now=now))
+        # Planned a moment ago: no separate freshness pass; apply still looks at
+        # every immutable tag right before writing it.
+        options = ApplyOptions(
+            version=__version__, now=now, check_fresh=False, listener=request.listener
+        )
+        report.promotion = apply_plan(plan, registries, options)
 
 
 def _check_only(
@@ -231,6 +242,7 @@ def apply_plan_file(
     report.plan = plan
     options = registry_options(plan.registries, insecure_registries, ca_file)
     with Registries(options) as registries:
-        report.promotion = apply_plan(plan, registries, ApplyOptions(version=__version__, now=now))
+        applying = ApplyOptions(version=__version__, now=now, check_fresh=True)
+        report.promotion = apply_plan(plan, registries, applying)
     report.seconds = time.monotonic() - started
     return report

@@ -51,6 +51,7 @@ class RunRequest:
     env: Mapping[str, str] | None = None
     now: datetime | None = None
     build_log: Any = field(default=None, compare=False)  # promoter.build.stage.BuildLog
+    listener: Any = field(default=None, compare=False)  # promoter.transfer.ProgressListener
 
 
 def registry_hosts(pipeline: Pipeline) -> dict[str, dict[str, Any]]:

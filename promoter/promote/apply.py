@@ -31,7 +31,7 @@ from promoter.oci.reference import parse_registry_reference
 from promoter.promote.freshness import check_freshness
 from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan
-from promoter.promote.record import push_record
+from promoter.promote.record import RecordWriter
 from promoter.promote.verify import content_of, verify_content
 from promoter.registry.pool import Registries
 from promoter.registry.target import RepositoryTarget
@@ -51,6 +51,7 @@ class ApplyOptions:
     version: str = ""
     now: datetime | None = None
     listener: ProgressListener | None = field(default=None, compare=False)
+    records: RecordWriter = field(default_factory=RecordWriter, compare=False)
 
 
 def _endpoint(registries: Registries, name: str) -> TargetEndpoint:
@@ -145,11 +146,21 @@ def _promote(
         content = content_of(source, top, pool)
         for name in names:
             verify_content(targets[name], content, pool)
-        # 3. tags, across all destinations
         results = {
             name: DestinationOutcome(name, copy=c.to_dict())
             for name, c in zip(names, copies, strict=True)
         }
+        # a last look: an immutable tag another promotion wrote meanwhile is a conflict
+        moved = _moved_immutable(image, targets, pool)
+        if moved:
+            outcome.status = "conflict"
+            outcome.message = (
+                f"immutable tag(s) written meanwhile at another digest: {', '.join(moved)}; "
+                "no tag written on any destination"
+            )
+            outcome.destinations = list(results.values())
+            return
+        # 3. tags, across all destinations
         for action in image.writes:
             targets[action.destination].put_manifest(top, action.tag, root=False)
             results[action.destination].tags.append(action.tag)
@@ -158,9 +169,22 @@ def _promote(
     subject = Descriptor(top.media_type, top.digest, len(top.raw))
     for name in names:
         record = _record(image, plan, name, results[name].tags, moment, options.version)
-        results[name].record = push_record(targets[name], subject, record, moment)
+        results[name].record = options.records.push(targets[name], subject, record, moment)
     outcome.destinations = [results[name] for name in names]
     outcome.message = f"{sum(len(r.tags) for r in results.values())} tag(s) written"
+
+
+def _moved_immutable(
+    image: ImagePlan, targets: Mapping[str, TargetEndpoint], pool: ThreadPoolExecutor
+) -> list[str]:
+    """Immutable tags about to be written that now name another digest."""
+    immutable = [a for a in image.writes if not a.mutable]
+    now = pool.map(lambda a: targets[a.destination].resolve(a.tag), immutable)
+    return [
+        f"{a.destination}:{a.tag}"
+        for a, there in zip(immutable, now, strict=True)
+        if there is not None and there != image.digest
+    ]
 
 
 def _record(

@@ -12,6 +12,7 @@ digest; where the registry has no referrers API (distribution 2.8) the
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,10 +20,12 @@ from promoter.errors import OperationError
 from promoter.oci import Descriptor, compute_digest, parse_manifest
 from promoter.oci import mediatypes as mt
 from promoter.oci.manifest import Index
+from promoter.registry.target import RepositoryTarget
 from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
 
 __all__ = [
     "PROMOTION_ARTIFACT_TYPE",
+    "RecordWriter",
     "add_to_fallback_index",
     "fallback_tag",
     "push_record",
@@ -32,6 +35,7 @@ __all__ = [
 #: The artifact type of promotion records (and the media type of their one layer).
 PROMOTION_ARTIFACT_TYPE = "application/vnd.promoter.promotion.v1+json"
 _CREATED = "org.opencontainers.image.created"
+_EMPTY_DIGEST = compute_digest(mt.EMPTY_JSON)
 #: Read-modify-write rounds on the fallback index when another writer races us.
 _INDEX_ATTEMPTS = 5
 
@@ -53,7 +57,7 @@ def record_manifest(subject: Descriptor, payload: bytes, created: str) -> tuple[
         "artifactType": PROMOTION_ARTIFACT_TYPE,
         "config": {
             "mediaType": mt.OCI_EMPTY,
-            "digest": compute_digest(mt.EMPTY_JSON),
+            "digest": _EMPTY_DIGEST,
             "size": len(mt.EMPTY_JSON),
         },
         "layers": [
@@ -81,10 +85,73 @@ def record_manifest(subject: Descriptor, payload: bytes, created: str) -> tuple[
     return raw, descriptor
 
 
-def _put_blob(endpoint: TargetEndpoint, data: bytes, media_type: str) -> None:
+class RecordWriter:
+    """Pushes promotion records for one run, remembering per registry host what it learnt.
+
+    Every record needs the empty config blob ``{}`` in its repository: after the
+    first upload to a host it is mounted from there (a link, no data written).
+    Whether a host answers the referrers API is asked once per host.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._empty_home: dict[str, str] = {}
+        self._referrers_api: dict[str, bool] = {}
+
+    def push(
+        self,
+        endpoint: TargetEndpoint,
+        subject: Descriptor,
+        record: Mapping[str, Any],
+        created: str,
+    ) -> str:
+        """Push the record referring to ``subject``; return the record manifest's digest."""
+        payload = json.dumps(dict(record), indent=2, sort_keys=True).encode()
+        raw, descriptor = record_manifest(subject, payload, created)
+        self._put_empty(endpoint)
+        _upload(endpoint, payload, PROMOTION_ARTIFACT_TYPE)  # new content: no HEAD first
+        manifest = FetchedManifest(raw, mt.OCI_MANIFEST, descriptor.digest)
+        endpoint.put_manifest(manifest, None, root=True)
+        if not self._indexes_referrers(endpoint):
+            add_to_fallback_index(endpoint, subject.digest, descriptor)
+        return descriptor.digest
+
+    def _host(self, endpoint: TargetEndpoint) -> tuple[str, str]:
+        target = endpoint.target
+        if isinstance(target, RepositoryTarget):
+            return target.client.host, target.repository
+        return endpoint.name, ""
+
+    def _put_empty(self, endpoint: TargetEndpoint) -> None:
+        host, repository = self._host(endpoint)
+        with self._lock:
+            home = self._empty_home.get(host)
+        if home == repository:
+            return  # uploaded here earlier in this run
+        target = endpoint.target
+        mounted = (
+            home is not None
+            and isinstance(target, RepositoryTarget)
+            and target.client.mount_blob(repository, _EMPTY_DIGEST, home)
+        )
+        if not mounted:
+            _upload(endpoint, mt.EMPTY_JSON, mt.OCI_EMPTY)
+        with self._lock:
+            self._empty_home.setdefault(host, repository)
+
+    def _indexes_referrers(self, endpoint: TargetEndpoint) -> bool:
+        host, _ = self._host(endpoint)
+        with self._lock:
+            known = self._referrers_api.get(host)
+        if known is None:
+            known = endpoint.indexes_referrers()
+            with self._lock:
+                self._referrers_api[host] = known
+        return known
+
+
+def _upload(endpoint: TargetEndpoint, data: bytes, media_type: str) -> None:
     blob = Descriptor(media_type, compute_digest(data), len(data))
-    if endpoint.has_blob(blob):
-        return
 
     def opener(offset: int) -> Iterable[bytes]:
         return [data[offset:]]
@@ -95,15 +162,8 @@ def _put_blob(endpoint: TargetEndpoint, data: bytes, media_type: str) -> None:
 def push_record(
     endpoint: TargetEndpoint, subject: Descriptor, record: Mapping[str, Any], created: str
 ) -> str:
-    """Push the record referring to ``subject``; return the record manifest's digest."""
-    payload = json.dumps(dict(record), indent=2, sort_keys=True).encode()
-    raw, descriptor = record_manifest(subject, payload, created)
-    _put_blob(endpoint, mt.EMPTY_JSON, mt.OCI_EMPTY)
-    _put_blob(endpoint, payload, PROMOTION_ARTIFACT_TYPE)
-    endpoint.put_manifest(FetchedManifest(raw, mt.OCI_MANIFEST, descriptor.digest), None, root=True)
-    if not endpoint.indexes_referrers():
-        add_to_fallback_index(endpoint, subject.digest, descriptor)
-    return descriptor.digest
+    """Push one record (see ``RecordWriter.push``); return its manifest digest."""
+    return RecordWriter().push(endpoint, subject, record, created)
 
 
 def _listed(manifest: FetchedManifest | None) -> list[dict[str, Any]]:

@@ -217,3 +217,33 @@ def test_two_promotions_at_once_agree(make_project: Callable[..., Project]) -> N
                     ).status_code
                     == 200
                 )
+
+
+def test_immutable_tag_written_during_the_copy_stops_every_tag(
+    make_project: Callable[..., Project],
+) -> None:
+    """Another promotion writes 1.2.3 elsewhere while ours copies: ours writes no tag."""
+    from promoter.pipeline import run_pipeline
+    from promoter.transfer import SilentProgress
+
+    project = make_project()
+    image = project.seed()
+    other = make_image(seed="the-other-promotion", user="1000")
+
+    class Intruder(SilentProgress):
+        def finished(self, destination: str, digest: str) -> None:
+            if destination.startswith(project.prod_b.host):
+                push_http(other, project.prod_b.url, "web", "1.2.3")
+
+    report = run_pipeline(project.request(listener=Intruder()))
+    assert report.exit_code == 1
+    assert report.promotion is not None
+    outcome = report.promotion.images[0]
+    assert outcome.status == "conflict"
+    assert f"{project.prod_b.host}/web:1.2.3" in outcome.message
+    assert head_digest(project.prod_a, "web", "1.2.3") is None
+    assert head_digest(project.prod_a, "web", "latest") is None
+    assert head_digest(project.prod_b, "web", "latest") is None
+    assert head_digest(project.prod_b, "web", "1.2.3") == other.digest
+    # the content is there, by digest: a later promotion of another tag is a tag write
+    assert head_digest(project.prod_a, "web", image.digest) == image.digest
