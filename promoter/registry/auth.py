@@ -94,6 +94,22 @@ class Authenticator:
         credential = self.credential
         return credential.source if credential else "no credentials (anonymous)"
 
+    def resolved(self) -> Credential | None:
+        """The credential with its identity token made (Azure's exchange), when the
+        registry's bearer challenge is known; otherwise as looked up."""
+        credential = self.credential
+        challenge = self._challenge
+        if (
+            credential is not None
+            and not credential.identity_token
+            and credential.identity_token_factory is not None
+            and challenge is not None
+            and challenge.scheme == "bearer"
+            and challenge.realm
+        ):
+            return self._with_identity_token(credential, challenge.realm, challenge.service or "")
+        return credential
+
     def learn(self, response: httpx.Response) -> None:
         """Remember the challenge of a ping or 401 answer."""
         challenge = parse_challenge(response.headers.get("WWW-Authenticate"))

@@ -74,6 +74,12 @@ class RegistryClient(BlobOperations, UploadOperations):
         """Reach ``/v2/`` (once per client) and return the base URL in use."""
         return self.transport.base_url()
 
+    def credential(self) -> Credential | None:
+        """The credential this client presents, ready to hand to another tool (kaniko):
+        pings first, so an ``auth: azure`` credential carries its ACR refresh token."""
+        self.ping()
+        return self.transport.auth.resolved()
+
     # -- manifests --------------------------------------------------------
 
     def get_manifest(

@@ -317,3 +317,20 @@ def test_helper_token_answer_is_an_identity_token(tmp_path: Path) -> None:
     assert found.identity_token == "id-secret" and found.password is None
     assert "docker-credential-tok" in found.source
     assert "id-secret" not in repr(found)
+
+
+def test_azure_credential_can_be_materialised_for_other_tools(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(
+        token=token_server.token_auth_config(realm=f"{token_server.url}/oauth2/token")
+    )
+    entra = token_server.entra_token
+    assert entra is not None
+    options = {
+        "cred_options": {"auth_kinds": {registry.host: "azure"}, "azure_token": lambda: entra}
+    }
+    with _client(registry.host, {}, **options) as client:  # type: ignore[arg-type]
+        credential = client.credential()
+    assert credential is not None and credential.identity_token in token_server.refresh_tokens
+    assert credential.username == "00000000-0000-0000-0000-000000000000"
