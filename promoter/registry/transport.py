@@ -138,7 +138,9 @@ class RegistryTransport:
             "limits": httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
             "headers": {"User-Agent": self.options.user_agent},
             "follow_redirects": False,
-            "trust_env": False,
+            # HTTP(S)_PROXY / NO_PROXY and SSL_CERT_FILE as every tool honours them;
+            # a registry on this machine is never reached through a proxy.
+            "trust_env": not is_loopback(self.host),
         }
         if self.options.transport is not None:
             kwargs["transport"] = self.options.transport

@@ -245,3 +245,14 @@ def test_ipv6_loopback_registry(registry_factory: Callable[..., Registry]) -> No
         assert client.ping() == f"http://{v6.host}"
         digest = _push_image(client, "v6/app", "v1", "v6")
         assert client.get_manifest(Reference(v6.host, "v6/app", "v1")).digest == digest
+
+
+def test_proxy_variables_do_not_capture_loopback(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A dead proxy: a loopback registry must still be reached directly.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+    with RegistryClient(registry.host, RegistryOptions()) as client:
+        assert client.list_tags("never/pushed") == []
