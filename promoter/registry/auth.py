@@ -76,6 +76,7 @@ class Authenticator:
         self._http = http
         self._challenge: Challenge | None = None
         self._tokens: dict[tuple[str, ...], Token] = {}
+        self._fetching: dict[tuple[str, ...], threading.Lock] = {}
         self._lock = threading.Lock()
         self.token_requests = 0
 
@@ -150,10 +151,17 @@ class Authenticator:
             cached = self._tokens.get(scopes)
             if cached is not None and cached.fresh():
                 return cached.value
-        token = self._fetch_token(scopes)
-        with self._lock:
-            self._tokens[scopes] = token
-        return token.value
+            fetching = self._fetching.setdefault(scopes, threading.Lock())
+        # Threads that need the same scopes at once wait for one token request.
+        with fetching:
+            with self._lock:
+                cached = self._tokens.get(scopes)
+                if cached is not None and cached.fresh():
+                    return cached.value
+            token = self._fetch_token(scopes)
+            with self._lock:
+                self._tokens[scopes] = token
+            return token.value
 
     def _fetch_token(self, scopes: tuple[str, ...]) -> Token:
         import httpx

@@ -334,3 +334,18 @@ def test_azure_credential_can_be_materialised_for_other_tools(
         credential = client.credential()
     assert credential is not None and credential.identity_token in token_server.refresh_tokens
     assert credential.username == "00000000-0000-0000-0000-000000000000"
+
+
+def test_parallel_requests_share_one_token_request(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    registry = registry_factory(token=token_server.token_auth_config())
+    environ = {"PROMOTER_REGISTRY_USERNAME": USER, "PROMOTER_REGISTRY_PASSWORD": PASSWORD}
+    with _client(registry.host, environ) as client, ThreadPoolExecutor(8) as pool:
+        answers = list(
+            pool.map(lambda i: client.blob_exists("tok/par", f"sha256:{i:064x}"), range(16))
+        )
+    assert answers == [False] * 16
+    assert len(token_server.requests) == 1
