@@ -21,15 +21,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import NetworkError, RegistryError
 from promoter.registry.auth import Authenticator
 from promoter.registry.credentials import Credential
 from promoter.registry.errors import error_from_response, parse_error_body
+from promoter.registry.failures import network_error, ssl_failure
 from promoter.registry.options import RegistryOptions, is_loopback, normalize_host
 from promoter.registry.retry import parse_retry_after
+from promoter.registry.stats import TransportStats
 
 if TYPE_CHECKING:
     import httpx
@@ -38,43 +39,6 @@ __all__ = ["RegistryTransport", "TransportStats"]
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _SEND_PIECE = 1024 * 1024
-
-
-@dataclass
-class TransportStats:
-    """Counters for reports and tests: requests sent, blob bytes moved, retries."""
-
-    requests: int = 0
-    retries: int = 0
-    bytes_downloaded: int = 0
-    bytes_uploaded: int = 0
-    by_method: dict[str, int] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def count(self, method: str) -> None:
-        with self._lock:
-            self.requests += 1
-            self.by_method[method] = self.by_method.get(method, 0) + 1
-
-    def add(self, *, downloaded: int = 0, uploaded: int = 0, retries: int = 0) -> None:
-        with self._lock:
-            self.bytes_downloaded += downloaded
-            self.bytes_uploaded += uploaded
-            self.retries += retries
-
-
-def _ssl_failure(error: BaseException) -> BaseException | None:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
-            return current
-        current = current.__cause__ or current.__context__
-    text = str(error)
-    if "SSL" in text or "TLS" in text or "CERTIFICATE" in text.upper():
-        return error
-    return None
 
 
 class RegistryTransport:
@@ -205,7 +169,7 @@ class RegistryTransport:
                 )
             except _TransportFailure as failure:
                 error = failure.error
-                ssl_error = _ssl_failure(error)
+                ssl_error = ssl_failure(error)
                 if isinstance(ssl_error, ssl.SSLCertVerificationError) and not self.insecure:
                     raise self._network_error(error, "ping") from None
                 if ssl_error is not None or isinstance(error, httpx.ConnectTimeout):
@@ -233,20 +197,7 @@ class RegistryTransport:
             )
 
     def _network_error(self, error: BaseException, action: str) -> NetworkError:
-        ssl_error = _ssl_failure(error)
-        if isinstance(ssl_error, ssl.SSLCertVerificationError) or (
-            ssl_error is not None and "CERTIFICATE" in str(ssl_error).upper()
-        ):
-            return NetworkError(
-                f"{self.host}: TLS certificate not trusted ({action})",
-                detail=str(ssl_error),
-                hint=f"pass --ca-file BUNDLE.pem, or --insecure-registry {self.host} "
-                "if this registry is yours and on a trusted network",
-            )
-        return NetworkError(
-            f"{self.host}: {action} failed: {type(error).__name__}: {error}".rstrip(": "),
-            hint="the registry may be down or unreachable; it was retried within the bounds",
-        )
+        return network_error(self.host, error, action)
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -431,7 +382,7 @@ class RegistryTransport:
             except httpx.TransportError as error:
                 wait = policy.delay(attempt)
                 # A TLS handshake failure is not transient: never retried.
-                transient = policy.is_retryable_exception(error) and _ssl_failure(error) is None
+                transient = policy.is_retryable_exception(error) and ssl_failure(error) is None
                 if retry and transient and policy.allows(attempt, started, wait):
                     self.stats.add(retries=1)
                     time.sleep(wait)

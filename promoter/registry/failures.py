@@ -1,0 +1,42 @@
+"""Transport failures in words: which TLS problem, and what the user can do."""
+
+from __future__ import annotations
+
+import ssl
+
+from promoter.errors import NetworkError
+
+__all__ = ["network_error", "ssl_failure"]
+
+
+def ssl_failure(error: BaseException) -> BaseException | None:
+    """The SSL error behind a transport exception (walking its causes), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return current
+        current = current.__cause__ or current.__context__
+    text = str(error)
+    if "SSL" in text or "TLS" in text or "CERTIFICATE" in text.upper():
+        return error
+    return None
+
+
+def network_error(host: str, error: BaseException, action: str) -> NetworkError:
+    """The ``NetworkError`` for a transport failure that survived the retries."""
+    ssl_error = ssl_failure(error)
+    if isinstance(ssl_error, ssl.SSLCertVerificationError) or (
+        ssl_error is not None and "CERTIFICATE" in str(ssl_error).upper()
+    ):
+        return NetworkError(
+            f"{host}: TLS certificate not trusted ({action})",
+            detail=str(ssl_error),
+            hint=f"pass --ca-file BUNDLE.pem, or --insecure-registry {host} "
+            "if this registry is yours and on a trusted network",
+        )
+    return NetworkError(
+        f"{host}: {action} failed: {type(error).__name__}: {error}".rstrip(": "),
+        hint="the registry may be down or unreachable; it was retried within the bounds",
+    )
