@@ -276,6 +276,19 @@ class RegistryClient(BlobOperations, UploadOperations):
         content_type = response.headers.get("Content-Type", "")
         if response.status_code == 200 and mt.OCI_INDEX in content_type:
             found = list(parse_index_descriptors(response.content, ref))
+            # The API pages with Link headers, as the tag list does.
+            link = _NEXT_LINK.search(response.headers.get("Link", ""))
+            while link:
+                page = self.transport.request(
+                    "GET",
+                    link.group(1),
+                    scopes=(pull_scope(repository),),
+                    reference=ref,
+                    action="list referrers",
+                    headers={"Accept": mt.OCI_INDEX},
+                )
+                found.extend(parse_index_descriptors(page.content, ref))
+                link = _NEXT_LINK.search(page.headers.get("Link", ""))
         else:
             found = self._referrers_by_tag(repository, digest)
         if artifact_type:

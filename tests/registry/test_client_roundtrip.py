@@ -219,20 +219,34 @@ def test_referrers_api_answer_is_used(registry: Registry) -> None:
             "manifests": [artifact.descriptor()],
         }
     ).encode()
+    second = make_artifact(subject, payload=b"signature", artifact_type="application/x-sig")
+    page2 = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [second.descriptor()],
+        }
+    ).encode()
+    index_type = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+    next_page = f'</v2/ref/api/referrers/{subject.digest}?last=1>; rel="next"'
     seam = FaultTransport(
         [
             Rule(
                 "GET",
                 "/referrers/",
-                FaultTransport.answer(
-                    200, answer, {"Content-Type": "application/vnd.oci.image.index.v1+json"}
-                ),
-            )
+                FaultTransport.answer(200, page2, index_type),
+                query_contains="last=1",
+            ),
+            Rule(
+                "GET",
+                "/referrers/",
+                FaultTransport.answer(200, answer, {**index_type, "Link": next_page}),
+            ),
         ]
     )
     with RegistryClient(registry.host, RegistryOptions(transport=seam)) as client:
         found = client.referrers("ref/api", subject.digest)
-        assert [d.digest for d in found] == [artifact.digest]
+        assert [d.digest for d in found] == [artifact.digest, second.digest]
         assert found[0].artifact_type == artifact.artifact_type
     # The API answered: no tag-schema lookup was made.
     assert not any("/manifests/sha256-" in path for _, path, _ in seam.log)
