@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from promoter.cli.commands.pending import not_available
-from promoter.cli.options import insecure_registry_option, output_option
+from promoter.cli.options import insecure_registry_option, output_option, quiet_option
+from promoter.cli.render import emit
 
 __all__ = ["index"]
 
@@ -15,17 +17,40 @@ def index() -> None:
     """Work with image indexes (multi-platform images)."""
 
 
+def _text(result: dict[str, Any]) -> str:
+    lines = [f"{result['destination']}@{result['digest']}"]
+    lines += [
+        f"  {entry['platform']:<20} {entry['digest']}  ({entry['source']})"
+        for entry in result["manifests"]
+    ]
+    return "\n".join(lines)
+
+
 @index.command("create")
 @click.argument("destination", metavar="DST")
 @click.argument("sources", metavar="SRC...", nargs=-1, required=True)
 @output_option("text", "json")
+@quiet_option
 @insecure_registry_option
 def create(
     destination: str,
     sources: tuple[str, ...],
     output: str,
+    quiet: bool,
     insecure_registries: tuple[str, ...],
     ca_file: str | None,
 ) -> None:
-    """Create DST as an OCI index of the per-platform images SRC..."""
-    not_available("index create", 4)
+    """Create DST (host/repo:tag or oci:PATH:TAG) as an OCI index of the images SRC...
+
+    Each SRC is a single-platform image (its platform is read from its config)
+    or an index whose platforms are taken over. The sources' content is copied
+    into DST's repository first; the index is written last.
+    """
+    from promoter.build.index import create_index
+    from promoter.registry import RegistryOptions
+
+    registry_options = RegistryOptions.from_environment(
+        insecure_registries=insecure_registries, ca_file=ca_file
+    )
+    result = create_index(destination, sources, registry_options=registry_options)
+    emit(result.to_dict(), _text)

@@ -1,0 +1,238 @@
+"""``promoter index create``: per-platform images stitched into one OCI index.
+
+Real registry; skopeo and ``docker pull`` read the index back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.images import (
+    make_helm_chart,
+    make_image,
+    make_platform_index,
+    push_http,
+    write_layout,
+)
+from tests.support.registry import Registry
+
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def promoter(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "promoter", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def skopeo_raw(ref: str) -> dict[str, object]:
+    out = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    document: dict[str, object] = json.loads(out.stdout)
+    return document
+
+
+def tag_exists(registry: Registry, repository: str, tag: str) -> bool:
+    response = httpx.head(
+        f"{registry.url}/v2/{repository}/manifests/{tag}",
+        headers={"Accept": OCI_INDEX},
+    )
+    return response.status_code == 200
+
+
+def test_two_platform_images_become_one_index(registry: Registry) -> None:
+    amd64 = make_image(seed="idx-amd64")
+    arm64 = make_image(seed="idx-arm64", architecture="arm64", variant="v8", docker=True)
+    push_http(amd64, registry.url, "build/app", "1.0-linux-amd64")
+    push_http(arm64, registry.url, "build/app-arm", "1.0-linux-arm64")
+
+    result = promoter(
+        "index",
+        "create",
+        f"{registry.host}/build/app:1.0",
+        f"{registry.host}/build/app:1.0-linux-amd64",
+        f"{registry.host}/build/app-arm@{arm64.digest}",
+        "--output",
+        "json",
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+
+    index = skopeo_raw(f"{registry.host}/build/app:1.0")
+    assert index["mediaType"] == OCI_INDEX
+    manifests = index["manifests"]
+    assert isinstance(manifests, list)
+    assert [(m["digest"], m["platform"]) for m in manifests] == [
+        (amd64.digest, {"architecture": "amd64", "os": "linux"}),
+        (arm64.digest, {"architecture": "arm64", "os": "linux", "variant": "v8"}),
+    ]
+    assert manifests[1]["mediaType"] == arm64.media_type  # Docker v2s2 kept as it is
+    assert report["digest"] == skopeo_digest(f"{registry.host}/build/app:1.0")
+    # The arm64 child came from another repository: it is now in build/app too.
+    child = skopeo_raw(f"{registry.host}/build/app@{arm64.digest}")
+    assert child["config"] == arm64.manifest["config"]
+
+
+def skopeo_digest(ref: str) -> str:
+    out = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", f"docker://{ref}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def test_same_sources_give_the_same_digest(registry: Registry) -> None:
+    amd64 = make_image(seed="same-amd64")
+    arm64 = make_image(seed="same-arm64", architecture="arm64")
+    push_http(amd64, registry.url, "build/same", "amd64")
+    push_http(arm64, registry.url, "build/same", "arm64")
+    sources = [f"{registry.host}/build/same:amd64", f"{registry.host}/build/same:arm64"]
+    first = promoter("index", "create", f"{registry.host}/build/same:a", *sources, "-o", "json")
+    second = promoter("index", "create", f"{registry.host}/build/same:b", *sources, "-o", "json")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert json.loads(first.stdout)["digest"] == json.loads(second.stdout)["digest"]
+
+
+def test_an_index_source_contributes_its_platforms(registry: Registry) -> None:
+    both = make_platform_index(seed="nested")
+    extra = make_image(seed="nested-s390x", architecture="s390x")
+    push_http(both, registry.url, "build/nested", "both")
+    push_http(extra, registry.url, "build/nested", "s390x")
+    result = promoter(
+        "index",
+        "create",
+        f"{registry.host}/build/nested:all",
+        f"{registry.host}/build/nested:both",
+        f"{registry.host}/build/nested:s390x",
+    )
+    assert result.returncode == 0, result.stderr
+    index = skopeo_raw(f"{registry.host}/build/nested:all")
+    manifests = index["manifests"]
+    assert isinstance(manifests, list)
+    assert [m["platform"]["architecture"] for m in manifests] == ["amd64", "arm64", "s390x"]
+
+
+def test_two_sources_of_one_platform_are_refused_and_nothing_written(registry: Registry) -> None:
+    one = make_image(seed="dup-1")
+    two = make_image(seed="dup-2")
+    push_http(one, registry.url, "build/dup", "one")
+    push_http(two, registry.url, "build/dup", "two")
+    result = promoter(
+        "index",
+        "create",
+        f"{registry.host}/build/dup:multi",
+        f"{registry.host}/build/dup:one",
+        f"{registry.host}/build/dup:two",
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: two sources for platform linux/amd64")
+    assert "Traceback" not in result.stderr
+    assert not tag_exists(registry, "build/dup", "multi")
+
+
+def test_an_artifact_is_not_a_platform_image(registry: Registry) -> None:
+    # A Helm chart's config type is not an image config: it has no platform.
+    chart = make_helm_chart()
+    push_http(chart, registry.url, "build/chart", "0.1.0")
+    result = promoter(
+        "index",
+        "create",
+        f"{registry.host}/build/chart:multi",
+        f"{registry.host}/build/chart:0.1.0",
+    )
+    assert result.returncode == 2
+    assert "is not a runnable image" in result.stderr
+
+
+def test_destination_with_a_digest_is_bad_input(registry: Registry) -> None:
+    image = make_image(seed="digest-dst")
+    push_http(image, registry.url, "build/dd", "x")
+    result = promoter(
+        "index", "create", f"{registry.host}/build/dd@{image.digest}", f"{registry.host}/build/dd:x"
+    )
+    assert result.returncode == 2
+    assert "needs a tag" in result.stderr
+
+
+def test_layout_destination(tmp_path: Path) -> None:
+    amd64 = make_image(seed="layout-amd64")
+    arm64 = make_image(seed="layout-arm64", architecture="arm64")
+    source = tmp_path / "src"
+    write_layout(source, {"amd64": amd64, "arm64": arm64})
+    out = tmp_path / "out"
+    result = promoter(
+        "index", "create", f"oci:{out}:multi", f"oci:{source}:amd64", f"oci:{source}:arm64"
+    )
+    assert result.returncode == 0, result.stderr
+    inspected = subprocess.run(
+        ["skopeo", "inspect", "--raw", f"oci:{out}:multi"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    index = json.loads(inspected.stdout)
+    assert [m["digest"] for m in index["manifests"]] == [amd64.digest, arm64.digest]
+
+
+def docker_engine_answers() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def test_docker_pulls_the_host_platform_from_the_index(registry: Registry) -> None:
+    if not docker_engine_answers():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("required in CI: no Docker engine answers", pytrace=False)
+        pytest.skip("no Docker engine answers (start dockerd, see scripts/bootstrap)")
+    amd64 = make_image(seed="pull-amd64")
+    arm64 = make_image(seed="pull-arm64", architecture="arm64")
+    push_http(amd64, registry.url, "build/pull", "amd64")
+    push_http(arm64, registry.url, "build/pull", "arm64")
+    created = promoter(
+        "index",
+        "create",
+        f"{registry.host}/build/pull:multi",
+        f"{registry.host}/build/pull:amd64",
+        f"{registry.host}/build/pull:arm64",
+        "-o",
+        "json",
+    )
+    assert created.returncode == 0, created.stderr
+    digest = json.loads(created.stdout)["digest"]
+    ref = f"{registry.host}/build/pull@{digest}"
+    pulled = subprocess.run(
+        ["docker", "pull", "--platform", "linux/amd64", ref],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    try:
+        assert pulled.returncode == 0, pulled.stderr
+        assert digest in pulled.stdout
+        config = subprocess.run(
+            ["docker", "image", "inspect", "--format", "{{.Id}}", ref],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert config.stdout.strip() == amd64.config_digest
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", ref], capture_output=True, timeout=60)
