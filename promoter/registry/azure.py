@@ -39,15 +39,18 @@ def exchange_url(realm: str) -> str:
 
 
 def _default_entra_token() -> str:
+    import importlib
+
     try:
-        from azure.identity import DefaultAzureCredential  # type: ignore[import-not-found]
+        # Imported by name: the optional extra may be absent where mypy runs.
+        identity: Any = importlib.import_module("azure.identity")
     except ImportError:
         raise AuthError(
             "auth: azure needs the azure-identity package",
             hint="pip install 'promoter[azure]', or set PROMOTER_AZURE_ACCESS_TOKEN",
         ) from None
     try:
-        token = DefaultAzureCredential().get_token(ENTRA_SCOPE)
+        token = identity.DefaultAzureCredential().get_token(ENTRA_SCOPE)
     except Exception as error:  # azure-identity raises several unrelated classes
         raise AuthError(
             f"no Entra ID token from DefaultAzureCredential: {type(error).__name__}",

@@ -82,3 +82,21 @@ def test_broken_docker_config_is_a_config_error(tmp_path: Path) -> None:
 def test_config_path_defaults_to_home() -> None:
     assert config_path({"HOME": "/home/x"}) == Path("/home/x/.docker/config.json")
     assert config_path({"DOCKER_CONFIG": "/etc/d"}) == Path("/etc/d/config.json")
+
+
+def test_azure_sources() -> None:
+    import importlib.util
+
+    from promoter.errors import AuthError
+    from promoter.registry.azure import _default_entra_token
+
+    kinds = {"acr.example": "azure"}
+    environ = {"PROMOTER_AZURE_ACCESS_TOKEN": "entra-secret"}
+    found = DefaultCredentials(environ=environ, auth_kinds=kinds).get("acr.example")
+    assert found is not None and found.identity_token_factory is not None
+    assert "PROMOTER_AZURE_ACCESS_TOKEN" in found.source
+    assert "entra-secret" not in repr(found) + found.source
+    if importlib.util.find_spec("azure.identity") is None:
+        with pytest.raises(AuthError) as caught:
+            _default_entra_token()
+        assert "promoter[azure]" in (caught.value.hint or "")
