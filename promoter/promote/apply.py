@@ -32,6 +32,7 @@ from promoter.promote.freshness import check_freshness
 from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.record import RecordWriter
+from promoter.promote.source import SharedSource
 from promoter.promote.verify import content_of, verify_content
 from promoter.registry.pool import Registries
 from promoter.registry.target import RepositoryTarget
@@ -127,7 +128,7 @@ def _promote(
 ) -> None:
     assert image.digest is not None
     digest = image.digest
-    source = _endpoint(registries, image.source)
+    source = SharedSource(_endpoint(registries, image.source))
     names = list(dict.fromkeys(a.destination for a in image.writes))
     targets = {name: _endpoint(registries, name) for name in names}
     copy_options = CopyOptions(jobs=options.jobs, referrers=True)

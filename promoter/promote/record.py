@@ -193,9 +193,10 @@ def add_to_fallback_index(endpoint: TargetEndpoint, subject: str, entry: Descrip
             "manifests": [*entries, entry.to_dict()],
         }
         raw = _dumps(document)
-        endpoint.put_manifest(
-            FetchedManifest(raw, mt.OCI_INDEX, compute_digest(raw)), tag, root=False
-        )
+        written = compute_digest(raw)
+        endpoint.put_manifest(FetchedManifest(raw, mt.OCI_INDEX, written), tag, root=False)
+        if endpoint.resolve(tag) == written:
+            return  # nobody replaced it since: our entry is listed
     if not any(e.get("digest") == entry.digest for e in _listed(endpoint.stored_manifest(tag))):
         raise OperationError(
             f"{endpoint.name}:{tag}: could not list the promotion record {entry.digest} "
