@@ -2,8 +2,9 @@
 
 Order (go-containerregistry's ``remote.Write`` order, STYLE §5):
 
-1. Ask the destination for the tags first: when every tag already points at
-   the source digest, stop (a re-run costs about one request per image).
+1. Get the source manifest (by tag: one GET; by digest: nothing to ask) while
+   asking the destination for its tags: when every tag already points at the
+   source digest, stop (a re-run costs one request per side and image).
    ``no_clobber`` refuses here, before anything is written, to move a tag.
 2. Walk the graph; skip child manifests the destination already has.
 3. Blobs in parallel (bounded by ``jobs``): mount when source and destination
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 
 from promoter.errors import NetworkError, TagConflict
@@ -154,10 +155,13 @@ def copy_graph(
         pool.submit(_copy_blob, source, destination, blob, mountable, options, listener, result)
         for blob in blobs
     ]
-    errors = [f.exception() for f in futures]
-    failure = next((e for e in errors if e is not None), None)
-    if failure is not None:
-        raise failure
+    for done in as_completed(futures):
+        failure = done.exception()
+        if failure is not None:
+            for pending in futures:
+                pending.cancel()  # those not started yet; running ones finish
+            wait(futures)
+            raise failure
     for manifest in graph.manifests:
         is_top = manifest.digest == top.digest
         if is_top and tags:

@@ -574,7 +574,11 @@ def push_with_skopeo(
     timeout: float = 300,
     extra_args: Sequence[str] = (),
 ) -> None:
-    """``skopeo copy [--all] --preserve-digests oci:LAYOUT:TAG docker://DESTINATION``."""
+    """``skopeo copy [--all] --preserve-digests oci:LAYOUT:TAG docker://DESTINATION``.
+
+    skopeo's layout reader accepts only OCI media types in ``index.json``: push
+    Docker v2 schema 2 images with :func:`push_http` instead.
+    """
     args = ["skopeo", "copy", "--quiet", "--preserve-digests", "--dest-tls-verify=false"]
     if multi:
         args.append("--all")
