@@ -96,7 +96,7 @@ def test_azure_sources() -> None:
     assert found is not None and found.identity_token_factory is not None
     assert "PROMOTER_AZURE_ACCESS_TOKEN" in found.source
     assert "entra-secret" not in repr(found) + found.source
-    if importlib.util.find_spec("azure.identity") is None:
+    if importlib.util.find_spec("azure") is None:
         with pytest.raises(AuthError) as caught:
             _default_entra_token()
         assert "promoter[azure]" in (caught.value.hint or "")
