@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 from tests.support.images import (
     Image,
@@ -127,3 +128,27 @@ def test_without_flag_referrers_stay_behind(
 
     assert run.code == 0, run.stderr
     assert manifest_digest(other_registry.host, dst, fallback_tag(image.digest) + ".sig") is None
+
+
+def test_referrers_travel_through_an_oci_layout(
+    registry: Registry, other_registry: Registry, repo: Repo, promoter: Promoter, tmp_path: Path
+) -> None:
+    image = make_image(seed="via-layout")
+    sbom = make_artifact(image, artifact_type="application/spdx+json", payload=b"layout-sbom")
+    src, dst = repo("staging"), repo("prod")
+    push_http(image, registry.url, src, "1")
+    push_http(sbom, registry.url, src)
+    push_http(referrers_index(sbom), registry.url, src, fallback_tag(image.digest))
+    layout = tmp_path / "layout"
+
+    down = promoter("copy", "--referrers", f"{registry.host}/{src}:1", f"oci:{layout}:1")
+    up = promoter("copy", "--referrers", f"oci:{layout}:1", f"{other_registry.host}/{dst}:1")
+
+    assert down.code == 0, down.stderr
+    listed = json.loads((layout / "index.json").read_text())["manifests"]
+    assert {m["digest"] for m in listed} >= {image.digest, sbom.digest}
+    assert up.code == 0, up.stderr
+    assert manifest_digest(other_registry.host, dst, "1") == image.digest
+    assert manifest_digest(other_registry.host, dst, sbom.digest) == sbom.digest
+    fallback = fetch_json(other_registry, dst, fallback_tag(image.digest))
+    assert [m["digest"] for m in fallback["manifests"]] == [sbom.digest]  # type: ignore[index]
