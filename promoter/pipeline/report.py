@@ -43,6 +43,18 @@ class RunReport:
             return 1
         return 0
 
+    def problem(self) -> str | None:
+        """One line saying why the exit code is not 0 (None when it is)."""
+        if self.exit_code == 0:
+            return None
+        if self.promotion is not None:
+            bad = self.promotion.failed or self.promotion.refused
+            first = bad[0]
+            more = f" (and {len(bad) - 1} more image(s))" if len(bad) > 1 else ""
+            return f"{first.image}: {first.status}: {first.message}{more}"
+        failed = [name for name, report in self.checks.items() if not report.ok]
+        return f"policy checks failed for {', '.join(failed)}"
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``--output json``."""
         return {

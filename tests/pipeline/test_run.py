@@ -54,6 +54,7 @@ def test_policy_failure_blocks_and_exits_1(make_project: Callable[..., Project])
     result = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
     assert result.returncode == 1, result.stderr
     assert "blocked" in result.stdout
+    assert result.stderr.startswith("error: web: blocked: policy checks failed")
     assert "fail  non-root" in result.stdout
     for registry in (project.prod_a, project.prod_b):
         assert head_digest(registry, "web", "1.2.3") is None
@@ -66,6 +67,7 @@ def test_check_stage_alone_writes_nothing(make_project: Callable[..., Project]) 
     project.seed("api", seed="a", user="0")
     result = promoter_cli("run", "--stage", "check", "-f", str(project.file), "-o", "json")
     assert result.returncode == 1, result.stderr  # api runs as root
+    assert result.stderr.startswith("error: policy checks failed for api")
     report = json.loads(result.stdout)
     assert report["checks"]["web"]["ok"] is True
     assert report["checks"]["api"]["ok"] is False

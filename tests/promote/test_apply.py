@@ -100,6 +100,7 @@ def test_conflict_on_one_destination_writes_no_tag_anywhere(
     result = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "conflict" in result.stdout
+    assert result.stderr.startswith("error: web: conflict: immutable tag(s) at another digest")
     assert head_digest(project.prod_a, "web", "1.2.3") is None
     assert head_digest(project.prod_a, "web", "latest") is None
     assert head_digest(project.prod_b, "web", "latest") is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
@@ -32,4 +34,7 @@ def apply(
 
     report = apply_plan_file(plan_file, insecure_registries=insecure_registries, ca_file=ca_file)
     emit(report.to_dict(), lambda _doc: render_text(report))
+    problem = report.problem()
+    if problem:
+        sys.stderr.write(f"error: {problem}\n")
     return report.exit_code

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from promoter.cli.options import file_option, insecure_registry_option, output_option
@@ -46,4 +48,7 @@ def plan(
         report.plan.write(out_file)
         log(f"plan written to {out_file}")
     emit(report.to_dict(), lambda _doc: render_text(report))
+    problem = report.problem()
+    if problem:
+        sys.stderr.write(f"error: {problem}\n")
     return report.exit_code

@@ -80,4 +80,7 @@ def run(
     )
     report = run_pipeline(request)
     emit(report.to_dict(), lambda _doc: render_text(report))
+    problem = report.problem()
+    if problem:
+        sys.stderr.write(f"error: {problem}\n")
     return report.exit_code
