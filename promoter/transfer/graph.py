@@ -6,7 +6,6 @@ that was interrupted part way does not look again at what already arrived.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -68,7 +67,10 @@ def _visit(
     elif isinstance(parsed, Index):
         children = _missing_children(parsed, destination, pool, check_children)
         graph.present += len(parsed.manifests) - len(children)
-        fetch: Callable[[Descriptor], FetchedManifest] = lambda d: source.get_manifest(d.digest)  # noqa: E731
+
+        def fetch(child: Descriptor) -> FetchedManifest:
+            return source.get_manifest(child.digest)
+
         for child in pool.map(fetch, children):
             _visit(source, child, destination, pool, graph, check_children, depth + 1)
     if all(m.digest != node.digest for m in graph.manifests):

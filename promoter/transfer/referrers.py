@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 from concurrent.futures import Executor
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promoter.oci import Descriptor, Index, compute_digest, parse_manifest
 from promoter.oci import mediatypes as mt
 from promoter.transfer.endpoints import Destination, FetchedManifest, Source
 from promoter.transfer.progress import ProgressListener
 from promoter.transfer.result import CopyResult
+
+if TYPE_CHECKING:
+    from promoter.transfer.engine import CopyOptions
 
 __all__ = ["COSIGN_SUFFIXES", "copy_referrers", "fallback_tag"]
 
@@ -38,7 +41,7 @@ def copy_referrers(
     source: Source,
     subject: str,
     destination: Destination,
-    options: Any,
+    options: CopyOptions,
     listener: ProgressListener,
     pool: Executor,
     result: CopyResult,
