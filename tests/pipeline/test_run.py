@@ -135,3 +135,24 @@ def test_build_push_check_promote_with_kaniko(
     for registry in (project.prod_a, project.prod_b):
         assert head_digest(registry, "web", "1.2.3") == digest
         assert head_digest(registry, "web", "latest") == digest
+
+
+def test_within_one_registry_no_blob_bytes_move(make_project: Callable[..., Project]) -> None:
+    """prod-a lives in the staging registry: its copy is a cross-repository mount."""
+    project = make_project(
+        promote='- to: [prod-a/released/{name}, prod-b/{name}]\n  tags: ["{{version}}"]\n'
+        "  when: tag\n"
+    )
+    project.hosts = {**project.hosts, "prod-a": project.staging.host}
+    project.write()
+    image = project.seed(layer_sizes=(200_000, 100_000))
+    result = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file), "-o", "json")
+    assert result.returncode == 0, result.stderr
+    (promoted,) = json.loads(result.stdout)["promotion"]["images"]
+    copies = {d["destination"]: d["copy"] for d in promoted["destinations"]}
+    same = copies[f"{project.staging.host}/released/web"]
+    other = copies[f"{project.prod_b.host}/web"]
+    assert same["bytes"]["copied"] == 0
+    assert same["bytes"]["mounted"] == image.blob_bytes
+    assert other["bytes"]["copied"] == image.blob_bytes
+    assert head_digest(project.staging, "released/web", "1.2.3") == image.digest
