@@ -30,7 +30,9 @@ REGISTRY_BIN="${REGISTRY_BIN:-$(command -v docker-registry || echo /usr/bin/dock
   echo "quickstart: Debian's docker-registry is needed (scripts/bootstrap installs it)" >&2
   exit 2
 }
-EXECUTOR="${PROMOTER_KANIKO_IMAGE:-gcr.io/kaniko-project/executor:v1.23.2-debug}"
+# The executor image promoter's build stage runs (PROMOTER_KANIKO_IMAGE: another one,
+# e.g. a mirror of gcr.io/kaniko-project/executor; it is written into the scratch copy).
+EXECUTOR="${PROMOTER_KANIKO_IMAGE:-$("$PY" -c 'from promoter.build import DEFAULT_EXECUTOR_IMAGE as i; print(i)')}"
 SOURCE_URL="https://github.com/example/promoter-quickstart"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/promoter-quickstart.XXXXXX")"
@@ -96,6 +98,15 @@ sed -e "s/127\.0\.0\.1:5000/127.0.0.1:$STAGING_PORT/" \
     -e "s/127\.0\.0\.1:5001/127.0.0.1:$PROD_A_PORT/" \
     -e "s/127\.0\.0\.1:5002/127.0.0.1:$PROD_B_PORT/" \
     "$HERE/pipeline.yml" >"$PROJECT/pipeline.yml"
+if [ -n "${PROMOTER_KANIKO_IMAGE:-}" ]; then
+  "$PY" - "$PROJECT/pipeline.yml" "$PROMOTER_KANIKO_IMAGE" <<'EXECUTOR_IMAGE'
+import sys
+path, image = sys.argv[1], sys.argv[2]
+text = open(path).read()
+text = text.replace("      context: app\n", f"      context: app\n      executor:\n        image: {image}\n", 1)
+open(path, "w").write(text)
+EXECUTOR_IMAGE
+fi
 cd "$PROJECT"
 git init -q -b main
 git remote add origin "$SOURCE_URL.git"
@@ -123,11 +134,7 @@ else
 fi
 
 say "The plan (a dry run: reads the registries, writes nothing)"
-if [ "$kaniko_here" = yes ]; then
-  "$PROMOTER" plan -f pipeline.yml || true  # before the build, the digest is unknown
-else
-  "$PROMOTER" plan -f pipeline.yml
-fi
+"$PROMOTER" plan -f pipeline.yml  # before a build, it says the digest is still unknown
 
 say "Run: $STAGES"
 status=0
