@@ -10,7 +10,10 @@ promoter code), then, in one run, side by side:
   CI runner);
 * the re-run with nothing to do: the CLI process, and the library call alone.
 
-    python benchmarks/promote_bench.py [--images 50] [--json]
+    python benchmarks/promote_bench.py [--images 50] [--storage DIR] [--json]
+
+``--storage`` puts the registries' storage (and the scratch files) under DIR,
+e.g. /dev/shm to take the disk out of the comparison.
 
 Targets: promoter at most half of skopeo's wall time; the re-run under 0.5 s.
 """
@@ -129,9 +132,9 @@ def _library_rerun(pipeline: Path, env: dict[str, str]) -> float:
     return elapsed
 
 
-def run(count: int) -> dict[str, Any]:
+def run(count: int, storage: str | None = None) -> dict[str, Any]:
     """Seed, promote with both tools, re-run; the measurements as a dict."""
-    with tempfile.TemporaryDirectory(prefix="promote-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="promote-bench-", dir=storage) as tmp:
         work = Path(tmp)
         aliases = ("staging", "prod-a", "prod-b", "skopeo-a", "skopeo-b")
         registries = {a: start_registry(work / a) for a in aliases}
@@ -157,6 +160,7 @@ def run(count: int) -> dict[str, Any]:
             )
             return {
                 "images": count,
+                "storage": tmp,
                 "destinations": 2,
                 "seeded_bytes": seeded,
                 "promoter_seconds": round(first, 3),
@@ -176,9 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a table (or JSON)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=50)
+    parser.add_argument("--storage", metavar="DIR", help="where the registries keep blobs")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(argv)
-    result = run(options.images)
+    result = run(options.images, options.storage)
     if options.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -208,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
     print(
-        f"blob bytes seeded: {result['seeded_bytes']}; promoter copied {result['promoter_bytes_copied']}"
+        f"blob bytes seeded: {result['seeded_bytes']}; promoter copied "
+        f"{result['promoter_bytes_copied']}; registry storage under {options.storage or 'the temp dir'}"
     )
     return 0
 
