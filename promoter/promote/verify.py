@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from promoter.errors import OperationError
 from promoter.oci import Descriptor
-from promoter.transfer.endpoints import Destination, FetchedManifest, Source
+from promoter.transfer.endpoints import FetchedManifest, Source, TargetEndpoint
 from promoter.transfer.graph import walk
 
 __all__ = ["Content", "content_of", "verify_content"]
@@ -37,11 +37,16 @@ def content_of(source: Source, top: FetchedManifest, pool: Executor) -> Content:
     return Content(top, tuple(m.digest for m in graph.manifests), tuple(graph.blobs.values()))
 
 
-def verify_content(destination: Destination, content: Content, pool: Executor) -> None:
-    """Raise ``OperationError`` unless every manifest and blob is at ``destination``."""
+def verify_content(destination: TargetEndpoint, content: Content, pool: Executor) -> None:
+    """Raise ``OperationError`` unless every manifest and blob is at ``destination``.
+
+    Reads only: a HEAD per manifest and per blob (never the copy engine's
+    mount-from-itself presence check, which writes on the registry).
+    """
     manifests = list(pool.map(destination.resolve, content.manifests))
     missing = [d for d, found in zip(content.manifests, manifests, strict=True) if found is None]
-    blobs = list(pool.map(destination.has_blob, content.blobs))
+    target = destination.target
+    blobs = list(pool.map(lambda b: target.blob_exists(b.digest), content.blobs))
     missing += [b.digest for b, found in zip(content.blobs, blobs, strict=True) if not found]
     if missing:
         raise OperationError(
