@@ -146,25 +146,14 @@ class TargetEndpoint:
         return self.target.referrers(digest)
 
     def has_blob(self, descriptor: Descriptor) -> bool:
-        """Whether the blob is here.
+        """HEAD the blob.
 
-        A registry is asked with a mount from the repository itself: one POST
-        answers 201 when the blob is there, or opens the upload session the copy
-        needs next (which the client keeps for it) — one request fewer per blob
-        to copy than HEAD, POST, PUT. A registry that refuses that form is asked
-        with a HEAD.
+        (Not a mount from the repository itself, which would answer in one
+        request too and open the upload session when the blob is missing: on
+        distribution a mount rewrites the blob's link file, and a concurrent copy
+        verifying a manifest that needs the blob can read the link half-written.)
         """
-        target = self.target
-        if not isinstance(target, RepositoryTarget):
-            return target.blob_exists(descriptor.digest)
-        from promoter.errors import RegistryError
-
-        try:
-            return target.client.mount_blob(target.repository, descriptor.digest, target.repository)
-        except RegistryError as error:
-            if error.status not in (400, 404, 405):
-                raise
-            return target.blob_exists(descriptor.digest)
+        return self.target.blob_exists(descriptor.digest)
 
     def can_mount(self, source: Source) -> bool:
         """Both in one registry (a mount moves no bytes)."""

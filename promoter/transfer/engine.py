@@ -7,8 +7,8 @@ Order (go-containerregistry's ``remote.Write`` order, STYLE §5):
    source digest, stop (a re-run costs one request per side and image).
    ``no_clobber`` refuses here, before anything is written, to move a tag.
 2. Walk the graph; skip child manifests the destination already has.
-3. Blobs in parallel (bounded by ``jobs``): mount when source and destination
-   share a registry, skip when present, else stream source -> destination.
+3. Blobs in parallel (bounded by ``jobs``): skip when present, mount when
+   source and destination share a registry, else stream source -> destination.
 4. Manifests, children before parents, by digest; tags last.
 """
 
@@ -197,13 +197,15 @@ def _copy_blob(
     listener: ProgressListener,
     result: CopyResult,
 ) -> None:
+    # HEAD first, even where a mount would do: a mount of a blob that is there
+    # rewrites its link (distribution), which a concurrent reader may catch empty.
+    if destination.has_blob(blob):
+        result.count_blob("skipped", blob.size)
+        listener.blob_finished(blob, "skipped")
+        return
     if mountable and destination.mount_blob(blob, source):
         result.count_blob("mounted", blob.size)
         listener.blob_finished(blob, "mounted")
-        return
-    if not mountable and destination.has_blob(blob):
-        result.count_blob("skipped", blob.size)
-        listener.blob_finished(blob, "skipped")
         return
 
     def opener(offset: int) -> Iterable[bytes]:
