@@ -164,6 +164,8 @@ def run(count: int, storage: str | None = None) -> dict[str, Any]:
                 "destinations": 2,
                 "seeded_bytes": seeded,
                 "promoter_seconds": round(first, 3),
+                "promoter_in_process_seconds": report["seconds"],
+                "promoter_apply_seconds": report["promotion"]["seconds"],
                 "skopeo_seconds": round(skopeo, 3),
                 "ratio": round(first / skopeo, 3),
                 "promoter_bytes_copied": report["promotion"]["bytesCopied"],
@@ -212,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+    print(
+        f"promoter: {result['promoter_in_process_seconds']:.2f} s in the process, of which "
+        f"{result['promoter_apply_seconds']:.2f} s applying (copy, verify, tags, records)"
+    )
     print(
         f"blob bytes seeded: {result['seeded_bytes']}; promoter copied "
         f"{result['promoter_bytes_copied']}; registry storage under {options.storage or 'the temp dir'}"

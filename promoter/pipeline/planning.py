@@ -136,7 +136,7 @@ def plan_images(
     )
     reports: dict[str, CheckReport] = {}
     with (
-        ThreadPoolExecutor(8, thread_name_prefix="plan-image") as outer,
+        ThreadPoolExecutor(12, thread_name_prefix="plan-image") as outer,
         ThreadPoolExecutor(16, thread_name_prefix="plan-head") as inner,
     ):
         planned = list(

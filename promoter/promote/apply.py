@@ -19,11 +19,11 @@ assumed (``StalePlanError`` when the world moved).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from promoter.errors import InputError, PromoterError
 from promoter.oci import Descriptor
@@ -41,12 +41,14 @@ from promoter.transfer.endpoints import TargetEndpoint
 
 __all__ = ["ApplyOptions", "apply_plan", "promote_image"]
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class ApplyOptions:
     """How to apply: parallel images, parallel blobs per copy, what the records say."""
 
-    images: int = 8
+    images: int = 12
     jobs: int = 4
     check_fresh: bool = True
     version: str = ""
@@ -132,27 +134,29 @@ def _promote(
     names = list(dict.fromkeys(a.destination for a in image.writes))
     targets = {name: _endpoint(registries, name) for name in names}
     copy_options = CopyOptions(jobs=options.jobs, referrers=True)
-    with ThreadPoolExecutor(max(4, len(names)), thread_name_prefix="dest") as pool:
+    width = max(2, len(names))
+    with (
+        ThreadPoolExecutor(width, thread_name_prefix="dest") as per_destination,
+        ThreadPoolExecutor(8, thread_name_prefix="check") as reads,
+    ):
+
+        def each(work: Callable[[str], T]) -> list[T]:
+            return list(per_destination.map(work, names))
+
         top = source.get_manifest(digest)
         # 1. content (and referrers) to every destination, by digest, no tags
-        copies = list(
-            pool.map(
-                lambda n: copy_content(
-                    source, digest, targets[n], [], copy_options, options.listener
-                ),
-                names,
-            )
+        copies = each(
+            lambda n: copy_content(source, digest, targets[n], [], copy_options, options.listener)
         )
         # 2. every destination holds the whole graph
-        content = content_of(source, top, pool)
-        for name in names:
-            verify_content(targets[name], content, pool)
+        content = content_of(source, top, reads)
+        each(lambda n: verify_content(targets[n], content, reads))
         results = {
             name: DestinationOutcome(name, copy=c.to_dict())
             for name, c in zip(names, copies, strict=True)
         }
         # a last look: an immutable tag another promotion wrote meanwhile is a conflict
-        moved = _moved_immutable(image, targets, pool)
+        moved = _moved_immutable(image, targets, reads)
         if moved:
             outcome.status = "conflict"
             outcome.message = (
@@ -161,16 +165,24 @@ def _promote(
             )
             outcome.destinations = list(results.values())
             return
+
         # 3. tags, across all destinations
-        for action in image.writes:
-            targets[action.destination].put_manifest(top, action.tag, root=False)
-            results[action.destination].tags.append(action.tag)
-    # 4. the promotion record, in each destination
-    moment = (options.now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    subject = Descriptor(top.media_type, top.digest, len(top.raw))
-    for name in names:
-        record = _record(image, plan, name, results[name].tags, moment, options.version)
-        results[name].record = options.records.push(targets[name], subject, record, moment)
+        def tag(name: str) -> None:
+            for action in image.writes:
+                if action.destination == name:
+                    targets[name].put_manifest(top, action.tag, root=False)
+                    results[name].tags.append(action.tag)
+
+        each(tag)
+        # 4. the promotion record, in each destination
+        moment = (options.now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+        subject = Descriptor(top.media_type, top.digest, len(top.raw))
+
+        def record(name: str) -> None:
+            document = _record(image, plan, name, results[name].tags, moment, options.version)
+            results[name].record = options.records.push(targets[name], subject, document, moment)
+
+        each(record)
     outcome.destinations = [results[name] for name in names]
     outcome.message = f"{sum(len(r.tags) for r in results.values())} tag(s) written"
 
