@@ -18,6 +18,7 @@ assumed (``StalePlanError`` when the world moved).
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from promoter.errors import InputError, PromoterError
+from promoter.errors import InputError, PromoterError, RegistryError
 from promoter.oci import Descriptor
 from promoter.oci.reference import parse_registry_reference
 from promoter.promote.freshness import check_freshness
@@ -42,6 +43,10 @@ from promoter.transfer.endpoints import TargetEndpoint
 __all__ = ["ApplyOptions", "apply_plan", "promote_image"]
 
 T = TypeVar("T")
+
+#: Runs of one image's promotion when a concurrent writer of the same content
+#: makes the registry refuse a write (see ``_lost_a_race``).
+RACE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -113,12 +118,28 @@ def promote_image(
         return settled
     started = time.monotonic()
     outcome = ImageOutcome(image.image, image.digest, "promoted")
-    try:
-        _promote(image, plan, registries, options, outcome)
-    except PromoterError as error:
-        outcome.status, outcome.message, outcome.error = "failed", error.message, error
+    for attempt in range(1, RACE_ATTEMPTS + 1):
+        try:
+            _promote(image, plan, registries, options, outcome)
+            break
+        except RegistryError as error:
+            if attempt < RACE_ATTEMPTS and _lost_a_race(error):
+                time.sleep(random.uniform(0.1, 0.3) * attempt)
+                continue
+            outcome.status, outcome.message, outcome.error = "failed", error.message, error
+            break
+        except PromoterError as error:
+            outcome.status, outcome.message, outcome.error = "failed", error.message, error
+            break
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _lost_a_race(error: RegistryError) -> bool:
+    """distribution answers 400 DIGEST_INVALID when two writers store the same content
+    at the same moment (another promotion of this image): every step is idempotent,
+    so the image's promotion runs again and finds the content in place."""
+    return error.status == 400 and error.code == "DIGEST_INVALID"
 
 
 def _promote(
