@@ -248,3 +248,33 @@ def test_immutable_tag_written_during_the_copy_stops_every_tag(
     assert head_digest(project.prod_b, "web", "1.2.3") == other.digest
     # the content is there, by digest: a later promotion of another tag is a tag write
     assert head_digest(project.prod_a, "web", image.digest) == image.digest
+
+
+def test_apply_of_a_plan_made_before_the_build_is_refused(
+    make_project: Callable[..., Project], tmp_path: Path
+) -> None:
+    project = make_project()
+    plan_file = tmp_path / "plan.json"
+    plan = _plan(project, plan_file)
+    assert plan["unknownDigests"] == ["web"]
+    result = promoter_cli("apply", str(plan_file))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: the plan does not know the digest of web")
+    assert project.prod_a.blob_count() == 0 and project.prod_b.blob_count() == 0
+
+
+def test_apply_of_a_plan_with_a_conflict_writes_no_tag(
+    make_project: Callable[..., Project], tmp_path: Path
+) -> None:
+    project = make_project()
+    image = project.seed()
+    other = make_image(seed="older-release", user="1000")
+    push_http(other, project.prod_a.url, "web", "1.2.3")
+    plan_file = tmp_path / "plan.json"
+    _plan(project, plan_file)
+    result = promoter_cli("apply", str(plan_file), "--output", "json")
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout)["promotion"]["images"][0]["status"] == "conflict"
+    assert head_digest(project.prod_b, "web", "1.2.3") is None
+    assert head_digest(project.prod_b, "web", "latest") is None
+    assert head_digest(project.prod_b, "web", image.digest) is None
