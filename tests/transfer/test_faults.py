@@ -3,6 +3,7 @@ with exit 3 within its bound, and never leaves a destination tag on missing cont
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -151,3 +152,45 @@ def test_cli_exits_3_when_the_destination_keeps_failing(
     assert "Traceback" not in run.stderr
     assert time.monotonic() - started < 90
     assert manifest_digest(other_registry.host, dst, "1") is None
+
+
+def test_destination_restart_mid_copy_is_survived(
+    seeded: tuple[str, Image],
+    proxy: FaultProxy,
+    registry_factory: Callable[..., Registry],
+    repo: Repo,
+) -> None:
+    src, image = seeded
+    destination = registry_factory()
+    dst = repo("prod")
+    # Hold the first blob read for a while, so the restart lands mid-copy.
+    held = proxy.add(Fault("stall", method="GET", path=BLOB, after_bytes=200_000, seconds=1.5))
+    retry = RetryPolicy(max_attempts=12, base_delay=0.1, max_delay=1.0, total_time=60)
+    outcome: list[CopyResult | BaseException] = []
+
+    def copy() -> None:
+        try:
+            outcome.append(
+                copy_image(
+                    f"{proxy.host}/{src}:1",
+                    f"{destination.host}/{dst}:1",
+                    options=CopyOptions(jobs=2),
+                    registry_options=RegistryOptions(retry=retry, stall_timeout=5.0),
+                )
+            )
+        except BaseException as error:  # reported below, with its type
+            outcome.append(error)
+
+    worker = threading.Thread(target=copy)
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive(), "the copy ended before the restart: the test proves nothing"
+    destination.restart()
+    worker.join(90)
+
+    assert held.fired == 1
+    assert len(outcome) == 1
+    result = outcome[0]
+    assert isinstance(result, CopyResult), repr(result)
+    assert result.digest == image.digest
+    assert manifest_digest(destination.host, dst, "1") == image.digest
