@@ -9,6 +9,7 @@ compactly and deterministically: the same sources give the same digest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -147,7 +148,9 @@ def create_index(
     destination: str,
     sources: Sequence[str],
     *,
+    tags: Sequence[str] = (),
     registry_options: RegistryOptions | None = None,
+    session: TransferSession | None = None,
     options: CopyOptions | None = None,
     listener: ProgressListener | None = None,
 ) -> IndexResult:
@@ -155,13 +158,17 @@ def create_index(
 
     Every source's content is copied into the destination first; two sources
     of the same platform are refused (exit 2) before anything is written.
+    ``tags`` are further tags for the same index. A caller's ``session`` is
+    used (and left open) instead of a new one.
     """
     if not sources:
         raise InputError("index create needs at least one source image")
     dst_ref = parse_reference(destination)
     tag = _destination_tag(dst_ref)
     result = IndexResult(destination=destination, tag=tag)
-    with TransferSession(registry_options) as session:
+    with contextlib.ExitStack() as stack:
+        if session is None:
+            session = stack.enter_context(TransferSession(registry_options))
         dst_endpoint, _ = session.destination(dst_ref)
         copies: list[tuple[TargetEndpoint, str]] = []
         platforms: list[Platform] = []
@@ -183,8 +190,12 @@ def create_index(
         # Children first: every source's whole graph is in the destination
         # before the index that points at it.
         for endpoint, digest in copies:
-            result.copies.append(copy_content(endpoint, digest, dst_endpoint, [], options, listener))
+            result.copies.append(
+                copy_content(endpoint, digest, dst_endpoint, [], options, listener)
+            )
         raw = _index_bytes(result.entries, platforms)
         result.digest = compute_digest(raw)
-        dst_endpoint.put_manifest(FetchedManifest(raw, mt.OCI_INDEX, result.digest), tag, root=True)
+        index = FetchedManifest(raw, mt.OCI_INDEX, result.digest)
+        for name in dict.fromkeys((tag, *tags)):  # tags last, the first one included
+            dst_endpoint.put_manifest(index, name, root=True)
     return result

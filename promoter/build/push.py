@@ -73,6 +73,22 @@ class StagingPusher:
                 tags.append(reference.tag)
         return PushedImage(reference=f"{repository}@{digest}", digest=digest, tags=tuple(tags))
 
+    def stitch(self, repository: str, sources: Sequence[str], tags: Sequence[str]) -> PushedImage:
+        """Join per-platform builds already in staging into one index under ``tags``."""
+        from promoter.build.index import create_index
+
+        if not tags:
+            raise BuildError(
+                f"{repository}: several platforms were built but no staging tag names their index",
+                hint="give the image a tag rule (for example type=sha)",
+            )
+        result = create_index(
+            f"{repository}:{tags[0]}", sources, tags=tags[1:], session=self._session
+        )
+        return PushedImage(
+            reference=f"{repository}@{result.digest}", digest=result.digest, tags=tuple(tags)
+        )
+
 
 def registry_options(
     pipeline: Pipeline, *, insecure_registries: Sequence[str] = (), ca_file: str | None = None

@@ -30,6 +30,7 @@ __all__ = [
     "ImageMetadata",
     "PushFunction",
     "PushedImage",
+    "StitchFunction",
     "build_stage",
     "metadata_from_tags_document",
     "render_build_arg",
@@ -73,6 +74,10 @@ class PushedImage:
 
 #: Pushes a finished tarball build to its staging destinations.
 PushFunction = Callable[[BuildSpec, BuildResult], PushedImage]
+
+#: Joins per-platform builds in staging (``repo@digest`` each) into one index
+#: under the given tags: (staging repository, sources, tags) -> the index.
+StitchFunction = Callable[[str, Sequence[str], Sequence[str]], PushedImage]
 
 _TEMPLATE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
@@ -166,6 +171,7 @@ def build_stage(
     output_root: Path,
     log: BuildLog,
     push: PushFunction | None = None,
+    stitch: StitchFunction | None = None,
     credentials: CredentialLookup | None = None,
     insecure_registries: Sequence[str] = (),
     mode: ModeChoice = "auto",
@@ -174,6 +180,8 @@ def build_stage(
 
     ``push=None`` pushes nothing, ``push: kaniko`` images included: kaniko then
     writes a tarball too (``--no-push``), as ``promoter build --no-push`` asks.
+    An image built for several platforms is then joined by ``stitch`` into one
+    index carrying the image's staging tags (the report's ``index``).
     """
     report: list[dict[str, Any]] = []
     for image in images:
@@ -199,13 +207,19 @@ def build_stage(
             )
             for spec in specs
         ]
-        report.append(
-            {
-                "image": image.name,
-                "staging": image.staging.name,
-                "version": meta.version,
-                "tags": [f"{image.staging.name}:{name}" for name in meta.tag_names],
-                "builds": builds,
+        entry: dict[str, Any] = {
+            "image": image.name,
+            "staging": image.staging.name,
+            "version": meta.version,
+            "tags": [f"{image.staging.name}:{name}" for name in meta.tag_names],
+            "builds": builds,
+        }
+        if stitch is not None and len(builds) > 1 and all(b["pushed"] for b in builds):
+            index = stitch(image.staging.name, [b["staging"] for b in builds], meta.tag_names)
+            entry["index"] = {
+                "staging": index.reference,
+                "digest": index.digest,
+                "staging_tags": list(index.tags),
             }
-        )
+        report.append(entry)
     return {"file": str(pipeline.file), "images": report}

@@ -147,22 +147,20 @@ def _build(
     import tempfile
     from pathlib import Path
 
-    from promoter.build.push import staging_pusher
+    from promoter.build import push as staging
     from promoter.build.stage import build_stage
 
     metadata = _build_metadata(images, tags_document, now, git)
     output_root = Path(tempfile.mkdtemp(prefix="promoter-run-"))
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(shutil.rmtree, output_root, ignore_errors=True)
+        options = staging.registry_options(
+            pipeline, insecure_registries=request.insecure_registries, ca_file=request.ca_file
+        )
+        credentials = staging.build_credentials(options)
         push = None
         if "push" in request.stages:
-            push = cleanup.enter_context(
-                staging_pusher(
-                    pipeline,
-                    insecure_registries=request.insecure_registries,
-                    ca_file=request.ca_file,
-                )
-            )
+            push = cleanup.enter_context(staging.staging_pusher(pipeline, options=options))
         else:
             report.notes.append("push: not requested; the build's tarball is discarded")
         built = build_stage(
@@ -172,6 +170,8 @@ def _build(
             output_root=output_root,
             log=request.build_log or _SilentLog(),
             push=push,
+            stitch=push.stitch if push is not None else None,
+            credentials=credentials,
             insecure_registries=request.insecure_registries,
         )
     report.build = built
@@ -179,11 +179,15 @@ def _build(
 
 
 def _built_digests(build_report: Mapping[str, Any]) -> dict[str, Built]:
-    """The pushed digest of each image built once (several platforms: read from staging)."""
+    """The pushed digest of each image: its one build, or the index of its platforms."""
     out: dict[str, Built] = {}
     for image in build_report.get("images", []):
         builds = [b for b in image.get("builds", []) if b.get("pushed")]
-        if len(builds) == 1:
+        index = image.get("index")
+        if index:
+            tags = index.get("staging_tags") or [None]
+            out[str(image["image"])] = Built(str(index["digest"]), tags[0])
+        elif len(builds) == 1:
             tags = builds[0].get("staging_tags") or [None]
             out[str(image["image"])] = Built(str(builds[0]["digest"]), tags[0])
     return out

@@ -199,3 +199,19 @@ def test_cli_builds_and_pushes_every_platform(
         )
         assert json.loads(raw.stdout)["architecture"] == arch
     assert "== build hello-linux-arm64 (linux/arm64)" in done.stderr
+    # The platforms are joined into one index under the image's own staging tags.
+    index = image["index"]
+    assert index["staging_tags"] == [tag.rsplit(":", 1)[1] for tag in image["tags"]]
+    raw_index = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{image['tags'][0]}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    document = json.loads(raw_index.stdout)
+    assert document["mediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert [(m["digest"], m["platform"]["architecture"]) for m in document["manifests"]] == [
+        (amd["digest"], "amd64"),
+        (arm["digest"], "arm64"),
+    ]
+    assert _pull_and_run(f"{registry.host}/hello@{index['digest']}") == "hello\n"

@@ -129,6 +129,7 @@ def build(
             output_root=output_root,
             log=_GroupedLog(),
             push=push,
+            stitch=push.stitch if push is not None else None,
             credentials=build_credentials(options),
             insecure_registries=insecure_registries,
         )
