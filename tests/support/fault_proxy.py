@@ -73,8 +73,19 @@ class Fault:
         if self.during not in ("request", "response"):
             raise ValueError(f"during must be request or response, not {self.during!r}")
 
-    def matches(self, method: str, target: str) -> bool:
-        """Whether this request selects the fault (and it has firings left)."""
+    def matches(self, method: str, target: str, phase: str, body: int | None) -> bool:
+        """Whether this request selects the fault (and it has firings left).
+
+        ``phase`` is ``status`` (before forwarding), ``request`` or ``response``
+        (a mid-body fault, once that body's length is known: ``body``, or None when
+        it is chunked). A body no longer than ``after_bytes`` cannot break part
+        way, so it neither selects the fault nor uses up a firing; with
+        ``after_bytes`` 0 the fault fires before any of the message is passed on.
+        """
+        if phase != (self.kind if self.kind == "status" else self.during):
+            return False
+        if phase != "status" and self.after_bytes and body is not None and body <= self.after_bytes:
+            return False
         if self.method is not None and method != self.method:
             return False
         if self.path and not re.search(self.path, target):
@@ -182,6 +193,10 @@ class _Budget:
         if body:
             self.passed += len(data)
 
+    def fire(self) -> None:
+        """Break the connection now, as the fault says."""
+        self._fire()
+
     def _fire(self) -> None:
         assert self.fault is not None
         if self.fault.kind == "stall":
@@ -240,6 +255,11 @@ def _forward_body(
             budget.send(out, piece, body=True)
             total += len(piece)
     return total
+
+
+def _length(framing: tuple[str, int]) -> int | None:
+    """A body's length when its framing declares it."""
+    return framing[1] if framing[0] == "length" else None
 
 
 def _request_framing(head: list[bytes]) -> tuple[str, int]:
@@ -369,10 +389,10 @@ class FaultProxy:
 
     # -- serving -------------------------------------------------------------------------
 
-    def _pick(self, method: str, target: str) -> Fault | None:
+    def _pick(self, method: str, target: str, phase: str, body: int | None = None) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.matches(method, target):
+                if fault.matches(method, target, phase, body):
                     return fault
         return None
 
@@ -404,10 +424,9 @@ class FaultProxy:
                 exchange = Exchange(method, target)
                 with self._lock:
                     self.log.append(exchange)
-                fault = self._pick(method, target)
+                fault = self._pick(method, target, "status")
                 if fault is not None:
                     exchange.fault = fault.kind
-                if fault is not None and fault.kind == "status":
                     exchange.request_bytes = _forward_body(
                         reader, _Sink(), _request_framing(head), _Budget(self, None, client)
                     )
@@ -420,11 +439,15 @@ class FaultProxy:
                     self._track(upstream, True)
                     up_reader = _Reader(upstream)
                 assert up_reader is not None
-                in_request = fault if fault is not None and fault.during == "request" else None
-                in_response = fault if fault is not None and fault.during == "response" else None
+                request_framing = _request_framing(head)
+                in_request = self._pick(method, target, "request", _length(request_framing))
+                if in_request is not None:
+                    exchange.fault = in_request.kind
+                    if not in_request.after_bytes:
+                        _Budget(self, in_request, client).fire()
                 upstream.sendall(b"".join(head) + b"\r\n")
                 exchange.request_bytes = _forward_body(
-                    reader, upstream, _request_framing(head), _Budget(self, in_request, client)
+                    reader, upstream, request_framing, _Budget(self, in_request, client)
                 )
                 response_head = up_reader.head()
                 while response_head and response_head[0].split(b" ")[1].startswith(b"1"):
@@ -434,8 +457,13 @@ class FaultProxy:
                     raise _Abort()
                 status = int(response_head[0].split(b" ")[1])
                 exchange.status = status
-                client.sendall(b"".join(response_head) + b"\r\n")
                 framing = _response_framing(method, status, response_head)
+                in_response = self._pick(method, target, "response", _length(framing))
+                if in_response is not None:
+                    exchange.fault = in_response.kind
+                    if not in_response.after_bytes:
+                        _Budget(self, in_response, client).fire()
+                client.sendall(b"".join(response_head) + b"\r\n")
                 exchange.response_bytes = _forward_body(
                     up_reader, client, framing, _Budget(self, in_response, client)
                 )
