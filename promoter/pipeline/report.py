@@ -30,7 +30,11 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        """0 done; 1 refused (policy, conflict); 3 a promotion failed. A dry run is 0."""
+        """0 done; 1 refused (policy, conflict); 3 a promotion failed.
+
+        A dry run exits 1 when its plan holds a conflict or a blocked image: the
+        run it previews would be refused, and a pull-request check should say so.
+        """
         if self.promotion is not None:
             if self.promotion.failed:
                 return 3
@@ -38,7 +42,10 @@ class RunReport:
                 return 1
             return 0
         if self.dry_run:
-            return 0
+            refused = self.plan is not None and (
+                self.plan.count("conflict") or self.plan.count("blocked")
+            )
+            return 1 if refused else 0
         if any(not report.ok for report in self.checks.values()):
             return 1
         return 0
@@ -52,6 +59,12 @@ class RunReport:
             first = bad[0]
             more = f" (and {len(bad) - 1} more image(s))" if len(bad) > 1 else ""
             return f"{first.image}: {first.status}: {first.message}{more}"
+        if self.dry_run and self.plan is not None:
+            conflicts, blocked = self.plan.count("conflict"), self.plan.count("blocked")
+            return (
+                f"the run would be refused: {conflicts} tag conflict(s), "
+                f"{blocked} tag(s) blocked by policy"
+            )
         failed = [name for name, report in self.checks.items() if not report.ok]
         return f"policy checks failed for {', '.join(failed)}"
 

@@ -19,9 +19,9 @@ from tests.support.images import make_image, push_http
 pytestmark = pytest.mark.registry
 
 
-def _plan(project: Project, out: Path) -> dict:
+def _plan(project: Project, out: Path, *, exit_code: int = 0) -> dict:
     result = promoter_cli("plan", "-f", str(project.file), "--out", str(out), "--output", "json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == exit_code, result.stderr
     return json.loads(out.read_text())
 
 
@@ -271,7 +271,7 @@ def test_apply_of_a_plan_with_a_conflict_writes_no_tag(
     other = make_image(seed="older-release", user="1000")
     push_http(other, project.prod_a.url, "web", "1.2.3")
     plan_file = tmp_path / "plan.json"
-    _plan(project, plan_file)
+    _plan(project, plan_file, exit_code=1)  # the dry run already says it would be refused
     result = promoter_cli("apply", str(plan_file), "--output", "json")
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["promotion"]["images"][0]["status"] == "conflict"

@@ -54,8 +54,13 @@ def test_every_plan_state_is_reached(make_project: Callable[..., Project], tmp_p
 
     out = tmp_path / "plan.json"
     result = promoter_cli("plan", "-f", str(project.file), "--output", "json", "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    # A plan with a conflict and a blocked image previews a refused run: exit 1.
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "error: the run would be refused: 1 tag conflict(s), 5 tag(s) blocked by policy"
+    )
     document = json.loads(result.stdout)
+    assert document["exitCode"] == 1 and document["dryRun"] is True
 
     sha = document["context"]["sha"]
     nightly = f"nightly-{sha[:7]}"  # {{sha}} is the short commit, as metadata-action
