@@ -446,9 +446,11 @@ class FaultProxy:
                     if not in_request.after_bytes:
                         _Budget(self, in_request, client).fire()
                 upstream.sendall(b"".join(head) + b"\r\n")
-                exchange.request_bytes = _forward_body(
-                    reader, upstream, request_framing, _Budget(self, in_request, client)
-                )
+                budget = _Budget(self, in_request, client)
+                try:
+                    _forward_body(reader, upstream, request_framing, budget)
+                finally:  # counted even when the body broke part way
+                    exchange.request_bytes = budget.passed
                 response_head = up_reader.head()
                 while response_head and response_head[0].split(b" ")[1].startswith(b"1"):
                     client.sendall(b"".join(response_head) + b"\r\n")  # 100 Continue
@@ -464,9 +466,11 @@ class FaultProxy:
                     if not in_response.after_bytes:
                         _Budget(self, in_response, client).fire()
                 client.sendall(b"".join(response_head) + b"\r\n")
-                exchange.response_bytes = _forward_body(
-                    up_reader, client, framing, _Budget(self, in_response, client)
-                )
+                budget = _Budget(self, in_response, client)
+                try:
+                    _forward_body(up_reader, client, framing, budget)
+                finally:
+                    exchange.response_bytes = budget.passed
                 if framing[0] == "close":
                     return
         except (_Abort, OSError, ValueError, IndexError):
