@@ -375,15 +375,15 @@ def targets(rows: list[Row], big: str, small: str) -> list[str]:
         return float(getattr(a.usage, attr)) / max(float(getattr(b.usage, attr)), 1e-9)
 
     same = find(rows, big, "same", "promoter")
-    check("1 GiB same registry, promoter wall", same.usage.wall if same else None, 0.15, " s")
+    check("big image, same registry, promoter wall", same.usage.wall if same else None, 0.15, " s")
     if same is not None:
         moved = (same.uploaded or 0) + (same.downloaded or 0)
-        checks.append(f"1 GiB same registry, promoter blob bytes moved: {fmt_bytes(moved)}")
+        checks.append(f"big image, same registry, promoter blob bytes moved: {fmt_bytes(moved)}")
         if same.usage.inner is not None:
-            checks.append(f"1 GiB same registry, the copy itself: {same.usage.inner:.3f} s")
-    check("1 GiB across registries, promoter / raw curl wall",
+            checks.append(f"big image, same registry, the copy itself: {same.usage.inner:.3f} s")
+    check("big image, across registries, promoter / raw curl wall",
           ratio(find(rows, big, "other", "promoter"), find(rows, big, "other", "curl (raw)")), 1.05)  # fmt: skip
-    check("1 GiB across registries, promoter / skopeo CPU",
+    check("big image, across registries, promoter / skopeo CPU",
           ratio(find(rows, big, "other", "promoter"), find(rows, big, "other", "skopeo"), "cpu"), 0.5)  # fmt: skip
     check("small images across registries, promoter / skopeo wall",
           ratio(find(rows, small, "other", "promoter"), find(rows, small, "other", "skopeo")), 0.6)  # fmt: skip
