@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from promoter.cli.state import STATE
 from promoter.oci import Descriptor
 from promoter.transfer.progress import BlobAction, ProgressListener, SilentProgress
 
@@ -102,7 +103,7 @@ class TerminalProgress(ProgressListener):
             BarColumn(),
             DownloadColumn(binary_units=True),
             TransferSpeedColumn(),
-            console=Console(stderr=True),
+            console=Console(stderr=True, no_color=not STATE.color),
             transient=False,
         )
         self.lock = threading.Lock()

@@ -16,6 +16,8 @@ read before its write, so a same-registry copy cannot deadlock.
 
 from __future__ import annotations
 
+import functools
+import os
 import ssl
 import threading
 import time
@@ -39,6 +41,29 @@ __all__ = ["RegistryTransport", "TransportStats"]
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
 _SEND_PIECE = 1024 * 1024
+
+
+@functools.lru_cache(maxsize=8)
+def _trust_context(
+    ca_file: str | None, cert_file: str | None, cert_dir: str | None
+) -> ssl.SSLContext:
+    """The verifying TLS context, built once per process and shared by every client.
+
+    The roots are ``SSL_CERT_FILE``, else ``SSL_CERT_DIR``, else certifi's (as
+    httpx chooses them), plus ``ca_file``. Loading them costs tens of
+    milliseconds, which each registry client of a run used to pay again.
+    """
+    if cert_file:
+        context = ssl.create_default_context(cafile=cert_file)
+    elif cert_dir:
+        context = ssl.create_default_context(capath=cert_dir)
+    else:
+        import certifi
+
+        context = ssl.create_default_context(cafile=certifi.where())
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
 
 
 class RegistryTransport:
@@ -74,18 +99,18 @@ class RegistryTransport:
     def _verify(self) -> ssl.SSLContext | bool:
         if self.insecure:
             return False
-        if self.options.ca_file:
-            import certifi
+        # SSL_CERT_FILE / SSL_CERT_DIR as httpx itself honours them (not for loopback).
+        environ = {} if is_loopback(self.host) else os.environ
+        try:
+            return _trust_context(
+                self.options.ca_file,
+                environ.get("SSL_CERT_FILE") or None,
+                environ.get("SSL_CERT_DIR") or None,
+            )
+        except (OSError, ssl.SSLError) as error:
+            from promoter.errors import InputError
 
-            context = ssl.create_default_context(cafile=certifi.where())
-            try:
-                context.load_verify_locations(cafile=self.options.ca_file)
-            except (OSError, ssl.SSLError) as error:
-                from promoter.errors import InputError
-
-                raise InputError(f"cannot load CA bundle {self.options.ca_file}: {error}") from None
-            return context
-        return True
+            raise InputError(f"cannot load CA bundle {self.options.ca_file}: {error}") from None
 
     def _make_client(self) -> httpx.Client:
         import httpx

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TextIO
 
@@ -59,9 +58,6 @@ def copy(
     (SRC only) docker-archive:PATH. Blobs already at DST are skipped, blobs in
     the same registry are mounted, the rest stream with constant memory.
     """
-    # promoter never runs httpx's own command line: not importing it (rich,
-    # pygments, click at import time) saves a tenth of a second of start-up.
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     from promoter.cli.progress import TerminalProgress, progress_for
     from promoter.registry.options import RegistryOptions
     from promoter.transfer import CopyOptions, copy_image, copy_many
