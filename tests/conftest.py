@@ -10,7 +10,6 @@ except under CI (``CI=true``), where they fail: CI must have every real part.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,20 +23,12 @@ _ROOT = str(Path(__file__).resolve().parent.parent)
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
+from tests.support.real_parts import require as require_tool  # noqa: E402
 from tests.support.registry import (  # noqa: E402
     Registry,
     registry_missing_reason,
     start_registry,
 )
-
-
-def require_tool(reason: str | None) -> None:
-    """Skip with ``reason`` when a real part is missing; fail instead under CI."""
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ from tests.support.kaniko_standin import (
     build_standin_image,
     standin_missing_reason,
 )
+from tests.support.real_parts import require
 
 HELLO_DOCKERFILE = """\
 FROM scratch
@@ -36,12 +37,7 @@ ENTRYPOINT ["/busybox","echo","hello"]
 """
 
 
-def _require(reason: str | None) -> None:
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+_require = require
 
 
 @pytest.fixture(scope="session")

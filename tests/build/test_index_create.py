@@ -6,13 +6,11 @@ Real registry; skopeo and ``docker pull`` read the index back.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.support.images import (
     make_helm_chart,
@@ -21,6 +19,7 @@ from tests.support.images import (
     push_http,
     write_layout,
 )
+from tests.support.real_parts import docker_engine_missing, require
 from tests.support.registry import Registry
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -32,15 +31,18 @@ def promoter(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def skopeo(*args: str) -> str:
+    """skopeo's stdout for ``args`` (an outside reader of what promoter wrote)."""
+    return subprocess.run(
+        ["skopeo", *args], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+
+
 def skopeo_raw(ref: str) -> dict[str, object]:
-    out = subprocess.run(
-        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{ref}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    """The manifest at ``docker://ref``, as skopeo reads it."""
+    document: dict[str, object] = json.loads(
+        skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{ref}")
     )
-    document: dict[str, object] = json.loads(out.stdout)
     return document
 
 
@@ -79,21 +81,17 @@ def test_two_platform_images_become_one_index(registry: Registry) -> None:
         (arm64.digest, {"architecture": "arm64", "os": "linux", "variant": "v8"}),
     ]
     assert manifests[1]["mediaType"] == arm64.media_type  # Docker v2s2 kept as it is
-    assert report["digest"] == skopeo_digest(f"{registry.host}/build/app:1.0")
+    digest = skopeo(
+        "inspect",
+        "--tls-verify=false",
+        "--format",
+        "{{.Digest}}",
+        f"docker://{registry.host}/build/app:1.0",
+    )
+    assert report["digest"] == digest.strip()
     # The arm64 child came from another repository: it is now in build/app too.
     child = skopeo_raw(f"{registry.host}/build/app@{arm64.digest}")
     assert child["config"] == arm64.manifest["config"]
-
-
-def skopeo_digest(ref: str) -> str:
-    out = subprocess.run(
-        ["skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", f"docker://{ref}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return out.stdout.strip()
 
 
 def test_same_sources_give_the_same_digest(registry: Registry) -> None:
@@ -179,29 +177,12 @@ def test_layout_destination(tmp_path: Path) -> None:
         "index", "create", f"oci:{out}:multi", f"oci:{source}:amd64", f"oci:{source}:arm64"
     )
     assert result.returncode == 0, result.stderr
-    inspected = subprocess.run(
-        ["skopeo", "inspect", "--raw", f"oci:{out}:multi"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    index = json.loads(inspected.stdout)
+    index = json.loads(skopeo("inspect", "--raw", f"oci:{out}:multi"))
     assert [m["digest"] for m in index["manifests"]] == [amd64.digest, arm64.digest]
 
 
-def docker_engine_answers() -> bool:
-    try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
 def test_docker_pulls_the_host_platform_from_the_index(registry: Registry) -> None:
-    if not docker_engine_answers():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("required in CI: no Docker engine answers", pytrace=False)
-        pytest.skip("no Docker engine answers (start dockerd, see scripts/bootstrap)")
+    require(docker_engine_missing())
     amd64 = make_image(seed="pull-amd64")
     arm64 = make_image(seed="pull-arm64", architecture="arm64")
     push_http(amd64, registry.url, "build/pull", "amd64")

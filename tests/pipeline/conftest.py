@@ -1,25 +1,7 @@
-"""Fixtures for the promotion tests: a project over three real registries."""
+"""The pipeline tests use the promotion tests' project over three real registries."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from tests.promote.conftest import make_project
 
-import pytest
-
-from tests.promote.project import Project
-from tests.support.registry import Registry
-
-
-@pytest.fixture
-def make_project(
-    registry_factory: Callable[..., Registry], tmp_path: Path
-) -> Callable[..., Project]:
-    """``make_project(**options)``: one staging and two production registries, a git tag."""
-
-    def make(**options: Any) -> Project:
-        staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
-        return Project(tmp_path / "project", staging, prod_a, prod_b, **options)
-
-    return make
+__all__ = ["make_project"]

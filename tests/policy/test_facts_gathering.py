@@ -175,13 +175,9 @@ def test_buildx_attestations_in_the_index_are_referrers_not_platforms(
 def test_an_index_pushed_by_skopeo_is_read_as_written(
     policy_registry: Registry, proxy: FaultProxy, tmp_path
 ) -> None:
-    import shutil
+    from tests.support.real_parts import require, tool_missing
 
-    if shutil.which("skopeo") is None:
-        reason = "skopeo not found (Debian package skopeo)"
-        if __import__("os").environ.get("CI", "").lower() == "true":
-            pytest.fail(f"required in CI: {reason}", pytrace=False)
-        pytest.skip(reason)
+    require(tool_missing("skopeo"))
     from tests.support.images import push_with_skopeo, write_layout
 
     index, amd64, arm64 = _two_platforms("skopeo")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -15,17 +14,12 @@ from typing import Any
 import pytest
 
 from tests.support.fault_proxy import FaultProxy
+from tests.support.real_parts import require, tool_missing
 from tests.support.registry import Registry
 
 
 def _require(tool: str, reason: str | None = None) -> None:
-    if reason is None:
-        if shutil.which(tool) is not None:
-            return
-        reason = f"{tool} is not installed"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"required in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
+    require(reason or tool_missing(tool))
 
 
 @pytest.fixture

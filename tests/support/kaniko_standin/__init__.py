@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
+
+from tests.support.real_parts import docker_engine_missing
 
 __all__ = ["BUSYBOX", "EXECUTOR_SCRIPT", "build_standin_image", "standin_missing_reason"]
 
@@ -29,12 +30,7 @@ def standin_missing_reason() -> str | None:
     """Why the stand-in cannot be built here, or None when it can."""
     if not BUSYBOX.is_file():
         return f"{BUSYBOX} not found (Debian package busybox-static)"
-    if shutil.which("docker") is None:
-        return "the docker client is not installed (Debian package docker.io)"
-    probe = subprocess.run(["docker", "info"], capture_output=True, text=True, check=False)
-    if probe.returncode != 0:
-        return f"no Docker engine answers: {probe.stderr.strip()[:200]}"
-    return None
+    return docker_engine_missing()
 
 
 def _applets() -> list[str]:
