@@ -48,7 +48,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say() {
-  if [ -t 1 ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi
+  if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then printf '\n\033[1m== %s\033[0m\n' "$*"; else printf '\n== %s\n' "$*"; fi
 }
 
 free_port() {
