@@ -150,3 +150,31 @@ def test_good_tag_rules(rule: str) -> None:
 )
 def test_bad_tag_rules(rule: str, says: str) -> None:
     assert any(says in issue.message for issue in tag_rule_issues(rule))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{#if is_default_branch}}stable{{else}}dev{{/if}}",
+        "{{#unless is_default_branch}}dev-{{sha}}{{/unless}}",
+        "{{~ version ~}}",
+        "{{#if tag}}{{#if is_default_branch}}a{{/if}}{{/if}}",
+    ],
+)
+def test_handlebars_blocks_are_accepted(text: str) -> None:
+    assert list(template_issues(text)) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{{#if verison}}x{{/if}}", "unknown template variable 'verison'"),
+        ("{{#if tag}}x", "'{{#if}}' is never closed"),
+        ("x{{/if}}", "'{{/if}}' closes no open '{{#if}}' block"),
+        ("{{#if tag}}x{{/unless}}", "'{{/unless}}' closes no open '{{#unless}}' block"),
+        ("{{else}}", "'{{else}}' outside an '{{#if}}' block"),
+        ("{{#each tags}}x{{/each}}", "'{{#each tags}}' is not a template block"),
+    ],
+)
+def test_broken_handlebars_blocks(text: str, message: str) -> None:
+    assert next(issue.message for issue in template_issues(text)) == message
