@@ -169,7 +169,6 @@ def create_index(
     with contextlib.ExitStack() as stack:
         if session is None:
             session = stack.enter_context(TransferSession(registry_options))
-        dst_endpoint, _ = session.destination(dst_ref)
         copies: list[tuple[TargetEndpoint, str]] = []
         platforms: list[Platform] = []
         seen: dict[str, str] = {}
@@ -187,6 +186,8 @@ def create_index(
                 seen[key] = source
                 result.entries.append(IndexEntry(source, descriptor, key))
                 platforms.append(platform)
+        # Opened only now, so refused input leaves not even an empty layout.
+        dst_endpoint, _ = session.destination(dst_ref)
         # Children first: every source's whole graph is in the destination
         # before the index that points at it.
         for endpoint, digest in copies:

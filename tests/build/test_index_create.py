@@ -167,6 +167,18 @@ def test_destination_with_a_digest_is_bad_input(registry: Registry) -> None:
     assert "needs a tag" in result.stderr
 
 
+def test_refused_input_creates_no_layout(tmp_path: Path) -> None:
+    one, two = make_image(seed="dup-layout-1"), make_image(seed="dup-layout-2")
+    source = tmp_path / "src"
+    write_layout(source, {"one": one, "two": two})
+    out = tmp_path / "out"
+    result = promoter(
+        "index", "create", f"oci:{out}:multi", f"oci:{source}:one", f"oci:{source}:two"
+    )
+    assert result.returncode == 2
+    assert not out.exists()
+
+
 def test_layout_destination(tmp_path: Path) -> None:
     amd64 = make_image(seed="layout-amd64")
     arm64 = make_image(seed="layout-arm64", architecture="arm64")
