@@ -5,14 +5,13 @@ maps each class to an exit code (DESIGN §3) in one table.
 
     PromoterError
     ├── InputError              exit 2  bad input: arguments, references, files
-    │   ├── ConfigError                 pipeline.yml (carries file, line, column, key path)
-    │   └── NotAvailableError           a command whose capability has not landed yet
+    │   └── ConfigError                 pipeline.yml (carries file, line, column, key path)
     ├── RefusedError            exit 1  refused by policy or by a tag conflict
     │   ├── PolicyViolation
     │   └── TagConflict
     └── OperationError          exit 3  the operation failed
         ├── RegistryError               carries status, OCI error code, reference
-        ├── AuthError
+        │   └── AuthError               names the credential source, never the secret
         ├── NetworkError
         └── BuildError
 """
@@ -25,7 +24,6 @@ __all__ = [
     "ConfigError",
     "InputError",
     "NetworkError",
-    "NotAvailableError",
     "OperationError",
     "PolicyViolation",
     "PromoterError",
@@ -104,10 +102,6 @@ class ConfigError(InputError):
         out = super().to_dict()
         out.update({"file": self.file, "line": self.line, "column": self.column, "path": self.path})
         return out
-
-
-class NotAvailableError(InputError):
-    """A command that is registered but whose capability has not landed yet."""
 
 
 class RefusedError(PromoterError):
