@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 
@@ -173,9 +174,15 @@ def test_concurrency_is_bounded_per_registry(registry: Registry, pushed: dict[st
     assert seam.max_in_flight <= 2
 
 
-@pytest.fixture
-def stalling_server() -> Iterator[str]:
-    """Accepts connections, reads the request, never answers."""
+@contextmanager
+def _loopback_server(
+    handle: Callable[[socket.socket, threading.Event], None],
+) -> Iterator[str]:
+    """A raw TCP server on 127.0.0.1: ``handle`` runs in a thread per connection.
+
+    Every connection is held open until the server stops, so a handler that
+    returns without answering leaves the client waiting.
+    """
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -190,15 +197,25 @@ def stalling_server() -> Iterator[str]:
             except OSError:
                 continue
             held.append(connection)
+            threading.Thread(target=handle, args=(connection, stop), daemon=True).start()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield f"127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    listener.close()
+    try:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in held:
+            connection.close()
+        listener.close()
+
+
+@pytest.fixture
+def stalling_server() -> Iterator[str]:
+    """Accepts connections and never answers."""
+    with _loopback_server(lambda _connection, _stop: None) as host:
+        yield host
 
 
 def test_stalled_registry_fails_within_the_bound(stalling_server: str) -> None:
@@ -218,14 +235,8 @@ def test_stalled_registry_fails_within_the_bound(stalling_server: str) -> None:
 @pytest.fixture
 def stalling_body_server() -> Iterator[str]:
     """Answers /v2/, then for anything else sends headers and 10 body bytes, and stalls."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    stop = threading.Event()
-    held: list[socket.socket] = []
 
-    def handle(connection: socket.socket) -> None:
-        held.append(connection)
+    def handle(connection: socket.socket, stop: threading.Event) -> None:
         with connection.makefile("rb") as reader:
             while not stop.is_set():
                 line = reader.readline()
@@ -241,23 +252,8 @@ def stalling_body_server() -> Iterator[str]:
                 stop.wait(5)
                 return
 
-    def serve() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                connection, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=handle, args=(connection,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{listener.getsockname()[1]}"
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    listener.close()
+    with _loopback_server(handle) as host:
+        yield host
 
 
 def test_stalled_body_read_fails_within_the_bound(stalling_body_server: str) -> None:
