@@ -39,8 +39,29 @@ class UnsupportedManifestError(InputError):
     """A manifest format promoter does not handle (Docker schema 1, unknown types)."""
 
 
+class _StoredDocument:
+    """What a manifest and an index share: their exact bytes, and views of them."""
+
+    raw: bytes
+    media_type: str
+    digest: str
+    artifact_type: str | None
+
+    @property
+    def descriptor(self) -> Descriptor:
+        """A descriptor pointing at this manifest or index."""
+        return Descriptor(
+            self.media_type, self.digest, len(self.raw), artifact_type=self.artifact_type
+        )
+
+    @property
+    def json(self) -> dict[str, Any]:
+        """The parsed document (a fresh copy)."""
+        return dict(json.loads(self.raw))
+
+
 @dataclass(frozen=True)
-class Manifest:
+class Manifest(_StoredDocument):
     """An image or artifact manifest (OCI or Docker v2 schema 2)."""
 
     raw: bytes
@@ -53,13 +74,6 @@ class Manifest:
     annotations: Mapping[str, str] = field(default_factory=dict)
 
     @property
-    def descriptor(self) -> Descriptor:
-        """A descriptor pointing at this manifest."""
-        return Descriptor(
-            self.media_type, self.digest, len(self.raw), artifact_type=self.artifact_type
-        )
-
-    @property
     def blobs(self) -> tuple[Descriptor, ...]:
         """The config, then the layers: every blob this manifest needs."""
         return (self.config, *self.layers)
@@ -69,14 +83,9 @@ class Manifest:
         """Manifest + config + layers, in bytes."""
         return len(self.raw) + sum(blob.size for blob in self.blobs)
 
-    @property
-    def json(self) -> dict[str, Any]:
-        """The parsed document (a fresh copy)."""
-        return dict(json.loads(self.raw))
-
 
 @dataclass(frozen=True)
-class Index:
+class Index(_StoredDocument):
     """An OCI index or a Docker manifest list."""
 
     raw: bytes
@@ -86,18 +95,6 @@ class Index:
     subject: Descriptor | None = None
     artifact_type: str | None = None
     annotations: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def descriptor(self) -> Descriptor:
-        """A descriptor pointing at this index."""
-        return Descriptor(
-            self.media_type, self.digest, len(self.raw), artifact_type=self.artifact_type
-        )
-
-    @property
-    def json(self) -> dict[str, Any]:
-        """The parsed document (a fresh copy)."""
-        return dict(json.loads(self.raw))
 
 
 def sniff_media_type(document: Mapping[str, Any], content_type: str | None = None) -> str:
