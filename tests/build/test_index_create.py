@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from tests.support.images import (
+    Image,
     make_helm_chart,
     make_image,
     make_platform_index,
@@ -44,6 +45,13 @@ def skopeo_raw(ref: str) -> dict[str, object]:
         skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{ref}")
     )
     return document
+
+
+def seed(registry: Registry, repository: str, images: dict[str, Image]) -> list[str]:
+    """Push ``images`` (tag -> image) to ``repository``; their references, in order."""
+    for tag, image in images.items():
+        push_http(image, registry.url, repository, tag)
+    return [f"{registry.host}/{repository}:{tag}" for tag in images]
 
 
 def tag_exists(registry: Registry, repository: str, tag: str) -> bool:
@@ -97,9 +105,7 @@ def test_two_platform_images_become_one_index(registry: Registry) -> None:
 def test_same_sources_give_the_same_digest(registry: Registry) -> None:
     amd64 = make_image(seed="same-amd64")
     arm64 = make_image(seed="same-arm64", architecture="arm64")
-    push_http(amd64, registry.url, "build/same", "amd64")
-    push_http(arm64, registry.url, "build/same", "arm64")
-    sources = [f"{registry.host}/build/same:amd64", f"{registry.host}/build/same:arm64"]
+    sources = seed(registry, "build/same", {"amd64": amd64, "arm64": arm64})
     first = promoter("index", "create", f"{registry.host}/build/same:a", *sources, "-o", "json")
     second = promoter("index", "create", f"{registry.host}/build/same:b", *sources, "-o", "json")
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
@@ -109,15 +115,8 @@ def test_same_sources_give_the_same_digest(registry: Registry) -> None:
 def test_an_index_source_contributes_its_platforms(registry: Registry) -> None:
     both = make_platform_index(seed="nested")
     extra = make_image(seed="nested-s390x", architecture="s390x")
-    push_http(both, registry.url, "build/nested", "both")
-    push_http(extra, registry.url, "build/nested", "s390x")
-    result = promoter(
-        "index",
-        "create",
-        f"{registry.host}/build/nested:all",
-        f"{registry.host}/build/nested:both",
-        f"{registry.host}/build/nested:s390x",
-    )
+    sources = seed(registry, "build/nested", {"both": both, "s390x": extra})
+    result = promoter("index", "create", f"{registry.host}/build/nested:all", *sources)
     assert result.returncode == 0, result.stderr
     index = skopeo_raw(f"{registry.host}/build/nested:all")
     manifests = index["manifests"]
@@ -128,15 +127,8 @@ def test_an_index_source_contributes_its_platforms(registry: Registry) -> None:
 def test_two_sources_of_one_platform_are_refused_and_nothing_written(registry: Registry) -> None:
     one = make_image(seed="dup-1")
     two = make_image(seed="dup-2")
-    push_http(one, registry.url, "build/dup", "one")
-    push_http(two, registry.url, "build/dup", "two")
-    result = promoter(
-        "index",
-        "create",
-        f"{registry.host}/build/dup:multi",
-        f"{registry.host}/build/dup:one",
-        f"{registry.host}/build/dup:two",
-    )
+    sources = seed(registry, "build/dup", {"one": one, "two": two})
+    result = promoter("index", "create", f"{registry.host}/build/dup:multi", *sources)
     assert result.returncode == 2
     assert result.stderr.startswith("error: two sources for platform linux/amd64")
     assert "Traceback" not in result.stderr
@@ -197,16 +189,9 @@ def test_docker_pulls_the_host_platform_from_the_index(registry: Registry) -> No
     require(docker_engine_missing())
     amd64 = make_image(seed="pull-amd64")
     arm64 = make_image(seed="pull-arm64", architecture="arm64")
-    push_http(amd64, registry.url, "build/pull", "amd64")
-    push_http(arm64, registry.url, "build/pull", "arm64")
+    sources = seed(registry, "build/pull", {"amd64": amd64, "arm64": arm64})
     created = promoter(
-        "index",
-        "create",
-        f"{registry.host}/build/pull:multi",
-        f"{registry.host}/build/pull:amd64",
-        f"{registry.host}/build/pull:arm64",
-        "-o",
-        "json",
+        "index", "create", f"{registry.host}/build/pull:multi", *sources, "-o", "json"
     )
     assert created.returncode == 0, created.stderr
     digest = json.loads(created.stdout)["digest"]
