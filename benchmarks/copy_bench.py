@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _compiled import compile_promoter  # noqa: E402  (benchmarks/, this script's folder)
+
 from tests.support.fault_proxy import FaultProxy  # noqa: E402
 from tests.support.images import (  # noqa: E402
     Image,
@@ -406,6 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-docker", action="store_true", help="leave docker out")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args(argv)
+    compile_promoter()
     if shutil.which("skopeo") is None:
         print("skopeo is required", file=sys.stderr)
         return 2

@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from _compiled import compile_promoter  # noqa: E402  (benchmarks/, this script's folder)
+
 from tests.support.images import make_image, push_http  # noqa: E402
 from tests.support.registry import Registry, start_registry  # noqa: E402
 
@@ -185,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--storage", metavar="DIR", help="where the registries keep blobs")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args(argv)
+    compile_promoter()
     result = run(options.images, options.storage)
     if options.json:
         print(json.dumps(result, indent=2))

@@ -27,6 +27,7 @@ reference), ``AuthError`` (names the credential source, never the secret),
 
 from __future__ import annotations
 
+from promoter.registry import httpx_setup  # noqa: F401  (first: before httpx loads)
 from promoter.registry.archive import ArchiveSource
 from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.client import RegistryClient

@@ -16,6 +16,7 @@ read before its write, so a same-registry copy cannot deadlock.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import ssl
@@ -66,6 +67,40 @@ def _trust_context(
     return context
 
 
+_early: dict[tuple[str | None, str | None, str | None], threading.Thread] = {}
+_early_lock = threading.Lock()
+
+
+def _load_trust_roots_early(key: tuple[str | None, str | None, str | None]) -> None:
+    """Start loading the trust roots on another thread, once per process and key.
+
+    OpenSSL parses the bundle without holding the GIL, so the tens of
+    milliseconds it takes overlap with importing httpx and the first ping.
+    A failure is left for ``_verify`` to raise in the caller's thread.
+    """
+    with _early_lock:
+        if key in _early:
+            return
+        thread = threading.Thread(
+            target=_load_quietly, args=key, name="promoter-trust-roots", daemon=True
+        )
+        _early[key] = thread
+    thread.start()
+
+
+def _load_quietly(ca_file: str | None, cert_file: str | None, cert_dir: str | None) -> None:
+    # A failure is raised again, with a clear message, where the context is needed.
+    with contextlib.suppress(OSError, ssl.SSLError):
+        _trust_context(ca_file, cert_file, cert_dir)
+
+
+def _await_trust_roots(key: tuple[str | None, str | None, str | None]) -> None:
+    with _early_lock:
+        thread = _early.get(key)
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
+
+
 class RegistryTransport:
     """HTTP to one registry host with auth, retries and bounds."""
 
@@ -86,6 +121,8 @@ class RegistryTransport:
         self._reads = threading.BoundedSemaphore(max(1, options.max_concurrency))
         self._writes = threading.BoundedSemaphore(max(1, options.max_concurrency))
         self.auth = Authenticator(self.host, credential_lookup, self.http)
+        if not self.insecure and options.transport is None:
+            _load_trust_roots_early(self._trust_key())
 
     # -- connection -------------------------------------------------------
 
@@ -96,17 +133,22 @@ class RegistryTransport:
                 self._client = self._make_client()
             return self._client
 
+    def _trust_key(self) -> tuple[str | None, str | None, str | None]:
+        # SSL_CERT_FILE / SSL_CERT_DIR as httpx itself honours them (not for loopback).
+        environ = {} if is_loopback(self.host) else os.environ
+        return (
+            self.options.ca_file,
+            environ.get("SSL_CERT_FILE") or None,
+            environ.get("SSL_CERT_DIR") or None,
+        )
+
     def _verify(self) -> ssl.SSLContext | bool:
         if self.insecure:
             return False
-        # SSL_CERT_FILE / SSL_CERT_DIR as httpx itself honours them (not for loopback).
-        environ = {} if is_loopback(self.host) else os.environ
+        key = self._trust_key()
+        _await_trust_roots(key)
         try:
-            return _trust_context(
-                self.options.ca_file,
-                environ.get("SSL_CERT_FILE") or None,
-                environ.get("SSL_CERT_DIR") or None,
-            )
+            return _trust_context(*key)
         except (OSError, ssl.SSLError) as error:
             from promoter.errors import InputError
 
@@ -115,6 +157,9 @@ class RegistryTransport:
     def _make_client(self) -> httpx.Client:
         import httpx
 
+        from promoter.registry.httpx_setup import tune_reads
+
+        tune_reads()
         slots = max(1, self.options.max_concurrency) * 2 + 2
         timeout = httpx.Timeout(
             connect=self.options.connect_timeout,
