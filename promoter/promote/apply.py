@@ -53,7 +53,7 @@ RACE_ATTEMPTS = 3
 class ApplyOptions:
     """How to apply: parallel images, parallel blobs per copy, what the records say."""
 
-    images: int = 12
+    images: int = 8
     jobs: int = 4
     check_fresh: bool = True
     version: str = ""
@@ -151,14 +151,19 @@ def _promote(
 ) -> None:
     assert image.digest is not None
     digest = image.digest
-    source = SharedSource(_endpoint(registries, image.source))
     names = list(dict.fromkeys(a.destination for a in image.writes))
+    source = SharedSource(_endpoint(registries, image.source), readers=len(names))
     targets = {name: _endpoint(registries, name) for name in names}
+    # The plan asked each destination for the digest moments ago: "copy" means
+    # it was missing, "tag" that it was there (a re-check would cost a HEAD each).
+    present = {a.destination: a.action == "tag" for a in image.writes}
     copy_options = CopyOptions(jobs=options.jobs, referrers=True)
-    width = max(2, len(names))
+    # One pool per image for blobs and checks, shared by its destinations: only
+    # the destination threads wait on it, never its own workers.
+    width = max(8, options.jobs * len(names))
     with (
-        ThreadPoolExecutor(width, thread_name_prefix="dest") as per_destination,
-        ThreadPoolExecutor(8, thread_name_prefix="check") as reads,
+        ThreadPoolExecutor(max(2, len(names)), thread_name_prefix="dest") as per_destination,
+        ThreadPoolExecutor(width, thread_name_prefix="blob") as reads,
     ):
 
         def each(work: Callable[[str], T]) -> list[T]:
@@ -167,11 +172,22 @@ def _promote(
         top = source.get_manifest(digest)
         # 1. content (and referrers) to every destination, by digest, no tags
         copies = each(
-            lambda n: copy_content(source, digest, targets[n], [], copy_options, options.listener)
+            lambda n: copy_content(
+                source,
+                digest,
+                targets[n],
+                [],
+                copy_options,
+                options.listener,
+                pool=reads,
+                present=present[n],
+            )
         )
-        # 2. every destination holds the whole graph
+        # 2. every destination holds the whole graph: what it confirmed during
+        # the copy counts, the rest is asked
         content = content_of(source, top, reads)
-        each(lambda n: verify_content(targets[n], content, reads))
+        confirmed = dict(zip(names, (c.confirmed for c in copies), strict=True))
+        each(lambda n: verify_content(targets[n], content, reads, confirmed[n]))
         results = {
             name: DestinationOutcome(name, copy=c.to_dict())
             for name, c in zip(names, copies, strict=True)

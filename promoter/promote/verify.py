@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -37,17 +38,27 @@ def content_of(source: Source, top: FetchedManifest, pool: Executor) -> Content:
     return Content(top, tuple(m.digest for m in graph.manifests), tuple(graph.blobs.values()))
 
 
-def verify_content(destination: TargetEndpoint, content: Content, pool: Executor) -> None:
+def verify_content(
+    destination: TargetEndpoint,
+    content: Content,
+    pool: Executor,
+    known: Collection[str] = (),
+) -> None:
     """Raise ``OperationError`` unless every manifest and blob is at ``destination``.
 
-    Reads only: a HEAD per manifest and per blob (never the copy engine's
-    mount-from-itself presence check, which writes on the registry).
+    ``known`` are the digests this destination confirmed moments ago, during
+    this promotion's copy: it answered them present (HEAD 200) or accepted them
+    as written (201 with the digest). The rest is asked: a HEAD per manifest
+    and per blob, reads only (never the copy engine's mount-from-itself
+    presence check, which writes on the registry).
     """
-    manifests = list(pool.map(destination.resolve, content.manifests))
-    missing = [d for d, found in zip(content.manifests, manifests, strict=True) if found is None]
+    manifests_asked = [d for d in content.manifests if d not in known]
+    blobs_asked = [b for b in content.blobs if b.digest not in known]
+    manifests = list(pool.map(destination.resolve, manifests_asked))
+    missing = [d for d, found in zip(manifests_asked, manifests, strict=True) if found is None]
     target = destination.target
-    blobs = list(pool.map(lambda b: target.blob_exists(b.digest), content.blobs))
-    missing += [b.digest for b, found in zip(content.blobs, blobs, strict=True) if not found]
+    blobs = list(pool.map(lambda b: target.blob_exists(b.digest), blobs_asked))
+    missing += [b.digest for b, found in zip(blobs_asked, blobs, strict=True) if not found]
     if missing:
         raise OperationError(
             f"{destination.name} lacks {len(missing)} part(s) of {content.top.digest} after "

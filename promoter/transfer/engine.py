@@ -52,12 +52,16 @@ def copy_content(
     listener: ProgressListener | None = None,
     *,
     pool: Executor | None = None,
+    present: bool | None = None,
 ) -> CopyResult:
     """Copy what ``identifier`` (tag or digest) names in ``source`` to ``destination``.
 
     ``tags`` are written at the destination last (none: the content is stored
-    by digest only). Raises ``TagConflict`` under ``no_clobber`` when a tag
-    already points elsewhere, ``OperationError`` subclasses when the copy fails.
+    by digest only). ``present`` is what the caller already knows of a digest
+    copied without tags (a promotion plan asked moments ago): True, the
+    destination holds it; False, it does not; None, ask (one HEAD). Raises
+    ``TagConflict`` under ``no_clobber`` when a tag already points elsewhere,
+    ``OperationError`` subclasses when the copy fails.
     """
     options = options or CopyOptions()
     listener = listener or SilentProgress()
@@ -66,7 +70,17 @@ def copy_content(
     own_pool = pool is None
     executor = pool or ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="copy")
     try:
-        _copy(source, identifier, destination, list(tags), options, listener, executor, result)
+        _copy(
+            source,
+            identifier,
+            destination,
+            list(tags),
+            options,
+            listener,
+            executor,
+            result,
+            present,
+        )
     finally:
         if own_pool:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -83,10 +97,14 @@ def _copy(
     listener: ProgressListener,
     pool: Executor,
     result: CopyResult,
+    present: bool | None = None,
 ) -> None:
     from promoter.transfer.referrers import copy_referrers
 
-    if is_digest(identifier):
+    if is_digest(identifier) and not tags and present is not None:
+        digest, top = identifier, None
+        current = {digest: digest} if present else {}
+    elif is_digest(identifier):
         digest, top = identifier, None
         current = _current_tags(destination, tags or [digest], pool)
     else:
@@ -104,6 +122,8 @@ def _copy(
     result.digest = digest
     if not stale and (tags or digest in current):
         result.up_to_date = True
+        if present is None:
+            result.confirm(digest)  # the destination answered for it just now
         result.media_type = top.media_type if top is not None else ""
     else:
         top = top or source.get_manifest(digest)
@@ -148,6 +168,7 @@ def copy_graph(
     """Copy ``top`` and everything under it, then write ``tags``."""
     graph = walk(source, top, destination, pool)
     result.manifests_present += graph.present
+    result.confirm(*graph.found)
     blobs = list(graph.blobs.values())
     listener.planned(source.name, destination.name, len(blobs), sum(b.size for b in blobs))
     mountable = destination.can_mount(source)
@@ -168,6 +189,7 @@ def copy_graph(
             continue  # the tags below store it; a PUT by tag is its last step
         destination.put_manifest(manifest, None, root=is_top)
         result.manifests_written.append(manifest.digest)
+        result.confirm(manifest.digest)
         listener.manifest_written(manifest.digest, None)
     write_tags(destination, top, tags, listener, result)
 
@@ -185,6 +207,7 @@ def write_tags(
         if top.digest not in result.manifests_written:
             result.manifests_written.append(top.digest)
         result.tags_written.append(tag)
+        result.confirm(top.digest)
         listener.manifest_written(top.digest, tag)
 
 
@@ -200,11 +223,11 @@ def _copy_blob(
     # HEAD first, even where a mount would do: a mount of a blob that is there
     # rewrites its link (distribution), which a concurrent reader may catch empty.
     if destination.has_blob(blob):
-        result.count_blob("skipped", blob.size)
+        result.count_blob("skipped", blob.size, blob.digest)
         listener.blob_finished(blob, "skipped")
         return
     if mountable and destination.mount_blob(blob, source):
-        result.count_blob("mounted", blob.size)
+        result.count_blob("mounted", blob.size, blob.digest)
         listener.blob_finished(blob, "mounted")
         return
 
@@ -227,7 +250,7 @@ def _copy_blob(
             result.count_retry()
             listener.blob_restarted(blob, error.message)
         time.sleep(min(0.2 * 2**attempt, 2.0))
-    result.count_blob("copied", blob.size)
+    result.count_blob("copied", blob.size, blob.digest)
     listener.blob_finished(blob, "copied")
 
 

@@ -28,6 +28,8 @@ class Graph:
     manifests: list[FetchedManifest] = field(default_factory=list)
     blobs: dict[str, Descriptor] = field(default_factory=dict)
     present: int = 0
+    #: Child manifests the destination already holds (left out with their subgraph).
+    found: list[str] = field(default_factory=list)
 
 
 def walk(
@@ -67,6 +69,8 @@ def _visit(
     elif isinstance(parsed, Index):
         children = _missing_children(parsed, destination, pool, check_children)
         graph.present += len(parsed.manifests) - len(children)
+        missing = {c.digest for c in children}
+        graph.found += [c.digest for c in parsed.manifests if c.digest not in missing]
 
         def fetch(child: Descriptor) -> FetchedManifest:
             return source.get_manifest(child.digest)

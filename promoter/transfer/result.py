@@ -30,11 +30,21 @@ class CopyResult:
     referrers: list[str] = field(default_factory=list)
     retries: int = 0
     duration: float = 0.0
+    #: Digests the destination confirmed during this copy: a blob or manifest it
+    #: answered present, or accepted as written (what ``verify_content`` trusts).
+    confirmed: set[str] = field(default_factory=set, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def count_blob(self, action: str, size: int) -> None:
-        """Record one blob's outcome."""
+    def confirm(self, *digests: str) -> None:
+        """Note digests the destination answered present or accepted."""
         with self._lock:
+            self.confirmed.update(digests)
+
+    def count_blob(self, action: str, size: int, digest: str = "") -> None:
+        """Record one blob's outcome (and, with its digest, that the destination has it)."""
+        with self._lock:
+            if digest:
+                self.confirmed.add(digest)
             if action == "copied":
                 self.blobs_copied += 1
                 self.bytes_copied += size

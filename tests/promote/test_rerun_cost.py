@@ -1,5 +1,7 @@
-"""A re-run with nothing to do writes nothing and costs about one request per
-image and destination tag (counted by proxies in front of every registry)."""
+"""What a promotion costs, counted by proxies in front of every registry: a first
+run reads each staging blob once for all destinations and verifies from what the
+destinations answered; a re-run with nothing to do writes nothing and costs
+about one request per image and destination tag."""
 
 from __future__ import annotations
 
@@ -42,3 +44,52 @@ def test_rerun_with_nothing_to_do_only_reads(
                 ("HEAD", "/v2/web/manifests/1.2.3"),
                 ("HEAD", "/v2/web/manifests/latest"),
             ]
+
+
+def test_first_promotion_reads_each_blob_once_and_asks_nothing_twice(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
+    with FaultProxy(staging.host) as s, FaultProxy(prod_a.host) as a, FaultProxy(prod_b.host) as b:
+        hosts = {"staging": s.host, "prod-a": a.host, "prod-b": b.host}
+        project = Project(tmp_path / "project", staging, prod_a, prod_b, hosts=hosts)
+        image = project.seed(layer_sizes=(3000, 5000))
+        done = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
+        assert done.returncode == 0, done.stderr
+        blob_reads = [p for m, p in _api_calls(s) if m == "GET" and "/blobs/" in p]
+        # Each layer once for both productions; the config once more, for the checks.
+        for layer in image.layer_digests:
+            assert blob_reads.count(f"/v2/web/blobs/{layer}") == 1, blob_reads
+        assert blob_reads.count(f"/v2/web/blobs/{image.config_digest}") == 2, blob_reads
+        for proxy in (a, b):
+            calls = _api_calls(proxy)
+            heads = [p for m, p in calls if m == "HEAD"]
+            # Every blob asked once (present?) and then written: the graph check
+            # before the tags trusts those answers instead of asking again.
+            for blob in (image.config_digest, *image.layer_digests):
+                assert heads.count(f"/v2/web/blobs/{blob}") == 1, heads
+            # The image's digest: asked by the plan only, then stored once by digest.
+            assert heads.count(f"/v2/web/manifests/{image.digest}") == 1, heads
+            puts = [p for m, p in calls if m == "PUT" and "/manifests/" in p]
+            assert puts.count(f"/v2/web/manifests/{image.digest}") == 1, puts
+            assert "/v2/web/manifests/1.2.3" in puts and "/v2/web/manifests/latest" in puts
+
+
+def test_a_blob_above_the_sharing_limit_streams_to_each_destination(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    from promoter.promote.source import SHARED_BLOB_LIMIT
+
+    staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
+    with FaultProxy(staging.host) as s:
+        hosts = {"staging": s.host}
+        project = Project(tmp_path / "project", staging, prod_a, prod_b, hosts=hosts)
+        image = project.seed(layer_sizes=(SHARED_BLOB_LIMIT + 1, 2000))
+        done = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
+        assert done.returncode == 0, done.stderr
+        blob_reads = [p for m, p in _api_calls(s) if m == "GET" and "/blobs/" in p]
+        big, small = image.layer_digests
+        # Not held in memory: read from staging for each production...
+        assert blob_reads.count(f"/v2/web/blobs/{big}") == 2, blob_reads
+        # ...while the small layer is read once for both.
+        assert blob_reads.count(f"/v2/web/blobs/{small}") == 1, blob_reads
