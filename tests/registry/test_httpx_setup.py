@@ -28,8 +28,8 @@ def test_httpx_loads_without_its_cli_and_reads_in_large_pieces() -> None:
     loaded, read_size = done.stdout.split("\n")[:2]
     # httpx's own command-line client (rich, pygments) stays out of the process...
     assert loaded == "[]"
-    # ...and a client's body reads are 1 MiB, not httpcore's 64 KiB.
-    assert int(read_size) == READ_PIECE == 1024 * 1024
+    # ...and a client's body reads are 512 KiB, not httpcore's 64 KiB.
+    assert int(read_size) == READ_PIECE == 512 * 1024
 
 
 def test_the_stand_in_refuses_to_run_the_httpx_cli() -> None:
