@@ -27,8 +27,9 @@ reference), ``AuthError`` (names the credential source, never the secret),
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from promoter.registry import httpx_setup  # noqa: F401  (first: before httpx loads)
-from promoter.registry.archive import ArchiveSource
 from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.client import RegistryClient
 from promoter.registry.credentials import (
@@ -37,14 +38,35 @@ from promoter.registry.credentials import (
     DefaultCredentials,
     StaticCredentials,
 )
-from promoter.registry.inspect import Inspection, inspect_reference
-from promoter.registry.layout import LayoutTarget
 from promoter.registry.options import RegistryConfig, RegistryOptions, is_loopback
 from promoter.registry.pool import Registries
 from promoter.registry.raw import RawManifest
 from promoter.registry.retry import RetryPolicy
 from promoter.registry.target import RepositoryTarget, Target, open_target
 from promoter.registry.transport import TransportStats
+
+if TYPE_CHECKING:
+    from promoter.registry.archive import ArchiveSource
+    from promoter.registry.inspect import Inspection, inspect_reference
+    from promoter.registry.layout import LayoutTarget
+
+#: Loaded on first use: a copy between registries never needs tarfile and gzip.
+_LAZY = {
+    "ArchiveSource": "promoter.registry.archive",
+    "Inspection": "promoter.registry.inspect",
+    "inspect_reference": "promoter.registry.inspect",
+    "LayoutTarget": "promoter.registry.layout",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "ArchiveSource",

@@ -88,6 +88,22 @@ def _load_trust_roots_early(key: tuple[str | None, str | None, str | None]) -> N
     thread.start()
 
 
+def load_trust_roots_early(options: RegistryOptions) -> None:
+    """Start loading the roots a remote TLS registry is verified with (see below).
+
+    Called as a run's registries are set up, before any host is known, so the
+    load overlaps with what comes before the first request.
+    """
+    if options.transport is None:
+        _load_trust_roots_early(
+            (
+                options.ca_file,
+                os.environ.get("SSL_CERT_FILE") or None,
+                os.environ.get("SSL_CERT_DIR") or None,
+            )
+        )
+
+
 def _load_quietly(ca_file: str | None, cert_file: str | None, cert_dir: str | None) -> None:
     # A failure is raised again, with a clear message, where the context is needed.
     with contextlib.suppress(OSError, ssl.SSLError):
