@@ -6,7 +6,6 @@ import threading
 
 from promoter.registry.client import RegistryClient
 from promoter.registry.options import RegistryOptions, normalize_host
-from promoter.registry.transport import load_trust_roots_early
 
 __all__ = ["Registries"]
 
@@ -18,7 +17,6 @@ class Registries:
         self.options = options or RegistryOptions()
         self._clients: dict[str, RegistryClient] = {}
         self._lock = threading.Lock()
-        load_trust_roots_early(self.options)
 
     def client(self, host: str) -> RegistryClient:
         """The client of ``host`` (``HOST[:PORT]``), created on first use."""

@@ -76,32 +76,16 @@ def _load_trust_roots_early(key: tuple[str | None, str | None, str | None]) -> N
 
     OpenSSL parses the bundle without holding the GIL, so the tens of
     milliseconds it takes overlap with importing httpx and the first ping.
-    A failure is left for ``_verify`` to raise in the caller's thread.
+    A failure is left for ``_verify`` to raise in the caller's thread. Not a
+    daemon: the interpreter must not be torn down while OpenSSL is still
+    parsing (a process that ends first waits for it, tens of milliseconds).
     """
     with _early_lock:
         if key in _early:
             return
-        thread = threading.Thread(
-            target=_load_quietly, args=key, name="promoter-trust-roots", daemon=True
-        )
+        thread = threading.Thread(target=_load_quietly, args=key, name="promoter-trust-roots")
         _early[key] = thread
     thread.start()
-
-
-def load_trust_roots_early(options: RegistryOptions) -> None:
-    """Start loading the roots a remote TLS registry is verified with (see below).
-
-    Called as a run's registries are set up, before any host is known, so the
-    load overlaps with what comes before the first request.
-    """
-    if options.transport is None:
-        _load_trust_roots_early(
-            (
-                options.ca_file,
-                os.environ.get("SSL_CERT_FILE") or None,
-                os.environ.get("SSL_CERT_DIR") or None,
-            )
-        )
 
 
 def _load_quietly(ca_file: str | None, cert_file: str | None, cert_dir: str | None) -> None:
