@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -123,6 +124,21 @@ def _skopeo_loop(
     return time.perf_counter() - started
 
 
+def _registry_cpu(registries: list[Registry]) -> float:
+    """CPU seconds the registry processes have used so far (user + system, /proc)."""
+    total = 0.0
+    for registry in registries:
+        assert registry.process is not None
+        fields = Path(f"/proc/{registry.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _library_rerun(pipeline: Path, env: dict[str, str]) -> float:
     from promoter.pipeline import RunRequest, run_pipeline
 
@@ -148,12 +164,18 @@ def run(count: int, storage: str | None = None) -> dict[str, Any]:
                 subprocess.run(["git", *args], cwd=pipeline.parent, env=env, check=True)
             promoter = [sys.executable, "-m", "promoter"]
             run_args = [*promoter, "run", "--stage", "check,promote", "-f", str(pipeline)]
+            ours = [registries[a] for a in ("staging", "prod-a", "prod-b")]
+            theirs = [registries[a] for a in ("staging", "skopeo-a", "skopeo-b")]
+            cpu = _children_cpu(), _registry_cpu(ours)
             first, out = _timed([*run_args, "--output", "json"], env)
+            promoter_cpu = _children_cpu() - cpu[0], _registry_cpu(ours) - cpu[1]
             report = json.loads(out)
             assert report["plan"]["summary"]["copy"] == 2 * count, report["plan"]["summary"]
+            cpu = _children_cpu(), _registry_cpu(theirs)
             skopeo = _skopeo_loop(
                 registries["staging"], [registries["skopeo-a"], registries["skopeo-b"]], count, env
             )
+            skopeo_cpu = _children_cpu() - cpu[0], _registry_cpu(theirs) - cpu[1]
             rerun, out = _timed([*run_args, "--output", "json"], env)
             assert json.loads(out)["plan"]["summary"]["noop"] == 2 * count
             library = min(_library_rerun(pipeline, env) for _ in range(3))
@@ -170,6 +192,11 @@ def run(count: int, storage: str | None = None) -> dict[str, Any]:
                 "promoter_apply_seconds": report["promotion"]["seconds"],
                 "skopeo_seconds": round(skopeo, 3),
                 "ratio": round(first / skopeo, 3),
+                "promoter_cpu_seconds": round(promoter_cpu[0], 2),
+                "promoter_registries_cpu_seconds": round(promoter_cpu[1], 2),
+                "skopeo_cpu_seconds": round(skopeo_cpu[0], 2),
+                "skopeo_registries_cpu_seconds": round(skopeo_cpu[1], 2),
+                "cpus": os.cpu_count(),
                 "promoter_bytes_copied": report["promotion"]["bytesCopied"],
                 "rerun_cli_seconds": round(rerun, 3),
                 "rerun_library_seconds": round(library, 3),
@@ -221,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         f"promoter: {result['promoter_in_process_seconds']:.2f} s in the process, of which "
         f"{result['promoter_apply_seconds']:.2f} s applying (copy, verify, tags, records)"
     )
+    for tool in ("promoter", "skopeo"):
+        own, served = result[f"{tool}_cpu_seconds"], result[f"{tool}_registries_cpu_seconds"]
+        print(
+            f"CPU, {tool}: {own:.2f} s itself + {served:.2f} s in the three registries = "
+            f"{own + served:.2f} s (on {result['cpus']} CPUs: wall time >= "
+            f"{(own + served) / (result['cpus'] or 1):.2f} s)"
+        )
     print(
         f"blob bytes seeded: {result['seeded_bytes']}; promoter copied "
         f"{result['promoter_bytes_copied']}; registry storage under {options.storage or 'the temp dir'}"

@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TextIO
 
 from promoter.cli.state import STATE
@@ -168,3 +169,8 @@ def progress_for(quiet: bool, stream: TextIO | None = None) -> ProgressListener:
     if target.isatty():
         return TerminalProgress()
     return LineProgress(target)
+
+
+def live_display(listener: object) -> AbstractContextManager[object]:
+    """What to run a command inside: the live display when ``listener`` is one."""
+    return listener if isinstance(listener, TerminalProgress) else nullcontext()

@@ -236,8 +236,12 @@ def apply_plan_file(
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
     now: datetime | None = None,
+    listener: Any = None,
 ) -> RunReport:
-    """``promoter apply PLAN.json``: carry out a reviewed plan, refusing if the world moved."""
+    """``promoter apply PLAN.json``: carry out a reviewed plan, refusing if the world moved.
+
+    ``listener`` (a ``promoter.transfer.ProgressListener``) hears the blobs move.
+    """
     from promoter.promote import ApplyOptions, apply_plan, load_plan
 
     started = time.monotonic()
@@ -246,7 +250,7 @@ def apply_plan_file(
     report.plan = plan
     options = registry_options(plan.registries, insecure_registries, ca_file)
     with Registries(options) as registries:
-        applying = ApplyOptions(version=__version__, now=now, check_fresh=True)
+        applying = ApplyOptions(version=__version__, now=now, check_fresh=True, listener=listener)
         report.promotion = apply_plan(plan, registries, applying)
     report.seconds = time.monotonic() - started
     return report

@@ -156,3 +156,20 @@ def test_within_one_registry_no_blob_bytes_move(make_project: Callable[..., Proj
     assert same["bytes"]["mounted"] == image.blob_bytes
     assert other["bytes"]["copied"] == image.blob_bytes
     assert head_digest(project.staging, "released/web", "1.2.3") == image.digest
+
+
+def test_run_shows_the_blobs_moving_unless_quiet(make_project: Callable[..., Project]) -> None:
+    project = make_project(images=("web", "api"))
+    web = project.seed("web", seed="w", layer_sizes=(30_000,))
+    project.seed("api", seed="a", layer_sizes=(20_000,))
+    run = ("run", "--stage", "check,promote", "-f", str(project.file))
+    loud = promoter_cli(*run, "--image", "web", "-o", "json")
+    assert loud.returncode == 0, loud.stderr
+    json.loads(loud.stdout)  # the report alone on stdout; progress goes to stderr
+    for production in (project.prod_a, project.prod_b):
+        assert f"-> {production.host}/web: 2 blobs" in loud.stderr
+    assert f"blob {web.layer_digests[0].split(':')[1][:12]} copied" in loud.stderr
+    quiet = promoter_cli(*run, "--image", "api", "-q")
+    assert quiet.returncode == 0, quiet.stderr
+    assert head_digest(project.prod_b, "api", "1.2.3") is not None  # it did copy
+    assert quiet.stderr == ""

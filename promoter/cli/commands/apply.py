@@ -29,10 +29,15 @@ def apply(
     Exits 1 and writes nothing when a source digest or a destination tag has
     changed since the plan was made.
     """
+    from promoter.cli.progress import live_display, progress_for
     from promoter.pipeline import apply_plan_file
     from promoter.pipeline.render import render_text
 
-    report = apply_plan_file(plan_file, insecure_registries=insecure_registries, ca_file=ca_file)
+    listener = progress_for(quiet)
+    with live_display(listener):
+        report = apply_plan_file(
+            plan_file, insecure_registries=insecure_registries, ca_file=ca_file, listener=listener
+        )
     emit(report.to_dict(), lambda _doc: render_text(report))
     problem = report.problem()
     if problem:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TextIO
 
 import click
@@ -58,20 +57,17 @@ def copy(
     (SRC only) docker-archive:PATH. Blobs already at DST are skipped, blobs in
     the same registry are mounted, the rest stream with constant memory.
     """
-    from promoter.cli.progress import TerminalProgress, progress_for
+    from promoter.cli.progress import live_display, progress_for
     from promoter.registry.options import RegistryOptions
     from promoter.transfer import CopyOptions, copy_image, copy_many
 
     pairs = _pairs(source, destination, batch)
     listener = progress_for(quiet)
-    display: AbstractContextManager[Any] = (
-        listener if isinstance(listener, TerminalProgress) else nullcontext()
-    )
     options = CopyOptions(jobs=jobs, referrers=referrers, no_clobber=no_clobber)
     registry_options = RegistryOptions.from_environment(
         insecure_registries=insecure_registries, ca_file=ca_file
     )
-    with display:
+    with live_display(listener):
         if batch is None:
             result = copy_image(
                 pairs[0][0],

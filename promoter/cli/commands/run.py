@@ -62,6 +62,7 @@ def run(
     Exit 0 when done, 1 when a promotion was refused (policy or an immutable
     tag at another digest), 3 when it failed.
     """
+    from promoter.cli.progress import live_display, progress_for
     from promoter.pipeline import RunRequest, parse_stages, run_pipeline
     from promoter.pipeline.render import render_text
 
@@ -77,8 +78,11 @@ def run(
         insecure_registries=insecure_registries,
         ca_file=ca_file,
         build_log=_BuildLog(),
+        # Blobs as they move to production (a dry run moves none).
+        listener=None if dry_run else progress_for(quiet),
     )
-    report = run_pipeline(request)
+    with live_display(request.listener):
+        report = run_pipeline(request)
     emit(report.to_dict(), lambda _doc: render_text(report))
     problem = report.problem()
     if problem:
