@@ -8,7 +8,7 @@ whether the destination indexes referrers itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -76,6 +76,13 @@ class Destination(Protocol):
     def write_blob(self, descriptor: Descriptor, opener: BlobOpener) -> int:
         """Stream a blob here (``opener(offset)`` gives its content from an offset, so
         a broken upload resumes) and commit it under its digest; return bytes sent."""
+        ...
+
+    def pipe_blob(
+        self, descriptor: Descriptor, source: Source, advanced: Callable[[int], None]
+    ) -> bool:
+        """Stream a large blob straight from ``source``'s registry and commit it; False
+        (nothing written) when that does not apply and ``write_blob`` should."""
         ...
 
     def put_manifest(self, manifest: FetchedManifest, tag: str | None, *, root: bool) -> None:
@@ -174,6 +181,28 @@ class TargetEndpoint:
     def write_blob(self, descriptor: Descriptor, opener: BlobOpener) -> int:
         """Stream the blob in (resumable through ``opener``)."""
         return self.target.put_blob(descriptor, opener)
+
+    def pipe_blob(
+        self, descriptor: Descriptor, source: Source, advanced: Callable[[int], None]
+    ) -> bool:
+        """From one registry into this one through ``promoter.registry.pipe``, for
+        blobs of ``PIPE_MIN_SIZE`` and more; False when it does not apply."""
+        from promoter.registry.pipe import PIPE_MIN_SIZE, PipeUnavailable, pipe_blob
+
+        mine, theirs = self.target, getattr(source, "target", None)
+        if (
+            descriptor.size < PIPE_MIN_SIZE
+            or not isinstance(mine, RepositoryTarget)
+            or not isinstance(theirs, RepositoryTarget)
+        ):
+            return False
+        try:
+            pipe_blob(
+                theirs.client, theirs.repository, mine.client, mine.repository, descriptor, advanced
+            )
+        except PipeUnavailable:
+            return False
+        return True
 
     def put_manifest(self, manifest: FetchedManifest, tag: str | None, *, root: bool) -> None:
         """Store the bytes as they are."""

@@ -15,11 +15,11 @@ Order (go-containerregistry's ``remote.Write`` order, STYLE §5):
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 
-from promoter.errors import NetworkError, TagConflict
+from promoter.errors import NetworkError, RegistryError, TagConflict
 from promoter.oci import Descriptor
 from promoter.oci.digest import DigestMismatchError, is_digest
 from promoter.transfer.endpoints import Destination, FetchedManifest, Source
@@ -236,22 +236,54 @@ def _copy_blob(
             listener.blob_restarted(blob, f"resuming at byte {offset}")
         return _reporting(source.open_blob(blob, offset), blob, listener)
 
-    # The registry client already retries each request and resumes broken
-    # streams; a whole-blob restart is the last resort for a stream that broke
-    # beyond that (a source that went away mid-read, content that did not hash).
+    listener.blob_started(blob)
+    try:
+        # Registry to registry, a large blob moves through a pipe first.
+        piped = destination.pipe_blob(blob, source, lambda n: listener.blob_advanced(blob, n))
+    except (NetworkError, RegistryError) as error:
+        if isinstance(error, RegistryError) and not _worth_another_try(error):
+            raise
+        piped = False
+        result.count_retry()
+        listener.blob_restarted(blob, f"{error.message}; starting over")
+    if not piped:
+        _write_blob(source, destination, blob, opener, options, listener, result)
+    result.count_blob("copied", blob.size, blob.digest)
+    listener.blob_finished(blob, "copied")
+
+
+def _write_blob(
+    source: Source,
+    destination: Destination,
+    blob: Descriptor,
+    opener: Callable[[int], Iterable[bytes]],
+    options: CopyOptions,
+    listener: ProgressListener,
+    result: CopyResult,
+) -> None:
+    """The regular path: the registry client retries each request and resumes
+    broken streams; a whole-blob restart is the last resort for a stream that
+    broke beyond that (a source that went away mid-read, content that did not hash)."""
     for attempt in range(1, options.blob_attempts + 1):
-        listener.blob_started(blob)
+        if attempt > 1:
+            listener.blob_started(blob)
         try:
             destination.write_blob(blob, opener)
-            break
+            return
         except (NetworkError, DigestMismatchError) as error:
             if attempt >= options.blob_attempts:
                 raise
             result.count_retry()
             listener.blob_restarted(blob, error.message)
         time.sleep(min(0.2 * 2**attempt, 2.0))
-    result.count_blob("copied", blob.size, blob.digest)
-    listener.blob_finished(blob, "copied")
+
+
+def _worth_another_try(error: RegistryError) -> bool:
+    """A pipe's failure the regular path may get past: content that did not hash,
+    an expired token, a busy registry."""
+    if isinstance(error, DigestMismatchError) or error.code == "DIGEST_INVALID":
+        return True
+    return error.status is not None and (error.status in (401, 408, 429) or error.status >= 500)
 
 
 def _reporting(

@@ -1,0 +1,216 @@
+"""A large blob from one registry straight into another, without copies in Python.
+
+The regular path (``get_blob`` into ``upload_blob``) hands every piece of a
+blob through h11, httpcore and httpx twice: about a CPU second per GiB, most of
+it h11 copying bytes between buffers. A pipe opens one plain ``http.client``
+connection to each registry and moves the body with ``readinto`` and
+``sendall`` through one reused buffer: the kernel copies, Python only loops.
+
+It is a fast path, never the only one. ``pipe_blob`` raises ``PipeUnavailable``
+before anything is sent when it does not apply (an injected transport, a proxy,
+a redirect to storage, a 401 challenge, a chunked or unexpected answer) and the
+caller takes the regular path. A failure once bytes flow raises the usual
+``NetworkError`` or ``RegistryError``; the copy engine then starts the blob over
+on the regular path, which resumes broken streams piece by piece. The
+destination checks the digest as it commits the upload either way.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING
+
+from promoter.errors import NetworkError, RegistryError
+from promoter.oci.digest import Digest, DigestMismatchError
+from promoter.registry.auth import pull_scope, push_scope
+from promoter.registry.errors import parse_error_body
+from promoter.registry.options import is_loopback
+
+if TYPE_CHECKING:
+    from promoter.oci import Descriptor
+    from promoter.registry.client import RegistryClient
+    from promoter.registry.transport import RegistryTransport
+
+__all__ = ["PIPE_MIN_SIZE", "PipeUnavailable", "pipe_blob"]
+
+#: Smaller blobs take the regular path: a pipe opens two connections of its own.
+PIPE_MIN_SIZE = 4 * 1024 * 1024
+#: The one buffer a pipe moves bytes through.
+_BUFFER = 1024 * 1024
+
+
+class PipeUnavailable(Exception):
+    """The pipe does not apply here; nothing was sent to the destination."""
+
+
+def pipe_blob(
+    source: RegistryClient,
+    source_repository: str,
+    destination: RegistryClient,
+    destination_repository: str,
+    descriptor: Descriptor,
+    advanced: Callable[[int], None] | None = None,
+) -> None:
+    """Stream ``descriptor`` from ``source`` into ``destination`` and commit it."""
+    digest = descriptor.digest
+    Digest.parse(digest)
+    reading, writing = source.transport, destination.transport
+    for transport in (reading, writing):
+        if transport.options.transport is not None or _proxied(transport.host):
+            raise PipeUnavailable(f"{transport.host}: not a direct connection")
+    source_base, destination_base = reading.base_url(), writing.base_url()
+    ref = f"{destination.host}/{destination_repository}@{digest}"
+    with ExitStack() as stack:
+        # Lock order as everywhere: the read slot, then the write slot (taken
+        # after the upload session starts: that POST takes a write slot itself).
+        stack.enter_context(reading.slot("GET"))
+        body = stack.enter_context(_open_read(reading, source_base, source_repository, descriptor))
+        location = destination._start_upload(destination_repository, digest)
+        target = _same_origin(destination_base, location)
+        if target is None:
+            destination._sessions[(destination_repository, digest)] = location
+            raise PipeUnavailable("the upload session lives on another host")
+        stack.enter_context(writing.slot("PUT"))
+        query = urllib.parse.urlencode({"digest": digest})
+        path = target + ("&" if "?" in target else "?") + query
+        upload = stack.enter_context(_connection(writing, destination_base))
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(descriptor.size),
+            "User-Agent": writing.options.user_agent,
+            **writing.auth.headers((push_scope(destination_repository),)),
+        }
+        writing.stats.count("PUT")
+        try:
+            upload.putrequest("PUT", path, skip_accept_encoding=True)
+            for name, value in headers.items():
+                upload.putheader(name, value)
+            upload.endheaders()
+            _move(body, upload, descriptor.size, reading, writing, advanced)
+            answer = upload.getresponse()
+            text = answer.read(65536)
+        except (OSError, http.client.HTTPException) as error:
+            raise NetworkError(
+                f"{destination.host}: streaming blob {ref} from {source.host} broke: "
+                f"{type(error).__name__}",
+                hint="retried on the regular path; the registry may be overloaded",
+            ) from None
+    if answer.status not in (201, 204):
+        code, message = parse_error_body(text)
+        raise RegistryError(
+            f"upload blob {ref}: HTTP {answer.status}" + (f" {code}: {message}" if code else ""),
+            status=answer.status,
+            code=code,
+            reference=ref,
+        )
+    declared = answer.getheader("Docker-Content-Digest")
+    if declared and declared != digest:
+        raise DigestMismatchError(
+            f"upload blob {ref}: the registry stored {declared}",
+            reference=ref,
+            code="DIGEST_INVALID",
+        )
+
+
+def _move(
+    body: http.client.HTTPResponse,
+    upload: http.client.HTTPConnection,
+    size: int,
+    reading: RegistryTransport,
+    writing: RegistryTransport,
+    advanced: Callable[[int], None] | None,
+) -> None:
+    buffer = bytearray(min(_BUFFER, max(1, size)))
+    view = memoryview(buffer)
+    left = size
+    while left:
+        got = body.readinto(view[: min(len(buffer), left)])
+        if not got:
+            raise http.client.IncompleteRead(b"", left)
+        upload.send(view[:got])
+        left -= got
+        reading.stats.add(downloaded=got)
+        writing.stats.add(uploaded=got)
+        if advanced is not None:
+            advanced(got)
+
+
+@contextmanager
+def _open_read(
+    transport: RegistryTransport, base: str, repository: str, descriptor: Descriptor
+) -> Iterator[http.client.HTTPResponse]:
+    """The source's answer to ``GET`` the blob: 200 with the blob's length, or unavailable."""
+    with _connection(transport, base) as connection:
+        headers = {
+            "Accept": "*/*",
+            "User-Agent": transport.options.user_agent,
+            **transport.auth.headers((pull_scope(repository),)),
+        }
+        transport.stats.count("GET")
+        try:
+            connection.request(
+                "GET", f"/v2/{repository}/blobs/{descriptor.digest}", headers=headers
+            )
+            answer = connection.getresponse()
+        except (OSError, http.client.HTTPException) as error:
+            raise PipeUnavailable(f"{transport.host}: {type(error).__name__}") from None
+        length = answer.getheader("Content-Length")
+        if answer.status != 200:  # a redirect to storage, a challenge: the regular path
+            raise PipeUnavailable(f"{transport.host} answered HTTP {answer.status}")
+        if answer.chunked or length is None or int(length) != descriptor.size:
+            raise PipeUnavailable(f"{transport.host}: not a plain body of {descriptor.size} bytes")
+        yield answer
+
+
+@contextmanager
+def _connection(transport: RegistryTransport, base: str) -> Iterator[http.client.HTTPConnection]:
+    """A connection of the pipe's own to ``base`` (TLS as the transport verifies it)."""
+    parts = urllib.parse.urlsplit(base)
+    host, port = parts.hostname or "", parts.port
+    timeout = transport.options.stall_timeout
+    connection: http.client.HTTPConnection
+    if parts.scheme == "https":
+        verify = transport._verify()
+        if isinstance(verify, ssl.SSLContext):
+            context = verify
+        else:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+    else:
+        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _same_origin(base: str, location: str) -> str | None:
+    """The path and query of ``location`` when it is on ``base``'s scheme and host."""
+    resolved = urllib.parse.urlsplit(urllib.parse.urljoin(base + "/", location))
+    origin = urllib.parse.urlsplit(base)
+    if (resolved.scheme, resolved.netloc) != (origin.scheme, origin.netloc):
+        return None
+    return resolved.path + (f"?{resolved.query}" if resolved.query else "")
+
+
+def _proxied(host: str) -> bool:
+    """Whether the environment routes ``host`` through a proxy (never for loopback)."""
+    if is_loopback(host):
+        return False
+    proxies = urllib.request.getproxies_environment()
+    if not proxies:
+        return False
+    if not any(key in proxies for key in ("http", "https", "all")):
+        return False
+    name = host.rsplit(":", 1)[0].strip("[]")
+    bypass: Callable[[str, dict[str, str]], bool] = getattr(
+        urllib.request, "proxy_bypass_environment", lambda _host, _proxies: False
+    )
+    return not bypass(name, proxies)
