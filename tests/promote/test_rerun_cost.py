@@ -5,7 +5,8 @@ about one request per image and destination tag."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,13 +22,21 @@ def _api_calls(proxy: FaultProxy) -> list[tuple[str, str]]:
     return [(e.method, e.path) for e in proxy.exchanges() if e.path.rstrip("/") != "/v2"]
 
 
-def test_rerun_with_nothing_to_do_only_reads(
+@contextmanager
+def _watched(
     registry_factory: Callable[..., Registry], tmp_path: Path
-) -> None:
+) -> Iterator[tuple[Project, FaultProxy, FaultProxy, FaultProxy]]:
+    """A project whose three registries are reached through counting proxies."""
     staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
     with FaultProxy(staging.host) as s, FaultProxy(prod_a.host) as a, FaultProxy(prod_b.host) as b:
         hosts = {"staging": s.host, "prod-a": a.host, "prod-b": b.host}
-        project = Project(tmp_path / "project", staging, prod_a, prod_b, hosts=hosts)
+        yield Project(tmp_path / "project", staging, prod_a, prod_b, hosts=hosts), s, a, b
+
+
+def test_rerun_with_nothing_to_do_only_reads(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    with _watched(registry_factory, tmp_path) as (project, s, a, b):
         project.seed()  # straight into staging, not through the proxy
         first = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
         assert first.returncode == 0, first.stderr
@@ -49,10 +58,7 @@ def test_rerun_with_nothing_to_do_only_reads(
 def test_first_promotion_reads_each_blob_once_and_asks_nothing_twice(
     registry_factory: Callable[..., Registry], tmp_path: Path
 ) -> None:
-    staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
-    with FaultProxy(staging.host) as s, FaultProxy(prod_a.host) as a, FaultProxy(prod_b.host) as b:
-        hosts = {"staging": s.host, "prod-a": a.host, "prod-b": b.host}
-        project = Project(tmp_path / "project", staging, prod_a, prod_b, hosts=hosts)
+    with _watched(registry_factory, tmp_path) as (project, s, a, b):
         image = project.seed(layer_sizes=(3000, 5000))
         done = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
         assert done.returncode == 0, done.stderr
