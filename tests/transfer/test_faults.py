@@ -11,6 +11,7 @@ import pytest
 
 from promoter.errors import OperationError
 from promoter.registry.options import RegistryOptions
+from promoter.registry.pipe import PIPE_MIN_SIZE
 from promoter.registry.retry import RetryPolicy
 from promoter.transfer import CopyOptions, CopyResult, copy_image
 from tests.support.fault_proxy import Fault, FaultProxy
@@ -32,10 +33,16 @@ def fast_options(**overrides: object) -> RegistryOptions:
     return RegistryOptions(retry=retry, stall_timeout=1.0, connect_timeout=5.0, **overrides)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def seeded(registry: Registry, repo: Repo) -> tuple[str, Image]:
-    """A 3 MiB image in the session registry; returns its repository and the image."""
-    image = make_image(layer_sizes=[2_000_000, 1_000_000], seed=repo("seed"))
+@pytest.fixture(params=["streamed", "piped"])
+def seeded(registry: Registry, repo: Repo, request: pytest.FixtureRequest) -> tuple[str, Image]:
+    """An image in the session registry; returns its repository and the image.
+
+    ``streamed``: 3 MiB, every blob through the regular client. ``piped``: its
+    first layer is large enough for the registry-to-registry pipe, so each
+    fault also hits the pipe and its fallback.
+    """
+    first = 2_000_000 if request.param == "streamed" else PIPE_MIN_SIZE + 100_000
+    image = make_image(layer_sizes=[first, 1_000_000], seed=repo("seed"))
     src = repo("staging")
     push_http(image, registry.url, src, "1")
     return src, image
