@@ -60,18 +60,26 @@ class StagingPusher:
         targets = [parse_reference(d) for d in spec.destinations]
         if not all(isinstance(t, Reference) for t in targets):
             raise BuildError(f"{spec.name}: staging destinations must be registry references")
+        from promoter.transfer import copy_content
+
         references = [t for t in targets if isinstance(t, Reference)]
-        repository = references[0].with_digest(result.digest).name
         archive = f"docker-archive:{result.tarball}"
         source, digest = self._session.source(parse_reference(archive))
-        del source  # opened to learn the digest; the session closes it
-        self._session.copy(archive, f"{repository}@{digest}")
-        tags: list[str] = []
+        # One copy per repository with all of its tags: the graph is checked and
+        # the blobs sent once, then each tag is one manifest PUT.
+        by_repository: dict[str, list[str]] = {}
         for reference in references:
-            if reference.tag:
-                self._session.copy(archive, str(reference))
-                tags.append(reference.tag)
-        return PushedImage(reference=f"{repository}@{digest}", digest=digest, tags=tuple(tags))
+            tags_here = by_repository.setdefault(reference.with_digest(digest).name, [])
+            if reference.tag and reference.tag not in tags_here:
+                tags_here.append(reference.tag)
+        for name, tags_here in by_repository.items():
+            destination, _ = self._session.destination(parse_reference(f"{name}@{digest}"))
+            copy_content(source, digest, destination, tags_here)
+        repository = references[0].with_digest(digest).name
+        tags = [r.tag for r in references if r.tag]
+        return PushedImage(
+            reference=f"{repository}@{digest}", digest=digest, tags=tuple(dict.fromkeys(tags))
+        )
 
     def stitch(self, repository: str, sources: Sequence[str], tags: Sequence[str]) -> PushedImage:
         """Join per-platform builds already in staging into one index under ``tags``."""
