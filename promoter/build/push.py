@@ -76,10 +76,8 @@ class StagingPusher:
             destination, _ = self._session.destination(parse_reference(f"{name}@{digest}"))
             copy_content(source, digest, destination, tags_here)
         repository = references[0].with_digest(digest).name
-        tags = [r.tag for r in references if r.tag]
-        return PushedImage(
-            reference=f"{repository}@{digest}", digest=digest, tags=tuple(dict.fromkeys(tags))
-        )
+        tags = tuple(dict.fromkeys(r.tag for r in references if r.tag))
+        return PushedImage(reference=f"{repository}@{digest}", digest=digest, tags=tags)
 
     def stitch(self, repository: str, sources: Sequence[str], tags: Sequence[str]) -> PushedImage:
         """Join per-platform builds already in staging into one index under ``tags``."""

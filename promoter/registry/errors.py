@@ -61,8 +61,21 @@ def error_from_response(
         body = response.content
     except Exception:  # a streamed body that was not read: no detail then
         body = b""
+    return error_from_status(
+        response.status_code, body, reference, action=action, credential_source=credential_source
+    )
+
+
+def error_from_status(
+    status: int,
+    body: bytes,
+    reference: str,
+    *,
+    action: str,
+    credential_source: str | None = None,
+) -> RegistryError:
+    """The error for a failed answer given as its status and (the start of) its body."""
     code, detail = parse_error_body(body[:65536])
-    status = response.status_code
     what = code or _STATUS_WORDS.get(status, "error")
     message = f"{action} {reference}: {what} (HTTP {status})"
     if detail:

@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
-from promoter.errors import NetworkError, RegistryError
-from promoter.oci.digest import Digest, DigestMismatchError
+from promoter.errors import NetworkError
+from promoter.oci.digest import Digest
 from promoter.registry.auth import pull_scope, push_scope
-from promoter.registry.errors import parse_error_body
+from promoter.registry.errors import error_from_status
 from promoter.registry.options import is_loopback
+from promoter.registry.upload import check_stored_digest
 
 if TYPE_CHECKING:
     from promoter.oci import Descriptor
@@ -101,20 +102,10 @@ def pipe_blob(
                 hint="retried on the regular path; the registry may be overloaded",
             ) from None
     if answer.status not in (201, 204):
-        code, message = parse_error_body(text)
-        raise RegistryError(
-            f"upload blob {ref}: HTTP {answer.status}" + (f" {code}: {message}" if code else ""),
-            status=answer.status,
-            code=code,
-            reference=ref,
+        raise error_from_status(
+            answer.status, text, ref, action="upload blob", credential_source=writing.auth.source
         )
-    declared = answer.getheader("Docker-Content-Digest")
-    if declared and declared != digest:
-        raise DigestMismatchError(
-            f"upload blob {ref}: the registry stored {declared}",
-            reference=ref,
-            code="DIGEST_INVALID",
-        )
+    check_stored_digest(ref, digest, answer.getheader("Docker-Content-Digest"))
 
 
 def _move(

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from promoter.registry.options import RegistryOptions
     from promoter.registry.transport import RegistryTransport
 
-__all__ = ["UploadOperations"]
+__all__ = ["UploadOperations", "check_stored_digest"]
 
 _OCTET = {"Content-Type": "application/octet-stream"}
 
@@ -147,13 +147,7 @@ class UploadOperations:
                     reference=ref,
                 )
             return
-        declared = response.headers.get("Docker-Content-Digest")
-        if declared and declared != digest:
-            raise DigestMismatchError(
-                f"upload blob {ref}: the registry stored {declared}",
-                reference=ref,
-                code="DIGEST_INVALID",
-            )
+        check_stored_digest(ref, digest, response.headers.get("Docker-Content-Digest"))
 
     def _upload_status(self, repository: str, digest: str, location: str) -> tuple[str, int]:
         """Where the registry is in an upload: ``(location, next_offset)``; restarts if lost."""
@@ -291,6 +285,16 @@ class UploadOperations:
                     data = piece[reported - offset :]
             offset += len(piece)
         return location, offset
+
+
+def check_stored_digest(reference: str, digest: str, declared: str | None) -> None:
+    """Raise ``DigestMismatchError`` when a committed upload is declared under another digest."""
+    if declared and declared != digest:
+        raise DigestMismatchError(
+            f"upload blob {reference}: the registry stored {declared}",
+            reference=reference,
+            code="DIGEST_INVALID",
+        )
 
 
 def _rechunk(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:

@@ -101,12 +101,12 @@ def _copy(
 ) -> None:
     from promoter.transfer.referrers import copy_referrers
 
-    if is_digest(identifier) and not tags and present is not None:
+    if is_digest(identifier):
         digest, top = identifier, None
-        current = {digest: digest} if present else {}
-    elif is_digest(identifier):
-        digest, top = identifier, None
-        current = _current_tags(destination, tags or [digest], pool)
+        if tags or present is None:
+            current = _current_tags(destination, tags or [digest], pool)
+        else:
+            current = {digest: digest} if present else {}
     else:
         # A tag costs one GET at the source, no dearer than a HEAD, and it brings
         # the manifest the copy needs; the destination's tags are asked meanwhile.
