@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 import types
 
-__all__ = ["READ_PIECE", "prepare"]
+__all__ = ["READ_PIECE", "prepare", "tune_reads"]
 
 #: Bytes asked of the socket per read of a response body.
 READ_PIECE = 512 * 1024
