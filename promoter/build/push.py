@@ -100,15 +100,12 @@ def registry_options(
     pipeline: Pipeline, *, insecure_registries: Sequence[str] = (), ca_file: str | None = None
 ) -> RegistryOptions:
     """Registry settings for a pipeline: its registries' ``insecure`` and ``auth``, and the CLI's."""
-    from promoter.registry.options import RegistryConfig, RegistryOptions
+    from promoter.registry.options import RegistryOptions, configs_from_settings
 
     return RegistryOptions.from_environment(
         insecure_registries=insecure_registries,
         ca_file=ca_file,
-        registries=[
-            RegistryConfig(host=r.host, insecure=r.insecure, auth=r.auth.kind)
-            for r in pipeline.registries.values()
-        ],
+        registries=configs_from_settings(pipeline.registry_settings()),
     )
 
 

@@ -61,6 +61,22 @@ class Registry:
     line: int = 0
     column: int = 0
 
+    def settings(self) -> dict[str, Any]:
+        """How to reach and log in to this registry, as plain values (no secrets)."""
+        auth = self.auth
+        found: dict[str, Any] = {"alias": self.alias, "insecure": self.insecure, "auth": auth.kind}
+        optional = {
+            "username_env": auth.username_env,
+            "password_env": auth.password_env,
+            "token_env": auth.token_env,
+            "tenant": auth.tenant,
+            "client_id": auth.client_id,
+            "docker_config": str(auth.config) if auth.config else None,
+            "ca_file": str(self.ca_file) if self.ca_file else None,
+        }
+        found.update({key: value for key, value in optional.items() if value})
+        return found
+
 
 @dataclass(frozen=True)
 class Repository:
@@ -195,6 +211,14 @@ class Pipeline:
     def image(self, name: str) -> Image:
         """The image called ``name`` (``KeyError`` if there is none)."""
         return self.images[name]
+
+    def registry_settings(self) -> dict[str, dict[str, Any]]:
+        """host -> how to reach and log in to it: names of variables and paths, no secrets.
+
+        What a plan file keeps, and what ``promoter.registry`` reads back
+        (``RegistryConfig.from_settings``).
+        """
+        return {r.host: r.settings() for r in self.registries.values()}
 
     def summary(self) -> dict[str, int]:
         """Counts for ``promoter validate``: images, registries, policies, promotions."""

@@ -55,11 +55,8 @@ class RunRequest:
 
 
 def registry_hosts(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
-    """host -> transport settings (no secrets), as a plan file keeps them."""
-    return {
-        r.host: {"alias": r.alias, "insecure": r.insecure, "auth": r.auth.kind}
-        for r in pipeline.registries.values()
-    }
+    """host -> transport and auth settings (names of variables, no secrets), as a plan file keeps them."""
+    return pipeline.registry_settings()
 
 
 def registry_options(
@@ -68,19 +65,12 @@ def registry_options(
     ca_file: str | None = None,
 ) -> RegistryOptions:
     """Registry options from a host table (a pipeline's or a plan's) and the command line."""
-    from promoter.registry.options import RegistryConfig, RegistryOptions
+    from promoter.registry.options import RegistryOptions, configs_from_settings
 
     return RegistryOptions.from_environment(
         insecure_registries=tuple(insecure_registries),
         ca_file=ca_file,
-        registries=[
-            RegistryConfig(
-                host=host,
-                insecure=bool(values.get("insecure", False)),
-                auth=str(values.get("auth", "docker-config")),
-            )
-            for host, values in hosts.items()
-        ],
+        registries=configs_from_settings(hosts),
     )
 
 

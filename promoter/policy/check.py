@@ -56,14 +56,9 @@ def pipeline_rules(pipeline: Pipeline) -> list[PolicyRule]:
 
 
 def _registry_options(request: CheckRequest, pipeline: Pipeline | None) -> RegistryOptions:
-    from promoter.registry.options import RegistryConfig, RegistryOptions
+    from promoter.registry.options import RegistryOptions, configs_from_settings
 
-    configs = []
-    if pipeline is not None:
-        configs = [
-            RegistryConfig(r.host, insecure=r.insecure, auth=r.auth.kind)
-            for r in pipeline.registries.values()
-        ]
+    configs = configs_from_settings(pipeline.registry_settings()) if pipeline is not None else []
     return RegistryOptions.from_environment(
         insecure_registries=request.insecure_registries,
         ca_file=request.ca_file,

@@ -6,7 +6,8 @@
    ``DefaultAzureCredential`` (the optional extra ``promoter[azure]``: managed
    identity, workload identity federation, Azure CLI, environment).
 2. ``POST https://<registry>/oauth2/exchange`` (``grant_type=access_token``,
-   ``service``, ``access_token``, and ``tenant`` when ``AZURE_TENANT_ID`` is set)
+   ``service``, ``access_token``, and ``tenant``: the pipeline's, else
+   ``AZURE_TENANT_ID`` when set)
    answers ``{"refresh_token": ...}``.
 3. That refresh token is an identity token: the bearer flow then calls
    ``POST /oauth2/token`` (``grant_type=refresh_token``) per scope, as for any
@@ -38,7 +39,7 @@ def exchange_url(realm: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/oauth2/exchange", "", ""))
 
 
-def _default_entra_token() -> str:
+def _default_entra_token(client_id: str | None = None, tenant: str | None = None) -> str:
     import importlib
 
     try:
@@ -50,7 +51,15 @@ def _default_entra_token() -> str:
             hint="pip install 'promoter[azure]', or set PROMOTER_AZURE_ACCESS_TOKEN",
         ) from None
     try:
-        token = identity.DefaultAzureCredential().get_token(ENTRA_SCOPE)
+        # A pipeline's client_id picks a user-assigned managed identity or the
+        # workload identity's app; its tenant, the workload identity's tenant.
+        chosen: dict[str, str] = {}
+        if client_id:
+            chosen["managed_identity_client_id"] = client_id
+            chosen["workload_identity_client_id"] = client_id
+        if tenant:
+            chosen["workload_identity_tenant_id"] = tenant
+        token = identity.DefaultAzureCredential(**chosen).get_token(ENTRA_SCOPE)
     except Exception as error:  # azure-identity raises several unrelated classes
         raise AuthError(
             f"no Entra ID token from DefaultAzureCredential: {type(error).__name__}",
@@ -63,8 +72,15 @@ def azure_credential(
     host: str,
     environ: Mapping[str, str],
     entra_token: Callable[[], str] | None = None,
+    *,
+    tenant: str | None = None,
+    client_id: str | None = None,
 ) -> Credential:
-    """A credential whose identity token is made by the ACR exchange when first needed."""
+    """A credential whose identity token is made by the ACR exchange when first needed.
+
+    ``tenant`` and ``client_id`` are the pipeline's (``auth: {kind: azure, ...}``);
+    without them azure-identity reads ``AZURE_TENANT_ID``/``AZURE_CLIENT_ID``.
+    """
     if entra_token is not None:
         source = "Azure Entra ID token (injected)"
         get_token = entra_token
@@ -76,9 +92,13 @@ def azure_credential(
             return value
 
     else:
-        source = "Azure Entra ID (azure-identity DefaultAzureCredential)"
-        get_token = _default_entra_token
-    tenant = environ.get("AZURE_TENANT_ID")
+        source = "Azure Entra ID (azure-identity DefaultAzureCredential"
+        source += f", client id {client_id})" if client_id else ")"
+
+        def get_token() -> str:
+            return _default_entra_token(client_id, tenant)
+
+    exchange_tenant = tenant or environ.get("AZURE_TENANT_ID")
 
     def exchange(realm: str, service: str, http: Any) -> str:
         import httpx
@@ -88,8 +108,8 @@ def azure_credential(
             "service": service or host,
             "access_token": get_token(),
         }
-        if tenant:
-            form["tenant"] = tenant
+        if exchange_tenant:
+            form["tenant"] = exchange_tenant
         url = exchange_url(realm)
         try:
             response = http.post(url, data=form)

@@ -310,8 +310,7 @@ class RegistryClient(BlobOperations, UploadOperations):
 
 def default_credentials(options: RegistryOptions) -> CredentialProvider:
     """The environment / pipeline / Docker config lookup (``DefaultCredentials``)."""
-    kinds = {host: config.auth for host, config in options.registries.items()}
-    return DefaultCredentials(auth_kinds=kinds)
+    return DefaultCredentials(registries=options.registries)
 
 
 def parse_index_descriptors(raw: bytes, reference: str) -> list[Descriptor]:

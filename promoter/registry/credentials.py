@@ -10,12 +10,17 @@ Lookup for a host (``DefaultCredentials``), first match wins:
 1. ``PROMOTER_REGISTRY_<HOST>_USERNAME`` / ``_PASSWORD`` (or ``_IDENTITY_TOKEN``),
    where ``<HOST>`` is the host with every character other than letters and
    digits replaced by ``_``, uppercased: ``127.0.0.1:5000`` -> ``127_0_0_1_5000``;
-2. ``PROMOTER_REGISTRY_USERNAME`` / ``PROMOTER_REGISTRY_PASSWORD`` (or
+2. the registry's ``auth`` in pipeline.yml: ``basic`` (the variables named by
+   ``username_env`` and ``password_env``), ``token`` (an identity token in the
+   variable named by ``token_env``), ``azure`` (Entra ID -> ACR refresh token,
+   see ``promoter.registry.azure``), ``github`` (``token_env``, by default
+   ``GITHUB_TOKEN``). A variable the pipeline names but the environment lacks
+   is an error that names it, never a silent anonymous login;
+3. ``PROMOTER_REGISTRY_USERNAME`` / ``PROMOTER_REGISTRY_PASSWORD`` (or
    ``PROMOTER_REGISTRY_IDENTITY_TOKEN``), for every registry;
-3. the registry's ``auth`` kind in pipeline.yml: ``azure`` (Entra ID -> ACR
-   refresh token, see ``promoter.registry.azure``), ``github`` (``GITHUB_TOKEN``);
 4. the Docker config (``promoter.registry.dockerconfig``): ``credHelpers``,
-   ``credsStore``, ``auths``;
+   ``credsStore``, ``auths``; the pipeline's ``auth: {kind: docker-config,
+   config: PATH}`` names another file than ``$DOCKER_CONFIG/config.json``;
 5. ``GITHUB_TOKEN`` for ``ghcr.io``;
 6. anonymous.
 """
@@ -26,7 +31,13 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from promoter.errors import ConfigError
+
+if TYPE_CHECKING:
+    from promoter.registry.options import RegistryConfig
 
 __all__ = [
     "ENV_IDENTITY_TOKEN",
@@ -96,63 +107,107 @@ def host_env_prefix(host: str) -> str:
 
 def env_credential(host: str, environ: Mapping[str, str]) -> Credential | None:
     """A credential from ``PROMOTER_REGISTRY_*`` variables (per host first, then global)."""
-    prefix = host_env_prefix(host)
-    for user_var, pass_var, token_var in (
-        (prefix + "USERNAME", prefix + "PASSWORD", prefix + "IDENTITY_TOKEN"),
-        (ENV_USERNAME, ENV_PASSWORD, ENV_IDENTITY_TOKEN),
-    ):
-        token = environ.get(token_var)
-        if token:
-            return Credential(
-                username=environ.get(user_var) or None,
-                identity_token=token,
-                source=f"environment {token_var}",
-            )
-        username, password = environ.get(user_var), environ.get(pass_var)
-        if username and password:
-            return Credential(username, password, source=f"environment {user_var}/{pass_var}")
+    return _env_pair(environ, host_env_prefix(host)) or _env_pair(environ, "PROMOTER_REGISTRY_")
+
+
+def _env_pair(environ: Mapping[str, str], prefix: str) -> Credential | None:
+    user_var, pass_var, token_var = (prefix + n for n in ("USERNAME", "PASSWORD", "IDENTITY_TOKEN"))
+    token = environ.get(token_var)
+    if token:
+        return Credential(
+            username=environ.get(user_var) or None,
+            identity_token=token,
+            source=f"environment {token_var}",
+        )
+    username, password = environ.get(user_var), environ.get(pass_var)
+    if username and password:
+        return Credential(username, password, source=f"environment {user_var}/{pass_var}")
     return None
 
 
-def github_credential(environ: Mapping[str, str]) -> Credential | None:
-    """``GITHUB_TOKEN`` (GitHub Actions) as a ghcr.io credential."""
-    token = environ.get("GITHUB_TOKEN")
+def _named(environ: Mapping[str, str], host: str, kind: str, *names: str | None) -> list[str]:
+    """The values of the variables a pipeline names for ``host``; an error for a missing one."""
+    values = []
+    for name in names:
+        value = environ.get(name) if name else None
+        if not value:
+            raise ConfigError(
+                f"registry {host}: auth {kind} reads ${name}, which is not set or empty",
+                hint=f"export {name} (in CI, from a secret), or change the registry's auth",
+            )
+        values.append(value)
+    return values
+
+
+def github_credential(
+    environ: Mapping[str, str], token_env: str = "GITHUB_TOKEN", username_env: str | None = None
+) -> Credential | None:
+    """``GITHUB_TOKEN`` (GitHub Actions), or the pipeline's ``token_env``, as a ghcr.io credential."""
+    token = environ.get(token_env)
     if not token:
         return None
-    username = environ.get("GITHUB_ACTOR") or "promoter"
-    return Credential(username, token, source="environment GITHUB_TOKEN")
+    username = (username_env and environ.get(username_env)) or environ.get("GITHUB_ACTOR")
+    return Credential(username or "promoter", token, source=f"environment {token_env}")
 
 
 @dataclass
 class DefaultCredentials:
     """The lookup described in the module docstring.
 
-    ``auth_kinds`` maps a host to its pipeline ``auth`` kind; ``azure_token``
-    overrides where Entra ID access tokens come from (tests inject one).
+    ``registries`` holds what pipeline.yml says per host (``RegistryConfig``);
+    ``azure_token`` overrides where Entra ID access tokens come from (tests
+    inject one).
     """
 
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    auth_kinds: Mapping[str, str] = field(default_factory=dict)
+    registries: Mapping[str, RegistryConfig] = field(default_factory=dict)
     azure_token: Callable[[], str] | None = None
 
     def get(self, host: str) -> Credential | None:
-        found = env_credential(host, self.environ)
+        found = _env_pair(self.environ, host_env_prefix(host))
         if found is not None:
             return found
-        kind = self.auth_kinds.get(host, "docker-config")
-        if kind == "azure":
-            from promoter.registry.azure import azure_credential
-
-            return azure_credential(host, self.environ, self.azure_token)
-        if kind == "github":
-            return github_credential(self.environ)
-        if kind in ("basic", "token"):
-            return None  # only the environment variables above may provide these
+        config = self.registries.get(host)
+        found = self._from_pipeline(host, config) if config is not None else None
+        if found is not None:
+            return found
+        found = _env_pair(self.environ, "PROMOTER_REGISTRY_")
+        if found is not None:
+            return found
         from promoter.registry.dockerconfig import docker_config_credential
 
-        found = docker_config_credential(host, self.environ)
+        path = config.docker_config if config is not None else None
+        found = docker_config_credential(host, self.environ, Path(path) if path else None)
         if found is not None:
             return found
         if host == "ghcr.io":
             return github_credential(self.environ)
+        return None
+
+    def _from_pipeline(self, host: str, config: RegistryConfig) -> Credential | None:
+        kind = config.auth
+        if kind == "basic":
+            username, password = _named(
+                self.environ, host, kind, config.username_env, config.password_env
+            )
+            source = f"environment {config.username_env}/{config.password_env} (pipeline auth)"
+            return Credential(username, password, source=source)
+        if kind == "token":
+            (token,) = _named(self.environ, host, kind, config.token_env)
+            source = f"environment {config.token_env} (pipeline auth)"
+            return Credential(identity_token=token, source=source)
+        if kind == "github":
+            token_env = config.token_env or "GITHUB_TOKEN"
+            _named(self.environ, host, kind, token_env)
+            return github_credential(self.environ, token_env, config.username_env)
+        if kind == "azure":
+            from promoter.registry.azure import azure_credential
+
+            return azure_credential(
+                host,
+                self.environ,
+                self.azure_token,
+                tenant=config.tenant,
+                client_id=config.client_id,
+            )
         return None

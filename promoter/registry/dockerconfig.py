@@ -65,9 +65,11 @@ def _lookup(table: Any, host: str) -> tuple[str, Any] | None:
     return None
 
 
-def docker_config_credential(host: str, environ: Mapping[str, str]) -> Credential | None:
-    """The Docker config's credential for ``host``, or None."""
-    path = config_path(environ)
+def docker_config_credential(
+    host: str, environ: Mapping[str, str], path: Path | None = None
+) -> Credential | None:
+    """The credential for ``host`` in the Docker config at ``path`` (default: ``config_path``)."""
+    path = path or config_path(environ)
     document = _load(path)
     if not document:
         return None

@@ -33,8 +33,8 @@ def network_error(host: str, error: BaseException, action: str) -> NetworkError:
         return NetworkError(
             f"{host}: TLS certificate not trusted ({action})",
             detail=str(ssl_error),
-            hint=f"pass --ca-file BUNDLE.pem, or --insecure-registry {host} "
-            "if this registry is yours and on a trusted network",
+            hint=f"pass --ca-file BUNDLE.pem (or set the registry's ca_file in pipeline.yml), "
+            f"or --insecure-registry {host} if this registry is yours and on a trusted network",
         )
     return NetworkError(
         f"{host}: {action} failed: {type(error).__name__}: {error}".rstrip(": "),

@@ -21,6 +21,7 @@ __all__ = [
     "INSECURE_ENV",
     "RegistryConfig",
     "RegistryOptions",
+    "configs_from_settings",
     "insecure_from_env",
     "is_loopback",
     "normalize_host",
@@ -63,11 +64,52 @@ def insecure_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str
 
 @dataclass(frozen=True)
 class RegistryConfig:
-    """What pipeline.yml says about one registry host."""
+    """What pipeline.yml says about one registry host: names and paths, never secrets.
+
+    ``auth`` is the kind; the ``*_env`` fields name the environment variables
+    that hold the secrets (``basic``: username and password; ``token``: an
+    identity token; ``github``: the token, and optionally the user name).
+    ``tenant`` and ``client_id`` choose the Entra ID identity of ``azure``;
+    ``docker_config`` a Docker config file of its own; ``ca_file`` the CA
+    bundle this registry's certificate is checked against (besides the roots).
+    """
 
     host: str
     insecure: bool = False
     auth: str = "docker-config"  # docker-config | azure | github | basic | token
+    username_env: str | None = None
+    password_env: str | None = None
+    token_env: str | None = None
+    tenant: str | None = None
+    client_id: str | None = None
+    docker_config: str | None = None
+    ca_file: str | None = None
+
+    @classmethod
+    def from_settings(cls, host: str, settings: Mapping[str, Any]) -> RegistryConfig:
+        """From a host's settings as a pipeline gives them and a plan file keeps them."""
+
+        def text(key: str) -> str | None:
+            value = settings.get(key)
+            return str(value) if value else None
+
+        return cls(
+            host=host,
+            insecure=bool(settings.get("insecure", False)),
+            auth=str(settings.get("auth") or "docker-config"),
+            username_env=text("username_env"),
+            password_env=text("password_env"),
+            token_env=text("token_env"),
+            tenant=text("tenant"),
+            client_id=text("client_id"),
+            docker_config=text("docker_config"),
+            ca_file=text("ca_file"),
+        )
+
+
+def configs_from_settings(hosts: Mapping[str, Mapping[str, Any]]) -> list[RegistryConfig]:
+    """``RegistryConfig`` per host of a host -> settings table (``Pipeline.registry_settings``)."""
+    return [RegistryConfig.from_settings(host, values) for host, values in hosts.items()]
 
 
 @dataclass

@@ -44,15 +44,20 @@ _READ_METHODS = frozenset({"GET", "HEAD"})
 _SEND_PIECE = 1024 * 1024
 
 
+#: What a verifying TLS context is made of: the CA files, SSL_CERT_FILE, SSL_CERT_DIR.
+TrustKey = tuple[tuple[str, ...], str | None, str | None]
+
+
 @functools.lru_cache(maxsize=8)
 def _trust_context(
-    ca_file: str | None, cert_file: str | None, cert_dir: str | None
+    ca_files: tuple[str, ...], cert_file: str | None, cert_dir: str | None
 ) -> ssl.SSLContext:
-    """The verifying TLS context, built once per process and shared by every client.
+    """The verifying TLS context, built once per process and key, shared by clients.
 
     The roots are ``SSL_CERT_FILE``, else ``SSL_CERT_DIR``, else certifi's (as
-    httpx chooses them), plus ``ca_file``. Loading them costs tens of
-    milliseconds, which each registry client of a run used to pay again.
+    httpx chooses them), plus each of ``ca_files`` (the registry's own CA file
+    from pipeline.yml, ``--ca-file``). Loading them costs tens of milliseconds,
+    which each registry client of a run used to pay again.
     """
     if cert_file:
         context = ssl.create_default_context(cafile=cert_file)
@@ -62,16 +67,16 @@ def _trust_context(
         import certifi
 
         context = ssl.create_default_context(cafile=certifi.where())
-    if ca_file:
+    for ca_file in ca_files:
         context.load_verify_locations(cafile=ca_file)
     return context
 
 
-_early: dict[tuple[str | None, str | None, str | None], threading.Thread] = {}
+_early: dict[TrustKey, threading.Thread] = {}
 _early_lock = threading.Lock()
 
 
-def _load_trust_roots_early(key: tuple[str | None, str | None, str | None]) -> None:
+def _load_trust_roots_early(key: TrustKey) -> None:
     """Start loading the trust roots on another thread, once per process and key.
 
     OpenSSL parses the bundle without holding the GIL, so the tens of
@@ -88,13 +93,13 @@ def _load_trust_roots_early(key: tuple[str | None, str | None, str | None]) -> N
     thread.start()
 
 
-def _load_quietly(ca_file: str | None, cert_file: str | None, cert_dir: str | None) -> None:
+def _load_quietly(ca_files: tuple[str, ...], cert_file: str | None, cert_dir: str | None) -> None:
     # A failure is raised again, with a clear message, where the context is needed.
     with contextlib.suppress(OSError, ssl.SSLError):
-        _trust_context(ca_file, cert_file, cert_dir)
+        _trust_context(ca_files, cert_file, cert_dir)
 
 
-def _await_trust_roots(key: tuple[str | None, str | None, str | None]) -> None:
+def _await_trust_roots(key: TrustKey) -> None:
     with _early_lock:
         thread = _early.get(key)
     if thread is not None and thread is not threading.current_thread():
@@ -133,11 +138,13 @@ class RegistryTransport:
                 self._client = self._make_client()
             return self._client
 
-    def _trust_key(self) -> tuple[str | None, str | None, str | None]:
+    def _trust_key(self) -> TrustKey:
         # SSL_CERT_FILE / SSL_CERT_DIR as httpx itself honours them (not for loopback).
         environ = {} if is_loopback(self.host) else os.environ
+        own = self.options.config_for(self.host).ca_file
+        ca_files = tuple(dict.fromkeys(f for f in (own, self.options.ca_file) if f))
         return (
-            self.options.ca_file,
+            ca_files,
             environ.get("SSL_CERT_FILE") or None,
             environ.get("SSL_CERT_DIR") or None,
         )
@@ -152,7 +159,8 @@ class RegistryTransport:
         except (OSError, ssl.SSLError) as error:
             from promoter.errors import InputError
 
-            raise InputError(f"cannot load CA bundle {self.options.ca_file}: {error}") from None
+            bundles = ", ".join(key[0]) or "(the default roots)"
+            raise InputError(f"cannot load CA bundle {bundles}: {error}") from None
 
     def _make_client(self) -> httpx.Client:
         import httpx

@@ -249,7 +249,10 @@ def test_azure_exchange(
     entra = token_server.entra_token
     assert entra is not None
     options = {
-        "cred_options": {"auth_kinds": {registry.host: "azure"}, "azure_token": lambda: entra}
+        "cred_options": {
+            "registries": {registry.host: RegistryConfig(registry.host, auth="azure")},
+            "azure_token": lambda: entra,
+        }
     }
     with _client(registry.host, {}, **options) as client:  # type: ignore[arg-type]
         _round_trip(client, "acr/app", "acr")
@@ -265,7 +268,12 @@ def test_azure_refused_entra_token(
         token=token_server.token_auth_config(realm=f"{token_server.url}/oauth2/token")
     )
     bad = "bad-entra-" + secrets.token_hex(8)
-    options = {"cred_options": {"auth_kinds": {registry.host: "azure"}, "azure_token": lambda: bad}}
+    options = {
+        "cred_options": {
+            "registries": {registry.host: RegistryConfig(registry.host, auth="azure")},
+            "azure_token": lambda: bad,
+        }
+    }
     with _client(registry.host, {}, **options) as client, pytest.raises(AuthError) as caught:  # type: ignore[arg-type]
         client.list_tags("acr/app")
     assert "/oauth2/exchange" in caught.value.message
@@ -328,7 +336,10 @@ def test_azure_credential_can_be_materialised_for_other_tools(
     entra = token_server.entra_token
     assert entra is not None
     options = {
-        "cred_options": {"auth_kinds": {registry.host: "azure"}, "azure_token": lambda: entra}
+        "cred_options": {
+            "registries": {registry.host: RegistryConfig(registry.host, auth="azure")},
+            "azure_token": lambda: entra,
+        }
     }
     with _client(registry.host, {}, **options) as client:  # type: ignore[arg-type]
         credential = client.credential()

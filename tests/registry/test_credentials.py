@@ -11,6 +11,7 @@ import pytest
 from promoter.errors import ConfigError
 from promoter.registry.credentials import Credential, DefaultCredentials, host_env_prefix
 from promoter.registry.dockerconfig import config_path
+from promoter.registry.options import RegistryConfig
 
 
 def _config(tmp_path: Path, document: dict[str, object]) -> dict[str, str]:
@@ -61,8 +62,8 @@ def test_github_token_for_ghcr(tmp_path: Path) -> None:
     assert found is not None and found.username == "octo"
     assert found.source == "environment GITHUB_TOKEN"
     assert DefaultCredentials(environ=environ).get("other.example") is None
-    kinds = {"gh.example": "github"}
-    assert DefaultCredentials(environ=environ, auth_kinds=kinds).get("gh.example") is not None
+    kinds = {"gh.example": RegistryConfig("gh.example", auth="github")}
+    assert DefaultCredentials(environ=environ, registries=kinds).get("gh.example") is not None
 
 
 def test_secrets_absent_from_repr_and_str() -> None:
@@ -90,9 +91,9 @@ def test_azure_sources() -> None:
     from promoter.errors import AuthError
     from promoter.registry.azure import _default_entra_token
 
-    kinds = {"acr.example": "azure"}
+    kinds = {"acr.example": RegistryConfig("acr.example", auth="azure")}
     environ = {"PROMOTER_AZURE_ACCESS_TOKEN": "entra-secret"}
-    found = DefaultCredentials(environ=environ, auth_kinds=kinds).get("acr.example")
+    found = DefaultCredentials(environ=environ, registries=kinds).get("acr.example")
     assert found is not None and found.identity_token_factory is not None
     assert "PROMOTER_AZURE_ACCESS_TOKEN" in found.source
     assert "entra-secret" not in repr(found) + found.source

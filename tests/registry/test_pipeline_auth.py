@@ -1,0 +1,258 @@
+"""What pipeline.yml says about a registry reaches the client: ``auth`` with the
+variables it names (``basic``, ``token``, ``github``), its own Docker config,
+Azure's tenant, and the registry's ``ca_file``. Against real registries (TLS +
+htpasswd, and token auth behind the test token server); no secret in any output.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from promoter.config import load_pipeline
+from promoter.errors import ConfigError
+from promoter.oci import Reference
+from promoter.pipeline.settings import registry_hosts, registry_options
+from promoter.registry import RegistryClient, RegistryConfig, RegistryOptions
+from promoter.registry.credentials import DefaultCredentials, host_env_prefix
+from tests.support.images import make_image
+from tests.support.registry import Registry
+from tests.support.tls import TlsFiles, make_tls, write_htpasswd
+from tests.support.token_server import TokenServer
+
+pytestmark = pytest.mark.registry
+
+USER = "carol"
+PASSWORD = "pw-" + secrets.token_hex(12)
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def secure(registry_factory: Callable[..., Registry], tls: TlsFiles, tmp_path: Path) -> Registry:
+    htpasswd = write_htpasswd(tmp_path / "htpasswd", {USER: PASSWORD})
+    return registry_factory(tls=tls.server, htpasswd=htpasswd)
+
+
+@pytest.fixture
+def token_server(tmp_path: Path) -> Iterator[TokenServer]:
+    server = TokenServer(
+        users={"tok-user": ("pw-" + secrets.token_hex(8), ("pull", "push"))},
+        entra_token="entra-" + secrets.token_hex(10),
+    ).start(tmp_path / "token")
+    yield server
+    server.stop()
+
+
+def _pipeline(directory: Path, host: str, auth: str, extra: str = "") -> Path:
+    """A one-image pipeline whose only registry is ``host`` with ``auth`` (YAML, indented)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "app").mkdir(exist_ok=True)
+    (directory / "app" / "Dockerfile").write_text("FROM scratch\n")
+    path = directory / "pipeline.yml"
+    path.write_text(
+        "version: 1\n"
+        "registries:\n"
+        "  stage:\n"
+        f"    host: '{host}'\n"
+        f"{extra}"
+        f"    auth:\n{auth}"
+        "images:\n"
+        "  app:\n"
+        "    build: {context: app}\n"
+        "    staging: stage/auth/app\n"
+        "policies:\n"
+        "  - rule: non-root\n"
+    )
+    return path
+
+
+def _seed(host: str, ca: str, repository: str) -> str:
+    """Push a non-root image with a credential from outside the pipeline; its digest."""
+    image = make_image(seed="pipeline-auth", user="app")
+    env = {host_env_prefix(host) + "USERNAME": USER, host_env_prefix(host) + "PASSWORD": PASSWORD}
+    options = RegistryOptions(ca_file=ca, credentials=DefaultCredentials(environ=env))
+    with RegistryClient(host, options) as client:
+        for digest, data in image.blobs.items():
+            client.upload_blob(repository, digest, len(data), data)
+        client.put_manifest(repository, image.manifest_bytes, image.media_type, "v1")
+    return image.digest
+
+
+def _promoter(
+    args: list[str], env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[bytes]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PROMOTER_", "DOCKER_"))}
+    clean["DOCKER_CONFIG"] = str(cwd / "no-docker-config")
+    return subprocess.run(
+        [sys.executable, "-m", "promoter", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_basic_auth_and_ca_file_from_the_pipeline(
+    secure: Registry, tls: TlsFiles, tmp_path: Path
+) -> None:
+    """`promoter check -f` logs in with the variables the pipeline names and trusts
+    the registry's own CA file: no --ca-file, no PROMOTER_REGISTRY_* variables."""
+    digest = _seed(secure.host, tls.ca, "auth/app")
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(tls.ca, work / "registry-ca.pem")
+    _pipeline(
+        work,
+        secure.host,
+        "      kind: basic\n      username_env: STAGE_USER\n      password_env: STAGE_PASS\n",
+        extra="    ca_file: registry-ca.pem\n",
+    )
+    ref = f"{secure.host}/auth/app:v1"
+    ok = _promoter(["check", ref, "-f", "pipeline.yml", "-o", "json"],
+                   {"STAGE_USER": USER, "STAGE_PASS": PASSWORD}, work)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["ok"] is True and digest.encode() in ok.stdout
+
+    missing = _promoter(["check", ref, "-f", "pipeline.yml"], {"STAGE_USER": USER}, work)
+    assert missing.returncode == 2, missing.stderr
+    lines = missing.stderr.decode().strip().splitlines()
+    assert lines[0].startswith("error: ") and "$STAGE_PASS" in lines[0], lines
+    assert b"Traceback" not in missing.stderr
+
+    wrong = _promoter(["check", ref, "-f", "pipeline.yml"],
+                      {"STAGE_USER": USER, "STAGE_PASS": "not-" + PASSWORD}, work)  # fmt: skip
+    assert wrong.returncode == 3, wrong.stderr
+    assert b"STAGE_USER/STAGE_PASS" in wrong.stderr  # the source tried, by name
+    for done in (ok, missing, wrong):
+        assert PASSWORD.encode() not in done.stdout + done.stderr
+
+
+def test_plan_file_keeps_names_and_paths_never_secrets(tmp_path: Path) -> None:
+    host = "reg.example:5000"
+    (tmp_path / "ca.pem").write_text("")
+    path = _pipeline(
+        tmp_path,
+        host,
+        "      kind: basic\n      username_env: STAGE_USER\n      password_env: STAGE_PASS\n",
+        extra="    ca_file: ca.pem\n",
+    )
+    hosts = registry_hosts(load_pipeline(path))
+    assert hosts[host] == {
+        "alias": "stage",
+        "insecure": False,
+        "auth": "basic",
+        "username_env": "STAGE_USER",
+        "password_env": "STAGE_PASS",
+        "ca_file": str(tmp_path / "ca.pem"),
+    }
+    # What apply reads back from a plan file is what the pipeline said.
+    config = registry_options(json.loads(json.dumps(hosts))).config_for(host)
+    assert config == RegistryConfig(
+        host,
+        auth="basic",
+        username_env="STAGE_USER",
+        password_env="STAGE_PASS",
+        ca_file=str(tmp_path / "ca.pem"),
+    )
+
+
+def test_token_kind_is_an_identity_token(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(token=token_server.token_auth_config())
+    refresh = "refresh-" + secrets.token_hex(8)
+    token_server.refresh_tokens[refresh] = "tok-user"
+    config = RegistryConfig(registry.host, auth="token", token_env="REG_TOKEN")
+    credentials = DefaultCredentials(
+        environ={"REG_TOKEN": refresh}, registries={registry.host: config}
+    )
+    with RegistryClient(registry.host, RegistryOptions(credentials=credentials)) as client:
+        image = make_image(seed="token-kind")
+        for digest, data in image.blobs.items():
+            client.upload_blob("tok/app", digest, len(data), data)
+        client.put_manifest("tok/app", image.manifest_bytes, image.media_type, "v1")
+        assert (
+            client.get_manifest(Reference(registry.host, "tok/app", "v1")).raw
+            == image.manifest_bytes
+        )
+    token_requests = [r for r in token_server.requests if r.path != "/oauth2/exchange"]
+    assert token_requests and all("refresh_token" in r.params for r in token_requests)
+
+
+def test_docker_config_of_the_pipeline(secure: Registry, tls: TlsFiles, tmp_path: Path) -> None:
+    own = tmp_path / "ci-docker" / "config.json"
+    own.parent.mkdir()
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    own.write_text(json.dumps({"auths": {secure.host: {"auth": auth}}}))
+    config = RegistryConfig(secure.host, docker_config=str(own))
+    environ = {"DOCKER_CONFIG": str(tmp_path / "empty")}  # the default one holds nothing
+    credentials = DefaultCredentials(environ=environ, registries={secure.host: config})
+    with RegistryClient(
+        secure.host, RegistryOptions(ca_file=tls.ca, credentials=credentials)
+    ) as client:
+        assert client.list_tags("none/yet") == []
+        credential = client.credential()
+        assert credential is not None and str(own) in credential.source
+
+
+def test_azure_tenant_reaches_the_exchange(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(
+        token=token_server.token_auth_config(realm=f"{token_server.url}/oauth2/token")
+    )
+    entra = token_server.entra_token
+    assert entra is not None
+    config = RegistryConfig(registry.host, auth="azure", tenant="tenant-" + secrets.token_hex(4))
+    credentials = DefaultCredentials(
+        environ={}, registries={registry.host: config}, azure_token=lambda: entra
+    )
+    with RegistryClient(registry.host, RegistryOptions(credentials=credentials)) as client:
+        client.list_tags("acr/none")
+    exchanges = [r for r in token_server.requests if r.path == "/oauth2/exchange"]
+    assert len(exchanges) == 1 and "tenant" in exchanges[0].params
+
+
+def test_which_credential_wins() -> None:
+    host = "reg.example:5000"
+    per_host = host_env_prefix(host)
+    config = RegistryConfig(host, auth="basic", username_env="U", password_env="P")
+    everything = {
+        per_host + "USERNAME": "host-user",
+        per_host + "PASSWORD": "host-pw",
+        "U": "named-user",
+        "P": "named-pw",
+        "PROMOTER_REGISTRY_USERNAME": "global-user",
+        "PROMOTER_REGISTRY_PASSWORD": "global-pw",
+    }
+
+    def user(environ: dict[str, str]) -> str | None:
+        found = DefaultCredentials(environ=environ, registries={host: config}).get(host)
+        return None if found is None else found.username
+
+    assert user(everything) == "host-user"  # this host's own variables first
+    without_host = {k: v for k, v in everything.items() if not k.startswith(per_host)}
+    assert user(without_host) == "named-user"  # then what the pipeline names
+    github = RegistryConfig(host, auth="github", token_env="GH_PAT", username_env="GH_USER")
+    found = DefaultCredentials(
+        environ={"GH_PAT": "pat-" + secrets.token_hex(4), "GH_USER": "octo"},
+        registries={host: github},
+    ).get(host)
+    assert found is not None and (found.username, found.source) == ("octo", "environment GH_PAT")
+    with pytest.raises(ConfigError) as caught:
+        DefaultCredentials(environ={}, registries={host: github}).get(host)
+    assert "$GH_PAT" in caught.value.message
