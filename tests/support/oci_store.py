@@ -268,7 +268,10 @@ def push_http(image: Image, base_url: str, repository: str, tag: str | None = No
     """
     import httpx
 
-    with httpx.Client(base_url=base_url, timeout=60) as client:
+    # A connection per request: a registry may close an idle kept-alive one just
+    # as the next request goes out on it, and this seeding helper does not retry.
+    headers = {"Connection": "close"}
+    with httpx.Client(base_url=base_url, timeout=60, headers=headers) as client:
         for digest, data in image.blobs.items():
             if client.head(f"/v2/{repository}/blobs/{digest}").status_code == 200:
                 continue
