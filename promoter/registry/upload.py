@@ -10,7 +10,10 @@ Sources (``BlobSource``):
   read). distribution cancels a session whose stored size no longer matches its
   state, so there the upload restarts from 0 in a new session;
 * any other ``Iterable[bytes]`` — sent in ``chunk_size`` pieces, each kept in
-  memory until the registry has it, resumed from the offset the registry reports.
+  memory until the registry has it, resumed from the offset the registry reports
+  within that piece. A registry that restarts the session further back (as
+  distribution does after a request broke mid-body) can be followed only in the
+  first piece: the earlier ones are gone, and the error says to use an opener.
 
 Memory stays bounded by the chunk size whatever the blob size.
 """
@@ -276,10 +279,15 @@ class UploadOperations:
                     self._resume_or_raise(error, breaks, started, repository, digest)
                     location, reported = self._upload_status(repository, digest, location)
                     if not offset <= reported <= offset + len(piece):
+                        # distribution cancels a session whose request broke mid-body;
+                        # the chunks before this one are gone from an iterable.
                         raise RegistryError(
-                            f"upload blob {self._ref(repository, digest)}: the registry "
-                            f"reports offset {reported}, outside the chunk being resent",
+                            f"upload blob {self._ref(repository, digest)}: after a broken "
+                            f"request the registry is at offset {reported}, before the "
+                            f"chunk at {offset} that could be sent again",
                             reference=self._ref(repository, digest),
+                            hint="upload from a callable opener(offset), which can "
+                            "restart from any offset, rather than from an iterable",
                         ) from error
                     start = reported
                     data = piece[reported - offset :]

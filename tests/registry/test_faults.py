@@ -150,6 +150,33 @@ def test_chunked_upload_resumes_from_the_registry_offset(registry: Registry) -> 
     assert client.transport.stats.bytes_uploaded == len(data)
 
 
+def test_chunked_upload_broken_mid_body(registry: Registry) -> None:
+    """distribution cancels an upload session whose PATCH broke mid-body. In the
+    first chunk the upload starts over in a new session; after it, the chunks
+    already sent are gone from an iterable, and the error says so."""
+    data = random_bytes(200_000, "chunk-mid-body")
+    digest = compute_digest(data)
+    first = Rule("PATCH", "/blobs/uploads/", FaultTransport.break_upload_after(30_000), times=1)
+    client, seam = _client(registry, first)
+    chunks = (data[i : i + 10_000] for i in range(0, len(data), 10_000))
+    with client:
+        client.upload_blob("faults/mid-first", digest, len(data), chunks, chunk_size=65_536)
+        assert client.get_blob_bytes("faults/mid-first", digest) == data
+    starts = [m for m, path, _ in seam.log if m == "POST" and "/blobs/uploads/" in path]
+    assert len(starts) == 2  # the session the registry cancelled, and a new one
+
+    passed = Rule("PATCH", "/blobs/uploads/", lambda r, inner: inner.handle_request(r))
+    second = Rule("PATCH", "/blobs/uploads/", FaultTransport.break_upload_after(30_000), times=1)
+    client, seam = _client(registry, passed, second)
+    chunks = (data[i : i + 10_000] for i in range(0, len(data), 10_000))
+    with client:
+        with pytest.raises(RegistryError) as caught:
+            client.upload_blob("faults/mid-second", digest, len(data), chunks, chunk_size=65_536)
+        assert not client.blob_exists("faults/mid-second", digest)
+    assert "before the chunk at 65536" in caught.value.message
+    assert "opener" in (caught.value.hint or "")
+
+
 def test_streamed_upload_broken_mid_body_completes(registry: Registry) -> None:
     data = random_bytes(400_000, "stream-resume")
     digest = compute_digest(data)
