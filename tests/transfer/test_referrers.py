@@ -44,6 +44,13 @@ def cosign_signature(subject: Image) -> Image:
     )
 
 
+def cosign_attachment(subject: Image, layer_media_type: str, payload: bytes) -> Image:
+    """A cosign-style attestation (``.att``: a DSSE envelope) or SBOM (``.sbom``)."""
+    return make_image(
+        layers=[payload], layer_media_type=layer_media_type, seed=f"{payload!r}-{subject.digest}"
+    )
+
+
 def referrers_index(*artifacts: Image) -> Image:
     """The tag-schema fallback index listing ``artifacts`` (as an OCI 1.1 client writes it)."""
     return make_index(artifacts)
@@ -73,6 +80,12 @@ def test_referrers_and_cosign_tags_follow_the_image(
     fallback = referrers_index(sbom, provenance)
     push_http(fallback, registry.url, src, fallback_tag(image.digest))
     push_http(signature, registry.url, src, fallback_tag(image.digest) + ".sig")
+    attestation = cosign_attachment(
+        image, "application/vnd.dsse.envelope.v1+json", b'{"payloadType":"in-toto"}'
+    )
+    spdx = cosign_attachment(image, "text/spdx+json", b'{"spdxVersion":"SPDX-2.3"}')
+    push_http(attestation, registry.url, src, fallback_tag(image.digest) + ".att")
+    push_http(spdx, registry.url, src, fallback_tag(image.digest) + ".sbom")
 
     run = promoter(
         "copy", "--referrers", f"{registry.host}/{src}:1.0", f"{other_registry.host}/{dst}:1.0",
@@ -85,8 +98,10 @@ def test_referrers_and_cosign_tags_follow_the_image(
     assert manifest_digest(other_registry.host, dst, "1.0") == image.digest
     assert manifest_digest(other_registry.host, dst, sbom.digest) == sbom.digest
     assert manifest_digest(other_registry.host, dst, provenance.digest) == provenance.digest
-    sig_tag = fallback_tag(image.digest) + ".sig"
-    assert manifest_digest(other_registry.host, dst, sig_tag) == signature.digest
+    for suffix, attached in ((".sig", signature), (".att", attestation), (".sbom", spdx)):
+        tag = fallback_tag(image.digest) + suffix
+        assert manifest_digest(other_registry.host, dst, tag) == attached.digest, suffix
+        assert attached.digest in doc["referrers"]
     # The destination has no referrers API (distribution 2.8): the fallback index is
     # written, here byte for byte the source's since it lists exactly the same.
     assert manifest_digest(other_registry.host, dst, fallback_tag(image.digest)) == fallback.digest
