@@ -256,3 +256,24 @@ def test_which_credential_wins() -> None:
     with pytest.raises(ConfigError) as caught:
         DefaultCredentials(environ={}, registries={host: github}).get(host)
     assert "$GH_PAT" in caught.value.message
+
+
+def test_insecure_from_the_pipeline_and_the_environment(
+    secure: Registry, tls: TlsFiles, tmp_path: Path
+) -> None:
+    """A registry whose certificate nobody trusts is reached when the pipeline says
+    ``insecure: true``, or ``PROMOTER_INSECURE_REGISTRIES`` lists it; not otherwise."""
+    _seed(secure.host, tls.ca, "auth/app")
+    auth = "      kind: basic\n      username_env: STAGE_USER\n      password_env: STAGE_PASS\n"
+    env = {"STAGE_USER": USER, "STAGE_PASS": PASSWORD}
+    ref = f"{secure.host}/auth/app:v1"
+    trusting = tmp_path / "trusting"
+    _pipeline(trusting, secure.host, auth, extra="    insecure: true\n")
+    assert _promoter(["check", ref, "-f", "pipeline.yml"], env, trusting).returncode == 0
+
+    strict = tmp_path / "strict"
+    _pipeline(strict, secure.host, auth)
+    refused = _promoter(["check", ref, "-f", "pipeline.yml"], env, strict)
+    assert refused.returncode == 3 and b"certificate" in refused.stderr
+    listed = {**env, "PROMOTER_INSECURE_REGISTRIES": f"other.example, {secure.host}"}
+    assert _promoter(["check", ref, "-f", "pipeline.yml"], listed, strict).returncode == 0
