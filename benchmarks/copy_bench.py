@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -50,6 +51,7 @@ from tests.support.images import (  # noqa: E402
 )
 from tests.support.registry import Registry, start_registry  # noqa: E402
 
+T = TypeVar("T")
 SKOPEO_CACHE = Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb")
 MiB = 1 << 20
 
@@ -144,13 +146,7 @@ def run(
 
 def run_many(commands: Sequence[Sequence[str]], parallel: int = 1) -> Usage:
     """Run commands (``parallel`` at a time); wall time of the whole, CPU summed."""
-    started = time.perf_counter()
-    total = Usage()
-    with ThreadPoolExecutor(parallel) as pool:
-        for usage in pool.map(run, commands):
-            total.add(usage)
-    total.wall = time.perf_counter() - started
-    return total
+    return _in_parallel(run, commands, parallel)
 
 
 # -- the tools -----------------------------------------------------------------------------
@@ -237,13 +233,7 @@ def curl_upload(blobs: Sequence[Path], host: str, repository: str, parallel: int
         usage.wall = time.perf_counter() - started
         return usage
 
-    started = time.perf_counter()
-    total = Usage()
-    with ThreadPoolExecutor(parallel) as pool:
-        for usage in pool.map(upload, blobs):
-            total.add(usage)
-    total.wall = time.perf_counter() - started
-    return total
+    return _in_parallel(upload, blobs, parallel)
 
 
 def curl_copy(
@@ -275,10 +265,15 @@ def curl_copy(
         usage.wall = time.perf_counter() - started
         return usage
 
+    return _in_parallel(one, blobs, parallel)
+
+
+def _in_parallel(each: Callable[[T], Usage], items: Sequence[T], parallel: int) -> Usage:
+    """``each`` on every item, ``parallel`` at once: the wall time of the whole, CPU summed."""
     started = time.perf_counter()
     total = Usage()
     with ThreadPoolExecutor(parallel) as pool:
-        for usage in pool.map(one, blobs):
+        for usage in pool.map(each, items):
             total.add(usage)
     total.wall = time.perf_counter() - started
     return total

@@ -3,35 +3,18 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_isolated
 from tests.support.images import make_image
 from tests.support.registry import Registry
 from tests.support.tls import make_tls, write_htpasswd
 
 pytestmark = pytest.mark.registry
-
-
-def _promoter(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("PROMOTER_", "DOCKER_CONFIG"))
-    }
-    clean["DOCKER_CONFIG"] = str(cwd / "no-docker-config")
-    return subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        env={**clean, **env},
-        cwd=cwd,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_check_through_tls_and_htpasswd(
@@ -54,26 +37,14 @@ def test_check_through_tls_and_htpasswd(
         client.put_manifest("policy/auth", image.manifest_bytes, image.media_type, "v1")
     (tmp_path / "policy.yml").write_text("policies:\n  - rule: non-root\n")
     ref = f"{secure.host}/policy/auth:v1"
-    ok = _promoter(
-        "check",
-        ref,
-        "--policy",
-        "policy.yml",
-        "--ca-file",
-        tls.ca,
-        "-o",
-        "json",
-        env=env,
-        cwd=tmp_path,
-    )
+    policy = ["--policy", "policy.yml"]
+    ok = run_isolated(["check", ref, *policy, "--ca-file", tls.ca, "-o", "json"], env, tmp_path)
     assert ok.returncode == 0, ok.stderr
     assert b'"ok": true' in ok.stdout and image.digest.encode() in ok.stdout
-    anonymous = _promoter(
-        "check", ref, "--policy", "policy.yml", "--ca-file", tls.ca, env={}, cwd=tmp_path
-    )
+    anonymous = run_isolated(["check", ref, *policy, "--ca-file", tls.ca], {}, tmp_path)
     assert anonymous.returncode == 3, anonymous.stderr
     assert anonymous.stderr.startswith(b"error: ") and b"Traceback" not in anonymous.stderr
-    untrusted = _promoter("check", ref, "--policy", "policy.yml", env=env, cwd=tmp_path)
+    untrusted = run_isolated(["check", ref, *policy], env, tmp_path)
     assert untrusted.returncode == 3 and b"certificate" in untrusted.stderr
     for done in (ok, anonymous, untrusted):
         assert password.encode() not in done.stdout + done.stderr

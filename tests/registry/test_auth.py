@@ -22,24 +22,10 @@ from promoter.registry import RegistryClient, RegistryConfig, RegistryOptions
 from promoter.registry.credentials import DefaultCredentials, host_env_prefix
 from tests.support.images import make_image
 from tests.support.registry import Registry
-from tests.support.tls import TlsFiles, make_tls, write_htpasswd
+from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles
 from tests.support.token_server import TokenServer
 
-USER = "alice"
-PASSWORD = "pw-" + secrets.token_hex(12)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def htpasswd_registry(
-    registry_factory: Callable[..., Registry], tls: TlsFiles, tmp_path: Path
-) -> Registry:
-    htpasswd = write_htpasswd(tmp_path / "htpasswd", {USER: PASSWORD})
-    return registry_factory(tls=tls.server, htpasswd=htpasswd)
+USER, PASSWORD = HTPASSWD_USER, HTPASSWD_PASSWORD
 
 
 def _docker_config(directory: Path, document: dict[str, object]) -> dict[str, str]:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,26 +21,15 @@ from promoter.oci import Reference
 from promoter.pipeline.settings import registry_hosts, registry_options
 from promoter.registry import RegistryClient, RegistryConfig, RegistryOptions
 from promoter.registry.credentials import DefaultCredentials, host_env_prefix
+from tests.support.cli import run_isolated
 from tests.support.images import make_image
 from tests.support.registry import Registry
-from tests.support.tls import TlsFiles, make_tls, write_htpasswd
+from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles
 from tests.support.token_server import TokenServer
 
 pytestmark = pytest.mark.registry
 
-USER = "carol"
-PASSWORD = "pw-" + secrets.token_hex(12)
-
-
-@pytest.fixture(scope="module")
-def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def secure(registry_factory: Callable[..., Registry], tls: TlsFiles, tmp_path: Path) -> Registry:
-    htpasswd = write_htpasswd(tmp_path / "htpasswd", {USER: PASSWORD})
-    return registry_factory(tls=tls.server, htpasswd=htpasswd)
+USER, PASSWORD = HTPASSWD_USER, HTPASSWD_PASSWORD
 
 
 @pytest.fixture
@@ -91,49 +77,34 @@ def _seed(host: str, ca: str, repository: str) -> str:
     return image.digest
 
 
-def _promoter(
-    args: list[str], env: dict[str, str], cwd: Path
-) -> subprocess.CompletedProcess[bytes]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PROMOTER_", "DOCKER_"))}
-    clean["DOCKER_CONFIG"] = str(cwd / "no-docker-config")
-    return subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        env={**clean, **env},
-        cwd=cwd,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_basic_auth_and_ca_file_from_the_pipeline(
-    secure: Registry, tls: TlsFiles, tmp_path: Path
+    htpasswd_registry: Registry, tls: TlsFiles, tmp_path: Path
 ) -> None:
     """`promoter check -f` logs in with the variables the pipeline names and trusts
     the registry's own CA file: no --ca-file, no PROMOTER_REGISTRY_* variables."""
-    digest = _seed(secure.host, tls.ca, "auth/app")
+    digest = _seed(htpasswd_registry.host, tls.ca, "auth/app")
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(tls.ca, work / "registry-ca.pem")
     _pipeline(
         work,
-        secure.host,
+        htpasswd_registry.host,
         "      kind: basic\n      username_env: STAGE_USER\n      password_env: STAGE_PASS\n",
         extra="    ca_file: registry-ca.pem\n",
     )
-    ref = f"{secure.host}/auth/app:v1"
-    ok = _promoter(["check", ref, "-f", "pipeline.yml", "-o", "json"],
+    ref = f"{htpasswd_registry.host}/auth/app:v1"
+    ok = run_isolated(["check", ref, "-f", "pipeline.yml", "-o", "json"],
                    {"STAGE_USER": USER, "STAGE_PASS": PASSWORD}, work)  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["ok"] is True and digest.encode() in ok.stdout
 
-    missing = _promoter(["check", ref, "-f", "pipeline.yml"], {"STAGE_USER": USER}, work)
+    missing = run_isolated(["check", ref, "-f", "pipeline.yml"], {"STAGE_USER": USER}, work)
     assert missing.returncode == 2, missing.stderr
     lines = missing.stderr.decode().strip().splitlines()
     assert lines[0].startswith("error: ") and "$STAGE_PASS" in lines[0], lines
     assert b"Traceback" not in missing.stderr
 
-    wrong = _promoter(["check", ref, "-f", "pipeline.yml"],
+    wrong = run_isolated(["check", ref, "-f", "pipeline.yml"],
                       {"STAGE_USER": USER, "STAGE_PASS": "not-" + PASSWORD}, work)  # fmt: skip
     assert wrong.returncode == 3, wrong.stderr
     assert b"STAGE_USER/STAGE_PASS" in wrong.stderr  # the source tried, by name
@@ -193,16 +164,18 @@ def test_token_kind_is_an_identity_token(
     assert token_requests and all("refresh_token" in r.params for r in token_requests)
 
 
-def test_docker_config_of_the_pipeline(secure: Registry, tls: TlsFiles, tmp_path: Path) -> None:
+def test_docker_config_of_the_pipeline(
+    htpasswd_registry: Registry, tls: TlsFiles, tmp_path: Path
+) -> None:
     own = tmp_path / "ci-docker" / "config.json"
     own.parent.mkdir()
     auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-    own.write_text(json.dumps({"auths": {secure.host: {"auth": auth}}}))
-    config = RegistryConfig(secure.host, docker_config=str(own))
+    own.write_text(json.dumps({"auths": {htpasswd_registry.host: {"auth": auth}}}))
+    config = RegistryConfig(htpasswd_registry.host, docker_config=str(own))
     environ = {"DOCKER_CONFIG": str(tmp_path / "empty")}  # the default one holds nothing
-    credentials = DefaultCredentials(environ=environ, registries={secure.host: config})
+    credentials = DefaultCredentials(environ=environ, registries={htpasswd_registry.host: config})
     with RegistryClient(
-        secure.host, RegistryOptions(ca_file=tls.ca, credentials=credentials)
+        htpasswd_registry.host, RegistryOptions(ca_file=tls.ca, credentials=credentials)
     ) as client:
         assert client.list_tags("none/yet") == []
         credential = client.credential()
@@ -259,21 +232,21 @@ def test_which_credential_wins() -> None:
 
 
 def test_insecure_from_the_pipeline_and_the_environment(
-    secure: Registry, tls: TlsFiles, tmp_path: Path
+    htpasswd_registry: Registry, tls: TlsFiles, tmp_path: Path
 ) -> None:
     """A registry whose certificate nobody trusts is reached when the pipeline says
     ``insecure: true``, or ``PROMOTER_INSECURE_REGISTRIES`` lists it; not otherwise."""
-    _seed(secure.host, tls.ca, "auth/app")
+    _seed(htpasswd_registry.host, tls.ca, "auth/app")
     auth = "      kind: basic\n      username_env: STAGE_USER\n      password_env: STAGE_PASS\n"
     env = {"STAGE_USER": USER, "STAGE_PASS": PASSWORD}
-    ref = f"{secure.host}/auth/app:v1"
+    ref = f"{htpasswd_registry.host}/auth/app:v1"
     trusting = tmp_path / "trusting"
-    _pipeline(trusting, secure.host, auth, extra="    insecure: true\n")
-    assert _promoter(["check", ref, "-f", "pipeline.yml"], env, trusting).returncode == 0
+    _pipeline(trusting, htpasswd_registry.host, auth, extra="    insecure: true\n")
+    assert run_isolated(["check", ref, "-f", "pipeline.yml"], env, trusting).returncode == 0
 
     strict = tmp_path / "strict"
-    _pipeline(strict, secure.host, auth)
-    refused = _promoter(["check", ref, "-f", "pipeline.yml"], env, strict)
+    _pipeline(strict, htpasswd_registry.host, auth)
+    refused = run_isolated(["check", ref, "-f", "pipeline.yml"], env, strict)
     assert refused.returncode == 3 and b"certificate" in refused.stderr
-    listed = {**env, "PROMOTER_INSECURE_REGISTRIES": f"other.example, {secure.host}"}
-    assert _promoter(["check", ref, "-f", "pipeline.yml"], listed, strict).returncode == 0
+    listed = {**env, "PROMOTER_INSECURE_REGISTRIES": f"other.example, {htpasswd_registry.host}"}
+    assert run_isolated(["check", ref, "-f", "pipeline.yml"], listed, strict).returncode == 0

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TlsFiles", "make_tls", "write_htpasswd"]
+__all__ = ["HTPASSWD_PASSWORD", "HTPASSWD_USER", "TlsFiles", "make_tls", "write_htpasswd"]
+
+#: The login of the htpasswd registries (``tests/registry/conftest.py``); random per run.
+HTPASSWD_USER = "alice"
+HTPASSWD_PASSWORD = "pw-" + secrets.token_hex(12)
 
 
 @dataclass(frozen=True)
