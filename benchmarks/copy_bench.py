@@ -11,7 +11,9 @@ Workloads: one 1 GiB image of 8 incompressible layers; 50 small images of 3
 layers; a 2-platform index. Cases: within one registry (a fresh machine: skopeo
 starts from an empty blob-info cache), to another registry, and a re-run with
 nothing to do. Docker's numbers are the client's CPU and memory only (the work
-happens in dockerd).
+happens in dockerd). Two floors print beside the tools: the least Python + httpx
+process for the same-registry copy (``least_copy.py``), and a raw ``curl | curl``
+copy between the two registries.
 
     .venv/bin/python benchmarks/copy_bench.py            # the full run (a few minutes)
     .venv/bin/python benchmarks/copy_bench.py --small    # a quick run (8 MiB layers, 10 images)
