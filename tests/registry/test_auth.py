@@ -156,16 +156,6 @@ def test_missing_helper_is_an_auth_error(htpasswd_registry: Registry, tmp_path: 
 # -- token auth ---------------------------------------------------------------
 
 
-@pytest.fixture
-def token_server(tmp_path: Path) -> TokenServer:
-    server = TokenServer(
-        users={USER: (PASSWORD, ("pull", "push", "delete")), "reader": ("r-pass", ("pull",))},
-        entra_token="entra-" + secrets.token_hex(10),
-    ).start(tmp_path / "token")
-    yield server  # type: ignore[misc]
-    server.stop()
-
-
 def test_bearer_tokens_are_cached_per_scope(
     registry_factory: Callable[..., Registry], token_server: TokenServer
 ) -> None:
@@ -236,7 +226,9 @@ def test_azure_exchange(
     assert entra is not None
     options = {
         "cred_options": {
-            "registries": {registry.host: RegistryConfig(registry.host, auth="azure")},
+            "registries": {
+                registry.host: RegistryConfig(registry.host, auth="azure", tenant="tenant-1")
+            },
             "azure_token": lambda: entra,
         }
     }
@@ -244,6 +236,8 @@ def test_azure_exchange(
         _round_trip(client, "acr/app", "acr")
     paths = [r.path for r in token_server.requests]
     assert paths.count("/oauth2/exchange") == 1
+    exchange = next(r for r in token_server.requests if r.path == "/oauth2/exchange")
+    assert "tenant" in exchange.params  # the pipeline's tenant
     assert "/oauth2/token" in paths
 
 

@@ -1,6 +1,6 @@
 """What pipeline.yml says about a registry reaches the client: ``auth`` with the
 variables it names (``basic``, ``token``, ``github``), its own Docker config,
-Azure's tenant, and the registry's ``ca_file``. Against real registries (TLS +
+and the registry's ``ca_file``. Against real registries (TLS +
 htpasswd, and token auth behind the test token server); no secret in any output.
 """
 
@@ -10,7 +10,7 @@ import base64
 import json
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,16 +30,6 @@ from tests.support.token_server import TokenServer
 pytestmark = pytest.mark.registry
 
 USER, PASSWORD = HTPASSWD_USER, HTPASSWD_PASSWORD
-
-
-@pytest.fixture
-def token_server(tmp_path: Path) -> Iterator[TokenServer]:
-    server = TokenServer(
-        users={"tok-user": ("pw-" + secrets.token_hex(8), ("pull", "push"))},
-        entra_token="entra-" + secrets.token_hex(10),
-    ).start(tmp_path / "token")
-    yield server
-    server.stop()
 
 
 def _pipeline(directory: Path, host: str, auth: str, extra: str = "") -> Path:
@@ -146,7 +136,7 @@ def test_token_kind_is_an_identity_token(
 ) -> None:
     registry = registry_factory(token=token_server.token_auth_config())
     refresh = "refresh-" + secrets.token_hex(8)
-    token_server.refresh_tokens[refresh] = "tok-user"
+    token_server.refresh_tokens[refresh] = USER
     config = RegistryConfig(registry.host, auth="token", token_env="REG_TOKEN")
     credentials = DefaultCredentials(
         environ={"REG_TOKEN": refresh}, registries={registry.host: config}
@@ -180,24 +170,6 @@ def test_docker_config_of_the_pipeline(
         assert client.list_tags("none/yet") == []
         credential = client.credential()
         assert credential is not None and str(own) in credential.source
-
-
-def test_azure_tenant_reaches_the_exchange(
-    registry_factory: Callable[..., Registry], token_server: TokenServer
-) -> None:
-    registry = registry_factory(
-        token=token_server.token_auth_config(realm=f"{token_server.url}/oauth2/token")
-    )
-    entra = token_server.entra_token
-    assert entra is not None
-    config = RegistryConfig(registry.host, auth="azure", tenant="tenant-" + secrets.token_hex(4))
-    credentials = DefaultCredentials(
-        environ={}, registries={registry.host: config}, azure_token=lambda: entra
-    )
-    with RegistryClient(registry.host, RegistryOptions(credentials=credentials)) as client:
-        client.list_tags("acr/none")
-    exchanges = [r for r in token_server.requests if r.path == "/oauth2/exchange"]
-    assert len(exchanges) == 1 and "tenant" in exchanges[0].params
 
 
 def test_which_credential_wins() -> None:
