@@ -6,10 +6,11 @@ it h11 copying bytes between buffers. A pipe opens one plain ``http.client``
 connection to each registry and moves the body with ``readinto`` and
 ``sendall`` through one reused buffer: the kernel copies, Python only loops.
 
-It is a fast path, never the only one. ``pipe_blob`` raises ``PipeUnavailable``
-before anything is sent when it does not apply (an injected transport, a proxy,
-a redirect to storage, a 401 challenge, a chunked or unexpected answer) and the
-caller takes the regular path. A failure once bytes flow raises the usual
+It is a fast path, never the only one. A source that redirects its blob reads
+to storage (ACR, ECR, a CDN) is followed there, without the registry's
+credentials. ``pipe_blob`` raises ``PipeUnavailable`` before anything is sent
+when it does not apply (an injected transport, a proxy, a 401 challenge, a
+chunked or unexpected answer) and the caller takes the regular path. A failure once bytes flow raises the usual
 ``NetworkError`` or ``RegistryError``; the copy engine then starts the blob over
 on the regular path, which resumes broken streams piece by piece. The
 destination checks the digest as it commits the upload either way.
@@ -43,6 +44,9 @@ __all__ = ["PIPE_MIN_SIZE", "PipeUnavailable", "pipe_blob"]
 PIPE_MIN_SIZE = 4 * 1024 * 1024
 #: The one buffer a pipe moves bytes through.
 _BUFFER = 1024 * 1024
+#: Redirects followed from a blob read to its storage (as httpx's default, 20, is generous).
+_REDIRECTS = 5
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 class PipeUnavailable(Exception):
@@ -135,60 +139,93 @@ def _move(
 def _open_read(
     transport: RegistryTransport, base: str, repository: str, descriptor: Descriptor
 ) -> Iterator[http.client.HTTPResponse]:
-    """The source's answer to ``GET`` the blob: 200 with the blob's length, or unavailable."""
-    with _connection(transport, base) as connection:
-        headers = {
-            "Accept": "*/*",
-            "User-Agent": transport.options.user_agent,
-            **transport.auth.headers((pull_scope(repository),)),
-        }
-        transport.stats.count("GET")
+    """The answer to ``GET`` the blob: 200 with the blob's length, or unavailable.
+
+    A redirect (to the storage behind ACR, ECR or a CDN) is followed, up to
+    ``_REDIRECTS`` times; the registry's credentials go to the registry's own
+    origin only, never to storage.
+    """
+    url = f"{base}/v2/{repository}/blobs/{descriptor.digest}"
+    for _hop in range(_REDIRECTS + 1):
+        parts = urllib.parse.urlsplit(url)
+        own = _origin(url) == _origin(base)
+        if not own and (parts.scheme not in ("http", "https") or _proxied(parts.netloc)):
+            raise PipeUnavailable(f"{parts.netloc}: not a direct connection")
+        headers = {"Accept": "*/*", "User-Agent": transport.options.user_agent}
+        if own:
+            headers.update(transport.auth.headers((pull_scope(repository),)))
+        connection = _open_connection(transport, url, registry=own)
         try:
-            connection.request(
-                "GET", f"/v2/{repository}/blobs/{descriptor.digest}", headers=headers
-            )
-            answer = connection.getresponse()
-        except (OSError, http.client.HTTPException) as error:
-            raise PipeUnavailable(f"{transport.host}: {type(error).__name__}") from None
-        length = answer.getheader("Content-Length")
-        if answer.status != 200:  # a redirect to storage, a challenge: the regular path
-            raise PipeUnavailable(f"{transport.host} answered HTTP {answer.status}")
-        if answer.chunked or length is None or int(length) != descriptor.size:
-            raise PipeUnavailable(f"{transport.host}: not a plain body of {descriptor.size} bytes")
-        yield answer
+            transport.stats.count("GET")
+            try:
+                connection.request("GET", _path_and_query(url), headers=headers)
+                answer = connection.getresponse()
+            except (OSError, http.client.HTTPException) as error:
+                raise PipeUnavailable(f"{parts.netloc}: {type(error).__name__}") from None
+            location = answer.getheader("Location")
+            if answer.status in _REDIRECT_STATUSES and location:
+                url = urllib.parse.urljoin(url, location)
+                continue
+            length = answer.getheader("Content-Length")
+            if answer.status != 200:  # a challenge, an error: the regular path
+                raise PipeUnavailable(f"{parts.netloc} answered HTTP {answer.status}")
+            if answer.chunked or length is None or int(length) != descriptor.size:
+                raise PipeUnavailable(
+                    f"{parts.netloc}: not a plain body of {descriptor.size} bytes"
+                )
+            yield answer
+            return
+        finally:
+            connection.close()
+    raise PipeUnavailable(f"{transport.host}: more than {_REDIRECTS} redirects")
 
 
 @contextmanager
 def _connection(transport: RegistryTransport, base: str) -> Iterator[http.client.HTTPConnection]:
-    """A connection of the pipe's own to ``base`` (TLS as the transport verifies it)."""
-    parts = urllib.parse.urlsplit(base)
-    host, port = parts.hostname or "", parts.port
-    timeout = transport.options.stall_timeout
-    connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        verify = transport._verify()
-        if isinstance(verify, ssl.SSLContext):
-            context = verify
-        else:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
-    else:
-        connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    """A connection of the pipe's own to the registry at ``base``."""
+    connection = _open_connection(transport, base, registry=True)
     try:
         yield connection
     finally:
         connection.close()
 
 
+def _open_connection(
+    transport: RegistryTransport, url: str, *, registry: bool
+) -> http.client.HTTPConnection:
+    """A connection to ``url``'s origin: TLS as the transport verifies its registry,
+    and always verified for another host (storage)."""
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname or "", parts.port
+    timeout = transport.options.stall_timeout
+    if parts.scheme != "https":
+        return http.client.HTTPConnection(host, port, timeout=timeout)
+    verify = transport._verify() if registry else transport.verifying_context()
+    if isinstance(verify, ssl.SSLContext):
+        context = verify
+    else:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, parts.netloc.lower()
+
+
 def _same_origin(base: str, location: str) -> str | None:
     """The path and query of ``location`` when it is on ``base``'s scheme and host."""
-    resolved = urllib.parse.urlsplit(urllib.parse.urljoin(base + "/", location))
-    origin = urllib.parse.urlsplit(base)
-    if (resolved.scheme, resolved.netloc) != (origin.scheme, origin.netloc):
+    resolved = urllib.parse.urljoin(base + "/", location)
+    if _origin(resolved) != _origin(base):
         return None
-    return resolved.path + (f"?{resolved.query}" if resolved.query else "")
+    return _path_and_query(resolved)
+
+
+def _path_and_query(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _proxied(host: str) -> bool:

@@ -152,6 +152,11 @@ class RegistryTransport:
     def _verify(self) -> ssl.SSLContext | bool:
         if self.insecure:
             return False
+        return self.verifying_context()
+
+    def verifying_context(self) -> ssl.SSLContext:
+        """The verifying TLS context of this registry's trust roots, even when the
+        registry itself is insecure: for the storage its blob reads redirect to."""
         key = self._trust_key()
         _await_trust_roots(key)
         try:

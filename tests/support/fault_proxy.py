@@ -26,6 +26,9 @@ Fault kinds:
 * ``truncate``: forward the response head with its full length, then close the
   connection cleanly after ``after_bytes`` body bytes.
 * ``stall``: like reset, but first hold the connection silent for ``seconds``.
+* ``redirect``: answer ``307`` without reaching the registry, with a
+  ``Location`` made from ``location`` (``{target}`` becomes the request's path
+  and query), as a registry does that serves blobs from storage.
 """
 
 from __future__ import annotations
@@ -64,11 +67,14 @@ class Fault:
     after_bytes: int = 0
     during: str = "response"
     seconds: float = 30.0
+    location: str = ""
     fired: int = 0
     seen: int = 0
 
     def __post_init__(self) -> None:
-        if self.kind not in ("status", "reset", "truncate", "stall"):
+        if self.kind == "redirect":
+            self.status = 307
+        if self.kind not in ("status", "redirect", "reset", "truncate", "stall"):
             raise ValueError(f"unknown fault kind {self.kind!r}")
         if self.during not in ("request", "response"):
             raise ValueError(f"during must be request or response, not {self.during!r}")
@@ -82,7 +88,7 @@ class Fault:
         way, so it neither selects the fault nor uses up a firing; with
         ``after_bytes`` 0 the fault fires before any of the message is passed on.
         """
-        if phase != (self.kind if self.kind == "status" else self.during):
+        if phase != ("status" if self.kind in ("status", "redirect") else self.during):
             return False
         if phase != "status" and self.after_bytes and body is not None and body <= self.after_bytes:
             return False
@@ -431,7 +437,7 @@ class FaultProxy:
                         reader, _Sink(), _request_framing(head), _Budget(self, None, client)
                     )
                     exchange.status = fault.status
-                    client.sendall(self._status_response(fault))
+                    client.sendall(self._status_response(fault, target))
                     continue
                 if upstream is None:
                     upstream = socket.create_connection(self.upstream, timeout=120)
@@ -484,7 +490,13 @@ class FaultProxy:
                 client.close()
 
     @staticmethod
-    def _status_response(fault: Fault) -> bytes:
+    def _status_response(fault: Fault, target: str) -> bytes:
+        if fault.kind == "redirect":
+            location = fault.location.replace("{target}", target)
+            return (
+                f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\n"
+                "Content-Length: 0\r\n\r\n"
+            ).encode()
         code = "TOOMANYREQUESTS" if fault.status == 429 else "UNAVAILABLE"
         body = (
             f'{{"errors":[{{"code":"{code}","message":"injected by the test fault proxy"}}]}}'

@@ -1,0 +1,89 @@
+"""A registry that redirects its blob reads to storage (as ACR, ECR and CDNs do):
+the copy follows, small blobs through the client and large ones through the
+pipe, and the registry's credentials never reach the storage."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from promoter.oci import Descriptor
+from promoter.oci.reference import parse_registry_reference
+from promoter.registry import RegistryOptions
+from promoter.registry.credentials import Credential, StaticCredentials
+from promoter.registry.pipe import PIPE_MIN_SIZE
+from promoter.registry.pool import Registries
+from promoter.registry.target import RepositoryTarget
+from promoter.transfer import copy_image
+from promoter.transfer.endpoints import TargetEndpoint
+from tests.support.blob_storage import BlobStorage
+from tests.support.fault_proxy import Fault, FaultProxy
+from tests.support.images import make_image
+from tests.support.registry import Registry
+from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER
+from tests.support.token_server import TokenServer
+
+pytestmark = pytest.mark.registry
+
+LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+def _endpoint(registries: Registries, name: str) -> TargetEndpoint:
+    reference = parse_registry_reference(name)
+    return TargetEndpoint(RepositoryTarget(registries.client(reference.registry), reference))
+
+
+def test_blob_reads_follow_the_redirect_to_storage_without_credentials(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    source = registry_factory(token=token_server.token_auth_config())
+    destination = registry_factory()
+    image = make_image(seed=secrets.token_hex(4), layer_sizes=(PIPE_MIN_SIZE + 4321, 20_000))
+    big, small = image.layer_digests
+    with FaultProxy(source.host) as proxy, BlobStorage(image.blobs) as storage:
+        login = StaticCredentials({proxy.host: Credential(HTPASSWD_USER, HTPASSWD_PASSWORD)})
+        options = RegistryOptions(credentials=login)
+        with Registries(options) as registries:  # seed through the proxy, before any redirect
+            seeding = _endpoint(registries, f"{proxy.host}/redirect/src")
+            for digest, data in image.blobs.items():
+                seeding.target.put_blob(Descriptor(LAYER, digest, len(data)), data)
+            seeding.target.put_manifest(image.manifest_bytes, image.media_type, "v1")
+        redirect = proxy.add(
+            Fault("redirect", method="GET", path=r"/blobs/sha256:", times=None,
+                  location=f"{storage.url}/container{{target}}?sv=2024&sig=opaque"),
+        )  # fmt: skip
+
+        # The pipe follows the redirect for the large blob...
+        with Registries(options) as registries:
+            src = _endpoint(registries, f"{proxy.host}/redirect/src")
+            dst = _endpoint(registries, f"{destination.host}/redirect/piped")
+            descriptor = Descriptor(LAYER, big, len(image.blobs[big]))
+            assert dst.pipe_blob(descriptor, src, None)
+        assert storage.served(big) and all(r.status == 200 for r in storage.served(big))
+
+        # ...and a whole copy takes the pipe or the client as each blob's size says.
+        result = copy_image(
+            f"{proxy.host}/redirect/src:v1",
+            f"{destination.host}/redirect/copied:v1",
+            registry_options=options,
+        )
+        assert result.digest == image.digest
+        assert redirect.fired >= len(image.blobs) + 1  # config, both layers, and the pipe's
+        for digest in image.blobs:
+            assert storage.served(digest), digest
+        assert storage.served(small)[0].headers.get("accept-encoding") != "identity"  # httpx
+        assert all("sig=opaque" in r.path for r in storage.requests)
+        # The registry's bearer token went to the registry, never to the storage.
+        assert not [r for r in storage.requests if "authorization" in r.headers]
+    stored = httpx.get(
+        f"{destination.url}/v2/redirect/copied/manifests/v1",
+        headers={"Accept": image.media_type},
+        timeout=30,
+    )
+    assert stored.headers["Docker-Content-Digest"] == image.digest
+    for digest in image.blobs:
+        head = httpx.head(f"{destination.url}/v2/redirect/copied/blobs/{digest}", timeout=30)
+        assert head.status_code == 200, digest
