@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["RegistryTransport", "TransportStats"]
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
+#: Redirects followed from a registry to its storage.
+_REDIRECTS = 10
 _SEND_PIECE = 1024 * 1024
 
 
@@ -122,6 +124,8 @@ class RegistryTransport:
         self._lock = threading.Lock()
         self._discovery = threading.Lock()
         self._client: httpx.Client | None = None
+        #: For an insecure registry: a verifying client for the storage it redirects to.
+        self._storage: httpx.Client | None = None
         self._base: str | None = None
         self._reads = threading.BoundedSemaphore(max(1, options.max_concurrency))
         self._writes = threading.BoundedSemaphore(max(1, options.max_concurrency))
@@ -285,9 +289,10 @@ class RegistryTransport:
     def close(self) -> None:
         """Close the pooled connections."""
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            for client in (self._client, self._storage):
+                if client is not None:
+                    client.close()
+            self._client = self._storage = None
 
     # -- requests ---------------------------------------------------------
 
@@ -460,8 +465,15 @@ class RegistryTransport:
                 body = _pieces(content)
             request = client.build_request(method, target, headers=merged, content=body)
             self.stats.count(method)
+            # An insecure registry's client does not verify TLS; the storage its
+            # blob reads redirect to must still be verified (_follow_to_storage).
+            own_redirects = follow_redirects and self.insecure
             try:
-                response = client.send(request, stream=stream, follow_redirects=follow_redirects)
+                response = client.send(
+                    request, stream=stream, follow_redirects=follow_redirects and not own_redirects
+                )
+                if own_redirects and response.is_redirect:
+                    response = self._follow_to_storage(response, method, stream)
             except httpx.TransportError as error:
                 wait = policy.delay(attempt)
                 # A TLS handshake failure is not transient: never retried.
@@ -494,6 +506,50 @@ class RegistryTransport:
                     time.sleep(wait)
                     continue
             return response
+
+    def _follow_to_storage(
+        self, response: httpx.Response, method: str, stream: bool
+    ) -> httpx.Response:
+        """Follow an insecure registry's redirects: on its own origin with its
+        client, elsewhere (storage) with a client that verifies TLS and carries
+        none of the registry's credentials."""
+        origin = response.request.url
+        for _hop in range(_REDIRECTS):
+            location = response.headers.get("Location")
+            if not response.is_redirect or not location:
+                return response
+            target = response.request.url.join(location)
+            response.close()
+            self.stats.count(method)
+            if (target.scheme, target.netloc) == (origin.scheme, origin.netloc):
+                request = response.request
+                client = self.http()
+                request = client.build_request(method, target, headers=request.headers)
+                response = client.send(request, stream=stream)
+            else:
+                storage = self._storage_client()
+                request = storage.build_request(method, target)
+                response = storage.send(request, stream=stream, follow_redirects=True)
+        from promoter.errors import NetworkError
+
+        raise NetworkError(f"{self.host}: more than {_REDIRECTS} redirects from {origin}")
+
+    def _storage_client(self) -> httpx.Client:
+        import httpx
+
+        with self._lock:
+            if self._storage is None:
+                self._storage = httpx.Client(
+                    verify=self.verifying_context(),
+                    timeout=httpx.Timeout(
+                        connect=self.options.connect_timeout,
+                        read=self.options.stall_timeout,
+                        write=self.options.stall_timeout,
+                        pool=None,
+                    ),
+                    headers={"User-Agent": self.options.user_agent},
+                )
+            return self._storage
 
 
 def _pieces(data: bytes) -> Iterator[bytes]:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 
 import httpx
 import pytest
 
+from promoter.errors import NetworkError
 from promoter.oci import Descriptor
 from promoter.oci.reference import parse_registry_reference
-from promoter.registry import RegistryOptions
+from promoter.registry import RegistryClient, RegistryOptions
 from promoter.registry.credentials import Credential, StaticCredentials
 from promoter.registry.pipe import PIPE_MIN_SIZE
 from promoter.registry.pool import Registries
@@ -23,7 +25,7 @@ from tests.support.blob_storage import BlobStorage
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.images import make_image
 from tests.support.registry import Registry
-from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER
+from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles
 from tests.support.token_server import TokenServer
 
 pytestmark = pytest.mark.registry
@@ -87,3 +89,37 @@ def test_blob_reads_follow_the_redirect_to_storage_without_credentials(
     for digest in image.blobs:
         head = httpx.head(f"{destination.url}/v2/redirect/copied/blobs/{digest}", timeout=30)
         assert head.status_code == 200, digest
+
+
+def test_an_insecure_registry_still_verifies_the_storage_it_redirects_to(
+    registry_factory: Callable[..., Registry],
+    token_server: TokenServer,
+    tls: TlsFiles,
+) -> None:
+    """``insecure`` is the registry's alone: the HTTPS storage its reads redirect to
+    is verified (refused until its CA is given), and gets none of its credentials."""
+    source = registry_factory(token=token_server.token_auth_config())
+    image = make_image(seed=secrets.token_hex(4), layer_sizes=(30_000,))
+    (layer,) = image.layer_digests
+    with FaultProxy(source.host) as proxy, BlobStorage(image.blobs, tls=tls.server) as storage:
+        login = StaticCredentials({proxy.host: Credential(HTPASSWD_USER, HTPASSWD_PASSWORD)})
+        with RegistryClient(proxy.host, RegistryOptions(credentials=login)) as seeding:
+            seeding.upload_blob(
+                "redirect/insecure", layer, len(image.blobs[layer]), image.blobs[layer]
+            )
+        proxy.add(
+            Fault("redirect", method="GET", path=r"/blobs/sha256:", times=None,
+                  location=f"{storage.url}{{target}}?sig=opaque"),
+        )  # fmt: skip
+        insecure = RegistryOptions.from_environment(insecure_registries=[proxy.host])
+        with (
+            RegistryClient(proxy.host, replace(insecure, credentials=login)) as client,
+            pytest.raises(NetworkError) as refused,
+        ):
+            client.get_blob_bytes("redirect/insecure", layer)
+        assert "certificate" in refused.value.message.lower()
+        trusting = replace(insecure, credentials=login, ca_file=tls.ca)
+        with RegistryClient(proxy.host, trusting) as client:
+            assert client.get_blob_bytes("redirect/insecure", layer) == image.blobs[layer]
+        assert storage.served(layer)
+        assert not [r for r in storage.requests if "authorization" in r.headers]

@@ -1,5 +1,5 @@
 """A stand-in for the object storage a registry redirects blob reads to (ACR's
-Azure Blob Storage, ECR's S3, a CDN): plain HTTP on 127.0.0.1, no auth.
+Azure Blob Storage, ECR's S3, a CDN): HTTP or HTTPS on 127.0.0.1, no auth.
 
 It serves ``GET /<anything>/<digest>[?query]`` from the blobs it was given,
 honours ``Range: bytes=N-`` as storage does, and records each request's path
@@ -9,6 +9,7 @@ and headers, so a test can check that no registry credential reached it.
 from __future__ import annotations
 
 import re
+import ssl
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,11 +36,16 @@ class BlobStorage:
     """Serves ``blobs`` (digest -> bytes) until ``stop``; ``url`` once started."""
 
     blobs: Mapping[str, bytes]
+    tls: tuple[str, str] | None = None  # (certificate, key): serve HTTPS, as storage does
     requests: list[StorageRequest] = field(default_factory=list)
 
     def start(self) -> BlobStorage:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
+        if self.tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -57,7 +63,7 @@ class BlobStorage:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     def served(self, digest: str) -> list[StorageRequest]:
         """The requests that asked for ``digest``."""
