@@ -10,10 +10,11 @@ It is a fast path, never the only one. A source that redirects its blob reads
 to storage (ACR, ECR, a CDN) is followed there, without the registry's
 credentials. ``pipe_blob`` raises ``PipeUnavailable`` before anything is sent
 when it does not apply (an injected transport, a proxy, a 401 challenge, a
-chunked or unexpected answer) and the caller takes the regular path. A failure once bytes flow raises the usual
-``NetworkError`` or ``RegistryError``; the copy engine then starts the blob over
-on the regular path, which resumes broken streams piece by piece. The
-destination checks the digest as it commits the upload either way.
+chunked or unexpected answer) and the caller takes the regular path. A failure
+once bytes flow raises the usual ``NetworkError`` or ``RegistryError``; the
+copy engine then starts the blob over on the regular path, which resumes
+broken streams piece by piece. The destination checks the digest as it
+commits the upload either way.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ __all__ = ["PIPE_MIN_SIZE", "PipeUnavailable", "pipe_blob"]
 PIPE_MIN_SIZE = 4 * 1024 * 1024
 #: The one buffer a pipe moves bytes through.
 _BUFFER = 1024 * 1024
-#: Redirects followed from a blob read to its storage (as httpx's default, 20, is generous).
+#: Redirects followed from a blob read to its storage (registries use one).
 _REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 

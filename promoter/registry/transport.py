@@ -514,10 +514,13 @@ class RegistryTransport:
         client, elsewhere (storage) with a client that verifies TLS and carries
         none of the registry's credentials."""
         origin = response.request.url
-        for _hop in range(_REDIRECTS):
+        for hop in range(_REDIRECTS + 1):
             location = response.headers.get("Location")
             if not response.is_redirect or not location:
                 return response
+            if hop == _REDIRECTS:
+                response.close()
+                break
             target = response.request.url.join(location)
             response.close()
             self.stats.count(method)
