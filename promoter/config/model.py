@@ -218,7 +218,10 @@ class Pipeline:
         What a plan file keeps, and what ``promoter.registry`` reads back
         (``RegistryConfig.from_settings``).
         """
-        return {r.host: r.settings() for r in self.registries.values()}
+        return {
+            r.host: {**r.settings(), "file": str(self.file), "line": r.line, "column": r.column}
+            for r in self.registries.values()
+        }
 
     def summary(self) -> dict[str, int]:
         """Counts for ``promoter validate``: images, registries, policies, promotions."""

@@ -125,14 +125,19 @@ def _env_pair(environ: Mapping[str, str], prefix: str) -> Credential | None:
     return None
 
 
-def _named(environ: Mapping[str, str], host: str, kind: str, *names: str | None) -> list[str]:
-    """The values of the variables a pipeline names for ``host``; an error for a missing one."""
+def _named(environ: Mapping[str, str], config: RegistryConfig, *names: str | None) -> list[str]:
+    """The values of the variables a pipeline names for a registry; an error, located
+    where the pipeline declares the registry, for one that is missing."""
     values = []
     for name in names:
         value = environ.get(name) if name else None
         if not value:
             raise ConfigError(
-                f"registry {host}: auth {kind} reads ${name}, which is not set or empty",
+                f"auth {config.auth} of {config.host} reads ${name}, which is not set or empty",
+                file=config.file,
+                line=config.line,
+                column=config.column,
+                path=f"registries.{config.alias}.auth" if config.alias else None,
                 hint=f"export {name} (in CI, from a secret), or change the registry's auth",
             )
         values.append(value)
@@ -188,17 +193,17 @@ class DefaultCredentials:
         kind = config.auth
         if kind == "basic":
             username, password = _named(
-                self.environ, host, kind, config.username_env, config.password_env
+                self.environ, config, config.username_env, config.password_env
             )
             source = f"environment {config.username_env}/{config.password_env} (pipeline auth)"
             return Credential(username, password, source=source)
         if kind == "token":
-            (token,) = _named(self.environ, host, kind, config.token_env)
+            (token,) = _named(self.environ, config, config.token_env)
             source = f"environment {config.token_env} (pipeline auth)"
             return Credential(identity_token=token, source=source)
         if kind == "github":
             token_env = config.token_env or "GITHUB_TOKEN"
-            _named(self.environ, host, kind, token_env)
+            _named(self.environ, config, token_env)
             return github_credential(self.environ, token_env, config.username_env)
         if kind == "azure":
             from promoter.registry.azure import azure_credential

@@ -84,6 +84,11 @@ class RegistryConfig:
     client_id: str | None = None
     docker_config: str | None = None
     ca_file: str | None = None
+    #: Where pipeline.yml declares the registry, for errors: alias, file, line, column.
+    alias: str | None = None
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
 
     @classmethod
     def from_settings(cls, host: str, settings: Mapping[str, Any]) -> RegistryConfig:
@@ -92,6 +97,10 @@ class RegistryConfig:
         def text(key: str) -> str | None:
             value = settings.get(key)
             return str(value) if value else None
+
+        def number(key: str) -> int | None:
+            value = settings.get(key)
+            return value if isinstance(value, int) and value > 0 else None
 
         return cls(
             host=host,
@@ -104,6 +113,10 @@ class RegistryConfig:
             client_id=text("client_id"),
             docker_config=text("docker_config"),
             ca_file=text("ca_file"),
+            alias=text("alias"),
+            file=text("file"),
+            line=number("line"),
+            column=number("column"),
         )
 
 

@@ -91,7 +91,8 @@ def test_basic_auth_and_ca_file_from_the_pipeline(
     missing = run_isolated(["check", ref, "-f", "pipeline.yml"], {"STAGE_USER": USER}, work)
     assert missing.returncode == 2, missing.stderr
     lines = missing.stderr.decode().strip().splitlines()
-    assert lines[0].startswith("error: ") and "$STAGE_PASS" in lines[0], lines
+    located = f"error: {(work / 'pipeline.yml').resolve()}:3:3: registries.stage.auth: "
+    assert lines[0].startswith(located) and "$STAGE_PASS" in lines[0], lines
     assert b"Traceback" not in missing.stderr
 
     wrong = run_isolated(["check", ref, "-f", "pipeline.yml"],
@@ -112,6 +113,7 @@ def test_plan_file_keeps_names_and_paths_never_secrets(tmp_path: Path) -> None:
         extra="    ca_file: ca.pem\n",
     )
     hosts = registry_hosts(load_pipeline(path))
+    where = {"file": str(path.resolve()), "line": 3, "column": 3}  # the key `stage:`
     assert hosts[host] == {
         "alias": "stage",
         "insecure": False,
@@ -119,6 +121,7 @@ def test_plan_file_keeps_names_and_paths_never_secrets(tmp_path: Path) -> None:
         "username_env": "STAGE_USER",
         "password_env": "STAGE_PASS",
         "ca_file": str(tmp_path / "ca.pem"),
+        **where,
     }
     # What apply reads back from a plan file is what the pipeline said.
     config = registry_options(json.loads(json.dumps(hosts))).config_for(host)
@@ -128,6 +131,8 @@ def test_plan_file_keeps_names_and_paths_never_secrets(tmp_path: Path) -> None:
         username_env="STAGE_USER",
         password_env="STAGE_PASS",
         ca_file=str(tmp_path / "ca.pem"),
+        alias="stage",
+        **where,  # type: ignore[arg-type]
     )
 
 
