@@ -40,21 +40,18 @@ if TYPE_CHECKING:
     from promoter.registry.options import RegistryConfig
 
 __all__ = [
-    "ENV_IDENTITY_TOKEN",
-    "ENV_PASSWORD",
-    "ENV_USERNAME",
+    "ENV_PREFIX",
     "Credential",
     "CredentialProvider",
     "DefaultCredentials",
     "IdentityTokenFactory",
     "StaticCredentials",
-    "env_credential",
     "host_env_prefix",
 ]
 
-ENV_USERNAME = "PROMOTER_REGISTRY_USERNAME"
-ENV_PASSWORD = "PROMOTER_REGISTRY_PASSWORD"
-ENV_IDENTITY_TOKEN = "PROMOTER_REGISTRY_IDENTITY_TOKEN"
+#: ``<PREFIX>USERNAME``/``PASSWORD``/``IDENTITY_TOKEN``, for every registry; the
+#: per-host variables put the host between (``host_env_prefix``).
+ENV_PREFIX = "PROMOTER_REGISTRY_"
 
 #: Makes an identity (refresh) token once the registry's challenge is known:
 #: ``factory(realm, service, http_client)``. Azure's Entra ID exchange is one.
@@ -102,15 +99,11 @@ class StaticCredentials:
 
 def host_env_prefix(host: str) -> str:
     """``PROMOTER_REGISTRY_<HOST>_`` for a host: ``127.0.0.1:5000`` -> ``..._127_0_0_1_5000_``."""
-    return "PROMOTER_REGISTRY_" + re.sub(r"[^A-Za-z0-9]", "_", host).upper() + "_"
-
-
-def env_credential(host: str, environ: Mapping[str, str]) -> Credential | None:
-    """A credential from ``PROMOTER_REGISTRY_*`` variables (per host first, then global)."""
-    return _env_pair(environ, host_env_prefix(host)) or _env_pair(environ, "PROMOTER_REGISTRY_")
+    return ENV_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", host).upper() + "_"
 
 
 def _env_pair(environ: Mapping[str, str], prefix: str) -> Credential | None:
+    """A credential from ``<prefix>USERNAME``/``PASSWORD``, or ``<prefix>IDENTITY_TOKEN``."""
     user_var, pass_var, token_var = (prefix + n for n in ("USERNAME", "PASSWORD", "IDENTITY_TOKEN"))
     token = environ.get(token_var)
     if token:
@@ -176,7 +169,7 @@ class DefaultCredentials:
         found = self._from_pipeline(host, config) if config is not None else None
         if found is not None:
             return found
-        found = _env_pair(self.environ, "PROMOTER_REGISTRY_")
+        found = _env_pair(self.environ, ENV_PREFIX)
         if found is not None:
             return found
         from promoter.registry.dockerconfig import docker_config_credential

@@ -32,6 +32,7 @@ from promoter.oci.digest import Digest
 from promoter.registry.auth import pull_scope, push_scope
 from promoter.registry.errors import error_from_status
 from promoter.registry.options import is_loopback
+from promoter.registry.transport import MAX_REDIRECTS
 from promoter.registry.upload import check_stored_digest
 
 if TYPE_CHECKING:
@@ -45,8 +46,6 @@ __all__ = ["PIPE_MIN_SIZE", "PipeUnavailable", "pipe_blob"]
 PIPE_MIN_SIZE = 4 * 1024 * 1024
 #: The one buffer a pipe moves bytes through.
 _BUFFER = 1024 * 1024
-#: Redirects followed from a blob read to its storage (registries use one).
-_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
@@ -143,11 +142,11 @@ def _open_read(
     """The answer to ``GET`` the blob: 200 with the blob's length, or unavailable.
 
     A redirect (to the storage behind ACR, ECR or a CDN) is followed, up to
-    ``_REDIRECTS`` times; the registry's credentials go to the registry's own
+    ``MAX_REDIRECTS`` times; the registry's credentials go to the registry's own
     origin only, never to storage.
     """
     url = f"{base}/v2/{repository}/blobs/{descriptor.digest}"
-    for _hop in range(_REDIRECTS + 1):
+    for _hop in range(MAX_REDIRECTS + 1):
         parts = urllib.parse.urlsplit(url)
         own = _origin(url) == _origin(base)
         if not own and (parts.scheme not in ("http", "https") or _proxied(parts.netloc)):
@@ -178,7 +177,7 @@ def _open_read(
             return
         finally:
             connection.close()
-    raise PipeUnavailable(f"{transport.host}: more than {_REDIRECTS} redirects")
+    raise PipeUnavailable(f"{transport.host}: more than {MAX_REDIRECTS} redirects")
 
 
 @contextmanager

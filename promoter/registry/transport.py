@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 __all__ = ["RegistryTransport", "TransportStats"]
 
 _READ_METHODS = frozenset({"GET", "HEAD"})
-#: Redirects followed from a registry to its storage.
-_REDIRECTS = 10
+#: Redirects followed from a registry's blob read to its storage (registries use one).
+MAX_REDIRECTS = 5
 _SEND_PIECE = 1024 * 1024
 
 
@@ -178,14 +178,8 @@ class RegistryTransport:
 
         tune_reads()
         slots = max(1, self.options.max_concurrency) * 2 + 2
-        timeout = httpx.Timeout(
-            connect=self.options.connect_timeout,
-            read=self.options.stall_timeout,
-            write=self.options.stall_timeout,
-            pool=None,
-        )
         kwargs: dict[str, Any] = {
-            "timeout": timeout,
+            "timeout": self._timeout(),
             "limits": httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
             "headers": {"User-Agent": self.options.user_agent},
             "follow_redirects": False,
@@ -198,6 +192,17 @@ class RegistryTransport:
         else:
             kwargs["verify"] = self._verify()
         return httpx.Client(**kwargs)
+
+    def _timeout(self) -> httpx.Timeout:
+        """Connect within ``connect_timeout``; a read or write stalled ``stall_timeout`` fails."""
+        import httpx
+
+        return httpx.Timeout(
+            connect=self.options.connect_timeout,
+            read=self.options.stall_timeout,
+            write=self.options.stall_timeout,
+            pool=None,
+        )
 
     def base_url(self) -> str:
         """``https://host`` or ``http://host``, decided by the first ping (once)."""
@@ -514,20 +519,19 @@ class RegistryTransport:
         client, elsewhere (storage) with a client that verifies TLS and carries
         none of the registry's credentials."""
         origin = response.request.url
-        for hop in range(_REDIRECTS + 1):
+        for hop in range(MAX_REDIRECTS + 1):
             location = response.headers.get("Location")
             if not response.is_redirect or not location:
                 return response
-            if hop == _REDIRECTS:
+            if hop == MAX_REDIRECTS:
                 response.close()
                 break
             target = response.request.url.join(location)
             response.close()
             self.stats.count(method)
             if (target.scheme, target.netloc) == (origin.scheme, origin.netloc):
-                request = response.request
                 client = self.http()
-                request = client.build_request(method, target, headers=request.headers)
+                request = client.build_request(method, target, headers=response.request.headers)
                 response = client.send(request, stream=stream)
             else:
                 storage = self._storage_client()
@@ -535,7 +539,7 @@ class RegistryTransport:
                 response = storage.send(request, stream=stream, follow_redirects=True)
         from promoter.errors import NetworkError
 
-        raise NetworkError(f"{self.host}: more than {_REDIRECTS} redirects from {origin}")
+        raise NetworkError(f"{self.host}: more than {MAX_REDIRECTS} redirects from {origin}")
 
     def _storage_client(self) -> httpx.Client:
         import httpx
@@ -544,12 +548,7 @@ class RegistryTransport:
             if self._storage is None:
                 self._storage = httpx.Client(
                     verify=self.verifying_context(),
-                    timeout=httpx.Timeout(
-                        connect=self.options.connect_timeout,
-                        read=self.options.stall_timeout,
-                        write=self.options.stall_timeout,
-                        pool=None,
-                    ),
+                    timeout=self._timeout(),
                     headers={"User-Agent": self.options.user_agent},
                 )
             return self._storage
