@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.cli import run_isolated
 from tests.support.images import make_image
+from tests.support.oci_store import push_with_client
 from tests.support.registry import Registry
 from tests.support.tls import make_tls, write_htpasswd
 
@@ -32,9 +33,7 @@ def test_check_through_tls_and_htpasswd(
 
     options = RegistryOptions(ca_file=tls.ca, credentials=DefaultCredentials(environ=env))
     with RegistryClient(secure.host, options) as client:
-        for digest, data in image.blobs.items():
-            client.upload_blob("policy/auth", digest, len(data), data)
-        client.put_manifest("policy/auth", image.manifest_bytes, image.media_type, "v1")
+        push_with_client(client, image, "policy/auth", "v1")
     (tmp_path / "policy.yml").write_text("policies:\n  - rule: non-root\n")
     ref = f"{secure.host}/policy/auth:v1"
     policy = ["--policy", "policy.yml"]

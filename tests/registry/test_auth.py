@@ -21,6 +21,7 @@ from promoter.oci import Reference
 from promoter.registry import RegistryClient, RegistryConfig, RegistryOptions
 from promoter.registry.credentials import DefaultCredentials, host_env_prefix
 from tests.support.images import make_image
+from tests.support.oci_store import push_with_client
 from tests.support.registry import Registry
 from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles
 from tests.support.token_server import TokenServer
@@ -41,9 +42,7 @@ def _client(host: str, environ: dict[str, str], **options: object) -> RegistryCl
 
 def _round_trip(client: RegistryClient, repository: str, seed: str) -> None:
     image = make_image(seed=seed)
-    for digest, data in image.blobs.items():
-        client.upload_blob(repository, digest, len(data), data)
-    client.put_manifest(repository, image.manifest_bytes, image.media_type, "v1")
+    push_with_client(client, image, repository, "v1")
     fetched = client.get_manifest(Reference(client.host, repository, "v1"))
     assert fetched.raw == image.manifest_bytes
 

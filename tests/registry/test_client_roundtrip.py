@@ -18,6 +18,7 @@ from tests.support.images import (
     push_http,
     random_bytes,
 )
+from tests.support.oci_store import push_with_client
 from tests.support.registry import Registry
 
 
@@ -29,9 +30,7 @@ def client(registry: Registry) -> Iterator[RegistryClient]:
 
 def _push_image(client: RegistryClient, repository: str, tag: str, seed: str) -> str:
     image = make_image(seed=seed, layer_sizes=(3000, 70000))
-    for digest, data in image.blobs.items():
-        client.upload_blob(repository, digest, len(data), data)
-    return client.put_manifest(repository, image.manifest_bytes, image.media_type, tag)
+    return push_with_client(client, image, repository, tag)
 
 
 def test_loopback_plain_http_is_discovered(client: RegistryClient, registry: Registry) -> None:

@@ -21,6 +21,7 @@ from tests.support.images import (
     push_with_skopeo,
     write_layout,
 )
+from tests.support.oci_store import push_with_client
 from tests.support.registry import Registry
 from tests.support.tls import make_tls, write_htpasswd
 
@@ -138,9 +139,7 @@ def test_tls_registry_with_ca_file_and_env_credentials(
 
     options = RegistryOptions(ca_file=tls.ca, credentials=DefaultCredentials(environ=env))
     with RegistryClient(secure.host, options) as client:
-        for digest, data in image.blobs.items():
-            client.upload_blob("tls/app", digest, len(data), data)
-        client.put_manifest("tls/app", image.manifest_bytes, image.media_type, "v1")
+        push_with_client(client, image, "tls/app", "v1")
     ok = promoter("inspect", "--ca-file", tls.ca, f"{secure.host}/tls/app:v1", env=env)
     assert ok.returncode == 0, ok.stderr
     assert image.digest in ok.stdout.decode()

@@ -23,6 +23,7 @@ from promoter.registry import RegistryClient, RegistryConfig, RegistryOptions
 from promoter.registry.credentials import DefaultCredentials, host_env_prefix
 from tests.support.cli import run_isolated
 from tests.support.images import make_image
+from tests.support.oci_store import push_with_client
 from tests.support.registry import Registry
 from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles
 from tests.support.token_server import TokenServer
@@ -61,10 +62,7 @@ def _seed(host: str, ca: str, repository: str) -> str:
     env = {host_env_prefix(host) + "USERNAME": USER, host_env_prefix(host) + "PASSWORD": PASSWORD}
     options = RegistryOptions(ca_file=ca, credentials=DefaultCredentials(environ=env))
     with RegistryClient(host, options) as client:
-        for digest, data in image.blobs.items():
-            client.upload_blob(repository, digest, len(data), data)
-        client.put_manifest(repository, image.manifest_bytes, image.media_type, "v1")
-    return image.digest
+        return push_with_client(client, image, repository, "v1")
 
 
 def test_basic_auth_and_ca_file_from_the_pipeline(
@@ -148,9 +146,7 @@ def test_token_kind_is_an_identity_token(
     )
     with RegistryClient(registry.host, RegistryOptions(credentials=credentials)) as client:
         image = make_image(seed="token-kind")
-        for digest, data in image.blobs.items():
-            client.upload_blob("tok/app", digest, len(data), data)
-        client.put_manifest("tok/app", image.manifest_bytes, image.media_type, "v1")
+        push_with_client(client, image, "tok/app", "v1")
         assert (
             client.get_manifest(Reference(registry.host, "tok/app", "v1")).raw
             == image.manifest_bytes

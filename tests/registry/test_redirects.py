@@ -24,6 +24,7 @@ from promoter.transfer.endpoints import TargetEndpoint
 from tests.support.blob_storage import BlobStorage
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.images import make_image
+from tests.support.oci_store import push_with_client
 from tests.support.registry import Registry
 from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles
 from tests.support.token_server import TokenServer
@@ -48,11 +49,8 @@ def test_blob_reads_follow_the_redirect_to_storage_without_credentials(
     with FaultProxy(source.host) as proxy, BlobStorage(image.blobs) as storage:
         login = StaticCredentials({proxy.host: Credential(HTPASSWD_USER, HTPASSWD_PASSWORD)})
         options = RegistryOptions(credentials=login)
-        with Registries(options) as registries:  # seed through the proxy, before any redirect
-            seeding = _endpoint(registries, f"{proxy.host}/redirect/src")
-            for digest, data in image.blobs.items():
-                seeding.target.put_blob(Descriptor(LAYER, digest, len(data)), data)
-            seeding.target.put_manifest(image.manifest_bytes, image.media_type, "v1")
+        with RegistryClient(proxy.host, options) as seeding:  # before any redirect
+            push_with_client(seeding, image, "redirect/src", "v1")
         redirect = proxy.add(
             Fault("redirect", method="GET", path=r"/blobs/sha256:", times=None,
                   location=f"{storage.url}/container{{target}}?sv=2024&sig=opaque"),

@@ -33,6 +33,7 @@ from tests.support.oci_craft import (
 
 __all__ = [
     "push_http",
+    "push_with_client",
     "push_with_skopeo",
     "write_docker_archive",
     "write_layout",
@@ -294,4 +295,15 @@ def push_http(image: Image, base_url: str, repository: str, tag: str | None = No
                     headers={"Content-Type": manifest.media_type},
                 )
                 put.raise_for_status()
+    return image.digest
+
+
+def push_with_client(client: Any, image: Image, repository: str, tag: str | None = None) -> str:
+    """Push ``image`` through promoter's own ``RegistryClient`` (which logs in), for
+    registries behind auth that ``push_http`` cannot reach. Returns the digest."""
+    for digest, data in image.blobs.items():
+        client.upload_blob(repository, digest, len(data), data)
+    for manifest in image.manifests():  # children by digest, then the image (under ``tag``)
+        ref = tag if manifest is image else None
+        client.put_manifest(repository, manifest.manifest_bytes, manifest.media_type, ref)
     return image.digest
