@@ -215,23 +215,30 @@ def test_identity_token_uses_the_refresh_grant(
     assert all("refresh_token" in r.params for r in token_server.requests)
 
 
-def test_azure_exchange(
-    registry_factory: Callable[..., Registry], token_server: TokenServer
-) -> None:
+def _azure_client(
+    registry_factory: Callable[..., Registry],
+    token_server: TokenServer,
+    entra: str,
+    **config: str,
+) -> RegistryClient:
+    """A client of a token-auth registry with ``auth: azure`` (``config``: tenant, client_id)
+    and ``entra`` as the Entra ID token to exchange at the token server."""
     registry = registry_factory(
         token=token_server.token_auth_config(realm=f"{token_server.url}/oauth2/token")
     )
+    settings = RegistryConfig(registry.host, auth="azure", **config)  # type: ignore[arg-type]
+    credentials = DefaultCredentials(
+        environ={}, registries={registry.host: settings}, azure_token=lambda: entra
+    )
+    return RegistryClient(registry.host, RegistryOptions(credentials=credentials))
+
+
+def test_azure_exchange(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
     entra = token_server.entra_token
     assert entra is not None
-    options = {
-        "cred_options": {
-            "registries": {
-                registry.host: RegistryConfig(registry.host, auth="azure", tenant="tenant-1")
-            },
-            "azure_token": lambda: entra,
-        }
-    }
-    with _client(registry.host, {}, **options) as client:  # type: ignore[arg-type]
+    with _azure_client(registry_factory, token_server, entra, tenant="tenant-1") as client:
         _round_trip(client, "acr/app", "acr")
     paths = [r.path for r in token_server.requests]
     assert paths.count("/oauth2/exchange") == 1
@@ -243,17 +250,11 @@ def test_azure_exchange(
 def test_azure_refused_entra_token(
     registry_factory: Callable[..., Registry], token_server: TokenServer
 ) -> None:
-    registry = registry_factory(
-        token=token_server.token_auth_config(realm=f"{token_server.url}/oauth2/token")
-    )
     bad = "bad-entra-" + secrets.token_hex(8)
-    options = {
-        "cred_options": {
-            "registries": {registry.host: RegistryConfig(registry.host, auth="azure")},
-            "azure_token": lambda: bad,
-        }
-    }
-    with _client(registry.host, {}, **options) as client, pytest.raises(AuthError) as caught:  # type: ignore[arg-type]
+    with (
+        _azure_client(registry_factory, token_server, bad) as client,
+        pytest.raises(AuthError) as caught,
+    ):
         client.list_tags("acr/app")
     assert "/oauth2/exchange" in caught.value.message
     assert "Azure Entra ID" in (caught.value.detail or "")
@@ -309,18 +310,9 @@ def test_helper_token_answer_is_an_identity_token(tmp_path: Path) -> None:
 def test_azure_credential_can_be_materialised_for_other_tools(
     registry_factory: Callable[..., Registry], token_server: TokenServer
 ) -> None:
-    registry = registry_factory(
-        token=token_server.token_auth_config(realm=f"{token_server.url}/oauth2/token")
-    )
     entra = token_server.entra_token
     assert entra is not None
-    options = {
-        "cred_options": {
-            "registries": {registry.host: RegistryConfig(registry.host, auth="azure")},
-            "azure_token": lambda: entra,
-        }
-    }
-    with _client(registry.host, {}, **options) as client:  # type: ignore[arg-type]
+    with _azure_client(registry_factory, token_server, entra) as client:
         credential = client.credential()
     assert credential is not None and credential.identity_token in token_server.refresh_tokens
     assert credential.username == "00000000-0000-0000-0000-000000000000"
