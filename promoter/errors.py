@@ -100,7 +100,15 @@ class ConfigError(InputError):
 
     def to_dict(self) -> dict[str, object]:
         out = super().to_dict()
-        out.update({"file": self.file, "line": self.line, "column": self.column, "path": self.path})
+        out.update(
+            {
+                "file": self.file,
+                "line": self.line,
+                "column": self.column,
+                "path": self.path,
+                "reason": self.reason,
+            }
+        )
         return out
 
 

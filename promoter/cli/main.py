@@ -6,12 +6,14 @@ their functions only, so ``promoter --help`` starts fast.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
 import click
 
 from promoter import __version__
+from promoter.ci.service import ENV_CI, SERVICES, detect_service
 from promoter.cli.commands import COMMANDS
 from promoter.cli.render import emit_error
 from promoter.cli.state import STATE
@@ -21,8 +23,9 @@ from promoter.errors import (
     PromoterError,
     RefusedError,
 )
+from promoter.redaction import redact
 
-__all__ = ["EXIT_CODES", "cli", "exit_code_for", "main"]
+__all__ = ["EXIT_CODES", "cli", "exit_code_for", "main", "resolve_ci"]
 
 #: DESIGN §3: 0 done; 1 refused; 2 bad input; 3 failed; 130 interrupted.
 EXIT_CODES: tuple[tuple[type[PromoterError], int], ...] = (
@@ -43,6 +46,43 @@ def exit_code_for(error: PromoterError) -> int:
 def _remember_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
     STATE.debug = STATE.debug or value
     return value
+
+
+def _ci_option() -> click.Option:
+    """``--ci``: read before parsing (see ``resolve_ci``); declared so help shows it."""
+    return click.Option(
+        ["--ci"],
+        type=click.Choice(SERVICES),
+        expose_value=False,
+        help="The CI service to write outputs, summary and annotations for "
+        "(default: detected; also PROMOTER_CI).",
+    )
+
+
+def resolve_ci(argv: list[str]) -> str:
+    """The CI service: ``--ci`` in ``argv``, else ``PROMOTER_CI``, else detected.
+
+    Decided before click parses anything, so that secrets are masked before
+    the first line is printed. ``ValueError`` for a value that is not a service.
+    """
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        value = None
+        if arg == "--ci" and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--ci="):
+            value = arg[len("--ci=") :]
+        if value is not None:
+            if value not in SERVICES:
+                raise ValueError(f"--ci {value!r}: choose one of {', '.join(SERVICES)}")
+            return value
+    return detect_service(os.environ)
+
+
+def _command_name(argv: list[str]) -> str:
+    names = {command.name for command in COMMANDS}
+    return next((arg for arg in argv if arg in names), "")
 
 
 @click.group(
@@ -68,13 +108,66 @@ def cli() -> None:
     """
 
 
+cli.params.append(_ci_option())
 for _command in COMMANDS:
+    _command.params.append(_ci_option())
     cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI and exit with the code of DESIGN §3; never a traceback without --debug."""
-    STATE.debug = STATE.debug or "--debug" in (argv if argv is not None else sys.argv[1:])
+    """Run the CLI and exit with the code of DESIGN §3; never a traceback without --debug.
+
+    On a CI service the adapter masks secrets from the start and, once the exit
+    code is known, writes the service's outputs, summary and annotations.
+    """
+    args = list(argv if argv is not None else sys.argv[1:])
+    STATE.debug = STATE.debug or "--debug" in args
+    try:
+        STATE.ci = resolve_ci(args)
+    except ValueError as bad:
+        sys.stderr.write(f"error: {bad}\n")
+        sys.exit(2)
+    # Every layer asks promoter.ci.service, which reads this first (restored
+    # afterwards for callers that run main() in their own process).
+    previous = os.environ.get(ENV_CI)
+    os.environ[ENV_CI] = STATE.ci
+    try:
+        sys.exit(_main_with_ci(args))
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_CI, None)
+        else:
+            os.environ[ENV_CI] = previous
+
+
+def _main_with_ci(args: list[str]) -> int:
+    STATE.command = _command_name(args)
+    STATE.document, STATE.plan_file = None, ""
+    adapter = None
+    if STATE.ci != "none":
+        from promoter.ci.adapter import adapter_for
+
+        adapter = adapter_for(STATE.ci, os.environ)
+        if adapter is not None:
+            adapter.start()
+    code = _run(args)
+    if adapter is not None and STATE.command:
+        from promoter.ci.adapter import Finished
+
+        try:
+            adapter.finish(Finished(STATE.command, STATE.document, code, STATE.plan_file))
+        except OSError as error:
+            sys.stderr.write(f"error: cannot write the CI outputs: {error}\n")
+            code = code or 3
+    return code
+
+
+def _traceback() -> None:
+    sys.stderr.write(redact(traceback.format_exc()))
+
+
+def _run(args: list[str]) -> int:
+    """The command's exit code; errors printed as one line (and JSON when asked)."""
     # promoter never runs httpx's own command line; keeping httpx from importing
     # it (rich, pygments) saves about a tenth of a second for every command
     # that reaches a registry.
@@ -82,33 +175,33 @@ def main(argv: list[str] | None = None) -> None:
     try:
         # Without standalone mode click returns --help/--version's exit code, or
         # what the command returned: None, or an int exit code of its own.
-        result = cli.main(args=argv, prog_name="promoter", standalone_mode=False)
+        result = cli.main(args=args, prog_name="promoter", standalone_mode=False)
     except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
+        return int(done.exit_code)
     except click.exceptions.Abort:
         sys.stderr.write("error: interrupted\n")
-        sys.exit(130)
+        return 130
     except click.ClickException as bad:
         # Usage errors: bad options or arguments (exit 2).
         bad.show()
-        sys.exit(2)
+        return 2
     except PromoterError as error:
         code = exit_code_for(error)
         if STATE.debug:
-            traceback.print_exc()
+            _traceback()
         emit_error(error, code)
-        sys.exit(code)
+        return code
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
-        sys.exit(130)
+        return 130
     except BrokenPipeError:
-        sys.exit(0)
+        return 0
     except Exception as unexpected:  # the last resort: still one line, exit 3
         if STATE.debug:
-            traceback.print_exc()
+            _traceback()
         sys.stderr.write(
-            f"error: internal error: {type(unexpected).__name__}: {unexpected}\n"
-            "hint: re-run with --debug for a traceback, and report it\n"
+            redact(f"error: internal error: {type(unexpected).__name__}: {unexpected}\n")
+            + "hint: re-run with --debug for a traceback, and report it\n"
         )
-        sys.exit(3)
-    sys.exit(result if isinstance(result, int) else 0)
+        return 3
+    return result if isinstance(result, int) else 0

@@ -1,4 +1,10 @@
-"""Rendering results and errors: one JSON document on stdout, or text; logs on stderr."""
+"""Rendering results and errors: one JSON document on stdout, or text; logs on stderr.
+
+Everything printed passes through ``promoter.redaction.redact``, so no secret
+promoter holds reaches the output, even where a registry's own words repeat it.
+The last document is kept in ``STATE`` for the CI adapter, which writes the
+service's outputs, summary and annotations from it.
+"""
 
 from __future__ import annotations
 
@@ -9,35 +15,47 @@ from typing import Any
 
 from promoter.cli.state import STATE
 from promoter.errors import PromoterError
+from promoter.redaction import redact
 
-__all__ = ["emit", "emit_error", "log"]
+__all__ = ["emit", "emit_error", "error_document", "log"]
 
 
 def emit(result: Any, text: Callable[[Any], str] | str | None = None) -> None:
     """Print a command's result: JSON when ``--output json``, else its text form."""
+    if isinstance(result, dict):
+        STATE.document = result
     if STATE.output == "json":
-        sys.stdout.write(json.dumps(result, indent=2, sort_keys=False, default=str) + "\n")
+        document = json.dumps(result, indent=2, sort_keys=False, default=str)
+        sys.stdout.write(redact(document) + "\n")
         return
     if text is None:
         return
     rendered = text(result) if callable(text) else text
     if rendered:
+        rendered = redact(rendered)
         sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
 
 
 def log(message: str) -> None:
     """A progress or information line for people: always stderr, silenced by ``--quiet``."""
     if not STATE.quiet:
-        sys.stderr.write(message + "\n")
+        sys.stderr.write(redact(message) + "\n")
+
+
+def error_document(error: PromoterError, exit_code: int) -> dict[str, Any]:
+    """The JSON document of a failed command."""
+    return {"ok": False, "exitCode": exit_code, "error": error.to_dict()}
 
 
 def emit_error(error: PromoterError, exit_code: int) -> None:
     """Print an error: one clear line on stderr, then detail; JSON on stdout when asked."""
-    sys.stderr.write(f"error: {error.message}\n")
+    lines = [f"error: {error.message}"]
     if error.detail:
-        sys.stderr.write(error.detail.rstrip("\n") + "\n")
+        lines.append(error.detail.rstrip("\n"))
     if error.hint and error.hint not in error.message:
-        sys.stderr.write(f"hint: {error.hint}\n")
+        lines.append(f"hint: {error.hint}")
+    sys.stderr.write(redact("\n".join(lines)) + "\n")
+    doc = error_document(error, exit_code)
+    STATE.document = doc
     if STATE.output in ("json", "sarif"):
-        doc = {"ok": False, "exit_code": exit_code, "error": error.to_dict()}
-        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+        sys.stdout.write(redact(json.dumps(doc, indent=2, default=str)) + "\n")

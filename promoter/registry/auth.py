@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import AuthError, NetworkError
+from promoter.redaction import register_secret
 from promoter.registry.challenge import Challenge, parse_challenge
 from promoter.registry.credentials import Credential
 
@@ -238,6 +239,7 @@ def _token_from(document: Any) -> Token:
     value = document.get("token") or document.get("access_token")
     if not isinstance(value, str) or not value:
         raise AuthError("the token endpoint answered without a token")
+    register_secret(value)
     try:
         lifetime = float(document.get("expires_in") or _DEFAULT_TOKEN_LIFETIME)
     except (TypeError, ValueError):

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from promoter.errors import AuthError, NetworkError
+from promoter.redaction import register_secret
 from promoter.registry.credentials import Credential
 
 __all__ = ["ACR_USERNAME", "ENTRA_SCOPE", "ENV_AZURE_TOKEN", "azure_credential", "exchange_url"]
@@ -75,6 +76,7 @@ def azure_credential(
     *,
     tenant: str | None = None,
     client_id: str | None = None,
+    token_source: str | None = None,
 ) -> Credential:
     """A credential whose identity token is made by the ACR exchange when first needed.
 
@@ -82,11 +84,12 @@ def azure_credential(
     without them azure-identity reads ``AZURE_TENANT_ID``/``AZURE_CLIENT_ID``.
     """
     if entra_token is not None:
-        source = "Azure Entra ID token (injected)"
+        source = f"Azure Entra ID token from {token_source or 'the caller'}"
         get_token = entra_token
     elif environ.get(ENV_AZURE_TOKEN):
         source = f"Azure Entra ID token from {ENV_AZURE_TOKEN}"
         value = environ[ENV_AZURE_TOKEN]
+        register_secret(value)
 
         def get_token() -> str:
             return value

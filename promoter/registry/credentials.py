@@ -7,7 +7,8 @@ source tried, never the secret.
 
 Lookup for a host (``DefaultCredentials``), first match wins:
 
-1. ``PROMOTER_REGISTRY_<HOST>_USERNAME`` / ``_PASSWORD`` (or ``_IDENTITY_TOKEN``),
+1. ``PROMOTER_REGISTRY_<HOST>_USERNAME`` / ``_PASSWORD`` (or ``_IDENTITY_TOKEN``, or
+   ``_ENTRA_TOKEN``: an Entra ID access token for ACR's ``/oauth2/exchange``),
    where ``<HOST>`` is the host with every character other than letters and
    digits replaced by ``_``, uppercased: ``127.0.0.1:5000`` -> ``127_0_0_1_5000``;
 2. the registry's ``auth`` in pipeline.yml: ``basic`` (the variables named by
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from promoter.errors import ConfigError
+from promoter.redaction import register_secret
 
 if TYPE_CHECKING:
     from promoter.registry.options import RegistryConfig
@@ -70,6 +72,11 @@ class Credential:
         default=None, repr=False, compare=False
     )
 
+    def __post_init__(self) -> None:
+        # Hidden from every output from the moment it exists (CI masks it too).
+        register_secret(self.password)
+        register_secret(self.identity_token)
+
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value this credential holds (for masking and leak checks)."""
@@ -102,9 +109,18 @@ def host_env_prefix(host: str) -> str:
     return ENV_PREFIX + re.sub(r"[^A-Za-z0-9]", "_", host).upper() + "_"
 
 
-def _env_pair(environ: Mapping[str, str], prefix: str) -> Credential | None:
-    """A credential from ``<prefix>USERNAME``/``PASSWORD``, or ``<prefix>IDENTITY_TOKEN``."""
+def _env_pair(environ: Mapping[str, str], prefix: str, host: str) -> Credential | None:
+    """A credential from ``<prefix>USERNAME``/``PASSWORD``, ``<prefix>IDENTITY_TOKEN``, or
+    ``<prefix>ENTRA_TOKEN`` (an Entra ID access token, exchanged at ACR's /oauth2/exchange:
+    what the Azure DevOps task passes for a workload identity or managed identity)."""
     user_var, pass_var, token_var = (prefix + n for n in ("USERNAME", "PASSWORD", "IDENTITY_TOKEN"))
+    entra_var = prefix + "ENTRA_TOKEN"
+    entra = environ.get(entra_var)
+    if entra:
+        from promoter.registry.azure import azure_credential
+
+        register_secret(entra)
+        return azure_credential(host, environ, lambda: entra, token_source=f"environment {entra_var}")
     token = environ.get(token_var)
     if token:
         return Credential(
@@ -162,14 +178,14 @@ class DefaultCredentials:
     azure_token: Callable[[], str] | None = None
 
     def get(self, host: str) -> Credential | None:
-        found = _env_pair(self.environ, host_env_prefix(host))
+        found = _env_pair(self.environ, host_env_prefix(host), host)
         if found is not None:
             return found
         config = self.registries.get(host)
         found = self._from_pipeline(host, config) if config is not None else None
         if found is not None:
             return found
-        found = _env_pair(self.environ, ENV_PREFIX)
+        found = _env_pair(self.environ, ENV_PREFIX, host)
         if found is not None:
             return found
         from promoter.registry.dockerconfig import docker_config_credential

@@ -108,7 +108,7 @@ def test_error_as_json_document(project: Path) -> None:
     assert outcome.code == 2
     document = json.loads(outcome.stdout)
     assert document["ok"] is False
-    assert document["exit_code"] == 2
+    assert document["exitCode"] == 2
     error = document["error"]
     assert error["type"] == "ConfigError"
     assert (error["file"], error["line"], error["column"], error["path"]) == (

@@ -1,0 +1,143 @@
+"""The service's side of a command: made from the document ``--output json`` prints.
+
+``CiAdapter.start`` runs before anything is printed and masks each secret the
+moment promoter reads it; ``CiAdapter.finish`` runs once the command's exit
+code is known and writes the report file, the step outputs, the annotations,
+the summary and (Azure DevOps) the step's result. Service commands go to
+stderr, so stdout stays the one JSON document of ``--output json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from promoter.ci.annotations import Annotation, annotations_of, limit_annotations, relative_path
+from promoter.ci.outputs import StepOutputs, step_outputs
+from promoter.ci.service import AZURE_DEVOPS, GITHUB
+from promoter.ci.summary import render_summary
+from promoter.redaction import on_secret, redact
+
+__all__ = ["CiAdapter", "Finished", "adapter_for", "document_kind"]
+
+_KINDS = {"run": "run", "plan": "run", "apply": "run", "check": "check", "build": "build"}
+
+
+def document_kind(command: str) -> str:
+    """What shape a command's document has: ``run`` (run, plan, apply), ``check``, ..."""
+    return _KINDS.get(command, command)
+
+
+class Finished:
+    """What a command left for the service: its name, document, exit code and plan file."""
+
+    def __init__(
+        self, command: str, document: Mapping[str, Any] | None, exit_code: int, plan_file: str = ""
+    ) -> None:
+        self.command = command or "promoter"
+        self.document: Mapping[str, Any] = document or {}
+        self.exit_code = exit_code
+        self.plan_file = plan_file
+        self.kind = document_kind(self.command)
+
+
+class CiAdapter:
+    """Common to both services; subclasses write the service's own commands."""
+
+    service = ""
+
+    def __init__(self, env: Mapping[str, str], stream: TextIO | None = None) -> None:
+        self.env = env
+        self._stream = stream
+        self._lock = threading.Lock()
+        self._stop: Callable[[], None] | None = None
+
+    # -- writing service commands ------------------------------------------------
+    def command(self, line: str) -> None:
+        """One service command line, on stderr."""
+        stream = self._stream or sys.stderr
+        with self._lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+    def temp_dir(self) -> Path:
+        """Where the report, plan and summary files go: the runner's temp folder."""
+        for name in ("RUNNER_TEMP", "AGENT_TEMPDIRECTORY"):
+            if self.env.get(name) and Path(self.env[name]).is_dir():
+                return Path(self.env[name])
+        return Path(tempfile.gettempdir())
+
+    def temp_file(self, stem: str, suffix: str) -> Path:
+        """A new file of ours in ``temp_dir`` (created empty, for this process alone)."""
+        fd, name = tempfile.mkstemp(prefix=f"promoter-{stem}-", suffix=suffix, dir=self.temp_dir())
+        os.close(fd)
+        return Path(name)
+
+    # -- the two moments -----------------------------------------------------------
+    def start(self) -> None:
+        """Mask each secret promoter holds or will read, before any use of it is printed."""
+        self._stop = on_secret(self.mask)
+
+    def finish(self, done: Finished) -> None:
+        """Write the report file, outputs, annotations, summary and the step's result."""
+        document = done.document
+        report = ""
+        if document:
+            path = self.temp_file(f"{done.command}-report", ".json")
+            path.write_text(redact(json.dumps(document, indent=2, default=str)) + "\n", "utf-8")
+            report = str(path)
+        outputs = step_outputs(
+            document, done.kind, done.exit_code, report=report, plan=done.plan_file
+        )
+        found = [self._located(a) for a in annotations_of(document, done.kind)]
+        self.write_outputs(outputs)
+        self.write_annotations(limit_annotations(found))
+        summary = render_summary(done.command, document, done.kind, outputs, found)
+        self.write_summary(redact(summary), done.command)
+        self.complete(done.exit_code, found)
+        if self._stop is not None:
+            self._stop()
+
+    def _located(self, annotation: Annotation) -> Annotation:
+        from dataclasses import replace
+
+        return replace(annotation, file=relative_path(annotation.file, self.env))
+
+    # -- per service -----------------------------------------------------------------
+    def mask(self, secret: str) -> None:
+        """Tell the service to hide ``secret`` in its logs."""
+        raise NotImplementedError
+
+    def write_outputs(self, outputs: StepOutputs) -> None:
+        """The step outputs."""
+        raise NotImplementedError
+
+    def write_annotations(self, annotations: Sequence[Annotation]) -> None:
+        """The annotations (already limited and ordered)."""
+        raise NotImplementedError
+
+    def write_summary(self, markdown: str, command: str) -> None:
+        """The job summary."""
+        raise NotImplementedError
+
+    def complete(self, exit_code: int, annotations: Sequence[Annotation]) -> None:
+        """The step's result, where the service takes one from us."""
+
+
+def adapter_for(service: str, env: Mapping[str, str]) -> CiAdapter | None:
+    """The adapter of ``service`` (None for ``none``)."""
+    if service == GITHUB:
+        from promoter.ci.github import GitHubAdapter
+
+        return GitHubAdapter(env)
+    if service == AZURE_DEVOPS:
+        from promoter.ci.azure import AzureDevOpsAdapter
+
+        return AzureDevOpsAdapter(env)
+    return None

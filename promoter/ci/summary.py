@@ -1,0 +1,205 @@
+"""The job summary: a command's document as Markdown tables, kept under a size bound.
+
+GitHub drops a step summary over 1 MiB whole; Azure DevOps shows the same
+Markdown as a build summary tab. Rows past the bound are cut, and the summary
+says how many and where the whole report is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from promoter.ci.annotations import Annotation
+from promoter.ci.outputs import StepOutputs
+
+__all__ = ["SUMMARY_LIMIT", "render_summary"]
+
+#: Bytes: under GitHub's 1 MiB, with room for the closing note.
+SUMMARY_LIMIT = 1024 * 1024 - 4096
+
+_ICONS = {"succeeded": "✅", "refused": "⛔", "failed": "❌"}
+
+
+def _cell(value: Any) -> str:
+    """A table cell: one line, pipes escaped."""
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
+
+
+def _size(count: Any) -> str:
+    value = float(count or 0)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"
+
+
+class _Budget:
+    """Markdown lines up to a byte bound; counts the table rows it had to leave out."""
+
+    def __init__(self, limit: int) -> None:
+        self.lines: list[str] = []
+        self.used = 0
+        self.limit = limit
+        self.cut = 0
+
+    def add(self, line: str) -> bool:
+        size = len(line.encode("utf-8")) + 1
+        if self.cut or self.used + size > self.limit:
+            self.cut += 1
+            return False
+        self.lines.append(line)
+        self.used += size
+        return True
+
+    def table(self, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        self.add("")
+        self.add(f"### {title}")
+        self.add("")
+        self.add("| " + " | ".join(header) + " |")
+        self.add("|" + "---|" * len(header))
+        for row in rows:
+            self.add("| " + " | ".join(_cell(c) for c in row) + " |")
+
+
+def _where(annotation: Annotation) -> str:
+    if not annotation.file:
+        return ""
+    where = annotation.file
+    if annotation.line:
+        where += f":{annotation.line}"
+    return f"`{where}`"
+
+
+def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget) -> None:
+    plan = doc.get("plan") or {}
+    tags = {t.get("image"): t for t in doc.get("tags") or []}
+    md.table(
+        "Images",
+        ["Image", "Staging", "Digest", "Tags"],
+        (
+            [
+                image.get("image"),
+                image.get("source"),
+                f"`{image.get('digest')}`" if image.get("digest") else "unknown",
+                ", ".join(tags.get(image.get("image"), {}).get("tagNames") or []),
+            ]
+            for image in plan.get("images") or []
+        ),
+    )
+    policy_rows = []
+    for name, check in (doc.get("checks") or {}).items():
+        for r in check.get("results") or []:
+            line = f"`{r['file']}:{r['line']}`" if r.get("file") and r.get("line") else ""
+            platform = f" [{r['platform']}]" if r.get("platform") else ""
+            policy_rows.append(
+                [name, f"{r.get('rule')}{platform}", r.get("status"), r.get("message"), line]
+            )
+    md.table("Policy", ["Image", "Rule", "Status", "Message", "Rule in pipeline"], policy_rows)
+    md.table(
+        "Promotions",
+        ["Image", "Destination", "Tag", "Action", "Why"],
+        (
+            [
+                image.get("image"),
+                a.get("destination"),
+                a.get("tag"),
+                a.get("action"),
+                a.get("reason"),
+            ]
+            for image in plan.get("images") or []
+            for a in image.get("actions") or []
+        ),
+    )
+    promotion = doc.get("promotion")
+    if promotion:
+        md.table(
+            "What moved",
+            ["Image", "Status", "Copied", "Mounted", "Seconds", "Message"],
+            (
+                [
+                    i.get("image"), i.get("status"), _size(i.get("bytesCopied")),
+                    _size(i.get("bytesMounted")), i.get("seconds"), i.get("message"),
+                ]
+                for i in promotion.get("images") or []
+            ),
+        )  # fmt: skip
+        md.add("")
+        md.add(
+            f"Moved {_size(promotion.get('bytesCopied'))} copied, "
+            f"{_size(promotion.get('bytesMounted'))} mounted in {promotion.get('seconds')} s."
+        )
+    if out.promoted_refs:
+        md.table(
+            "Promoted",
+            ["Image", "Reference"],
+            ([name, f"`{ref}`"] for name, refs in out.promoted_refs.items() for ref in refs),
+        )
+
+
+def _check_tables(doc: Mapping[str, Any], md: _Budget) -> None:
+    md.add("")
+    md.add(f"`{doc.get('reference')}` at `{doc.get('digest')}`")
+    md.table(
+        "Policy",
+        ["Rule", "Status", "Message", "Rule in pipeline"],
+        (
+            [
+                f"{r.get('rule')}{' [' + r['platform'] + ']' if r.get('platform') else ''}",
+                r.get("status"),
+                r.get("message"),
+                f"`{r['file']}:{r['line']}`" if r.get("file") and r.get("line") else "",
+            ]
+            for r in doc.get("results") or []
+        ),
+    )
+
+
+def render_summary(
+    command: str,
+    document: Mapping[str, Any],
+    kind: str,
+    outputs: StepOutputs,
+    annotations: Sequence[Annotation],
+    *,
+    limit: int = SUMMARY_LIMIT,
+) -> str:
+    """The Markdown summary of one command's ``document``."""
+    md = _Budget(limit)
+    word = outputs.result
+    md.add(f"## {_ICONS.get(word, '')} promoter {command}: {word}".replace("  ", " "))
+    context = document.get("context") or {}
+    if context.get("ref") or context.get("sha"):
+        md.add("")
+        md.add(f"git `{context.get('ref') or 'no ref'}` at `{str(context.get('sha') or '')[:12]}`")
+    md.table(
+        "Problems",
+        ["Level", "What", "Where", "Message"],
+        ([a.level, a.title, _where(a), a.message] for a in annotations),
+    )
+    if kind == "run":
+        _run_tables(document, outputs, md)
+    elif kind == "check":
+        _check_tables(document, md)
+    if outputs.digests and kind != "run":
+        md.table(
+            "Digests", ["Image", "Digest"], ([k, f"`{v}`"] for k, v in outputs.digests.items())
+        )
+    if outputs.tags and kind != "run":
+        md.table("Tags", ["Tag"], ([t] for t in outputs.tags))
+    if document.get("seconds") is not None:
+        md.add("")
+        md.add(f"Took {document.get('seconds')} s.")
+    text = "\n".join(md.lines)
+    if md.cut:
+        where = f" in `{outputs.report}`" if outputs.report else " in the JSON report"
+        text += (
+            f"\n\n> **Summary cut:** {md.cut} more lines did not fit under the 1 MiB a "
+            f"summary may have; the whole report is{where}."
+        )
+    return text + "\n"
