@@ -76,10 +76,16 @@ def registry_options(
 
 def ci_run_url(env: Mapping[str, str]) -> str | None:
     """The CI run's web address on GitHub Actions or Azure DevOps, else None."""
-    if env.get("GITHUB_ACTIONS") == "true" and env.get("GITHUB_RUN_ID"):
+    from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
+
+    try:
+        service = detect_service(env)
+    except ValueError:
+        return None
+    if service == GITHUB and env.get("GITHUB_RUN_ID"):
         server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
         return f"{server}/{env.get('GITHUB_REPOSITORY', '')}/actions/runs/{env['GITHUB_RUN_ID']}"
-    if env.get("TF_BUILD", "").lower() == "true" and env.get("BUILD_BUILDID"):
+    if service == AZURE_DEVOPS and env.get("BUILD_BUILDID"):
         collection = env.get("SYSTEM_COLLECTIONURI", "").rstrip("/")
         project = env.get("SYSTEM_TEAMPROJECT", "")
         return f"{collection}/{project}/_build/results?buildId={env['BUILD_BUILDID']}"

@@ -18,14 +18,9 @@ from typing import Any
 from promoter.tagging.context import GitContext, RepositoryInfo
 from promoter.tagging.remotes import public_url, repository_name
 
-__all__ = ["azure_context", "azure_repository", "is_azure"]
+__all__ = ["azure_context", "azure_repository"]
 
 _EVENTS = {"pullrequest": "pull_request", "schedule": "schedule", "manual": "workflow_dispatch"}
-
-
-def is_azure(env: Mapping[str, str]) -> bool:
-    """Whether ``env`` is an Azure DevOps agent's (``TF_BUILD=True``)."""
-    return env.get("TF_BUILD", "").lower() == "true"
 
 
 def _branch(ref: str) -> str:

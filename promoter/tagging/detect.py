@@ -1,4 +1,6 @@
-"""Which git context applies: GitHub Actions, then Azure DevOps, then the local checkout.
+"""Which git context applies: GitHub Actions, Azure DevOps or the local checkout.
+
+The service is the one ``promoter.ci.service`` detects (``--ci`` overrides it).
 
 On a CI service the local checkout (when there is one) still fills what the
 CI variables lack: the commit date, the default branch, ``dirty``/``shallow``.
@@ -11,18 +13,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from promoter.errors import PromoterError
-from promoter.tagging.azure import azure_context, azure_repository, is_azure
+from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
+from promoter.errors import InputError, PromoterError
+from promoter.tagging.azure import azure_context, azure_repository
 from promoter.tagging.context import GitContext, RepositoryInfo
 from promoter.tagging.github import github_context, github_repository
 from promoter.tagging.localgit import local_context
 
-__all__ = ["detect_context", "is_github"]
-
-
-def is_github(env: Mapping[str, str]) -> bool:
-    """Whether ``env`` is a GitHub Actions runner's (``GITHUB_ACTIONS=true``)."""
-    return env.get("GITHUB_ACTIONS", "").lower() == "true"
+__all__ = ["detect_context"]
 
 
 def _fill_from_checkout(
@@ -53,10 +51,14 @@ def detect_context(
     """The context and repository facts for a build of the checkout at ``path``."""
     env = os.environ if env is None else env
     where = Path(path)
-    if is_github(env):
+    try:
+        service = detect_service(env)
+    except ValueError as bad:
+        raise InputError(str(bad)) from None
+    if service == GITHUB:
         context = github_context(env)
         repository = github_repository(context.payload.get("repository"), env)
-    elif is_azure(env):
+    elif service == AZURE_DEVOPS:
         context = azure_context(env)
         repository = azure_repository(env)
         where = Path(env.get("BUILD_SOURCESDIRECTORY") or where)

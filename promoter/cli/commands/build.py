@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -13,35 +11,12 @@ from typing import Any
 
 import click
 
+from promoter.ci.buildlog import GroupedBuildLog
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
 from promoter.cli.render import emit, log
 from promoter.cli.state import STATE
 
 __all__ = ["build"]
-
-
-class _GroupedLog:
-    """kaniko's lines on stderr, one collapsible group per build on GitHub and Azure."""
-
-    def __init__(self) -> None:
-        if os.environ.get("GITHUB_ACTIONS") == "true":
-            self._open, self._close = "::group::", "::endgroup::"
-        elif os.environ.get("TF_BUILD", "").lower() == "true":
-            self._open, self._close = "##[group]", "##[endgroup]"
-        else:
-            self._open = self._close = ""
-
-    def begin(self, title: str) -> None:
-        log(f"{self._open}{title}" if self._open else f"== {title}")
-
-    def line(self, text: str) -> None:
-        if not STATE.quiet:
-            sys.stderr.write(text + "\n")
-            sys.stderr.flush()
-
-    def end(self) -> None:
-        if self._close:
-            log(self._close)
 
 
 def _text(report: dict[str, Any]) -> str:
@@ -127,7 +102,7 @@ def build(
             chosen,
             metadata,
             output_root=output_root,
-            log=_GroupedLog(),
+            log=GroupedBuildLog(STATE.ci, quiet=STATE.quiet),
             push=push,
             stitch=push.stitch if push is not None else None,
             credentials=build_credentials(options),

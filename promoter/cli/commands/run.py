@@ -6,28 +6,15 @@ import sys
 
 import click
 
+from promoter.ci.buildlog import GroupedBuildLog
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
-from promoter.cli.render import emit, log
+from promoter.cli.render import emit
 from promoter.cli.state import STATE
 from promoter.errors import InputError
 
 __all__ = ["STAGES", "run"]
 
 STAGES = ("build", "push", "check", "promote")
-
-
-class _BuildLog:
-    """kaniko's lines on stderr, a titled block per build."""
-
-    def begin(self, title: str) -> None:
-        log(f"== {title}")
-
-    def line(self, text: str) -> None:
-        if not STATE.quiet:
-            sys.stderr.write(text + "\n")
-
-    def end(self) -> None:
-        """Nothing to close on a terminal."""
 
 
 @click.command()
@@ -77,7 +64,7 @@ def run(
         dry_run=dry_run,
         insecure_registries=insecure_registries,
         ca_file=ca_file,
-        build_log=_BuildLog(),
+        build_log=GroupedBuildLog(STATE.ci, quiet=STATE.quiet),
         # Blobs as they move to production (a dry run moves none).
         listener=None if dry_run else progress_for(quiet),
     )
