@@ -101,8 +101,13 @@ class CiAdapter:
         summary = render_summary(done.command, document, done.kind, outputs, found)
         self.write_summary(redact(summary), done.command)
         self.complete(done.exit_code, found)
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop hearing of new secrets."""
         if self._stop is not None:
             self._stop()
+            self._stop = None
 
     def _located(self, annotation: Annotation) -> Annotation:
         from dataclasses import replace

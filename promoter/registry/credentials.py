@@ -76,6 +76,8 @@ class Credential:
         # Hidden from every output from the moment it exists (CI masks it too).
         register_secret(self.password)
         register_secret(self.identity_token)
+        if self.username and self.password:  # what a Basic header carries, base64-encoded
+            register_secret(f"{self.username}:{self.password}")
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -120,7 +122,9 @@ def _env_pair(environ: Mapping[str, str], prefix: str, host: str) -> Credential 
         from promoter.registry.azure import azure_credential
 
         register_secret(entra)
-        return azure_credential(host, environ, lambda: entra, token_source=f"environment {entra_var}")
+        return azure_credential(
+            host, environ, lambda: entra, token_source=f"environment {entra_var}"
+        )
     token = environ.get(token_var)
     if token:
         return Credential(
