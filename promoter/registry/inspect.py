@@ -38,7 +38,7 @@ class PlatformEntry:
         return {
             "platform": self.platform,
             "digest": self.digest,
-            "media_type": self.media_type,
+            "mediaType": self.media_type,
             "size": self.size,
         }
 
@@ -65,15 +65,15 @@ class Inspection:
         out: dict[str, Any] = {
             "reference": self.reference,
             "digest": self.digest,
-            "media_type": self.media_type,
+            "mediaType": self.media_type,
             "size": self.size,
             "platforms": [p.to_dict() for p in self.platforms],
             "tags": self.tags,
         }
         if self.artifact_type:
-            out["artifact_type"] = self.artifact_type
+            out["artifactType"] = self.artifact_type
         if self.config_media_type:
-            out["config_media_type"] = self.config_media_type
+            out["configMediaType"] = self.config_media_type
         if self.layers is not None:
             out["layers"] = self.layers
         if self.subject:

@@ -61,7 +61,7 @@ def test_json_output(registry: Registry, seeded: dict[str, object]) -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["digest"] == image.digest  # type: ignore[attr-defined]
-    assert document["media_type"] == image.media_type  # type: ignore[attr-defined]
+    assert document["mediaType"] == image.media_type  # type: ignore[attr-defined]
     assert sorted(document["tags"]) == ["also", "v1"]
     assert document["platforms"][0]["platform"] == "linux/amd64"
     assert document["size"] == image.size + image.blob_bytes  # type: ignore[attr-defined]
