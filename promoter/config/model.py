@@ -66,13 +66,13 @@ class Registry:
         auth = self.auth
         found: dict[str, Any] = {"alias": self.alias, "insecure": self.insecure, "auth": auth.kind}
         optional = {
-            "username_env": auth.username_env,
-            "password_env": auth.password_env,
-            "token_env": auth.token_env,
+            "usernameEnv": auth.username_env,
+            "passwordEnv": auth.password_env,
+            "tokenEnv": auth.token_env,
             "tenant": auth.tenant,
-            "client_id": auth.client_id,
-            "docker_config": str(auth.config) if auth.config else None,
-            "ca_file": str(self.ca_file) if self.ca_file else None,
+            "clientId": auth.client_id,
+            "dockerConfig": str(auth.config) if auth.config else None,
+            "caFile": str(self.ca_file) if self.ca_file else None,
         }
         found.update({key: value for key, value in optional.items() if value})
         return found

@@ -37,6 +37,15 @@ ACTIONS = ("copy", "tag", "noop", "conflict", "blocked", "skipped")
 WRITING_ACTIONS = frozenset({"copy", "tag"})
 #: The version of the plan file format.
 PLAN_FORMAT = "promoter.plan/v1"
+#: The snake_case registry settings of plan files written before every key was camelCase.
+_OLD_SETTING_KEYS = {
+    "username_env": "usernameEnv",
+    "password_env": "passwordEnv",
+    "token_env": "tokenEnv",
+    "client_id": "clientId",
+    "docker_config": "dockerConfig",
+    "ca_file": "caFile",
+}
 
 
 @dataclass
@@ -191,7 +200,10 @@ class PromotionPlan:
             file=str(data.get("file", "")),
             created=str(data.get("created", "")),
             images=[ImagePlan.from_dict(i) for i in data.get("images", [])],
-            registries={str(h): dict(v) for h, v in dict(registries).items()},
+            registries={
+                str(h): {_OLD_SETTING_KEYS.get(k, k): value for k, value in dict(v).items()}
+                for h, v in dict(registries).items()
+            },
             context=dict(data.get("context") or {}),
         )
 

@@ -116,9 +116,9 @@ def test_plan_file_keeps_names_and_paths_never_secrets(tmp_path: Path) -> None:
         "alias": "stage",
         "insecure": False,
         "auth": "basic",
-        "username_env": "STAGE_USER",
-        "password_env": "STAGE_PASS",
-        "ca_file": str(tmp_path / "ca.pem"),
+        "usernameEnv": "STAGE_USER",
+        "passwordEnv": "STAGE_PASS",
+        "caFile": str(tmp_path / "ca.pem"),
         **where,
     }
     # What apply reads back from a plan file is what the pipeline said.
