@@ -52,7 +52,7 @@ class KanikoFailed(BuildError):
 
     def to_dict(self) -> dict[str, object]:
         out = super().to_dict()
-        out.update({"exit_code": self.exit_code, "dockerfile_line": self.dockerfile_line})
+        out.update({"exitCode": self.exit_code, "dockerfileLine": self.dockerfile_line})
         return out
 
 

@@ -45,7 +45,7 @@ class BuildResult:
             "tarball": str(self.tarball) if self.tarball else None,
             "mode": self.mode,
             "seconds": round(self.seconds, 3),
-            "pushed_to": list(self.pushed_to),
+            "pushedTo": list(self.pushed_to),
         }
 
 

@@ -107,7 +107,7 @@ def metadata_from_tags_document(document: Mapping[str, Any]) -> dict[str, ImageM
     for image in document.get("images", []):
         out[str(image["image"])] = ImageMetadata(
             version=str(image.get("version") or ""),
-            tag_names=tuple(str(t) for t in image.get("tag_names", [])),
+            tag_names=tuple(str(t) for t in image.get("tagNames", [])),
             labels={str(k): str(v) for k, v in dict(image.get("labels") or {}).items()},
             variables=variables,
         )
@@ -148,15 +148,15 @@ def _build_one(
     entry["destinations"] = list(spec.destinations)
     if spec.push == "kaniko":
         entry["staging"] = _staging_reference(spec, result.digest)
-        entry["staging_tags"] = [t for _, t in map(_split_tag, spec.destinations) if t]
+        entry["stagingTags"] = [t for _, t in map(_split_tag, spec.destinations) if t]
         entry["pushed"] = True
     elif push is not None:
         pushed = push(spec, result)
         entry["staging"] = pushed.reference
-        entry["staging_tags"] = list(pushed.tags)
+        entry["stagingTags"] = list(pushed.tags)
         entry["pushed"] = True
         if pushed.digest != result.digest:  # the registry's digest is what later stages use
-            entry["kaniko_digest"], entry["digest"] = result.digest, pushed.digest
+            entry["kanikoDigest"], entry["digest"] = result.digest, pushed.digest
     else:
         entry["staging"] = None
         entry["pushed"] = False
@@ -219,7 +219,7 @@ def build_stage(
             entry["index"] = {
                 "staging": index.reference,
                 "digest": index.digest,
-                "staging_tags": list(index.tags),
+                "stagingTags": list(index.tags),
             }
         report.append(entry)
     return {"file": str(pipeline.file), "images": report}

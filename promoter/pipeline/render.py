@@ -89,7 +89,7 @@ def render_text(report: RunReport) -> str:
                     f"build {image['image']}: {build.get('staging') or build.get('digest')}"
                     f" ({build.get('seconds', 0)} s)"
                 )
-                lines += [f"  pushed tag {t}" for t in build.get("staging_tags", [])]
+                lines += [f"  pushed tag {t}" for t in build.get("stagingTags", [])]
     if report.plan is not None:
         for image in report.plan.images:
             lines += _image_lines(image, report)

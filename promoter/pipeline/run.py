@@ -52,7 +52,7 @@ def run_pipeline(request: RunRequest) -> RunReport:
             "image": image.name,
             "staging": image.staging.name,
             "version": metadata[image.name].version.main or "",
-            "tag_names": metadata[image.name].tag_names,
+            "tagNames": metadata[image.name].tag_names,
         }
         for image in images
     ]
@@ -185,10 +185,10 @@ def _built_digests(build_report: Mapping[str, Any]) -> dict[str, Built]:
         builds = [b for b in image.get("builds", []) if b.get("pushed")]
         index = image.get("index")
         if index:
-            tags = index.get("staging_tags") or [None]
+            tags = index.get("stagingTags") or [None]
             out[str(image["image"])] = Built(str(index["digest"]), tags[0])
         elif len(builds) == 1:
-            tags = builds[0].get("staging_tags") or [None]
+            tags = builds[0].get("stagingTags") or [None]
             out[str(image["image"])] = Built(str(builds[0]["digest"]), tags[0])
     return out
 

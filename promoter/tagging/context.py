@@ -32,8 +32,8 @@ class RepositoryInfo:
             "name": self.name,
             "description": self.description,
             "license": self.license,
-            "default_branch": self.default_branch,
-            "html_url": self.html_url,
+            "defaultBranch": self.default_branch,
+            "htmlUrl": self.html_url,
         }
 
 
@@ -79,9 +79,9 @@ class GitContext:
             "sha": self.sha,
             "branch": self.branch,
             "tag": self.tag,
-            "pull_request": self.pull_request,
-            "commit_date": self.commit_date.isoformat() if self.commit_date else None,
-            "run_id": self.run_id,
+            "pullRequest": self.pull_request,
+            "commitDate": self.commit_date.isoformat() if self.commit_date else None,
+            "runId": self.run_id,
             "dirty": self.dirty,
             "shallow": self.shallow,
             "detached": self.detached,

@@ -120,7 +120,7 @@ def pipeline_tags(
                 "version": meta.version.main or "",
                 "latest": bool(meta.version.latest),
                 "tags": meta.tags,
-                "tag_names": meta.tag_names,
+                "tagNames": meta.tag_names,
                 "labels": json_output["labels"],
                 "annotations": json_output["annotations"],
             }

@@ -71,8 +71,8 @@ def test_cli_build_pushes_to_staging(
     (build,) = image["builds"]
     assert build["pushed"] is True
     assert build["staging"] == f"{registry.host}/hello@{build['digest']}"
-    assert build["staging_tags"] == [tag.rsplit(":", 1)[1] for tag in image["tags"]]
-    assert "kaniko_digest" not in build  # kaniko's digest is the registry's
+    assert build["stagingTags"] == [tag.rsplit(":", 1)[1] for tag in image["tags"]]
+    assert "kanikoDigest" not in build  # kaniko's digest is the registry's
     assert not Path(build["tarball"]).exists()  # pushed, then cleaned up
     assert _pull_and_run(build["staging"]) == "hello\n"
 
@@ -163,8 +163,8 @@ def test_cli_build_with_push_kaniko(standin_image: str, registry: Registry, tmp_
     (build,) = image["builds"]
     assert build["pushed"] is True and build["tarball"] is None
     assert build["staging"] == f"{registry.host}/hello@{build['digest']}"
-    assert build["pushed_to"] == image["tags"]  # kaniko wrote every staging tag itself
-    assert build["staging_tags"] == [tag.rsplit(":", 1)[1] for tag in image["tags"]]
+    assert build["pushedTo"] == image["tags"]  # kaniko wrote every staging tag itself
+    assert build["stagingTags"] == [tag.rsplit(":", 1)[1] for tag in image["tags"]]
     assert _pull_and_run(image["tags"][0]) == "hello\n"
 
 
@@ -184,12 +184,12 @@ def test_cli_builds_and_pushes_every_platform(
     amd, arm = image["builds"]
     assert (amd["platform"], arm["platform"]) == ("linux/amd64", "linux/arm64")
     assert amd["digest"] != arm["digest"]
-    assert amd["staging_tags"] == [
+    assert amd["stagingTags"] == [
         "1.2.3-linux-amd64",
-        amd["staging_tags"][1],
+        amd["stagingTags"][1],
         "latest-linux-amd64",
     ]
-    assert arm["staging_tags"][0] == "1.2.3-linux-arm64"
+    assert arm["stagingTags"][0] == "1.2.3-linux-arm64"
     for build, arch in ((amd, "amd64"), (arm, "arm64")):
         raw = subprocess.run(
             ["skopeo", "inspect", "--tls-verify=false", "--config", f"docker://{build['staging']}"],
@@ -201,7 +201,7 @@ def test_cli_builds_and_pushes_every_platform(
     assert "== build hello-linux-arm64 (linux/arm64)" in done.stderr
     # The platforms are joined into one index under the image's own staging tags.
     index = image["index"]
-    assert index["staging_tags"] == [tag.rsplit(":", 1)[1] for tag in image["tags"]]
+    assert index["stagingTags"] == [tag.rsplit(":", 1)[1] for tag in image["tags"]]
     raw_index = subprocess.run(
         ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{image['tags'][0]}"],
         capture_output=True,

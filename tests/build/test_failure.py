@@ -78,7 +78,7 @@ def test_failure_message_names_file_line_and_reason(tmp_path: Path) -> None:
         "error building image: failed to get fileinfo for /workspace/conf: no such file"
     )
     assert error.dockerfile_line == 9
-    assert error.to_dict()["exit_code"] == 1
+    assert error.to_dict()["exitCode"] == 1
 
 
 def test_explicit_line_wins(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def test_run_reports_every_stage_as_json(make_project: Callable[..., Project]) -
     report = json.loads(result.stdout)
     assert report["ok"] is True and report["exitCode"] == 0
     assert report["stages"] == ["check", "promote"]
-    assert report["tags"][0]["tag_names"][0] == "1.2.3"
+    assert report["tags"][0]["tagNames"][0] == "1.2.3"
     (rule,) = report["checks"]["web"]["results"]
     assert (rule["rule"], rule["status"]) == ("non-root", "pass")
     (planned,) = report["plan"]["images"]

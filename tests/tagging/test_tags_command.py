@@ -180,7 +180,7 @@ def test_azure_devops_variables(project: Path) -> None:
     done = promoter(project, "-o", "json", "--image", "web", env=env)
     assert done.returncode == 0, done.stderr
     (web,) = json.loads(done.stdout)["images"]
-    assert web["tag_names"] == ["2.0.1", "2.0", "sha-dddddddddd", "latest"]
+    assert web["tagNames"] == ["2.0.1", "2.0", "sha-dddddddddd", "latest"]
     assert (
         web["labels"]["org.opencontainers.image.source"]
         == "https://dev.azure.com/org/proj/_git/web"
