@@ -12,6 +12,7 @@ from typing import Any
 
 from promoter.ci.annotations import Annotation
 from promoter.ci.outputs import StepOutputs
+from promoter.units import format_size
 
 __all__ = ["SUMMARY_LIMIT", "render_summary"]
 
@@ -28,12 +29,7 @@ def _cell(value: Any) -> str:
 
 
 def _size(count: Any) -> str:
-    value = float(count or 0)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{count} B"
+    return format_size(int(count or 0))
 
 
 class _Budget:

@@ -19,7 +19,7 @@ from promoter.config.problems import KeyPath, Problem, did_you_mean, format_path
 from promoter.config.source import Document
 from promoter.config.tagrules import tag_rule_issues
 from promoter.config.templates import TemplateIssue, template_issues
-from promoter.config.units import UnitError, parse_duration, parse_size
+from promoter.units import UnitError, parse_duration, parse_size
 
 __all__ = ["REPOSITORY_NAME", "TAG_NAME", "semantic_problems"]
 

@@ -30,7 +30,7 @@ from promoter.config.model import (
 from promoter.config.problems import KeyPath, raise_problems
 from promoter.config.schema import schema_problems
 from promoter.config.source import Document, read_document
-from promoter.config.units import parse_duration, parse_size
+from promoter.units import parse_duration
 
 __all__ = ["load_pipeline"]
 
@@ -138,11 +138,9 @@ class _Builder:
     def policy(self, index: int, data: Mapping[str, Any]) -> PolicyRule:
         options = {key: value for key, value in data.items() if key not in ("rule", "mode")}
         rule = data["rule"]
-        if rule == "max-size":
-            options["max"] = parse_size(options["max"])
-        elif rule == "max-age":
-            options["max"] = parse_duration(options["max"])
-        elif rule == "signed":
+        # max-size and max-age keep their text: the rule reads it with the same
+        # rules (promoter.units) as a --policy file, and the validator checked it.
+        if rule == "signed":
             options["key"] = self.base / options["key"]
         elif rule == "schema":
             options["schema"] = self.base / options["schema"]

@@ -63,13 +63,15 @@ def test_promote_rules_carry_their_lines(quickstart: Pipeline) -> None:
     assert str(second.when) == "branch:main"
 
 
-def test_policy_rules_carry_their_lines_and_typed_options(quickstart: Pipeline) -> None:
+def test_policy_rules_carry_their_lines_and_options(quickstart: Pipeline) -> None:
     policies = quickstart.policies
     assert [rule.line for rule in policies] == _lines_with(QUICKSTART, "- rule:")
     assert [rule.index for rule in policies] == list(range(len(policies)))
     by_name = {rule.rule: rule for rule in policies}
-    assert by_name["max-size"].options["max"] == 5 * 1024 * 1024
-    assert by_name["max-age"].options["max"] == 30 * 86400
+    # Sizes and durations stay as written: the rule reads them by promoter.units,
+    # the same way as in a --policy file.
+    assert by_name["max-size"].options["max"] == "5MiB"
+    assert by_name["max-age"].options["max"] == "30d"
     assert by_name["max-age"].mode == "warn" and not by_name["max-age"].enforced
     assert by_name["non-root"].enforced
     assert list(by_name["required-labels"].options["labels"]) == [

@@ -6,7 +6,7 @@ import pytest
 
 from promoter.config.tagrules import parse_tag_rule, tag_rule_issues
 from promoter.config.templates import template_issues
-from promoter.config.units import UnitError, parse_duration, parse_size
+from promoter.units import UnitError, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(

@@ -104,8 +104,8 @@ def test_bad_regex_is_a_config_error_at_the_line() -> None:
 @pytest.mark.parametrize(
     ("limit", "passes"),
     [
-        ("1600", True),
-        ("1599", False),
+        ("1600B", True),
+        ("1599B", False),
         ("2KiB", True),
         ("1KB", False),
         ("1.6KB", True),
@@ -116,6 +116,21 @@ def test_bad_regex_is_a_config_error_at_the_line() -> None:
 def test_max_size_units(limit: str, passes: bool) -> None:
     report = check(f"policies:\n  - rule: max-size\n    max: '{limit}'\n", facts_doc())
     assert report.ok is passes
+
+
+@pytest.mark.parametrize("limit", ["500", "500M", "1e400MiB", "9" * 5000 + "MiB"])
+def test_a_size_means_the_same_as_in_pipeline_yml(limit: str) -> None:
+    # One parser (promoter.units) for both files: a bare number is refused in a policy
+    # file too (it used to be bytes there and an error in pipeline.yml).
+    from promoter.errors import ConfigError
+    from promoter.units import UnitError, parse_size
+
+    with pytest.raises(UnitError) as expected:
+        parse_size(limit)
+    with pytest.raises(ConfigError) as refused:
+        check(f"policies:\n  - rule: max-size\n    max: '{limit}'\n", facts_doc())
+    assert refused.value.path == "policies[0].max"
+    assert refused.value.reason == str(expected.value)
 
 
 def test_max_size_is_per_platform() -> None:

@@ -21,7 +21,7 @@ from promoter.policy.rules.base import (
     option_str_list,
     platforms_of,
 )
-from promoter.policy.units import format_size, parse_size
+from promoter.units import format_size, parse_size
 
 __all__ = ["DEFAULT_LAYER_TYPES", "DEFAULT_MANIFEST_TYPES", "IMAGE_RULES", "normalize_platform"]
 

@@ -20,7 +20,7 @@ from promoter.policy.rules.base import (
     option_str_list,
     platforms_of,
 )
-from promoter.policy.units import parse_duration
+from promoter.units import parse_duration
 
 __all__ = ["BASE_DIGEST", "BASE_NAME", "CREATED", "PROVENANCE_RULES", "created_time"]
 
@@ -134,7 +134,7 @@ def _parse_age(rule: PolicyRule, _base: Path) -> timedelta:
     if "max" not in rule.options:
         raise rule.error("rule 'max-age' needs 'max' (e.g. 30d)", key="max")
     try:
-        return parse_duration(rule.options["max"])
+        return timedelta(seconds=parse_duration(rule.options["max"]))
     except ValueError as error:
         raise rule.error(str(error), key="max") from None
 
