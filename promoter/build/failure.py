@@ -42,6 +42,7 @@ class KanikoFailed(BuildError):
         exit_code: int | None,
         last_lines: list[str],
         dockerfile_line: int | None,
+        dockerfile: str | None = None,
         hint: str | None = None,
     ) -> None:
         detail = "kaniko's last lines:\n" + "\n".join(f"  {line}" for line in last_lines)
@@ -49,10 +50,17 @@ class KanikoFailed(BuildError):
         self.exit_code = exit_code
         self.last_lines = last_lines
         self.dockerfile_line = dockerfile_line
+        self.dockerfile = dockerfile
 
     def to_dict(self) -> dict[str, object]:
         out = super().to_dict()
-        out.update({"exitCode": self.exit_code, "dockerfileLine": self.dockerfile_line})
+        out.update(
+            {
+                "exitCode": self.exit_code,
+                "dockerfile": self.dockerfile,
+                "dockerfileLine": self.dockerfile_line,
+            }
+        )
         return out
 
 
@@ -185,5 +193,6 @@ def build_failure(
         exit_code=exit_code,
         last_lines=lines[-15:],
         dockerfile_line=line_number,
+        dockerfile=str(dockerfile),
         hint="fix the Dockerfile or the build context and run the build again",
     )

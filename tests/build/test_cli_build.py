@@ -134,6 +134,20 @@ def test_build_failure_exits_3_with_the_dockerfile_line(standin_image: str, tmp_
     assert "Traceback" not in done.stderr
 
 
+def test_build_failure_is_annotated_at_the_dockerfile_line(
+    standin_image: str, tmp_path: Path
+) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, "127.0.0.1:5999")
+    (checkout / "app" / "Dockerfile").write_text("FROM scratch\nARG VERSION\nCOPY nope /nope\n")
+    env = {"GITHUB_WORKSPACE": str(checkout), "RUNNER_TEMP": str(tmp_path)}
+    done = _promoter(checkout, "--ci", "github", "build", "--no-push", env=env)
+    assert done.returncode == 3
+    (annotation,) = [line for line in done.stderr.splitlines() if line.startswith("::error ")]
+    assert annotation.startswith(
+        "::error file=app/Dockerfile,line=3,title=build failed::build of hello"
+    )
+
+
 def test_unknown_image_is_bad_input(standin_image: str, tmp_path: Path) -> None:
     checkout = make_checkout(tmp_path / "repo", standin_image, "127.0.0.1:5999")
     done = _promoter(checkout, "build", "--no-push", "--image", "nope")

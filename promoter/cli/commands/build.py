@@ -26,7 +26,7 @@ def _text(report: dict[str, Any]) -> str:
             where = one["staging"] or f"{one['digest']} (not pushed; tarball {one['tarball']})"
             platform = f" [{one['platform']}]" if one["platform"] else ""
             lines.append(f"{image['image']}{platform}: {where}")
-            lines.extend(f"  tagged {tag}" for tag in one.get("staging_tags", []))
+            lines.extend(f"  tagged {tag}" for tag in one.get("stagingTags", []))
     return "\n".join(lines)
 
 
