@@ -98,7 +98,14 @@ class CiAdapter:
         found = [self._located(a) for a in annotations_of(document, done.kind)]
         self.write_outputs(outputs)
         self.write_annotations(limit_annotations(found))
-        summary = render_summary(done.command, document, done.kind, outputs, found)
+        summary = render_summary(
+            done.command,
+            document,
+            done.kind,
+            outputs,
+            found,
+            place=lambda path: relative_path(path, self.env) or path,
+        )
         self.write_summary(redact(summary), done.command)
         self.complete(done.exit_code, found)
         self.stop()

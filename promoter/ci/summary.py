@@ -7,7 +7,7 @@ says how many and where the whole report is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from promoter.ci.annotations import Annotation
@@ -18,6 +18,9 @@ __all__ = ["SUMMARY_LIMIT", "render_summary"]
 
 #: Bytes: under GitHub's 1 MiB, with room for the closing note.
 SUMMARY_LIMIT = 1024 * 1024 - 4096
+
+#: How a file is shown: relative to the checkout, as the annotations show it.
+Place = Callable[[str], str]
 
 _ICONS = {"succeeded": "✅", "refused": "⛔", "failed": "❌"}
 
@@ -72,7 +75,13 @@ def _where(annotation: Annotation) -> str:
     return f"`{where}`"
 
 
-def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget) -> None:
+def _rule_line(result: Mapping[str, Any], place: Place) -> str:
+    if not (result.get("file") and result.get("line")):
+        return ""
+    return f"`{place(str(result['file']))}:{result['line']}`"
+
+
+def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget, place: Place) -> None:
     plan = doc.get("plan") or {}
     tags = {t.get("image"): t for t in doc.get("tags") or []}
     md.table(
@@ -91,7 +100,7 @@ def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget) -> None:
     policy_rows = []
     for name, check in (doc.get("checks") or {}).items():
         for r in check.get("results") or []:
-            line = f"`{r['file']}:{r['line']}`" if r.get("file") and r.get("line") else ""
+            line = _rule_line(r, place)
             platform = f" [{r['platform']}]" if r.get("platform") else ""
             policy_rows.append(
                 [name, f"{r.get('rule')}{platform}", r.get("status"), r.get("message"), line]
@@ -138,7 +147,7 @@ def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget) -> None:
         )
 
 
-def _check_tables(doc: Mapping[str, Any], md: _Budget) -> None:
+def _check_tables(doc: Mapping[str, Any], md: _Budget, place: Place) -> None:
     md.add("")
     md.add(f"`{doc.get('reference')}` at `{doc.get('digest')}`")
     md.table(
@@ -149,7 +158,7 @@ def _check_tables(doc: Mapping[str, Any], md: _Budget) -> None:
                 f"{r.get('rule')}{' [' + r['platform'] + ']' if r.get('platform') else ''}",
                 r.get("status"),
                 r.get("message"),
-                f"`{r['file']}:{r['line']}`" if r.get("file") and r.get("line") else "",
+                _rule_line(r, place),
             ]
             for r in doc.get("results") or []
         ),
@@ -164,6 +173,7 @@ def render_summary(
     annotations: Sequence[Annotation],
     *,
     limit: int = SUMMARY_LIMIT,
+    place: Place = str,
 ) -> str:
     """The Markdown summary of one command's ``document``."""
     md = _Budget(limit)
@@ -179,9 +189,9 @@ def render_summary(
         ([a.level, a.title, _where(a), a.message] for a in annotations),
     )
     if kind == "run":
-        _run_tables(document, outputs, md)
+        _run_tables(document, outputs, md, place)
     elif kind == "check":
-        _check_tables(document, md)
+        _check_tables(document, md, place)
     if outputs.digests and kind != "run":
         md.table(
             "Digests", ["Image", "Digest"], ([k, f"`{v}`"] for k, v in outputs.digests.items())

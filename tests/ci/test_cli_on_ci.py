@@ -160,6 +160,11 @@ def test_github_passing_run(make_project: Callable[..., Project], tmp_path: Path
     for section in ("### Images", "### Policy", "### Promotions", "### What moved"):
         assert section in summary
     assert f"`{project.prod_a.host}/web@{image.digest}`" in summary
+    rule = line_of(project.file, "rule: non-root")
+    assert (
+        f"| web | non-root [linux/amd64] | pass | runs as user '1000' | `pipeline.yml:{rule}` |"
+        in summary
+    )
     assert github_annotations(done.stderr) == []
 
 
