@@ -105,8 +105,10 @@ def environment_key(env: Mapping[str, str], action_path: Path) -> tuple[str, Pat
     runner_os = env.get("RUNNER_OS") or platform.system()
     arch = env.get("RUNNER_ARCH") or platform.machine()
     content = f"{LAYOUT}|{python}|{lock}|{source_digest(root)}"
-    folder = Path(_required(env, "RUNNER_TEMP")) / "promoter-action" / (
-        hashlib.sha256(content.encode()).hexdigest()[:16]
+    folder = (
+        Path(_required(env, "RUNNER_TEMP"))
+        / "promoter-action"
+        / (hashlib.sha256(content.encode()).hexdigest()[:16])
     )
     # The interpreter's and the folder's paths are in the key too: a venv only
     # works where it was made.
@@ -186,7 +188,8 @@ def _list(text: str) -> list[str]:
 def _ignored(inputs: Mapping[str, str], names: tuple[str, ...], command: str) -> None:
     for name in names:
         if inputs.get(name, "").strip():
-            _command(f"::warning title=promoter action::{_escape(f'{name} is ignored by {command}')}")
+            message = _escape(f"{name} is ignored by {command}")
+            _command(f"::warning title=promoter action::{message}")
 
 
 def promoter_arguments(inputs: Mapping[str, str], runner_temp: str) -> list[str]:

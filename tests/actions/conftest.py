@@ -1,0 +1,103 @@
+"""Fixtures for the GitHub Action's tests: one runner stand-in per session, one install.
+
+``action_runner`` runs ``actions/github`` as the runner does, with a
+``RUNNER_TEMP`` shared by the whole session, so the first use installs
+promoter (pip, from the action's own checkout) and every later use reuses that
+environment, as a second use in one job does. ``first_use`` is that first use.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.promote.project import Project
+from tests.support.actions_runner import ActionResult, CompositeRunner
+from tests.support.registry import Registry
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTION_DIR = ROOT / "actions" / "github"
+
+_DROPPED = ("GITHUB_", "RUNNER_", "PROMOTER_", "DOCKER_", "BUILD_", "SYSTEM_", "AGENT_", "INPUT_")
+
+
+def base_python() -> str:
+    """What setup-python stands in with: the interpreter under the test's virtualenv."""
+    return str(getattr(sys, "_base_executable", "") or sys.executable)
+
+
+def job_environment(root: Path) -> dict[str, str]:
+    """A runner's environment: this machine's, less any CI, registry or Docker settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(_DROPPED) and k not in ("CI", "TF_BUILD", "SSL_CERT_FILE")
+    }
+    env["DOCKER_CONFIG"] = str(root / "no-docker-config")
+    return env
+
+
+def github_tag_event(project: Project, tag: str = "v1.2.3") -> dict[str, str]:
+    """What the runner sets for a pushed tag at the project's HEAD."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project.root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return {
+        "GITHUB_EVENT_NAME": "push",
+        "GITHUB_REF": f"refs/tags/{tag}",
+        "GITHUB_REF_NAME": tag,
+        "GITHUB_REF_TYPE": "tag",
+        "GITHUB_SHA": sha,
+        "GITHUB_REPOSITORY": "acme-platform/web",
+        "GITHUB_SERVER_URL": "https://github.example.invalid",
+        "GITHUB_RUN_ID": "42",
+    }
+
+
+@pytest.fixture(scope="session")
+def action_runner(tmp_path_factory: pytest.TempPathFactory) -> CompositeRunner:
+    """The runner stand-in for ``actions/github``, one ``RUNNER_TEMP`` for the session."""
+    root = tmp_path_factory.mktemp("runner")
+    (root / "no-docker-config").mkdir()
+    (root / "workspace").mkdir()
+    (root / "temp").mkdir()
+    return CompositeRunner(
+        ACTION_DIR,
+        workspace=root / "workspace",
+        runner_temp=root / "temp",
+        base_env=job_environment(root),
+        python=base_python(),
+    )
+
+
+@pytest.fixture(scope="session")
+def first_use(action_runner: CompositeRunner) -> ActionResult:
+    """The session's first use of the action: it makes promoter's environment."""
+    result = action_runner.run({"command": "copy", "args": "--help"})
+    assert result.exit_code == 0, result.log.decode(errors="replace")[-4000:]
+    return result
+
+
+@pytest.fixture
+def runner(action_runner: CompositeRunner, first_use: ActionResult) -> CompositeRunner:
+    """The session's runner, promoter installed."""
+    return action_runner
+
+
+@pytest.fixture
+def make_project(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> Callable[..., Project]:
+    """``make_project(**options)``: a project in ``tmp_path/project`` over three registries."""
+
+    def make(**options: Any) -> Project:
+        staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
+        return Project(tmp_path / "project", staging, prod_a, prod_b, **options)
+
+    return make
