@@ -530,3 +530,45 @@ def test_a_registry_secret_is_never_written(
     assert failed.exit_code == 3, _log(failed)
     assert failed.outputs["result"] == "failed"
     _assert_never_written(failed, secrets, changed_files(), exclude)
+
+
+# -- the runner stand-in reads what the runner reads -------------------------------------------
+
+
+def test_the_stand_in_reads_commands_files_and_expressions_as_the_runner_does() -> None:
+    from tests.support.actions_runner import evaluate, substitute
+
+    command = parse_workflow_command(
+        "::error file=a%2Cb%3Ac.yml,line=3,col=7,title=policy%3A x::50%25 done%0Anext%0D"
+    )
+    assert command is not None
+    assert command.properties == {
+        "file": "a,b:c.yml",
+        "line": "3",
+        "col": "7",
+        "title": "policy: x",
+    }
+    assert command.message == "50% done\nnext\r"
+    assert parse_workflow_command("no ::command here") is None
+    text = "a=1\ntags<<EOF_1\nx:1\n\ny:2\nEOF_1\nb=c=d\n"
+    assert parse_file_command(text) == {"a": "1", "tags": "x:1\n\ny:2", "b": "c=d"}
+    with pytest.raises(ValueError, match="never comes"):
+        parse_file_command("tags<<END\nx\n")
+    contexts = {
+        "inputs": {"plan-file": "", "command": "Plan"},
+        "steps": {},
+        "runner": {"os": "Linux"},
+    }
+    assert evaluate("inputs.plan-file || 'default.json'", contexts) == "default.json"
+    assert evaluate("inputs.command == 'plan' && runner.os != 'Windows'", contexts) is True
+    assert evaluate("steps.missing.outputs.ready != 'true'", contexts) is True
+    assert substitute("${{ format('{0}-{{x}}', inputs['command']) }}!", contexts) == "Plan-{x}!"
+
+
+def test_an_ignored_input_is_a_warning(recording_venv: Path, tmp_path: Path) -> None:
+    code, argv, _, commands = _run_step(
+        recording_venv, tmp_path, {"command": "copy", "images": "web", "args": "a b"}
+    )
+    assert (code, argv) == (0, ["--ci", "github", "copy", "a", "b"])
+    [warning] = [c for c in commands if c.name == "warning"]
+    assert warning.message == "images is ignored by copy"
