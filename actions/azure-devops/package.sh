@@ -6,7 +6,8 @@
 # 3. builds the promoter wheel into promoter-task/wheel (pip wheel REPO --no-deps);
 # 4. runs tfx extension create (tfx-cli, a devDependency: npm ci here first).
 # Environment: PYTHON (default python3), PROMOTER_REPO (default: the repository root),
-# TFX_PUBLISHER (overrides the manifest's publisher).
+# TFX_PUBLISHER (overrides the manifest's publisher), PROMOTER_WHEEL (bundle this wheel
+# instead of building one).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="${PROMOTER_REPO:-$(cd "$here/../.." && pwd)}"
@@ -36,8 +37,10 @@ rm -f "$stage/promoter-task/package-lock.json"
 
 echo "package.sh: promoter wheel from $repo" >&2
 wheel_dir="$stage/promoter-task/wheel"
-# First with the build tools already installed (no download); else pip's isolated build.
-if ! "$python" -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+if [ -n "${PROMOTER_WHEEL:-}" ]; then  # a wheel built beforehand (CI builds it once)
+  mkdir -p "$wheel_dir" && cp "$PROMOTER_WHEEL" "$wheel_dir/"
+# Else first with the build tools already installed (no download); else pip's isolated build.
+elif ! "$python" -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation \
   -w "$wheel_dir" "$repo" >&2 2>/dev/null; then
   "$python" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$wheel_dir" "$repo" >&2
 fi

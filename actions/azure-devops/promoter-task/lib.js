@@ -96,10 +96,21 @@ function splitList(text) {
 }
 
 /**
- * promoter's arguments (after `python -m promoter --ci azure-devops`) for the task's inputs:
+ * promoter's arguments (after `python -m promoter --ci azure-devops`) for the task's inputs
+ * (`--debug` in `args` first, as promoter takes it before the command):
  * { command, pipeline, images: [], stages, planFile, args: [] }.
  */
 function promoterArgs(inputs) {
+  const args = promoterCommandArgs(inputs);
+  // promoter's own options (before the command): --debug given in `args` goes there.
+  const global = args.filter((arg) => GLOBAL_OPTIONS.includes(arg));
+  return [...global, ...args.filter((arg) => !GLOBAL_OPTIONS.includes(arg))];
+}
+
+/** The options promoter takes before its command only. */
+const GLOBAL_OPTIONS = ['--debug'];
+
+function promoterCommandArgs(inputs) {
   const command = (inputs.command || 'run').trim().toLowerCase();
   const pipeline = inputs.pipeline || 'pipeline.yml';
   const images = (inputs.images || []).flatMap((name) => ['--image', name]);
