@@ -1,0 +1,197 @@
+"""The Azure Pipelines agent, as far as a Node task sees it: environment in, ``##vso`` out.
+
+``agent_env`` builds the environment the agent gives a task's process: its
+inputs as ``INPUT_<NAME>``, a service connection as ``ENDPOINT_URL_<id>``,
+``ENDPOINT_AUTH_<id>`` (JSON), ``ENDPOINT_AUTH_SCHEME_<id>``,
+``ENDPOINT_AUTH_PARAMETER_<id>_<KEY>`` and ``ENDPOINT_DATA_<id>_<KEY>``, and the
+``AGENT_*``, ``SYSTEM_*`` and ``BUILD_*`` variables. ``run_task`` runs the
+task under Node.js as the agent does; ``parse_vso`` reads back every logging
+command (``##vso[area.action k=v;...]message``) with the agent's unescaping.
+``python_recorder`` writes a stand-in for ``pythonPath`` that records the
+arguments and ``PROMOTER_*`` variables of every call, then runs the real Python.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "ROOT",
+    "TASK_DIR",
+    "Endpoint",
+    "Vso",
+    "agent_env",
+    "node_missing",
+    "parse_vso",
+    "python_recorder",
+    "recorded_calls",
+    "run_task",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+TASK_DIR = ROOT / "actions" / "azure-devops"
+SHIM = TASK_DIR / "promoter-task" / "index.js"
+
+#: What the agent passes through from its own environment (nothing of CI detection).
+_KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "NODE_OPTIONS")
+
+
+def node_missing() -> str | None:
+    """Why the task cannot run here (None when node and its node_modules are present)."""
+    if shutil.which("node") is None:
+        return "node not found (Debian package nodejs)"
+    if not (TASK_DIR / "node_modules" / "azure-pipelines-task-lib").is_dir():
+        return f"{TASK_DIR}/node_modules is missing: run scripts/bootstrap (npm ci)"
+    return None
+
+
+@dataclass
+class Endpoint:
+    """A service connection as the agent hands it to a task."""
+
+    id: str
+    scheme: str
+    parameters: Mapping[str, str]
+    url: str = ""
+    data: Mapping[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        env = {
+            f"ENDPOINT_AUTH_{self.id}": json.dumps(
+                {"scheme": self.scheme, "parameters": dict(self.parameters)}
+            ),
+            f"ENDPOINT_AUTH_SCHEME_{self.id}": self.scheme,
+        }
+        if self.url:
+            env[f"ENDPOINT_URL_{self.id}"] = self.url
+        for key, value in self.parameters.items():
+            env[f"ENDPOINT_AUTH_PARAMETER_{self.id}_{key.upper()}"] = value
+        for key, value in self.data.items():
+            env[f"ENDPOINT_DATA_{self.id}_{key.upper()}"] = value
+        return env
+
+
+def agent_env(
+    temp: Path,
+    workdir: Path,
+    inputs: Mapping[str, str],
+    *,
+    endpoint: Endpoint | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment of the task's process (``temp``: the agent's temp and tools folders)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k in _KEEP}
+    (temp / "agent-temp").mkdir(parents=True, exist_ok=True)
+    (temp / "agent-tools").mkdir(parents=True, exist_ok=True)
+    env.update(
+        {
+            "TF_BUILD": "True",
+            "AGENT_VERSION": "4.264.2",
+            "AGENT_TEMPDIRECTORY": str(temp / "agent-temp"),
+            "AGENT_TOOLSDIRECTORY": str(temp / "agent-tools"),
+            "AGENT_WORKFOLDER": str(temp),
+            "SYSTEM_DEFAULTWORKINGDIRECTORY": str(workdir),
+            "BUILD_SOURCESDIRECTORY": str(workdir),
+            "BUILD_REPOSITORY_PROVIDER": "TfsGit",
+            "BUILD_REASON": "IndividualCI",
+            "SYSTEM_TEAMPROJECT": "promoter",
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.invalid",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        }
+    )
+    for name, value in inputs.items():
+        env["INPUT_" + name.upper()] = value
+    if endpoint is not None:
+        env["INPUT_CONTAINERREGISTRY"] = endpoint.id
+        env.update(endpoint.env())
+    env.update(extra or {})
+    return env
+
+
+def run_task(
+    env: Mapping[str, str], cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the task's Node entry point as the agent does (Node handler: ``node index.js``)."""
+    return subprocess.run(
+        ["node", str(SHIM)],
+        cwd=cwd,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@dataclass(frozen=True)
+class Vso:
+    """One logging command: ``##vso[area.action properties]message``."""
+
+    command: str
+    properties: dict[str, str]
+    message: str
+
+
+_VSO = re.compile(
+    r"##vso\[(?P<command>[A-Za-z]+\.[A-Za-z]+)(?:\s+(?P<props>[^\]]*))?\](?P<msg>.*)$"
+)
+
+
+def _unescape(text: str) -> str:
+    # The agent's order: %AZP25 last, so an escaped escape survives.
+    return (
+        text.replace("%0D", "\r")
+        .replace("%0A", "\n")
+        .replace("%5D", "]")
+        .replace("%3B", ";")
+        .replace("%AZP25", "%")
+    )
+
+
+def parse_vso(lines: Iterable[str]) -> list[Vso]:
+    """Every logging command in ``lines`` (a line holds at most one), unescaped."""
+    found = []
+    for line in lines:
+        match = _VSO.search(line)
+        if not match:
+            continue
+        properties = {}
+        for part in (match["props"] or "").split(";"):
+            if "=" in part:
+                key, value = part.split("=", 1)
+                properties[key.strip()] = _unescape(value)
+        found.append(Vso(match["command"].lower(), properties, _unescape(match["msg"])))
+    return found
+
+
+def python_recorder(path: Path, log: Path, python: str = sys.executable) -> Path:
+    """A ``pythonPath`` stand-in: appends ``{"argv": [...], "env": {PROMOTER_*}}`` to ``log``
+    for every call, then runs ``python`` with the same arguments."""
+    path.write_text(
+        f"#!{python}\n"
+        "import json, os, sys\n"
+        f"with open({str(log)!r}, 'a', encoding='utf-8') as f:\n"
+        "    env = {k: v for k, v in os.environ.items() if k.startswith('PROMOTER_')}\n"
+        "    f.write(json.dumps({'argv': sys.argv[1:], 'env': env}) + '\\n')\n"
+        f"os.execv({python!r}, [{python!r}, *sys.argv[1:]])\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+def recorded_calls(log: Path) -> list[dict[str, Any]]:
+    """What ``python_recorder`` wrote: one dict per call."""
+    if not log.exists():
+        return []
+    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
