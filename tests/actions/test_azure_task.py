@@ -162,7 +162,6 @@ def test_example_pipeline_is_valid_and_uses_the_digest_output() -> None:
     task = json.loads(TASK_JSON.read_text())
     document = yaml.safe_load(EXAMPLE.read_text())
     assert _errors(_with_task(schema, task), document) == []
-    # Without this task, the only errors are about its steps.
     text = EXAMPLE.read_text()
     assert "dependencies.build.outputs['promoter.digest']" in text
     assert "command: promote" in text and "containerRegistry:" in text
