@@ -66,16 +66,20 @@ class CiAdapter:
             stream.write(line + "\n")
             stream.flush()
 
-    def temp_dir(self) -> Path:
-        """Where the report, plan and summary files go: the runner's temp folder."""
+    def temp_dir(self) -> Path | None:
+        """Where the report, plan and summary files go: the runner's temp folder, which
+        the service empties after the job (None outside a runner: nothing is left behind)."""
         for name in ("RUNNER_TEMP", "AGENT_TEMPDIRECTORY"):
             if self.env.get(name) and Path(self.env[name]).is_dir():
                 return Path(self.env[name])
-        return Path(tempfile.gettempdir())
+        return None
 
-    def temp_file(self, stem: str, suffix: str) -> Path:
+    def temp_file(self, stem: str, suffix: str) -> Path | None:
         """A new file of ours in ``temp_dir`` (created empty, for this process alone)."""
-        fd, name = tempfile.mkstemp(prefix=f"promoter-{stem}-", suffix=suffix, dir=self.temp_dir())
+        where = self.temp_dir()
+        if where is None:
+            return None
+        fd, name = tempfile.mkstemp(prefix=f"promoter-{stem}-", suffix=suffix, dir=where)
         os.close(fd)
         return Path(name)
 
@@ -88,8 +92,8 @@ class CiAdapter:
         """Write the report file, outputs, annotations, summary and the step's result."""
         document = done.document
         report = ""
-        if document:
-            path = self.temp_file(f"{done.command}-report", ".json")
+        path = self.temp_file(f"{done.command}-report", ".json") if document else None
+        if path is not None:
             path.write_text(redact(json.dumps(document, indent=2, default=str)) + "\n", "utf-8")
             report = str(path)
         outputs = step_outputs(

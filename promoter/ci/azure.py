@@ -69,6 +69,8 @@ class AzureDevOpsAdapter(CiAdapter):
 
     def write_summary(self, markdown: str, command: str) -> None:
         path = self.temp_file(f"{command}-summary", ".md")
+        if path is None:
+            return  # not on an agent: no temp folder the agent would clean up
         path.write_text(markdown, encoding="utf-8")
         self._vso("task.uploadsummary", {}, str(path))
 

@@ -139,7 +139,7 @@ def test_build_failure_is_annotated_at_the_dockerfile_line(
 ) -> None:
     checkout = make_checkout(tmp_path / "repo", standin_image, "127.0.0.1:5999")
     (checkout / "app" / "Dockerfile").write_text("FROM scratch\nARG VERSION\nCOPY nope /nope\n")
-    env = {"GITHUB_WORKSPACE": str(checkout), "RUNNER_TEMP": str(tmp_path)}
+    env = {"GITHUB_WORKSPACE": str(checkout), "RUNNER_TEMP": str(tmp_path), "TMPDIR": str(tmp_path)}
     done = _promoter(checkout, "--ci", "github", "build", "--no-push", env=env)
     assert done.returncode == 3
     (annotation,) = [line for line in done.stderr.splitlines() if line.startswith("::error ")]
@@ -168,6 +168,7 @@ def test_build_and_run_group_kaniko_alike_on_ci(
     logs = {}
     for command in (["build", "--no-push"], ["run", "--stage", "build"]):
         temp = {"RUNNER_TEMP": str(tmp_path), "AGENT_TEMPDIRECTORY": str(tmp_path)}
+        temp["TMPDIR"] = str(tmp_path)  # build --no-push keeps its tarball there
         done = _promoter(checkout, "--ci", service, *command, env=temp)
         assert done.returncode == 0, done.stderr
         lines = done.stderr.splitlines()

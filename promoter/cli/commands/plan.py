@@ -51,8 +51,9 @@ def plan(
         from promoter.ci.adapter import adapter_for
 
         adapter = adapter_for(STATE.ci, os.environ)
-        if adapter is not None:
-            out_file = str(adapter.temp_file("plan", ".json"))
+        path = adapter.temp_file("plan", ".json") if adapter is not None else None
+        if path is not None:
+            out_file = str(path)
     if out_file and report.plan is not None:
         report.plan.write(out_file)
         STATE.plan_file = out_file
