@@ -1,13 +1,12 @@
 """The one error hierarchy of promoter.
 
 Library code raises these and never prints or exits; ``promoter.cli.main``
-maps each class to an exit code (DESIGN §3) in one table.
+maps each class to an exit code in one table (``EXIT_CODES``).
 
     PromoterError
     ├── InputError              exit 2  bad input: arguments, references, files
     │   └── ConfigError                 pipeline.yml (carries file, line, column, key path)
     ├── RefusedError            exit 1  refused by policy or by a tag conflict
-    │   ├── PolicyViolation
     │   └── TagConflict
     └── OperationError          exit 3  the operation failed
         ├── RegistryError               carries status, OCI error code, reference
@@ -25,7 +24,6 @@ __all__ = [
     "InputError",
     "NetworkError",
     "OperationError",
-    "PolicyViolation",
     "PromoterError",
     "RefusedError",
     "RegistryError",
@@ -114,10 +112,6 @@ class ConfigError(InputError):
 
 class RefusedError(PromoterError):
     """Refused by policy or by a tag conflict."""
-
-
-class PolicyViolation(RefusedError):
-    """An enforced policy rule failed."""
 
 
 class TagConflict(RefusedError):

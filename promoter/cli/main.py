@@ -27,7 +27,7 @@ from promoter.redaction import redact
 
 __all__ = ["EXIT_CODES", "cli", "exit_code_for", "main", "resolve_ci"]
 
-#: DESIGN §3: 0 done; 1 refused; 2 bad input; 3 failed; 130 interrupted.
+#: Exit codes: 0 done; 1 refused; 2 bad input; 3 failed; 130 interrupted (as ``--help`` says).
 EXIT_CODES: tuple[tuple[type[PromoterError], int], ...] = (
     (RefusedError, 1),
     (InputError, 2),
@@ -115,7 +115,7 @@ for _command in COMMANDS:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the CLI and exit with the code of DESIGN §3; never a traceback without --debug.
+    """Run the CLI and exit with the code ``EXIT_CODES`` gives; never a traceback without --debug.
 
     On a CI service the adapter masks secrets from the start and, once the exit
     code is known, writes the service's outputs, summary and annotations.

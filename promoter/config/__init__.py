@@ -11,11 +11,11 @@ import os
 
 from promoter.config.model import (
     BuildCache,
-    BuildSpec,
+    BuildConfig,
     Executor,
     Image,
     Pipeline,
-    PolicyRule,
+    PolicyRuleConfig,
     PromoteRule,
     Registry,
     RegistryAuth,
@@ -25,11 +25,11 @@ from promoter.config.model import (
 
 __all__ = [
     "BuildCache",
-    "BuildSpec",
+    "BuildConfig",
     "Executor",
     "Image",
     "Pipeline",
-    "PolicyRule",
+    "PolicyRuleConfig",
     "PromoteRule",
     "Registry",
     "RegistryAuth",

@@ -15,11 +15,11 @@ from typing import Any
 from promoter.config.checks import semantic_problems
 from promoter.config.model import (
     BuildCache,
-    BuildSpec,
+    BuildConfig,
     Executor,
     Image,
     Pipeline,
-    PolicyRule,
+    PolicyRuleConfig,
     PromoteRule,
     Registry,
     RegistryAuth,
@@ -74,14 +74,14 @@ class _Builder:
         alias, _, repository = value.partition("/")
         return Repository(alias, self.registries[alias].host, repository, **self.position(path))
 
-    def build(self, path: KeyPath, data: Mapping[str, Any]) -> BuildSpec:
+    def build(self, path: KeyPath, data: Mapping[str, Any]) -> BuildConfig:
         context = (self.base / data.get("context", ".")).resolve()
         platforms = tuple(data.get("platforms", ())) or (
             (data["platform"],) if "platform" in data else ()
         )
         executor = data.get("executor", {})
         cache = data.get("cache")
-        return BuildSpec(
+        return BuildConfig(
             context=context,
             dockerfile=(context / data.get("dockerfile", "Dockerfile")).resolve(),
             target=data.get("target"),
@@ -135,7 +135,7 @@ class _Builder:
             **self.position(path),
         )
 
-    def policy(self, index: int, data: Mapping[str, Any]) -> PolicyRule:
+    def policy(self, index: int, data: Mapping[str, Any]) -> PolicyRuleConfig:
         options = {key: value for key, value in data.items() if key not in ("rule", "mode")}
         rule = data["rule"]
         # max-size and max-age keep their text: the rule reads it with the same
@@ -144,7 +144,7 @@ class _Builder:
             options["key"] = self.base / options["key"]
         elif rule == "schema":
             options["schema"] = self.base / options["schema"]
-        return PolicyRule(
+        return PolicyRuleConfig(
             rule=rule,
             mode=data.get("mode", "enforce"),
             options=frozen_mapping(options),

@@ -17,11 +17,11 @@ from typing import Any
 
 __all__ = [
     "BuildCache",
-    "BuildSpec",
+    "BuildConfig",
     "Executor",
     "Image",
     "Pipeline",
-    "PolicyRule",
+    "PolicyRuleConfig",
     "PromoteRule",
     "Registry",
     "RegistryAuth",
@@ -114,7 +114,7 @@ class BuildCache:
 
 
 @dataclass(frozen=True)
-class BuildSpec:
+class BuildConfig:
     """How to build an image. ``context`` and ``dockerfile`` are absolute, existing paths."""
 
     context: Path
@@ -161,7 +161,7 @@ class Image:
     """One image: its build, its tag rules and labels, staging, and promotions."""
 
     name: str
-    build: BuildSpec
+    build: BuildConfig
     staging: Repository
     tags: tuple[str, ...] = ()
     flavor: tuple[str, ...] = ()
@@ -172,7 +172,7 @@ class Image:
 
 
 @dataclass(frozen=True)
-class PolicyRule:
+class PolicyRuleConfig:
     """A policy rule with its options as written (sizes, durations and paths made typed).
 
     ``options`` holds the rule-specific keys. For ``max-size`` ``max`` is in
@@ -201,7 +201,7 @@ class Pipeline:
     version: int
     registries: Mapping[str, Registry] = field(hash=False)
     images: Mapping[str, Image] = field(hash=False)
-    policies: tuple[PolicyRule, ...] = ()
+    policies: tuple[PolicyRuleConfig, ...] = ()
 
     @property
     def base_dir(self) -> Path:

@@ -76,10 +76,6 @@ class Reference:
         Digest.parse(digest)
         return replace(self, tag=None, digest=digest)
 
-    def in_repository(self, repository: str) -> Reference:
-        """Another repository on the same registry, no tag or digest."""
-        return Reference(self.registry, repository)
-
     def __str__(self) -> str:
         text = self.name
         if self.tag:

@@ -1,9 +1,30 @@
-"""Orchestration: the stages of ``promoter run`` in order, ``plan`` and ``apply``, the report."""
+"""Orchestration: the stages of ``promoter run`` in order, ``plan`` and ``apply``, the report.
+
+The functions that run stages load the registry client (httpx) on first use,
+so that a command module can name ``STAGES`` while ``promoter --help`` stays fast.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from promoter.pipeline.report import RunReport
-from promoter.pipeline.run import apply_plan_file, run_pipeline
 from promoter.pipeline.settings import STAGES, RunRequest, parse_stages
 
+if TYPE_CHECKING:
+    from promoter.pipeline.run import apply_plan_file, run_pipeline
+
 __all__ = ["STAGES", "RunReport", "RunRequest", "apply_plan_file", "parse_stages", "run_pipeline"]
+
+#: Names loaded on first use, and the module each comes from.
+_LAZY = {
+    "apply_plan_file": "promoter.pipeline.run",
+    "run_pipeline": "promoter.pipeline.run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

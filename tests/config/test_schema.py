@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from promoter.config import Pipeline, load_pipeline, schema_text
-from promoter.config.model import BuildSpec, PolicyRule, PromoteRule
+from promoter.config.model import BuildConfig, PolicyRuleConfig, PromoteRule
 from tests.config.cli_runner import ROOT, run_subprocess
 
 SCHEMA_FILE = ROOT / "promoter" / "config" / "pipeline.schema.json"
@@ -76,13 +76,13 @@ def test_schema_defaults_are_the_model_defaults(project: Path) -> None:
     image = pipeline.image("a")
     assert registry.insecure is defs["registry"]["properties"]["insecure"]["default"]
     assert registry.auth.kind == defs["auth"]["default"]
-    build: BuildSpec = image.build
+    build: BuildConfig = image.build
     assert build.reproducible is defs["build"]["properties"]["reproducible"]["default"]
     assert build.push == defs["build"]["properties"]["push"]["default"]
     assert build.context == (project / defs["build"]["properties"]["context"]["default"]).resolve()
     assert build.dockerfile.name == defs["build"]["properties"]["dockerfile"]["default"]
     rule: PromoteRule = image.promote[0]
     assert str(rule.when) == defs["promote"]["properties"]["when"]["default"]
-    policy: PolicyRule = pipeline.policies[0]
+    policy: PolicyRuleConfig = pipeline.policies[0]
     assert policy.mode == defs["mode"]["default"]
     assert policy.enforced

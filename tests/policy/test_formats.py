@@ -49,7 +49,8 @@ def test_text(tmp_path: Path) -> None:
 
 
 def test_json(tmp_path: Path) -> None:
-    document = json.loads(render(_report(tmp_path), "json"))
+    """The JSON form is the report's own document (``promoter check -o json`` prints it)."""
+    document = json.loads(json.dumps(_report(tmp_path).to_dict()))
     assert document["ok"] is False and document["digest"] == DIGEST
     assert document["summary"] == {"pass": 2, "fail": 2, "warn": 2}
     first = document["results"][0]

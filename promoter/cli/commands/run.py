@@ -11,10 +11,9 @@ from promoter.cli.options import file_option, insecure_registry_option, output_o
 from promoter.cli.render import emit
 from promoter.cli.state import STATE
 from promoter.errors import InputError
+from promoter.pipeline.settings import STAGES
 
-__all__ = ["STAGES", "run"]
-
-STAGES = ("build", "push", "check", "promote")
+__all__ = ["run"]
 
 
 @click.command()

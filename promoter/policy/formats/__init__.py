@@ -1,8 +1,9 @@
-"""Renderings of a ``CheckReport``: text, JSON, SARIF 2.1.0 and Markdown (library: returns strings)."""
+"""Renderings of a ``CheckReport``: text, SARIF 2.1.0 and Markdown (library: returns strings).
+
+Its JSON form is the report's own ``to_dict()``, which the CLI prints.
+"""
 
 from __future__ import annotations
-
-import json
 
 from promoter.policy.formats.markdown import render_markdown
 from promoter.policy.formats.sarif import render_sarif, sarif_document
@@ -12,26 +13,20 @@ from promoter.policy.results import CheckReport
 __all__ = [
     "FORMATS",
     "render",
-    "render_json",
     "render_markdown",
     "render_sarif",
     "render_text",
     "sarif_document",
 ]
 
-FORMATS = ("text", "json", "sarif", "markdown")
-
-
-def render_json(report: CheckReport) -> str:
-    """The report as one JSON document."""
-    return json.dumps(report.to_dict(), indent=2) + "\n"
+#: The renderings ``render`` knows.
+FORMATS = ("text", "sarif", "markdown")
 
 
 def render(report: CheckReport, output: str) -> str:
     """The report in one of ``FORMATS``."""
     renderers = {
         "text": render_text,
-        "json": render_json,
         "sarif": render_sarif,
         "markdown": render_markdown,
     }
