@@ -265,7 +265,7 @@ def test_build_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         log=_Log(),
         push=push,
         stitch=stitch,
-    )
+    ).to_dict()
     assert report["images"][0]["index"]
     assert_camel("build report", report)
     failed = KanikoFailed("build failed", exit_code=1, last_lines=["x"], dockerfile_line=3)

@@ -17,17 +17,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from promoter.build.credentials import CredentialLookup, lookup_from_provider
+from promoter.build.outcome import PushedImage
 from promoter.build.result import BuildResult
 from promoter.build.spec import BuildSpec
-from promoter.build.stage import PushedImage
-from promoter.config import Pipeline
 from promoter.errors import BuildError
 from promoter.oci import Reference, parse_reference
 
 if TYPE_CHECKING:
     from promoter.registry.options import RegistryOptions
 
-__all__ = ["StagingPusher", "build_credentials", "registry_options", "staging_pusher"]
+__all__ = ["StagingPusher", "build_credentials"]
 
 
 class StagingPusher:
@@ -96,36 +95,8 @@ class StagingPusher:
         )
 
 
-def registry_options(
-    pipeline: Pipeline, *, insecure_registries: Sequence[str] = (), ca_file: str | None = None
-) -> RegistryOptions:
-    """Registry settings for a pipeline: its registries' ``insecure`` and ``auth``, and the CLI's."""
-    from promoter.registry.options import RegistryOptions, configs_from_settings
-
-    return RegistryOptions.from_environment(
-        insecure_registries=insecure_registries,
-        ca_file=ca_file,
-        registries=configs_from_settings(pipeline.registry_settings()),
-    )
-
-
 def build_credentials(options: RegistryOptions) -> CredentialLookup:
     """The build's credential lookup: the registry layer's (environment, Docker config, cloud)."""
     from promoter.registry.client import default_credentials
 
     return lookup_from_provider(options.credentials or default_credentials(options))
-
-
-def staging_pusher(
-    pipeline: Pipeline,
-    *,
-    insecure_registries: Sequence[str] = (),
-    ca_file: str | None = None,
-    options: RegistryOptions | None = None,
-) -> StagingPusher:
-    """A pusher to staging for the pipeline's registries (or with ``options`` as given)."""
-    if options is None:
-        options = registry_options(
-            pipeline, insecure_registries=insecure_registries, ca_file=ca_file
-        )
-    return StagingPusher(options)

@@ -4,8 +4,8 @@ Input: the loaded pipeline and, per image, what the tag stage computed (its
 staging tags and OCI labels, see :class:`ImageMetadata`). Each image is built
 once per platform; unless ``push`` is off, each tarball is then pushed to the
 staging repository by digest and the staging tags are written (see
-:mod:`promoter.build.push`). The result is the JSON-able report
-``promoter build --output json`` prints: ``staging-repo@sha256:...`` and tags.
+:mod:`promoter.build.push`). The result is a :class:`BuildReport`: per image,
+its builds (``staging-repo@sha256:...`` and tags) and the index of its platforms.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from promoter.build.credentials import CredentialLookup
 from promoter.build.from_config import specs_from_image
+from promoter.build.outcome import BuildReport, ImageBuild, PlatformBuild, PushedImage
 from promoter.build.result import BuildResult
 from promoter.build.runner import ModeChoice, build_image
 from promoter.build.spec import BuildSpec
@@ -32,7 +33,6 @@ __all__ = [
     "PushedImage",
     "StitchFunction",
     "build_stage",
-    "metadata_from_tags_document",
     "render_build_arg",
 ]
 
@@ -63,15 +63,6 @@ class BuildLog(Protocol):
         """The build ended, well or not (CI: close the group)."""
 
 
-@dataclass(frozen=True)
-class PushedImage:
-    """A build in the staging repository: ``repo@digest`` and the tags written."""
-
-    reference: str
-    digest: str
-    tags: tuple[str, ...] = ()
-
-
 #: Pushes a finished tarball build to its staging destinations.
 PushFunction = Callable[[BuildSpec, BuildResult], PushedImage]
 
@@ -95,25 +86,6 @@ def render_build_arg(value: str, metadata: ImageMetadata) -> str:
     return _TEMPLATE.sub(one, value)
 
 
-def metadata_from_tags_document(document: Mapping[str, Any]) -> dict[str, ImageMetadata]:
-    """Per image, the metadata of ``promoter tags --output json``'s document."""
-    context = document.get("context") or {}
-    variables = {
-        key: str(context[key])
-        for key in ("sha", "branch", "tag", "ref")
-        if isinstance(context, Mapping) and context.get(key)
-    }
-    out: dict[str, ImageMetadata] = {}
-    for image in document.get("images", []):
-        out[str(image["image"])] = ImageMetadata(
-            version=str(image.get("version") or ""),
-            tag_names=tuple(str(t) for t in image.get("tagNames", [])),
-            labels={str(k): str(v) for k, v in dict(image.get("labels") or {}).items()},
-            variables=variables,
-        )
-    return out
-
-
 def _split_tag(reference: str) -> tuple[str, str | None]:
     """``host[:port]/repo[:tag]`` -> (``host[:port]/repo``, tag or None)."""
     name, slash, last = reference.rpartition("/")
@@ -135,7 +107,7 @@ def _build_one(
     log: BuildLog,
     mode: ModeChoice,
     push: PushFunction | None,
-) -> dict[str, Any]:
+) -> PlatformBuild:
     title = f"build {spec.name}" + (f" ({spec.platform})" if spec.platform else "")
     log.begin(title)
     try:
@@ -144,23 +116,13 @@ def _build_one(
         )
     finally:
         log.end()
-    entry: dict[str, Any] = result.to_dict()
-    entry["destinations"] = list(spec.destinations)
     if spec.push == "kaniko":
-        entry["staging"] = _staging_reference(spec, result.digest)
-        entry["stagingTags"] = [t for _, t in map(_split_tag, spec.destinations) if t]
-        entry["pushed"] = True
-    elif push is not None:
-        pushed = push(spec, result)
-        entry["staging"] = pushed.reference
-        entry["stagingTags"] = list(pushed.tags)
-        entry["pushed"] = True
-        if pushed.digest != result.digest:  # the registry's digest is what later stages use
-            entry["kanikoDigest"], entry["digest"] = result.digest, pushed.digest
-    else:
-        entry["staging"] = None
-        entry["pushed"] = False
-    return entry
+        tags = tuple(t for _, t in map(_split_tag, spec.destinations) if t)
+        pushed = PushedImage(_staging_reference(spec, result.digest), result.digest, tags)
+        return PlatformBuild(result, spec.destinations, pushed)
+    if push is not None:
+        return PlatformBuild(result, spec.destinations, push(spec, result))
+    return PlatformBuild(result, spec.destinations)
 
 
 def build_stage(
@@ -175,15 +137,15 @@ def build_stage(
     credentials: CredentialLookup | None = None,
     insecure_registries: Sequence[str] = (),
     mode: ModeChoice = "auto",
-) -> dict[str, Any]:
+) -> BuildReport:
     """Build ``images`` (every platform), push each to staging with ``push``.
 
     ``push=None`` pushes nothing, ``push: kaniko`` images included: kaniko then
     writes a tarball too (``--no-push``), as ``promoter build --no-push`` asks.
     An image built for several platforms is then joined by ``stitch`` into one
-    index carrying the image's staging tags (the report's ``index``).
+    index carrying the image's staging tags (the image's ``index``).
     """
-    report: list[dict[str, Any]] = []
+    report: list[ImageBuild] = []
     for image in images:
         meta = metadata.get(image.name, ImageMetadata())
         specs = specs_from_image(
@@ -196,7 +158,7 @@ def build_stage(
         )
         if push is None:  # nothing is pushed: kaniko too writes a tarball (--no-push)
             specs = [dataclasses.replace(spec, push="promoter") for spec in specs]
-        builds = [
+        builds = tuple(
             _build_one(
                 spec,
                 output_dir=output_root / spec.name,
@@ -206,20 +168,12 @@ def build_stage(
                 push=push,
             )
             for spec in specs
-        ]
-        entry: dict[str, Any] = {
-            "image": image.name,
-            "staging": image.staging.name,
-            "version": meta.version,
-            "tags": [f"{image.staging.name}:{name}" for name in meta.tag_names],
-            "builds": builds,
-        }
-        if stitch is not None and len(builds) > 1 and all(b["pushed"] for b in builds):
-            index = stitch(image.staging.name, [b["staging"] for b in builds], meta.tag_names)
-            entry["index"] = {
-                "staging": index.reference,
-                "digest": index.digest,
-                "stagingTags": list(index.tags),
-            }
-        report.append(entry)
-    return {"file": str(pipeline.file), "images": report}
+        )
+        index = None
+        pushed = [b.pushed.reference for b in builds if b.pushed is not None]
+        if stitch is not None and len(builds) > 1 and len(pushed) == len(builds):
+            index = stitch(image.staging.name, pushed, meta.tag_names)
+        report.append(
+            ImageBuild(image.name, image.staging.name, meta.version, meta.tag_names, builds, index)
+        )
+    return BuildReport(str(pipeline.file), tuple(report))

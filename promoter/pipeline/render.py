@@ -83,13 +83,11 @@ def render_text(report: RunReport) -> str:
     lines = [f"{head} of {report.file} (git: {git}; stages: {', '.join(report.stages)})"]
     lines += [f"note: {note}" for note in report.notes]
     if report.build is not None:
-        for image in report.build.get("images", []):
-            for build in image.get("builds", []):
-                lines.append(
-                    f"build {image['image']}: {build.get('staging') or build.get('digest')}"
-                    f" ({build.get('seconds', 0)} s)"
-                )
-                lines += [f"  pushed tag {t}" for t in build.get("stagingTags", [])]
+        for built in report.build.images:
+            for build in built.builds:
+                where = build.pushed.reference if build.pushed else build.digest
+                lines.append(f"build {built.image}: {where} ({round(build.result.seconds, 3)} s)")
+                lines += [f"  pushed tag {t}" for t in (build.pushed.tags if build.pushed else ())]
     if report.plan is not None:
         for image in report.plan.images:
             lines += _image_lines(image, report)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from promoter.build.outcome import BuildReport
     from promoter.policy.results import CheckReport
     from promoter.promote import PromotionOutcome, PromotionPlan
 
@@ -21,7 +22,7 @@ class RunReport:
     stages: tuple[str, ...] = ()
     context: dict[str, Any] = field(default_factory=dict)
     tags: list[dict[str, Any]] = field(default_factory=list)
-    build: dict[str, Any] | None = None
+    build: BuildReport | None = None
     notes: list[str] = field(default_factory=list)
     checks: dict[str, CheckReport] = field(default_factory=dict)
     plan: PromotionPlan | None = None
@@ -78,7 +79,7 @@ class RunReport:
             "stages": list(self.stages),
             "context": dict(self.context),
             "tags": list(self.tags),
-            "build": self.build,
+            "build": self.build.to_dict() if self.build is not None else None,
             "checks": {name: report.to_dict() for name, report in self.checks.items()},
             "plan": self.plan.to_dict() if self.plan else None,
             "promotion": self.promotion.to_dict() if self.promotion else None,

@@ -15,6 +15,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from promoter import __version__
+from promoter.config import load_pipeline
+from promoter.oci.reference import parse_registry_reference
+from promoter.pipeline.builds import BuildSettings, SilentBuildLog, build_images, staged_digests
+from promoter.pipeline.checks import PolicyChecker
 from promoter.pipeline.planning import Built, PlanInputs, plan_images
 from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import (
@@ -23,21 +27,23 @@ from promoter.pipeline.settings import (
     registry_hosts,
     registry_options,
 )
+from promoter.promote import ApplyOptions, apply_plan, load_plan
 from promoter.registry.pool import Registries
+from promoter.tagging import detect_context
+from promoter.tagging.stage import image_metadata, pipeline_tags, select_images
 
 if TYPE_CHECKING:
-    from promoter.config import Image, Pipeline
-    from promoter.tagging import GitContext, RepositoryInfo
+    from promoter.config import Image
 
 __all__ = ["apply_plan_file", "run_pipeline"]
 
 
 def run_pipeline(request: RunRequest) -> RunReport:
-    """Run the requested stages (or plan them, with ``dry_run``) and report every outcome."""
-    from promoter.config import load_pipeline
-    from promoter.tagging import detect_context
-    from promoter.tagging.stage import image_metadata, pipeline_tags, select_images
+    """Run the requested stages (or plan them, with ``dry_run``) and report every outcome.
 
+    The registry options are made once here, for the build's push and for
+    every registry the checks and the promotion reach.
+    """
     started = time.monotonic()
     env = os.environ if request.env is None else request.env
     now = request.now or datetime.now(timezone.utc)
@@ -57,17 +63,26 @@ def run_pipeline(request: RunRequest) -> RunReport:
         for image in images
     ]
     report.notes += [f"warning: {w}" for w in context.warnings]
+    hosts = registry_hosts(pipeline)
+    options = registry_options(hosts, request.insecure_registries, request.ca_file)
     built: dict[str, Built] = {}
     if "build" in request.stages and not request.dry_run:
+        if "push" not in request.stages:
+            report.notes.append("push: not requested; the build's tarball is discarded")
         git = (context, repository)
         tags = pipeline_tags(pipeline, request.images, env=env, now=now, context=git)
-        built = _build(pipeline, images, request, now, tags.to_dict(), report, git)
+        settings = BuildSettings(
+            options,
+            request.build_log or SilentBuildLog(),
+            push="push" in request.stages,
+            insecure_registries=request.insecure_registries,
+        )
+        report.build = build_images(pipeline, tags, now, settings)
+        built = staged_digests(report.build)
     elif "build" in request.stages:
         report.notes.append("build: not run in a dry run; digests come from the staging tags")
     elif "push" in request.stages:
         report.notes.append("push: nothing built in this run; digests come from the staging tags")
-    hosts = registry_hosts(pipeline)
-    options = registry_options(hosts, request.insecure_registries, request.ca_file)
     with Registries(options) as registries:
         inputs = PlanInputs(pipeline, context, repository, now, built, True, metadata)
         if "promote" in request.stages:
@@ -87,8 +102,6 @@ def _promote(
     hosts: Mapping[str, Mapping[str, Any]],
     now: datetime,
 ) -> None:
-    from promoter.promote import ApplyOptions, apply_plan
-
     if "check" not in request.stages:
         report.notes.append("check: runs anyway, only a checked digest is promoted")
     plan, checks = plan_images(
@@ -121,9 +134,6 @@ def _check_only(
         inputs.pipeline, inputs.context, inputs.repository, now, inputs.built, check=False
     )
     plan, _ = plan_images(unchecked, images, registries, created=now.isoformat())
-    from promoter.oci.reference import parse_registry_reference
-    from promoter.pipeline.checks import PolicyChecker
-
     checker = PolicyChecker(inputs.pipeline, registries, now)
     for image in plan.images:
         if image.digest is None:
@@ -131,103 +141,6 @@ def _check_only(
             continue
         reference = parse_registry_reference(f"{image.source}@{image.digest}")
         report.checks[image.image] = checker.check(reference)
-
-
-def _build(
-    pipeline: Pipeline,
-    images: Sequence[Image],
-    request: RunRequest,
-    now: datetime,
-    tags_document: Mapping[str, Any],
-    report: RunReport,
-    git: tuple[GitContext, RepositoryInfo],
-) -> dict[str, Built]:
-    import contextlib
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from promoter.build import push as staging
-    from promoter.build.stage import build_stage
-
-    metadata = _build_metadata(images, tags_document, now, git)
-    output_root = Path(tempfile.mkdtemp(prefix="promoter-run-"))
-    with contextlib.ExitStack() as cleanup:
-        cleanup.callback(shutil.rmtree, output_root, ignore_errors=True)
-        options = staging.registry_options(
-            pipeline, insecure_registries=request.insecure_registries, ca_file=request.ca_file
-        )
-        credentials = staging.build_credentials(options)
-        push = None
-        if "push" in request.stages:
-            push = cleanup.enter_context(staging.staging_pusher(pipeline, options=options))
-        else:
-            report.notes.append("push: not requested; the build's tarball is discarded")
-        built = build_stage(
-            pipeline,
-            images,
-            metadata,
-            output_root=output_root,
-            log=request.build_log or _SilentLog(),
-            push=push,
-            stitch=push.stitch if push is not None else None,
-            credentials=credentials,
-            insecure_registries=request.insecure_registries,
-        )
-    report.build = built
-    return _built_digests(built)
-
-
-def _built_digests(build_report: Mapping[str, Any]) -> dict[str, Built]:
-    """The pushed digest of each image: its one build, or the index of its platforms."""
-    out: dict[str, Built] = {}
-    for image in build_report.get("images", []):
-        builds = [b for b in image.get("builds", []) if b.get("pushed")]
-        index = image.get("index")
-        if index:
-            tags = index.get("stagingTags") or [None]
-            out[str(image["image"])] = Built(str(index["digest"]), tags[0])
-        elif len(builds) == 1:
-            tags = builds[0].get("stagingTags") or [None]
-            out[str(image["image"])] = Built(str(builds[0]["digest"]), tags[0])
-    return out
-
-
-def _build_metadata(
-    images: Sequence[Image],
-    document: Mapping[str, Any],
-    now: datetime,
-    git: tuple[GitContext, RepositoryInfo],
-) -> dict[str, Any]:
-    from dataclasses import replace
-    from functools import partial
-
-    from promoter.build.stage import metadata_from_tags_document
-    from promoter.tagging import expand_template
-    from promoter.tagging.stage import image_metadata
-
-    context, repository = git
-    metadata = metadata_from_tags_document(document)
-    for image in images:
-        computed = image_metadata(image, context, repository, now=now)
-        expand = partial(
-            expand_template, metadata=computed, context=context, repository=repository, now=now
-        )
-        metadata[image.name] = replace(metadata[image.name], render=expand)
-    return metadata
-
-
-class _SilentLog:
-    """A build log that keeps nothing (the CLI passes one that prints)."""
-
-    def begin(self, title: str) -> None:
-        """A build starts."""
-
-    def line(self, text: str) -> None:
-        """One line of kaniko's output."""
-
-    def end(self) -> None:
-        """The build ended."""
 
 
 def apply_plan_file(
@@ -242,8 +155,6 @@ def apply_plan_file(
 
     ``listener`` (a ``promoter.transfer.ProgressListener``) hears the blobs move.
     """
-    from promoter.promote import ApplyOptions, apply_plan, load_plan
-
     started = time.monotonic()
     plan = load_plan(path)
     report = RunReport(plan.file, False, ("promote",), dict(plan.context))

@@ -1,8 +1,8 @@
-"""What a pipeline run is asked to do, and the registry settings a pipeline implies."""
+"""What a pipeline run or build is asked to do, and the registry settings a pipeline implies."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -10,11 +10,13 @@ from typing import TYPE_CHECKING, Any
 from promoter.errors import InputError
 
 if TYPE_CHECKING:
+    from promoter.build.stage import BuildLog
     from promoter.config import Pipeline
     from promoter.registry.options import RegistryOptions
 
 __all__ = [
     "STAGES",
+    "BuildRequest",
     "RunRequest",
     "ci_run_url",
     "parse_stages",
@@ -50,8 +52,24 @@ class RunRequest:
     ca_file: str | None = None
     env: Mapping[str, str] | None = None
     now: datetime | None = None
-    build_log: Any = field(default=None, compare=False)  # promoter.build.stage.BuildLog
+    build_log: BuildLog | None = field(default=None, compare=False)
     listener: Any = field(default=None, compare=False)  # promoter.transfer.ProgressListener
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """``promoter build``: the file, the images, push or not, the transport settings, the log."""
+
+    pipeline_file: str = "pipeline.yml"
+    images: tuple[str, ...] = ()
+    push: bool = True
+    insecure_registries: tuple[str, ...] = ()
+    ca_file: str | None = None
+    env: Mapping[str, str] | None = None
+    now: datetime | None = None
+    log: BuildLog | None = field(default=None, compare=False)
+    #: Hears what a person should know about the git context before the builds start.
+    warn: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 def registry_hosts(pipeline: Pipeline) -> dict[str, dict[str, Any]]:

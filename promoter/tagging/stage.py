@@ -18,11 +18,39 @@ from promoter.errors import InputError
 from promoter.tagging.context import GitContext, RepositoryInfo
 from promoter.tagging.detect import detect_context
 from promoter.tagging.engine import Metadata, TagInputs, compute_metadata
+from promoter.tagging.labels import with_levels
 
 if TYPE_CHECKING:
     from promoter.config import Image, Pipeline
 
-__all__ = ["TagsReport", "image_metadata", "pipeline_tags", "select_images"]
+__all__ = ["ImageTags", "TagsReport", "image_metadata", "pipeline_tags", "select_images"]
+
+
+@dataclass(frozen=True)
+class ImageTags:
+    """One image's version, staging tags, labels and annotations."""
+
+    image: str
+    staging: str
+    version: str
+    latest: bool
+    tags: tuple[str, ...]
+    tag_names: tuple[str, ...]
+    labels: Mapping[str, str]
+    annotations: tuple[str, ...]  # ``key=value``, prefixed by the levels asked for
+
+    def to_dict(self) -> dict[str, object]:
+        """The image's entry in ``promoter tags --output json``."""
+        return {
+            "image": self.image,
+            "staging": self.staging,
+            "version": self.version,
+            "latest": self.latest,
+            "tags": list(self.tags),
+            "tagNames": list(self.tag_names),
+            "labels": dict(self.labels),
+            "annotations": list(self.annotations),
+        }
 
 
 @dataclass(frozen=True)
@@ -32,7 +60,7 @@ class TagsReport:
     file: str
     context: GitContext
     repository: RepositoryInfo
-    images: tuple[dict[str, object], ...]
+    images: tuple[ImageTags, ...]
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -45,7 +73,7 @@ class TagsReport:
             "file": self.file,
             "context": self.context.to_dict(),
             "repository": self.repository.to_dict(),
-            "images": list(self.images),
+            "images": [image.to_dict() for image in self.images],
             "warnings": list(self.warnings),
         }
 
@@ -109,20 +137,19 @@ def pipeline_tags(
     moment = now or datetime.now(timezone.utc)
     length = _short_sha_length(env)
     levels = _levels(env)
-    documents: list[dict[str, object]] = []
+    found: list[ImageTags] = []
     for image in images:
         meta = image_metadata(image, git_context, repository, now=moment, short_sha_length=length)
-        json_output = meta.to_json(levels)
-        documents.append(
-            {
-                "image": image.name,
-                "staging": image.staging.name,
-                "version": meta.version.main or "",
-                "latest": bool(meta.version.latest),
-                "tags": meta.tags,
-                "tagNames": meta.tag_names,
-                "labels": json_output["labels"],
-                "annotations": json_output["annotations"],
-            }
+        found.append(
+            ImageTags(
+                image=image.name,
+                staging=image.staging.name,
+                version=meta.version.main or "",
+                latest=bool(meta.version.latest),
+                tags=tuple(meta.tags),
+                tag_names=tuple(meta.tag_names),
+                labels=meta.label_map,
+                annotations=tuple(with_levels(meta.annotations, levels)),
+            )
         )
-    return TagsReport(str(pipeline.file), git_context, repository, tuple(documents))
+    return TagsReport(str(pipeline.file), git_context, repository, tuple(found))

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,45 +11,26 @@ from promoter.cli.options import file_option, insecure_registry_option, output_o
 from promoter.cli.render import emit, log
 from promoter.cli.state import STATE
 
+if TYPE_CHECKING:
+    from promoter.build.outcome import BuildReport
+
 __all__ = ["build"]
 
 
-def _text(report: dict[str, Any]) -> str:
+def _text(report: BuildReport) -> str:
     lines: list[str] = []
-    for image in report["images"]:
-        for one in image["builds"]:
-            where = one["staging"] or f"{one['digest']} (not pushed; tarball {one['tarball']})"
-            platform = f" [{one['platform']}]" if one["platform"] else ""
-            lines.append(f"{image['image']}{platform}: {where}")
-            lines.extend(f"  tagged {tag}" for tag in one.get("stagingTags", []))
+    for image in report.images:
+        for one in image.builds:
+            result = one.result
+            where = (
+                one.pushed.reference
+                if one.pushed
+                else f"{result.digest} (not pushed; tarball {result.tarball})"
+            )
+            platform = f" [{result.platform}]" if result.platform else ""
+            lines.append(f"{image.image}{platform}: {where}")
+            lines.extend(f"  tagged {tag}" for tag in (one.pushed.tags if one.pushed else ()))
     return "\n".join(lines)
-
-
-def _metadata(pipeline: Any, images: tuple[str, ...]) -> dict[str, Any]:
-    """Per image: tags and labels from the git context, and its template expansion."""
-    from datetime import datetime, timezone
-    from functools import partial
-
-    from promoter.build.stage import metadata_from_tags_document
-    from promoter.tagging import expand_template
-    from promoter.tagging.stage import image_metadata, pipeline_tags
-
-    now = datetime.now(timezone.utc)
-    report = pipeline_tags(pipeline, images, now=now)
-    for warning in report.warnings:
-        log(f"warning: {warning}")
-    metadata = metadata_from_tags_document(report.to_dict())
-    for name, meta in metadata.items():
-        computed = image_metadata(pipeline.image(name), report.context, report.repository, now=now)
-        expand = partial(
-            expand_template,
-            metadata=computed,
-            context=report.context,
-            repository=report.repository,
-            now=now,
-        )
-        metadata[name] = replace(meta, render=expand)
-    return metadata
 
 
 @click.command()
@@ -81,31 +57,17 @@ def build(
     promoter runs inside a kaniko image) and writes a tarball; promoter pushes
     it to the staging repository by digest, then writes the staging tags.
     """
-    from promoter.build.stage import build_stage
-    from promoter.config import load_pipeline
-    from promoter.tagging.stage import select_images
+    from promoter.pipeline.builds import build_pipeline
+    from promoter.pipeline.settings import BuildRequest
 
-    pipeline = load_pipeline(pipeline_file)
-    chosen = select_images(pipeline, images)
-    metadata = _metadata(pipeline, images)
-    output_root = Path(tempfile.mkdtemp(prefix="promoter-build-"))
-    from promoter.build.push import build_credentials, registry_options, staging_pusher
-
-    options = registry_options(pipeline, insecure_registries=insecure_registries, ca_file=ca_file)
-    with contextlib.ExitStack() as cleanup:
-        push = None
-        if not no_push:  # the tarballs are pushed, then removed; --no-push keeps them
-            cleanup.callback(shutil.rmtree, output_root, ignore_errors=True)
-            push = cleanup.enter_context(staging_pusher(pipeline, options=options))
-        report = build_stage(
-            pipeline,
-            chosen,
-            metadata,
-            output_root=output_root,
-            log=GroupedBuildLog(STATE.ci, quiet=STATE.quiet),
-            push=push,
-            stitch=push.stitch if push is not None else None,
-            credentials=build_credentials(options),
-            insecure_registries=insecure_registries,
-        )
-    emit(report, _text)
+    request = BuildRequest(
+        pipeline_file,
+        images,
+        push=not no_push,  # --no-push keeps the tarballs; pushed ones are removed
+        insecure_registries=insecure_registries,
+        ca_file=ca_file,
+        log=GroupedBuildLog(STATE.ci, quiet=STATE.quiet),
+        warn=lambda warning: log(f"warning: {warning}"),
+    )
+    report = build_pipeline(request)
+    emit(report.to_dict(), lambda _doc: _text(report))

@@ -1,0 +1,100 @@
+"""What the build stage hands to the next ones: per image, its builds and its pushed index.
+
+Typed all the way to the document: ``BuildReport.to_dict()`` is what
+``promoter build --output json`` prints and the run report's ``build`` holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from promoter.build.result import BuildResult
+
+__all__ = ["BuildReport", "ImageBuild", "PlatformBuild", "PushedImage"]
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    """A build in the staging repository: ``repo@digest`` and the tags written."""
+
+    reference: str
+    digest: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlatformBuild:
+    """One build of an image (one platform), and where it went in staging, if anywhere."""
+
+    result: BuildResult
+    destinations: tuple[str, ...]
+    pushed: PushedImage | None = None
+
+    @property
+    def digest(self) -> str:
+        """The digest later stages use: the registry's once pushed, else kaniko's."""
+        return self.pushed.digest if self.pushed is not None else self.result.digest
+
+    def to_dict(self) -> dict[str, Any]:
+        """The build's entry in the document (``kanikoDigest`` only when the registry's differs)."""
+        entry: dict[str, Any] = self.result.to_dict()
+        entry["destinations"] = list(self.destinations)
+        if self.pushed is None:
+            entry["staging"], entry["pushed"] = None, False
+            return entry
+        entry["staging"] = self.pushed.reference
+        entry["stagingTags"] = list(self.pushed.tags)
+        entry["pushed"] = True
+        if self.pushed.digest != self.result.digest:
+            entry["kanikoDigest"], entry["digest"] = self.result.digest, self.pushed.digest
+        return entry
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """Every build of one pipeline image, and the index that joins its platforms."""
+
+    image: str
+    staging: str
+    version: str
+    tag_names: tuple[str, ...]
+    builds: tuple[PlatformBuild, ...]
+    index: PushedImage | None = None
+
+    @property
+    def staged(self) -> PushedImage | None:
+        """What this image is in staging: its index, or its one pushed build (else None)."""
+        if self.index is not None:
+            return self.index
+        pushed = [b.pushed for b in self.builds if b.pushed is not None]
+        return pushed[0] if len(pushed) == 1 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The image's entry in the document."""
+        entry: dict[str, Any] = {
+            "image": self.image,
+            "staging": self.staging,
+            "version": self.version,
+            "tags": [f"{self.staging}:{name}" for name in self.tag_names],
+            "builds": [build.to_dict() for build in self.builds],
+        }
+        if self.index is not None:
+            entry["index"] = {
+                "staging": self.index.reference,
+                "digest": self.index.digest,
+                "stagingTags": list(self.index.tags),
+            }
+        return entry
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What the build stage did for the pipeline in ``file``."""
+
+    file: str
+    images: tuple[ImageBuild, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``promoter build --output json``."""
+        return {"file": self.file, "images": [image.to_dict() for image in self.images]}
