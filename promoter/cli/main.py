@@ -16,7 +16,7 @@ from promoter import __version__
 from promoter.ci.service import ENV_CI, SERVICES, detect_service
 from promoter.cli.commands import COMMANDS
 from promoter.cli.render import emit_error
-from promoter.cli.state import STATE
+from promoter.cli.state import CliState, running
 from promoter.errors import (
     InputError,
     OperationError,
@@ -43,8 +43,9 @@ def exit_code_for(error: PromoterError) -> int:
     return 3
 
 
-def _remember_debug(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-    STATE.debug = STATE.debug or value
+def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    state = ctx.ensure_object(CliState)
+    state.debug = state.debug or value
     return value
 
 
@@ -121,18 +122,20 @@ def main(argv: list[str] | None = None) -> None:
     code is known, writes the service's outputs, summary and annotations.
     """
     args = list(argv if argv is not None else sys.argv[1:])
-    STATE.debug = STATE.debug or "--debug" in args
+    state = CliState(debug="--debug" in args)
     try:
-        STATE.ci = resolve_ci(args)
+        state.ci = resolve_ci(args)
     except ValueError as bad:
         sys.stderr.write(f"error: {bad}\n")
         sys.exit(2)
     # Every layer asks promoter.ci.service, which reads this first (restored
     # afterwards for callers that run main() in their own process).
     previous = os.environ.get(ENV_CI)
-    os.environ[ENV_CI] = STATE.ci
+    os.environ[ENV_CI] = state.ci
     try:
-        sys.exit(_main_with_ci(args))
+        with running(state):
+            code = _main_with_ci(args, state)
+        sys.exit(code)
     finally:
         if previous is None:
             os.environ.pop(ENV_CI, None)
@@ -140,22 +143,21 @@ def main(argv: list[str] | None = None) -> None:
             os.environ[ENV_CI] = previous
 
 
-def _main_with_ci(args: list[str]) -> int:
-    STATE.command = _command_name(args)
-    STATE.document, STATE.plan_file = None, ""
+def _main_with_ci(args: list[str], state: CliState) -> int:
+    state.command = _command_name(args)
     adapter = None
-    if STATE.ci != "none":
+    if state.ci != "none":
         from promoter.ci.adapter import adapter_for
 
-        adapter = adapter_for(STATE.ci, os.environ)
+        adapter = adapter_for(state.ci, os.environ)
         if adapter is not None:
             adapter.start()
-    code = _run(args)
-    if adapter is not None and STATE.command:
+    code = _run(args, state)
+    if adapter is not None and state.command:
         from promoter.ci.adapter import Finished
 
         try:
-            adapter.finish(Finished(STATE.command, STATE.document, code, STATE.plan_file))
+            adapter.finish(Finished(state.command, state.document, code, state.plan_file))
         except OSError as error:
             sys.stderr.write(f"error: cannot write the CI outputs: {error}\n")
             code = code or 3
@@ -166,7 +168,7 @@ def _traceback() -> None:
     sys.stderr.write(redact(traceback.format_exc()))
 
 
-def _run(args: list[str]) -> int:
+def _run(args: list[str], state: CliState) -> int:
     """The command's exit code; errors printed as one line (and JSON when asked)."""
     # promoter never runs httpx's own command line; keeping httpx from importing
     # it (rich, pygments) saves about a tenth of a second for every command
@@ -175,7 +177,7 @@ def _run(args: list[str]) -> int:
     try:
         # Without standalone mode click returns --help/--version's exit code, or
         # what the command returned: None, or an int exit code of its own.
-        result = cli.main(args=args, prog_name="promoter", standalone_mode=False)
+        result = cli.main(args=args, prog_name="promoter", standalone_mode=False, obj=state)
     except click.exceptions.Exit as done:
         return int(done.exit_code)
     except click.exceptions.Abort:
@@ -187,7 +189,7 @@ def _run(args: list[str]) -> int:
         return 2
     except PromoterError as error:
         code = exit_code_for(error)
-        if STATE.debug:
+        if state.debug:
             _traceback()
         emit_error(error, code)
         return code
@@ -197,7 +199,7 @@ def _run(args: list[str]) -> int:
     except BrokenPipeError:
         return 0
     except Exception as unexpected:  # the last resort: still one line, exit 3
-        if STATE.debug:
+        if state.debug:
             _traceback()
         sys.stderr.write(
             redact(f"error: internal error: {type(unexpected).__name__}: {unexpected}\n")

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from promoter.cli.state import STATE
+from promoter.cli.state import CliState
 
 __all__ = [
     "file_option",
@@ -19,13 +19,14 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _remember_output(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    STATE.output = value
+def _remember_output(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.ensure_object(CliState).output = value
     return value
 
 
-def _remember_quiet(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-    STATE.quiet = STATE.quiet or value
+def _remember_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    state = ctx.ensure_object(CliState)
+    state.quiet = state.quiet or value
     return value
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TextIO
 
-from promoter.cli.state import STATE
+from promoter.cli.state import current_state
 from promoter.oci import Descriptor
 from promoter.transfer.progress import BlobAction, ProgressListener, SilentProgress
 
@@ -104,7 +104,7 @@ class TerminalProgress(ProgressListener):
             BarColumn(),
             DownloadColumn(binary_units=True),
             TransferSpeedColumn(),
-            console=Console(stderr=True, no_color=not STATE.color),
+            console=Console(stderr=True, no_color=not current_state().color),
             transient=False,
         )
         self.lock = threading.Lock()

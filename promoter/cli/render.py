@@ -2,7 +2,7 @@
 
 Everything printed passes through ``promoter.redaction.redact``, so no secret
 promoter holds reaches the output, even where a registry's own words repeat it.
-The last document is kept in ``STATE`` for the CI adapter, which writes the
+The last document is kept in the invocation's ``CliState`` for the CI adapter, which writes the
 service's outputs, summary and annotations from it.
 """
 
@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from promoter.cli.state import STATE
+from promoter.cli.state import current_state
 from promoter.errors import PromoterError
 from promoter.redaction import redact
 
@@ -22,9 +22,10 @@ __all__ = ["emit", "emit_error", "error_document", "log"]
 
 def emit(result: Any, text: Callable[[Any], str] | str | None = None) -> None:
     """Print a command's result: JSON when ``--output json``, else its text form."""
+    state = current_state()
     if isinstance(result, dict):
-        STATE.document = result
-    if STATE.output == "json":
+        state.document = result
+    if state.output == "json":
         document = json.dumps(result, indent=2, sort_keys=False, default=str)
         sys.stdout.write(redact(document) + "\n")
         return
@@ -38,7 +39,7 @@ def emit(result: Any, text: Callable[[Any], str] | str | None = None) -> None:
 
 def log(message: str) -> None:
     """A progress or information line for people: always stderr, silenced by ``--quiet``."""
-    if not STATE.quiet:
+    if not current_state().quiet:
         sys.stderr.write(redact(message) + "\n")
 
 
@@ -56,6 +57,7 @@ def emit_error(error: PromoterError, exit_code: int) -> None:
         lines.append(f"hint: {error.hint}")
     sys.stderr.write(redact("\n".join(lines)) + "\n")
     doc = error_document(error, exit_code)
-    STATE.document = doc
-    if STATE.output in ("json", "sarif"):
+    state = current_state()
+    state.document = doc
+    if state.output in ("json", "sarif"):
         sys.stdout.write(redact(json.dumps(doc, indent=2, default=str)) + "\n")

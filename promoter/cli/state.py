@@ -1,12 +1,24 @@
-"""Process-wide CLI settings that the error handler must see after click has returned."""
+"""The CLI's settings for one invocation, carried by click's context.
+
+``main()`` makes one ``CliState`` and hands it to click as the context object;
+the option callbacks write to it, the command and the renderers read it, and
+``main()`` reads it again once click has returned (the exit code, the CI
+adapter). Code that runs outside click's context (the error handler) finds
+the state ``main()`` made through ``running``.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["STATE", "CliState"]
+import click
+
+__all__ = ["CliState", "current_state", "running"]
 
 
 @dataclass
@@ -29,4 +41,26 @@ class CliState:
         return "NO_COLOR" not in os.environ
 
 
-STATE = CliState()
+_RUNNING: ContextVar[CliState | None] = ContextVar("promoter_cli_state", default=None)
+
+
+@contextmanager
+def running(state: CliState) -> Iterator[CliState]:
+    """Make ``state`` the one ``current_state`` finds outside click's context, for a while."""
+    token = _RUNNING.set(state)
+    try:
+        yield state
+    finally:
+        _RUNNING.reset(token)
+
+
+def current_state() -> CliState:
+    """The state of this invocation: click's context object, else the one ``main()`` made.
+
+    Called with neither (a library caller rendering on its own), a default state.
+    """
+    context = click.get_current_context(silent=True)
+    found = context.find_object(CliState) if context is not None else None
+    if found is None:
+        found = _RUNNING.get()
+    return found if found is not None else CliState()

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.cli.main import main
-from promoter.cli.state import STATE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +44,6 @@ def run_subprocess(args: Sequence[str], cwd: Path | None = None) -> Outcome:
 
 
 def run_in_process(args: Sequence[str]) -> Outcome:
-    STATE.output, STATE.debug, STATE.quiet = "text", False, False
     out, err = io.StringIO(), io.StringIO()
     code: int
     with redirect_stdout(out), redirect_stderr(err):

@@ -9,7 +9,7 @@ import click
 from promoter.ci.buildlog import GroupedBuildLog
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
 from promoter.cli.render import emit, log
-from promoter.cli.state import STATE
+from promoter.cli.state import current_state
 
 if TYPE_CHECKING:
     from promoter.build.outcome import BuildReport
@@ -60,13 +60,14 @@ def build(
     from promoter.pipeline.builds import build_pipeline
     from promoter.pipeline.settings import BuildRequest
 
+    state = current_state()
     request = BuildRequest(
         pipeline_file,
         images,
         push=not no_push,  # --no-push keeps the tarballs; pushed ones are removed
         insecure_registries=insecure_registries,
         ca_file=ca_file,
-        log=GroupedBuildLog(STATE.ci, quiet=STATE.quiet),
+        log=GroupedBuildLog(state.ci, quiet=state.quiet),
         warn=lambda warning: log(f"warning: {warning}"),
     )
     report = build_pipeline(request)

@@ -8,7 +8,7 @@ import click
 
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
 from promoter.cli.render import emit, log
-from promoter.cli.state import STATE
+from promoter.cli.state import current_state
 from promoter.errors import InputError
 
 __all__ = ["copy", "render_copy"]
@@ -91,7 +91,7 @@ def copy(
         ],
     }
     first = many.first_error
-    if first is None or STATE.output != "json":
+    if first is None or current_state().output != "json":
         emit(doc, lambda d: "\n".join(render_copy(c) for c in d["copies"]))
     if first is not None:
         for i, error in sorted(many.errors.items()):

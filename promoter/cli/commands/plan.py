@@ -9,7 +9,7 @@ import click
 
 from promoter.cli.options import file_option, insecure_registry_option, output_option
 from promoter.cli.render import emit, log
-from promoter.cli.state import STATE
+from promoter.cli.state import current_state
 
 __all__ = ["plan"]
 
@@ -46,17 +46,18 @@ def plan(
         ca_file=ca_file,
     )
     report = run_pipeline(request)
-    if out_file is None and STATE.ci != "none" and report.plan is not None:
+    state = current_state()
+    if out_file is None and state.ci != "none" and report.plan is not None:
         # On CI the plan file is a step output, for an apply step or job to use.
         from promoter.ci.adapter import adapter_for
 
-        adapter = adapter_for(STATE.ci, os.environ)
+        adapter = adapter_for(state.ci, os.environ)
         path = adapter.temp_file("plan", ".json") if adapter is not None else None
         if path is not None:
             out_file = str(path)
     if out_file and report.plan is not None:
         report.plan.write(out_file)
-        STATE.plan_file = out_file
+        state.plan_file = out_file
         log(f"plan written to {out_file}")
     emit(report.to_dict(), lambda _doc: render_text(report))
     problem = report.problem()

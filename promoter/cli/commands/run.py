@@ -9,7 +9,7 @@ import click
 from promoter.ci.buildlog import GroupedBuildLog
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
 from promoter.cli.render import emit
-from promoter.cli.state import STATE
+from promoter.cli.state import current_state
 from promoter.errors import InputError
 from promoter.pipeline.settings import STAGES
 
@@ -56,6 +56,7 @@ def run(
         chosen = parse_stages(stages)
     except InputError as error:
         raise click.BadParameter(str(error), param_hint="--stage") from None
+    state = current_state()
     request = RunRequest(
         pipeline_file,
         images,
@@ -63,7 +64,7 @@ def run(
         dry_run=dry_run,
         insecure_registries=insecure_registries,
         ca_file=ca_file,
-        build_log=GroupedBuildLog(STATE.ci, quiet=STATE.quiet),
+        build_log=GroupedBuildLog(state.ci, quiet=state.quiet),
         # Blobs as they move to production (a dry run moves none).
         listener=None if dry_run else progress_for(quiet),
     )
