@@ -6,12 +6,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.build.archive import read_archive
+from tests.support.cli import run_cli
 from tests.support.kaniko_standin import BUSYBOX
 
 pytestmark = pytest.mark.docker
@@ -81,15 +81,7 @@ def make_checkout(root: Path, executor: str, staging: str) -> Path:
 def _promoter(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**_clean_env(), **(env or {})},
-        timeout=300,
-        check=False,
-    )
+    return run_cli(args, cwd=cwd, env={**_clean_env(), **(env or {})}, timeout=300)
 
 
 def test_build_no_push_reports_digest_and_tarball(standin_image: str, tmp_path: Path) -> None:
@@ -189,15 +181,7 @@ def test_build_inside_a_kaniko_image_runs_the_executor(
     env = _clean_env()
     env["DOCKER_HOST"] = f"unix://{tmp_path}/no-engine.sock"
     env["PROMOTER_KANIKO_EXECUTOR"] = str(standin_script)
-    done = subprocess.run(
-        [sys.executable, "-m", "promoter", "build", "--no-push", "--output", "json"],
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    done = run_cli(["build", "--no-push", "--output", "json"], cwd=checkout, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     (build,) = json.loads(done.stdout)["images"][0]["builds"]
     assert build["mode"] == "subprocess"
@@ -231,15 +215,7 @@ def test_build_gets_only_the_cache_registry_credentials(standin_image: str, tmp_
     secret = "cli-build-secret-9f2c"
     env["PROMOTER_REGISTRY_USERNAME"] = "builder"  # offered for every registry
     env["PROMOTER_REGISTRY_PASSWORD"] = secret
-    done = subprocess.run(
-        [sys.executable, "-m", "promoter", "build", "--no-push", "--output", "json"],
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    done = run_cli(["build", "--no-push", "--output", "json"], cwd=checkout, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "stand-in: docker config registries: 127.0.0.1:5998\n" in done.stderr
     assert "--cache-repo=127.0.0.1:5998/hello-cache" in done.stderr  # the argv the stand-in logged

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
+from tests.support.cli import run_cli
 from tests.support.images import (
     Image,
     make_helm_chart,
@@ -27,9 +27,7 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 
 def promoter(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "promoter", *args], capture_output=True, text=True, timeout=120
-    )
+    return run_cli(args)
 
 
 def skopeo(*args: str) -> str:

@@ -8,14 +8,13 @@ hypothesis). Both return ``Outcome(code, stdout, stderr)``.
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from collections.abc import Sequence
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.cli.main import main
+from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,13 +32,7 @@ class Outcome:
 
 
 def run_subprocess(args: Sequence[str], cwd: Path | None = None) -> Outcome:
-    done = subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-    )
+    done = run_cli(args, cwd=cwd, timeout=60)
     return Outcome(done.returncode, done.stdout, done.stderr)
 
 

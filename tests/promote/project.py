@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.cli import run_cli
 from tests.support.images import Image, make_artifact, make_image, push_http
 from tests.support.registry import Registry
 
@@ -65,14 +65,7 @@ def promoter_cli(
     *args: str, cwd: Path | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (the tests' clean environment)."""
-    return subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        cwd=cwd,
-        env=CLEAN_ENV,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_cli(args, cwd=cwd, env=CLEAN_ENV, timeout=timeout)
 
 
 @dataclass

@@ -1,27 +1,51 @@
-"""``promoter`` as a separate process, in an environment of the test's own making."""
+"""``promoter`` as a separate process: the one way the tests run the real command line."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["run_isolated"]
+__all__ = ["isolated_env", "run_cli", "run_isolated"]
+
+
+def run_cli(
+    args: Sequence[str],
+    *,
+    cwd: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    text: bool = True,
+) -> subprocess.CompletedProcess[Any]:
+    """``python -m promoter ARGS`` in ``cwd``: exit code and output (``str``, or ``bytes``
+    with ``text=False``); a non-zero exit is the test's to judge, never an exception.
+
+    ``env`` is the process's whole environment when given, else this process's.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "promoter", *args],
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        capture_output=True,
+        text=text,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def isolated_env(cwd: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment with none of its ``PROMOTER_*`` or ``DOCKER_*`` variables
+    (and an empty Docker config under ``cwd``), then ``env``: only ``env`` may log promoter in."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PROMOTER_", "DOCKER_"))}
+    clean["DOCKER_CONFIG"] = str(cwd / "no-docker-config")
+    return {**clean, **env}
 
 
 def run_isolated(
     args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120
 ) -> subprocess.CompletedProcess[bytes]:
-    """``python -m promoter ARGS`` in ``cwd`` with none of the caller's ``PROMOTER_*`` or
-    ``DOCKER_*`` variables (and an empty Docker config): only ``env`` may log it in."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PROMOTER_", "DOCKER_"))}
-    clean["DOCKER_CONFIG"] = str(cwd / "no-docker-config")
-    return subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        env={**clean, **env},
-        cwd=cwd,
-        capture_output=True,
-        timeout=timeout,
-        check=False,
-    )
+    """``run_cli`` in ``cwd`` with :func:`isolated_env` (output as bytes)."""
+    return run_cli(args, cwd=cwd, env=isolated_env(cwd, env), timeout=timeout, text=False)

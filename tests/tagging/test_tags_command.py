@@ -6,10 +6,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="the git command is missing")
 
@@ -72,14 +73,7 @@ def git(cwd: Path, *args: str) -> str:
 def promoter(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "promoter", "tags", *args],
-        cwd=cwd,
-        env=env or clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_cli(["tags", *args], cwd=cwd, env=env or clean_env(), timeout=60)
 
 
 @pytest.fixture
