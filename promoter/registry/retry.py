@@ -1,9 +1,16 @@
-"""What is retried, and how long to wait: a table, never a catch-all.
+"""What is retried, and how long to wait: one table and one backoff, never a catch-all.
 
 Retryable: connection resets and refusals, timeouts, protocol breaks, HTTP
-408, 429 and 5xx, and the OCI error code ``TOOMANYREQUESTS``. Waits grow
-exponentially with full jitter, honour ``Retry-After``, and are bounded both
+408, 429 and 5xx but 501 (not implemented: asking again will not implement
+it), and the OCI error code ``TOOMANYREQUESTS``. Waits grow exponentially
+with full jitter (``uniform(0, ceiling)``, so that many clients that failed
+together do not retry together), honour ``Retry-After``, and are bounded both
 in attempts and in total time.
+
+Every retry of promoter goes through here: the request layer
+(``promoter.registry.layers.retry``), the resumed blob reads and uploads, the
+copy engine's whole-blob restarts and the promotion's race re-runs each keep
+an ``Attempts`` of a ``RetryPolicy`` and ask it for ``another()``.
 """
 
 from __future__ import annotations
@@ -11,17 +18,23 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from promoter.errors import NetworkError, RegistryError
 
 __all__ = [
     "RETRYABLE_CODES",
     "RETRYABLE_EXCEPTIONS",
     "RETRYABLE_STATUSES",
+    "Attempts",
     "RetryPolicy",
+    "is_retryable_error",
+    "is_retryable_status",
     "parse_retry_after",
 ]
 
-#: HTTP statuses worth another attempt.
+#: HTTP statuses worth another attempt (and every 5xx but 501, see ``is_retryable_status``).
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: OCI error codes worth another attempt, whatever the status.
 RETRYABLE_CODES = frozenset({"TOOMANYREQUESTS"})
@@ -39,6 +52,28 @@ RETRYABLE_EXCEPTIONS = frozenset(
         "CloseError",
     }
 )
+
+
+def is_retryable_status(status: int, code: str | None = None) -> bool:
+    """Whether an HTTP answer deserves another attempt."""
+    return (
+        status in RETRYABLE_STATUSES
+        or (status >= 500 and status != 501)
+        or (code in RETRYABLE_CODES)
+    )
+
+
+def is_retryable_error(error: BaseException) -> bool:
+    """Whether an operation that failed with ``error`` is worth running again: the
+    connection broke beyond one request's retries (``NetworkError``), or the
+    registry's answer is in the table (a busy or failing registry; never a 401)."""
+    if isinstance(error, NetworkError):
+        return True
+    return (
+        isinstance(error, RegistryError)
+        and error.status is not None
+        and is_retryable_status(error.status, error.code)
+    )
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -67,26 +102,54 @@ class RetryPolicy:
     total_time: float = 120.0
 
     def is_retryable_status(self, status: int, code: str | None = None) -> bool:
-        """Whether an HTTP answer deserves another attempt."""
-        return (
-            status in RETRYABLE_STATUSES
-            or (status >= 500 and status != 501)
-            or (code in RETRYABLE_CODES)
-        )
+        """Whether an HTTP answer deserves another attempt (the module's table)."""
+        return is_retryable_status(status, code)
 
     def is_retryable_exception(self, error: BaseException) -> bool:
         """Whether a transport exception deserves another attempt (by class, from the table)."""
         return any(cls.__name__ in RETRYABLE_EXCEPTIONS for cls in type(error).__mro__)
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """How long to wait before attempt ``attempt + 1`` (``attempt`` counts from 1)."""
+        """How long to wait before attempt ``attempt + 1`` (``attempt`` counts from 1):
+        ``Retry-After`` when the registry said, else full jitter below the ceiling."""
         if retry_after is not None:
             return min(retry_after, self.total_time)
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
-        return random.uniform(ceiling / 2, ceiling)
+        return random.uniform(0.0, ceiling)
 
     def allows(self, attempt: int, started: float, wait: float) -> bool:
         """Whether another attempt after ``attempt`` fits the bounds."""
         if attempt >= self.max_attempts:
             return False
         return (time.monotonic() - started) + wait <= self.total_time
+
+    def start(self, on_retry: Callable[[], None] | None = None) -> Attempts:
+        """The attempts of one operation starting now (``on_retry`` hears each retry)."""
+        return Attempts(self, on_retry)
+
+
+class Attempts:
+    """One operation's attempts under a policy: counts them, bounds them, waits between.
+
+    ``another()`` after each failed attempt: False when the bounds are spent,
+    else True after waiting the backoff (or ``Retry-After``).
+    """
+
+    __slots__ = ("_on_retry", "failed", "policy", "started")
+
+    def __init__(self, policy: RetryPolicy, on_retry: Callable[[], None] | None = None) -> None:
+        self.policy = policy
+        self.started = time.monotonic()
+        self.failed = 0
+        self._on_retry = on_retry
+
+    def another(self, retry_after: float | None = None) -> bool:
+        """Count a failed attempt; wait and return True when one more fits the bounds."""
+        self.failed += 1
+        wait = self.policy.delay(self.failed, retry_after)
+        if not self.policy.allows(self.failed, self.started, wait):
+            return False
+        if self._on_retry is not None:
+            self._on_retry()
+        time.sleep(wait)
+        return True
