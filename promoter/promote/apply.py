@@ -18,7 +18,7 @@ assumed (``StalePlanError`` when the world moved).
 
 from __future__ import annotations
 
-import random
+import math
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -36,9 +36,10 @@ from promoter.promote.record import RecordWriter
 from promoter.promote.source import SharedSource
 from promoter.promote.verify import content_of, verify_content
 from promoter.registry.pool import Registries
+from promoter.registry.retry import RetryPolicy
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer import CopyOptions, ProgressListener, copy_content
-from promoter.transfer.endpoints import TargetEndpoint
+from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
 
 __all__ = ["ApplyOptions", "apply_plan", "promote_image"]
 
@@ -47,6 +48,10 @@ T = TypeVar("T")
 #: Runs of one image's promotion when a concurrent writer of the same content
 #: makes the registry refuse a write (see ``_lost_a_race``).
 RACE_ATTEMPTS = 3
+#: The backoff between those runs; bounded in runs, not time (a run may take minutes).
+RACE_RETRIES = RetryPolicy(
+    max_attempts=RACE_ATTEMPTS, base_delay=0.2, max_delay=1.0, total_time=math.inf
+)
 
 
 @dataclass(frozen=True)
@@ -118,13 +123,13 @@ def promote_image(
         return settled
     started = time.monotonic()
     outcome = ImageOutcome(image.image, image.digest, "promoted")
-    for attempt in range(1, RACE_ATTEMPTS + 1):
+    attempts = RACE_RETRIES.start()
+    while True:
         try:
             _promote(image, plan, registries, options, outcome)
             break
         except RegistryError as error:
-            if attempt < RACE_ATTEMPTS and _lost_a_race(error):
-                time.sleep(random.uniform(0.1, 0.3) * attempt)
+            if _lost_a_race(error) and attempts.another():
                 continue
             outcome.status, outcome.message, outcome.error = "failed", error.message, error
             break
@@ -142,6 +147,22 @@ def _lost_a_race(error: RegistryError) -> bool:
     return error.status == 400 and error.code == "DIGEST_INVALID"
 
 
+@dataclass
+class _Run:
+    """One run of one image's promotion: its source, destinations and thread pools."""
+
+    image: ImagePlan
+    digest: str
+    source: SharedSource
+    targets: dict[str, TargetEndpoint]
+    per_destination: ThreadPoolExecutor
+    reads: ThreadPoolExecutor
+
+    def each(self, work: Callable[[str], T]) -> list[T]:
+        """``work`` for every destination, in parallel; the results in order."""
+        return list(self.per_destination.map(work, self.targets))
+
+
 def _promote(
     image: ImagePlan,
     plan: PromotionPlan,
@@ -150,14 +171,9 @@ def _promote(
     outcome: ImageOutcome,
 ) -> None:
     assert image.digest is not None
-    digest = image.digest
     names = list(dict.fromkeys(a.destination for a in image.writes))
     source = SharedSource(_endpoint(registries, image.source), readers=len(names))
     targets = {name: _endpoint(registries, name) for name in names}
-    # The plan asked each destination for the digest moments ago: "copy" means
-    # it was missing, "tag" that it was there (a re-check would cost a HEAD each).
-    present = {a.destination: a.action == "tag" for a in image.writes}
-    copy_options = CopyOptions(jobs=options.jobs, referrers=True)
     # One pool per image for blobs and checks, shared by its destinations: only
     # the destination threads wait on it, never its own workers.
     width = max(8, options.jobs * len(names))
@@ -165,33 +181,9 @@ def _promote(
         ThreadPoolExecutor(max(2, len(names)), thread_name_prefix="dest") as per_destination,
         ThreadPoolExecutor(width, thread_name_prefix="blob") as reads,
     ):
-
-        def each(work: Callable[[str], T]) -> list[T]:
-            return list(per_destination.map(work, names))
-
-        top = source.get_manifest(digest)
-        # 1. content (and referrers) to every destination, by digest, no tags
-        copies = each(
-            lambda n: copy_content(
-                source,
-                digest,
-                targets[n],
-                [],
-                copy_options,
-                options.listener,
-                pool=reads,
-                present=present[n],
-            )
-        )
-        # 2. every destination holds the whole graph: what it confirmed during
-        # the copy counts, the rest is asked
-        content = content_of(source, top, reads)
-        confirmed = dict(zip(names, (c.confirmed for c in copies), strict=True))
-        each(lambda n: verify_content(targets[n], content, reads, confirmed[n]))
-        results = {
-            name: DestinationOutcome(name, copy=c.to_dict())
-            for name, c in zip(names, copies, strict=True)
-        }
+        run = _Run(image, image.digest, source, targets, per_destination, reads)
+        top = source.get_manifest(run.digest)
+        results = _copy_and_verify(run, top, options)
         # a last look: an immutable tag another promotion wrote meanwhile is a conflict
         moved = _moved_immutable(image, targets, reads)
         if moved:
@@ -202,26 +194,66 @@ def _promote(
             )
             outcome.destinations = list(results.values())
             return
-
-        # 3. tags, across all destinations
-        def tag(name: str) -> None:
-            for action in image.writes:
-                if action.destination == name:
-                    targets[name].put_manifest(top, action.tag, root=False)
-                    results[name].tags.append(action.tag)
-
-        each(tag)
-        # 4. the promotion record, in each destination
-        moment = (options.now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-        subject = Descriptor(top.media_type, top.digest, len(top.raw))
-
-        def record(name: str) -> None:
-            document = _record(image, plan, name, results[name].tags, moment, options.version)
-            results[name].record = options.records.push(targets[name], subject, document, moment)
-
-        each(record)
+        _tag_and_record(run, top, results, plan, options)
     outcome.destinations = [results[name] for name in names]
     outcome.message = f"{sum(len(r.tags) for r in results.values())} tag(s) written"
+
+
+def _copy_and_verify(
+    run: _Run, top: FetchedManifest, options: ApplyOptions
+) -> dict[str, DestinationOutcome]:
+    """Steps 1 and 2: the content (and referrers) to every destination, by digest and
+    without tags; then every destination holds the whole graph."""
+    # The plan asked each destination for the digest moments ago: "copy" means
+    # it was missing, "tag" that it was there (a re-check would cost a HEAD each).
+    present = {a.destination: a.action == "tag" for a in run.image.writes}
+    copy_options = CopyOptions(jobs=options.jobs, referrers=True)
+    copies = run.each(
+        lambda n: copy_content(
+            run.source,
+            run.digest,
+            run.targets[n],
+            [],
+            copy_options,
+            options.listener,
+            pool=run.reads,
+            present=present[n],
+        )
+    )
+    # What a destination confirmed during the copy counts; the rest is asked.
+    content = content_of(run.source, top, run.reads)
+    confirmed = dict(zip(run.targets, (c.confirmed for c in copies), strict=True))
+    run.each(lambda n: verify_content(run.targets[n], content, run.reads, confirmed[n]))
+    return {
+        name: DestinationOutcome(name, copy=c.to_dict())
+        for name, c in zip(run.targets, copies, strict=True)
+    }
+
+
+def _tag_and_record(
+    run: _Run,
+    top: FetchedManifest,
+    results: dict[str, DestinationOutcome],
+    plan: PromotionPlan,
+    options: ApplyOptions,
+) -> None:
+    """Steps 3 and 4: the tags across all destinations, then a record in each."""
+
+    def tag(name: str) -> None:
+        for action in run.image.writes:
+            if action.destination == name:
+                run.targets[name].put_manifest(top, action.tag, root=False)
+                results[name].tags.append(action.tag)
+
+    run.each(tag)
+    moment = (options.now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    subject = Descriptor(top.media_type, top.digest, len(top.raw))
+
+    def record(name: str) -> None:
+        document = _record(run.image, plan, name, results[name].tags, moment, options.version)
+        results[name].record = options.records.push(run.targets[name], subject, document, moment)
+
+    run.each(record)
 
 
 def _moved_immutable(

@@ -14,14 +14,16 @@ Order (go-containerregistry's ``remote.Write`` order, STYLE §5):
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from promoter.errors import NetworkError, RegistryError, TagConflict
 from promoter.oci import Descriptor
 from promoter.oci.digest import DigestMismatchError, is_digest
+from promoter.registry.retry import RetryPolicy, is_retryable_error
 from promoter.transfer.endpoints import Destination, FetchedManifest, Source
 from promoter.transfer.graph import walk
 from promoter.transfer.progress import ProgressListener, SilentProgress
@@ -31,6 +33,12 @@ __all__ = ["CopyOptions", "copy_content", "copy_graph", "write_tags"]
 
 #: Attempts for one streamed blob (each attempt re-reads it from the source).
 BLOB_ATTEMPTS = 3
+#: The backoff between whole-blob attempts. Each attempt's requests were already
+#: retried by the registry client, so the bound is in attempts, not in time (a
+#: large blob's attempt may take minutes).
+BLOB_RESTARTS = RetryPolicy(
+    max_attempts=BLOB_ATTEMPTS, base_delay=0.4, max_delay=2.0, total_time=math.inf
+)
 
 
 @dataclass(frozen=True)
@@ -241,7 +249,7 @@ def _copy_blob(
         # Registry to registry, a large blob moves through a pipe first.
         piped = destination.pipe_blob(blob, source, lambda n: listener.blob_advanced(blob, n))
     except (NetworkError, RegistryError) as error:
-        if isinstance(error, RegistryError) and not _worth_another_try(error):
+        if not _worth_another_try(error):
             raise
         piped = False
         result.count_retry()
@@ -264,26 +272,27 @@ def _write_blob(
     """The regular path: the registry client retries each request and resumes
     broken streams; a whole-blob restart is the last resort for a stream that
     broke beyond that (a source that went away mid-read, content that did not hash)."""
-    for attempt in range(1, options.blob_attempts + 1):
-        if attempt > 1:
-            listener.blob_started(blob)
+    attempts = replace(BLOB_RESTARTS, max_attempts=options.blob_attempts).start(result.count_retry)
+    while True:
         try:
             destination.write_blob(blob, opener)
             return
         except (NetworkError, DigestMismatchError) as error:
-            if attempt >= options.blob_attempts:
+            if not attempts.another():
                 raise
-            result.count_retry()
             listener.blob_restarted(blob, error.message)
-        time.sleep(min(0.2 * 2**attempt, 2.0))
+        listener.blob_started(blob)
 
 
-def _worth_another_try(error: RegistryError) -> bool:
-    """A pipe's failure the regular path may get past: content that did not hash,
-    an expired token, a busy registry."""
-    if isinstance(error, DigestMismatchError) or error.code == "DIGEST_INVALID":
+def _worth_another_try(error: NetworkError | RegistryError) -> bool:
+    """A pipe's failure the regular path may get past: a broken connection, content
+    that did not hash, or what the retry table calls transient (a busy registry;
+    never a 401 or a 501)."""
+    if isinstance(error, RegistryError) and (
+        isinstance(error, DigestMismatchError) or error.code == "DIGEST_INVALID"
+    ):
         return True
-    return error.status is not None and (error.status in (401, 408, 429) or error.status >= 500)
+    return is_retryable_error(error)
 
 
 def _reporting(
