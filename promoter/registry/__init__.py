@@ -10,7 +10,7 @@ Public surface (stable; the copy engine and the policy checks build on it):
                      ``blob_exists``, ``get_blob`` (iterator of chunks, resumes on
                      breaks), ``get_blob_bytes``, ``blob_opener``, ``upload_blob``
                      (bytes, opener or iterable; resumes from the registry's offset),
-                     ``mount_blob`` (cross-repository), ``delete_blob``
+                     ``mount_blob`` (cross-repository)
 ``RegistryOptions``  TLS, insecure hosts, CA bundle, retries, bounds, credentials
 ``Target``           the same read/write interface over a registry repository
                      (``RepositoryTarget``), ``oci:PATH[:TAG]`` (``LayoutTarget``)
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from promoter.registry import httpx_setup  # noqa: F401  (first: before httpx loads)
 from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.client import RegistryClient
 from promoter.registry.credentials import (

@@ -1,4 +1,4 @@
-"""Blob reads and mounts of ``RegistryClient``: exists, streaming reads, mounts, deletes.
+"""Blob reads and mounts of ``RegistryClient``: exists, streaming reads, mounts.
 
 ``get_blob`` streams as the bytes arrive and, when the connection breaks mid-body,
 goes on with a ``Range`` read from the last byte received. Uploads live in
@@ -8,13 +8,14 @@ they accept.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, Digester, DigestMismatchError
 from promoter.registry.auth import pull_scope, push_scope
+from promoter.registry.failures import BrokenBody
+from promoter.registry.layers import RegistryRequest
 
 if TYPE_CHECKING:
     from promoter.registry.options import RegistryOptions
@@ -44,14 +45,16 @@ class BlobOperations:
 
     def blob_exists(self, repository: str, digest: str) -> bool:
         """Whether ``repository`` holds the blob ``digest``."""
-        response = self.transport.request(
-            "HEAD",
-            f"/v2/{repository}/blobs/{digest}",
-            scopes=(pull_scope(repository),),
-            reference=self._ref(repository, digest),
-            action="check blob",
-            expect=(200, 404),
-            follow_redirects=True,
+        response = self.transport.send(
+            RegistryRequest(
+                "HEAD",
+                f"/v2/{repository}/blobs/{digest}",
+                scopes=(pull_scope(repository),),
+                reference=self._ref(repository, digest),
+                action="check blob",
+                expect=(200, 404),
+                follow_redirects=True,
+            )
         )
         return response.status_code == 200
 
@@ -68,27 +71,24 @@ class BlobOperations:
         Read from the start, the content is checked against ``digest`` at the
         end (``DigestMismatchError``).
         """
-        import httpx
-
         Digest.parse(digest)
         ref = self._ref(repository, digest)
         digester = Digester(digest.split(":", 1)[0]) if verify and offset == 0 else None
         position = offset
-        policy = self.options.retry
-        started = time.monotonic()
-        breaks = 0
+        attempts = self.options.retry.start(self.transport.stats.count_retry)
         while True:
-            headers = {"Range": f"bytes={position}-"} if position else {}
+            request = RegistryRequest(
+                "GET",
+                f"/v2/{repository}/blobs/{digest}",
+                scopes=(pull_scope(repository),),
+                reference=ref,
+                action="get blob",
+                expect=(200, 206),
+                headers={"Range": f"bytes={position}-"} if position else None,
+                follow_redirects=True,
+            )
             try:
-                with self.transport.stream(
-                    "GET",
-                    f"/v2/{repository}/blobs/{digest}",
-                    scopes=(pull_scope(repository),),
-                    reference=ref,
-                    action="get blob",
-                    expect=(200, 206),
-                    headers=headers,
-                ) as response:
+                with self.transport.stream(request) as response:
                     skip = position if (position and response.status_code == 200) else 0
                     # As received (no re-chunking): a break loses nothing already read.
                     for chunk in response.iter_raw():
@@ -103,19 +103,15 @@ class BlobOperations:
                             digester.update(chunk)
                         yield chunk
                 break
-            except httpx.TransportError as error:
-                breaks += 1
-                wait = policy.delay(breaks)
+            except BrokenBody as broken:
                 if not (
-                    policy.is_retryable_exception(error) and policy.allows(breaks, started, wait)
+                    self.options.retry.is_retryable_exception(broken.error) and attempts.another()
                 ):
                     raise NetworkError(
                         f"{self.host}: reading blob {ref} broke at byte {position}: "
-                        f"{type(error).__name__}",
+                        f"{type(broken.error).__name__}",
                         hint="retried within the bounds; the registry may be overloaded",
                     ) from None
-                self.transport.stats.add(retries=1)
-                time.sleep(wait)
         if digester is not None and digester.digest() != digest:
             raise DigestMismatchError(
                 f"blob {ref} does not match its digest: got {digester.digest()}",
@@ -158,14 +154,16 @@ class BlobOperations:
         next ``upload_blob`` of the same blob reuses.
         """
         Digest.parse(digest)
-        response = self.transport.request(
-            "POST",
-            f"/v2/{repository}/blobs/uploads/",
-            scopes=(push_scope(repository), pull_scope(from_repository)),
-            reference=self._ref(repository, digest),
-            action="mount blob",
-            params={"mount": digest, "from": from_repository},
-            expect=(201, 202),
+        response = self.transport.send(
+            RegistryRequest(
+                "POST",
+                f"/v2/{repository}/blobs/uploads/",
+                scopes=(push_scope(repository), pull_scope(from_repository)),
+                reference=self._ref(repository, digest),
+                action="mount blob",
+                params={"mount": digest, "from": from_repository},
+                expect=(201, 202),
+            )
         )
         if response.status_code == 201:
             return True
@@ -173,14 +171,3 @@ class BlobOperations:
         if location:
             self._sessions[(repository, digest)] = location
         return False
-
-    def delete_blob(self, repository: str, digest: str) -> None:
-        """Delete a blob from ``repository`` (the registry must allow deletes)."""
-        self.transport.request(
-            "DELETE",
-            f"/v2/{repository}/blobs/{digest}",
-            scopes=(f"repository:{repository}:delete", push_scope(repository)),
-            reference=self._ref(repository, digest),
-            action="delete blob",
-            expect=(202, 200),
-        )

@@ -2,7 +2,7 @@
 
 Reads: ``get_manifest``, ``head_manifest``, ``get_blob`` (streaming), ``get_blob_bytes``,
 ``blob_exists``, ``list_tags``, ``referrers``. Writes: ``upload_blob``, ``mount_blob``,
-``put_manifest``, ``delete_manifest``, ``delete_blob`` (in ``promoter.registry.blobs``).
+``put_manifest``, ``delete_manifest``.
 
 Manifests travel as bytes: ``get_manifest`` returns exactly what the registry
 sent, checked against the digest it was asked for (or that the registry
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -26,9 +25,10 @@ from promoter.oci.reference import Reference
 from promoter.registry.auth import pull_scope, push_scope
 from promoter.registry.blobs import BlobOperations
 from promoter.registry.credentials import Credential, CredentialProvider, DefaultCredentials
+from promoter.registry.failures import BrokenBody
 from promoter.registry.options import RegistryOptions, normalize_host
 from promoter.registry.raw import RawManifest
-from promoter.registry.transport import RegistryTransport
+from promoter.registry.transport import RegistryRequest, RegistryTransport
 from promoter.registry.upload import UploadOperations
 
 if TYPE_CHECKING:
@@ -116,59 +116,40 @@ class RegistryClient(BlobOperations, UploadOperations):
 
     def _read_manifest(self, reference: Reference, accept: str) -> tuple[bytes, httpx.Headers]:
         """GET a manifest, reading at most ``MAX_MANIFEST_SIZE`` bytes; body breaks retried."""
-        import httpx
-
-        policy = self.options.retry
-        started = time.monotonic()
-        attempt = 0
-        too_big = InvalidManifestError(
-            f"manifest of {reference} is over the {MAX_MANIFEST_SIZE}-byte limit",
-            reference=str(reference),
-        )
+        request = self._manifest_request("GET", reference, accept, "get manifest", (200,))
+        attempts = self.options.retry.start(self.transport.stats.count_retry)
         while True:
-            attempt += 1
             try:
-                with self.transport.stream(
-                    "GET",
-                    f"/v2/{reference.repository}/manifests/{reference.identifier}",
-                    scopes=(pull_scope(reference.repository),),
-                    reference=str(reference),
-                    action="get manifest",
-                    headers={"Accept": accept},
-                    follow_redirects=False,
-                ) as response:
-                    declared = response.headers.get("Content-Length")
-                    if declared and declared.isdigit() and int(declared) > MAX_MANIFEST_SIZE:
-                        raise too_big
-                    body = bytearray()
-                    for chunk in response.iter_raw():
-                        body += chunk
-                        if len(body) > MAX_MANIFEST_SIZE:
-                            raise too_big
-                    return bytes(body), response.headers
-            except httpx.TransportError as error:
-                wait = policy.delay(attempt)
+                with self.transport.stream(request) as response:
+                    return _bounded_body(response, reference), response.headers
+            except BrokenBody as broken:
                 if not (
-                    policy.is_retryable_exception(error) and policy.allows(attempt, started, wait)
+                    self.options.retry.is_retryable_exception(broken.error) and attempts.another()
                 ):
                     raise NetworkError(
-                        f"{self.host}: reading manifest {reference} broke: {type(error).__name__}"
+                        f"{self.host}: reading manifest {reference} broke: "
+                        f"{type(broken.error).__name__}"
                     ) from None
-                self.transport.stats.add(retries=1)
-                time.sleep(wait)
+
+    def _manifest_request(
+        self, method: str, reference: Reference, accept: str, action: str, expect: tuple[int, ...]
+    ) -> RegistryRequest:
+        return RegistryRequest(
+            method,
+            f"/v2/{reference.repository}/manifests/{reference.identifier}",
+            scopes=(pull_scope(reference.repository),),
+            reference=str(reference),
+            action=action,
+            headers={"Accept": accept},
+            expect=expect,
+        )
 
     def head_manifest(
         self, reference: Reference, *, accept: str = mt.MANIFEST_ACCEPT
     ) -> Descriptor | None:
         """The descriptor of what ``reference`` points at, or None when it does not exist."""
-        response = self.transport.request(
-            "HEAD",
-            f"/v2/{reference.repository}/manifests/{reference.identifier}",
-            scopes=(pull_scope(reference.repository),),
-            reference=str(reference),
-            action="check manifest",
-            headers={"Accept": accept},
-            expect=(200, 404),
+        response = self.transport.send(
+            self._manifest_request("HEAD", reference, accept, "check manifest", (200, 404))
         )
         if response.status_code == 404:
             return None
@@ -200,15 +181,17 @@ class RegistryClient(BlobOperations, UploadOperations):
                 code="DIGEST_INVALID",
             )
         ref = f"{self.host}/{repository}{'@' if is_digest(ident) else ':'}{ident}"
-        response = self.transport.request(
-            "PUT",
-            f"/v2/{repository}/manifests/{ident}",
-            scopes=(push_scope(repository),),
-            reference=ref,
-            action="put manifest",
-            headers={"Content-Type": media_type},
-            content=raw,
-            expect=(200, 201, 202),
+        response = self.transport.send(
+            RegistryRequest(
+                "PUT",
+                f"/v2/{repository}/manifests/{ident}",
+                scopes=(push_scope(repository),),
+                reference=ref,
+                action="put manifest",
+                headers={"Content-Type": media_type},
+                content=raw,
+                expect=(200, 201, 202),
+            )
         )
         declared = response.headers.get("Docker-Content-Digest")
         if declared and declared != digest:
@@ -221,13 +204,15 @@ class RegistryClient(BlobOperations, UploadOperations):
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         """Delete a manifest by digest (the registry must allow deletes)."""
-        self.transport.request(
-            "DELETE",
-            f"/v2/{repository}/manifests/{digest}",
-            scopes=(f"repository:{repository}:delete", push_scope(repository)),
-            reference=f"{self.host}/{repository}@{digest}",
-            action="delete manifest",
-            expect=(200, 202),
+        self.transport.send(
+            RegistryRequest(
+                "DELETE",
+                f"/v2/{repository}/manifests/{digest}",
+                scopes=(f"repository:{repository}:delete", push_scope(repository)),
+                reference=f"{self.host}/{repository}@{digest}",
+                action="delete manifest",
+                expect=(200, 202),
+            )
         )
 
     # -- tags and referrers -----------------------------------------------
@@ -237,13 +222,15 @@ class RegistryClient(BlobOperations, UploadOperations):
         tags: list[str] = []
         path: str | None = f"/v2/{repository}/tags/list?n={page_size}"
         while path:
-            response = self.transport.request(
-                "GET",
-                path,
-                scopes=(pull_scope(repository),),
-                reference=f"{self.host}/{repository}",
-                action="list tags",
-                expect=(200, 404),
+            response = self.transport.send(
+                RegistryRequest(
+                    "GET",
+                    path,
+                    scopes=(pull_scope(repository),),
+                    reference=f"{self.host}/{repository}",
+                    action="list tags",
+                    expect=(200, 404),
+                )
             )
             if response.status_code == 404:
                 return tags
@@ -263,15 +250,17 @@ class RegistryClient(BlobOperations, UploadOperations):
         Digest.parse(digest)
         ref = f"{self.host}/{repository}@{digest}"
         params = {"artifactType": artifact_type} if artifact_type else None
-        response = self.transport.request(
-            "GET",
-            f"/v2/{repository}/referrers/{digest}",
-            scopes=(pull_scope(repository),),
-            reference=ref,
-            action="list referrers",
-            params=params,
-            expect=(200, 404, 405),
-            headers={"Accept": mt.OCI_INDEX},
+        response = self.transport.send(
+            RegistryRequest(
+                "GET",
+                f"/v2/{repository}/referrers/{digest}",
+                scopes=(pull_scope(repository),),
+                reference=ref,
+                action="list referrers",
+                params=params,
+                expect=(200, 404, 405),
+                headers={"Accept": mt.OCI_INDEX},
+            )
         )
         content_type = response.headers.get("Content-Type", "")
         if response.status_code == 200 and mt.OCI_INDEX in content_type:
@@ -279,13 +268,15 @@ class RegistryClient(BlobOperations, UploadOperations):
             # The API pages with Link headers, as the tag list does.
             link = _NEXT_LINK.search(response.headers.get("Link", ""))
             while link:
-                page = self.transport.request(
-                    "GET",
-                    link.group(1),
-                    scopes=(pull_scope(repository),),
-                    reference=ref,
-                    action="list referrers",
-                    headers={"Accept": mt.OCI_INDEX},
+                page = self.transport.send(
+                    RegistryRequest(
+                        "GET",
+                        link.group(1),
+                        scopes=(pull_scope(repository),),
+                        reference=ref,
+                        action="list referrers",
+                        headers={"Accept": mt.OCI_INDEX},
+                    )
                 )
                 found.extend(parse_index_descriptors(page.content, ref))
                 link = _NEXT_LINK.search(page.headers.get("Link", ""))
@@ -321,6 +312,23 @@ def parse_index_descriptors(raw: bytes, reference: str) -> list[Descriptor]:
     if not isinstance(view, Index):
         raise InvalidManifestError(f"{reference}: expected an index", reference=reference)
     return list(view.manifests)
+
+
+def _bounded_body(response: httpx.Response, reference: Reference) -> bytes:
+    """A manifest's body, refused past ``MAX_MANIFEST_SIZE`` (declared or as it arrives)."""
+    too_big = InvalidManifestError(
+        f"manifest of {reference} is over the {MAX_MANIFEST_SIZE}-byte limit",
+        reference=str(reference),
+    )
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > MAX_MANIFEST_SIZE:
+        raise too_big
+    body = bytearray()
+    for chunk in response.iter_raw():
+        body += chunk
+        if len(body) > MAX_MANIFEST_SIZE:
+            raise too_big
+    return bytes(body)
 
 
 def _media_type(raw: bytes, content_type: str | None) -> str:

@@ -6,7 +6,7 @@ import ssl
 
 from promoter.errors import NetworkError
 
-__all__ = ["network_error", "ssl_failure"]
+__all__ = ["BrokenBody", "network_error", "ssl_failure"]
 
 
 def ssl_failure(error: BaseException) -> BaseException | None:
@@ -40,3 +40,15 @@ def network_error(host: str, error: BaseException, action: str) -> NetworkError:
         f"{host}: {action} failed: {type(error).__name__}: {error}".rstrip(": "),
         hint="the registry may be down or unreachable; it was retried within the bounds",
     )
+
+
+class BrokenBody(NetworkError):
+    """A streamed answer's body broke while it was read; ``error`` is why (the
+    transport exception, which the retry table judges)."""
+
+    def __init__(self, host: str, error: BaseException, action: str) -> None:
+        super().__init__(
+            f"{host}: {action} broke while reading: {type(error).__name__}",
+            hint="the registry may be overloaded or restarting",
+        )
+        self.error = error

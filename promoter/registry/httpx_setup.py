@@ -1,6 +1,8 @@
 """How promoter loads and tunes httpx: once, without its command-line client, larger reads.
 
-Two process-wide adjustments, made before httpx is first imported:
+``prepare()`` makes both process-wide adjustments, once; every
+``RegistryTransport`` calls it as it is made, before anything of the registry
+layer touches httpx:
 
 * httpx's ``__init__`` imports its optional command-line client
   (``httpx._main``: click, rich, pygments) whenever those happen to be
@@ -17,12 +19,28 @@ Two process-wide adjustments, made before httpx is first imported:
 from __future__ import annotations
 
 import sys
+import threading
 import types
 
-__all__ = ["READ_PIECE", "prepare", "tune_reads"]
+__all__ = ["READ_PIECE", "prepare"]
 
 #: Bytes asked of the socket per read of a response body.
 READ_PIECE = 512 * 1024
+
+_prepared = False
+_lock = threading.Lock()
+
+
+def prepare() -> None:
+    """Load httpx without its CLI and with ``READ_PIECE`` reads (idempotent, thread-safe)."""
+    global _prepared
+    if _prepared:
+        return
+    with _lock:
+        if not _prepared:
+            _keep_the_cli_out()
+            _tune_reads()
+            _prepared = True
 
 
 def _no_cli() -> None:
@@ -30,22 +48,21 @@ def _no_cli() -> None:
     raise SystemExit("the httpx command-line client is not loaded inside promoter")
 
 
-def prepare() -> None:
+def _keep_the_cli_out() -> None:
     """Install the stand-in for httpx's CLI module (only when httpx is not loaded yet)."""
-    if "httpx" not in sys.modules and "httpx._main" not in sys.modules:
+    if "httpx" not in sys.modules and sys.modules.get("httpx._main") is None:
         stand_in = types.ModuleType("httpx._main")
         stand_in.main = _no_cli  # type: ignore[attr-defined]
         sys.modules["httpx._main"] = stand_in
 
 
-def tune_reads() -> None:
+def _tune_reads() -> None:
     """Raise httpcore's per-read size to ``READ_PIECE`` (never lower it)."""
+    import httpx  # noqa: F401  (loaded here, after the stand-in)
+
     try:
         from httpcore._sync.http11 import HTTP11Connection
     except ImportError:  # pragma: no cover - httpcore reorganised: keep its default
         return
     if getattr(HTTP11Connection, "READ_NUM_BYTES", READ_PIECE) < READ_PIECE:
         HTTP11Connection.READ_NUM_BYTES = READ_PIECE
-
-
-prepare()

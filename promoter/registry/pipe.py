@@ -31,8 +31,8 @@ from promoter.errors import NetworkError
 from promoter.oci.digest import Digest
 from promoter.registry.auth import pull_scope, push_scope
 from promoter.registry.errors import error_from_status
+from promoter.registry.layers import MAX_REDIRECTS
 from promoter.registry.options import is_loopback
-from promoter.registry.transport import MAX_REDIRECTS
 from promoter.registry.upload import check_stored_digest
 
 if TYPE_CHECKING:
@@ -200,7 +200,7 @@ def _open_connection(
     timeout = transport.options.stall_timeout
     if parts.scheme != "https":
         return http.client.HTTPConnection(host, port, timeout=timeout)
-    verify = transport._verify() if registry else transport.verifying_context()
+    verify = transport.tls_verify() if registry else transport.verifying_context()
     if isinstance(verify, ssl.SSLContext):
         context = verify
     else:

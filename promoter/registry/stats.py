@@ -29,3 +29,7 @@ class TransportStats:
             self.bytes_downloaded += downloaded
             self.bytes_uploaded += uploaded
             self.retries += retries
+
+    def count_retry(self) -> None:
+        """One more request or read sent again."""
+        self.add(retries=1)

@@ -20,7 +20,6 @@ Memory stays bounded by the chunk size whatever the blob size.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,8 @@ from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, DigestMismatchError
 from promoter.registry.auth import push_scope
 from promoter.registry.blobs import BlobOpener, BlobSource
+from promoter.registry.layers import RegistryRequest
+from promoter.registry.retry import Attempts, is_retryable_error
 
 if TYPE_CHECKING:
     from promoter.registry.options import RegistryOptions
@@ -77,13 +78,15 @@ class UploadOperations:
         saved = self._sessions.pop((repository, digest), None)
         if saved:
             return saved
-        response = self.transport.request(
-            "POST",
-            f"/v2/{repository}/blobs/uploads/",
-            scopes=(push_scope(repository),),
-            reference=self._ref(repository, digest),
-            action="start upload",
-            expect=(202,),
+        response = self.transport.send(
+            RegistryRequest(
+                "POST",
+                f"/v2/{repository}/blobs/uploads/",
+                scopes=(push_scope(repository),),
+                reference=self._ref(repository, digest),
+                action="start upload",
+                expect=(202,),
+            )
         )
         return self._location(response, repository, digest)
 
@@ -129,16 +132,18 @@ class UploadOperations:
     ) -> None:
         """``PUT ?digest=`` closing the upload, with the last (or only) bytes."""
         ref = self._ref(repository, digest)
-        response = self.transport.request(
-            "PUT",
-            location,
-            scopes=(push_scope(repository),),
-            reference=ref,
-            action="upload blob",
-            params={"digest": digest},
-            headers=_OCTET,
-            content=data,
-            expect=(201, 204, 404),
+        response = self.transport.send(
+            RegistryRequest(
+                "PUT",
+                location,
+                scopes=(push_scope(repository),),
+                reference=ref,
+                action="upload blob",
+                params={"digest": digest},
+                headers=_OCTET,
+                content=data,
+                expect=(201, 204, 404),
+            )
         )
         if response.status_code == 404:
             # The session is gone: fine if an earlier attempt completed it.
@@ -154,13 +159,15 @@ class UploadOperations:
 
     def _upload_status(self, repository: str, digest: str, location: str) -> tuple[str, int]:
         """Where the registry is in an upload: ``(location, next_offset)``; restarts if lost."""
-        response = self.transport.request(
-            "GET",
-            location,
-            scopes=(push_scope(repository),),
-            reference=self._ref(repository, digest),
-            action="upload status",
-            expect=(204, 200, 400, 404, 416),
+        response = self.transport.send(
+            RegistryRequest(
+                "GET",
+                location,
+                scopes=(push_scope(repository),),
+                reference=self._ref(repository, digest),
+                action="upload status",
+                expect=(204, 200, 400, 404, 416),
+            )
         )
         if response.status_code >= 400:
             # Lost, or (distribution) cancelled because the stored size no longer
@@ -188,33 +195,25 @@ class UploadOperations:
         headers = dict(_OCTET)
         if length is not None:
             headers["Content-Range"] = f"{offset}-{offset + length - 1}"
-        response = self.transport.request(
-            "PATCH",
-            location,
-            scopes=(push_scope(repository),),
-            reference=self._ref(repository, digest),
-            action="upload blob",
-            headers=headers,
-            content=body,
-            expect=(202, 204),
-            retry=False,
+        response = self.transport.send(
+            RegistryRequest(
+                "PATCH",
+                location,
+                scopes=(push_scope(repository),),
+                reference=self._ref(repository, digest),
+                action="upload blob",
+                headers=headers,
+                content=body,
+                expect=(202, 204),
+                retry=False,
+            )
         )
         return self._location(response, repository, digest)
 
-    def _resume_or_raise(
-        self, error: Exception, breaks: int, started: float, repository: str, digest: str
-    ) -> None:
-        policy = self.options.retry
-        retryable = isinstance(error, NetworkError) or (
-            isinstance(error, RegistryError)
-            and error.status is not None
-            and policy.is_retryable_status(error.status, error.code)
-        )
-        wait = policy.delay(breaks)
-        if not retryable or not policy.allows(breaks, started, wait):
+    def _resume_or_raise(self, error: Exception, attempts: Attempts) -> None:
+        """Wait to resume after ``error`` when the policy says it is worth it; else raise it."""
+        if not (is_retryable_error(error) and attempts.another()):
             raise error
-        self.transport.stats.add(retries=1)
-        time.sleep(wait)
 
     def _upload_streamed(
         self,
@@ -227,9 +226,8 @@ class UploadOperations:
         """One streamed ``PUT``; after a break, ``PATCH`` the rest from the registry's
         offset and close with an empty ``PUT``."""
         offset = 0
-        breaks = 0
         sent = 0
-        started = time.monotonic()
+        attempts = self.options.retry.start(self.transport.stats.count_retry)
         while True:
             iterator = iter(opener(offset))
             # Open the read before taking a write slot (lock order: reads, then writes).
@@ -249,8 +247,7 @@ class UploadOperations:
                 _close(iterator)
                 if isinstance(error, RegistryError) and error.code == "DIGEST_INVALID":
                     raise
-                breaks += 1
-                self._resume_or_raise(error, breaks, started, repository, digest)
+                self._resume_or_raise(error, attempts)
                 location, offset = self._upload_status(repository, digest, location)
                 if size is not None and offset > size:
                     location, offset = self._start_upload(repository, digest), 0
@@ -264,8 +261,7 @@ class UploadOperations:
         chunk_size: int,
     ) -> tuple[str, int]:
         offset = 0
-        breaks = 0
-        started = time.monotonic()
+        attempts = self.options.retry.start(self.transport.stats.count_retry)
         for piece in _rechunk(chunks, chunk_size):
             start = offset
             data = piece
@@ -275,8 +271,7 @@ class UploadOperations:
                     self.transport.stats.add(uploaded=len(data))
                     break
                 except (NetworkError, RegistryError) as error:
-                    breaks += 1
-                    self._resume_or_raise(error, breaks, started, repository, digest)
+                    self._resume_or_raise(error, attempts)
                     location, reported = self._upload_status(repository, digest, location)
                     if not offset <= reported <= offset + len(piece):
                         # distribution cancels a session whose request broke mid-body;

@@ -229,16 +229,19 @@ _PROBE_DIGEST = "sha256:" + "0" * 64
 
 def _probe_referrers_api(target: RepositoryTarget) -> bool:
     from promoter.registry.auth import pull_scope
+    from promoter.registry.layers import RegistryRequest
 
     client = target.client
-    response = client.transport.request(
-        "GET",
-        f"/v2/{target.repository}/referrers/{_PROBE_DIGEST}",
-        scopes=(pull_scope(target.repository),),
-        reference=f"{client.host}/{target.repository}",
-        action="probe referrers API",
-        expect=(200, 400, 404, 405),
-        headers={"Accept": mt.OCI_INDEX},
+    response = client.transport.send(
+        RegistryRequest(
+            "GET",
+            f"/v2/{target.repository}/referrers/{_PROBE_DIGEST}",
+            scopes=(pull_scope(target.repository),),
+            reference=f"{client.host}/{target.repository}",
+            action="probe referrers API",
+            expect=(200, 400, 404, 405),
+            headers={"Accept": mt.OCI_INDEX},
+        )
     )
     content_type = response.headers.get("Content-Type", "")
     return response.status_code == 200 and mt.OCI_INDEX in content_type

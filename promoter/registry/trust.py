@@ -1,0 +1,98 @@
+"""The trust roots a registry's TLS is verified against: loaded once, early, shared.
+
+The roots are ``SSL_CERT_FILE``, else ``SSL_CERT_DIR``, else certifi's (as
+httpx chooses them), plus the registry's own CA file from pipeline.yml and
+``--ca-file``. Loading them costs tens of milliseconds, which each registry
+client of a run used to pay again; a thread starts on it as soon as a
+transport is made, so that it overlaps with importing httpx and the first ping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import ssl
+import threading
+
+from promoter.errors import InputError
+from promoter.registry.options import RegistryOptions, is_loopback
+
+__all__ = ["TrustKey", "load_trust_roots_early", "trust_key", "verifying_context"]
+
+#: What a verifying TLS context is made of: the CA files, SSL_CERT_FILE, SSL_CERT_DIR.
+TrustKey = tuple[tuple[str, ...], str | None, str | None]
+
+
+def trust_key(host: str, options: RegistryOptions) -> TrustKey:
+    """The roots ``host`` is verified against (the environment's not for loopback)."""
+    environ = {} if is_loopback(host) else os.environ
+    own = options.config_for(host).ca_file
+    ca_files = tuple(dict.fromkeys(f for f in (own, options.ca_file) if f))
+    return (
+        ca_files,
+        environ.get("SSL_CERT_FILE") or None,
+        environ.get("SSL_CERT_DIR") or None,
+    )
+
+
+def verifying_context(key: TrustKey) -> ssl.SSLContext:
+    """The verifying TLS context of ``key`` (waits for the early load, if one runs)."""
+    _await_trust_roots(key)
+    try:
+        return _trust_context(*key)
+    except (OSError, ssl.SSLError) as error:
+        bundles = ", ".join(key[0]) or "(the default roots)"
+        raise InputError(f"cannot load CA bundle {bundles}: {error}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _trust_context(
+    ca_files: tuple[str, ...], cert_file: str | None, cert_dir: str | None
+) -> ssl.SSLContext:
+    """The verifying TLS context, built once per process and key, shared by clients."""
+    if cert_file:
+        context = ssl.create_default_context(cafile=cert_file)
+    elif cert_dir:
+        context = ssl.create_default_context(capath=cert_dir)
+    else:
+        import certifi
+
+        context = ssl.create_default_context(cafile=certifi.where())
+    for ca_file in ca_files:
+        context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+_early: dict[TrustKey, threading.Thread] = {}
+_early_lock = threading.Lock()
+
+
+def load_trust_roots_early(key: TrustKey) -> None:
+    """Start loading the trust roots on another thread, once per process and key.
+
+    OpenSSL parses the bundle without holding the GIL, so the tens of
+    milliseconds it takes overlap with importing httpx and the first ping.
+    A failure is left for ``verifying_context`` to raise in the caller's
+    thread. Not a daemon: the interpreter must not be torn down while OpenSSL
+    is still parsing (a process that ends first waits for it, tens of ms).
+    """
+    with _early_lock:
+        if key in _early:
+            return
+        thread = threading.Thread(target=_load_quietly, args=key, name="promoter-trust-roots")
+        _early[key] = thread
+    thread.start()
+
+
+def _load_quietly(ca_files: tuple[str, ...], cert_file: str | None, cert_dir: str | None) -> None:
+    # A failure is raised again, with a clear message, where the context is needed.
+    with contextlib.suppress(OSError, ssl.SSLError):
+        _trust_context(ca_files, cert_file, cert_dir)
+
+
+def _await_trust_roots(key: TrustKey) -> None:
+    with _early_lock:
+        thread = _early.get(key)
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
