@@ -83,29 +83,10 @@ def azure_credential(
     ``tenant`` and ``client_id`` are the pipeline's (``auth: {kind: azure, ...}``);
     without them azure-identity reads ``AZURE_TENANT_ID``/``AZURE_CLIENT_ID``.
     """
-    if entra_token is not None:
-        source = f"Azure Entra ID token from {token_source or 'the caller'}"
-        get_token = entra_token
-    elif environ.get(ENV_AZURE_TOKEN):
-        source = f"Azure Entra ID token from {ENV_AZURE_TOKEN}"
-        value = environ[ENV_AZURE_TOKEN]
-        register_secret(value)
-
-        def get_token() -> str:
-            return value
-
-    else:
-        source = "Azure Entra ID (azure-identity DefaultAzureCredential"
-        source += f", client id {client_id})" if client_id else ")"
-
-        def get_token() -> str:
-            return _default_entra_token(client_id, tenant)
-
+    source, get_token = _entra_token(environ, entra_token, tenant, client_id, token_source)
     exchange_tenant = tenant or environ.get("AZURE_TENANT_ID")
 
     def exchange(realm: str, service: str, http: Any) -> str:
-        import httpx
-
         form = {
             "grant_type": "access_token",
             "service": service or host,
@@ -113,33 +94,58 @@ def azure_credential(
         }
         if exchange_tenant:
             form["tenant"] = exchange_tenant
-        url = exchange_url(realm)
-        try:
-            response = http.post(url, data=form)
-        except httpx.TransportError as error:
-            raise NetworkError(
-                f"{host}: ACR token exchange {url} unreachable: {type(error).__name__}"
-            ) from None
-        refresh = None
-        if response.status_code == 200:
-            try:
-                refresh = response.json().get("refresh_token")
-            except (ValueError, AttributeError):
-                refresh = None
-        if not isinstance(refresh, str) or not refresh:
-            raise AuthError(
-                f"{host}: the registry refused the Entra ID token at /oauth2/exchange "
-                f"(HTTP {response.status_code})",
-                status=response.status_code,
-                code="UNAUTHORIZED",
-                reference=host,
-                detail=f"credentials tried: {source}",
-                hint="check that the identity has AcrPull/AcrPush on this registry",
-            )
-        return refresh
+        return _refresh_token(host, exchange_url(realm), form, http, source)
 
     return Credential(
         username=ACR_USERNAME,
         source=f"{source} via ACR /oauth2/exchange",
         identity_token_factory=exchange,
     )
+
+
+def _entra_token(
+    environ: Mapping[str, str],
+    entra_token: Callable[[], str] | None,
+    tenant: str | None,
+    client_id: str | None,
+    token_source: str | None,
+) -> tuple[str, Callable[[], str]]:
+    """Where the Entra ID token comes from (for messages), and how to get it."""
+    if entra_token is not None:
+        return f"Azure Entra ID token from {token_source or 'the caller'}", entra_token
+    value = environ.get(ENV_AZURE_TOKEN)
+    if value:
+        register_secret(value)
+        return f"Azure Entra ID token from {ENV_AZURE_TOKEN}", lambda: value
+    source = "Azure Entra ID (azure-identity DefaultAzureCredential"
+    source += f", client id {client_id})" if client_id else ")"
+    return source, lambda: _default_entra_token(client_id, tenant)
+
+
+def _refresh_token(host: str, url: str, form: dict[str, str], http: Any, source: str) -> str:
+    """``POST`` the exchange form to ``url``; the ACR refresh token it answers."""
+    import httpx
+
+    try:
+        response = http.post(url, data=form)
+    except httpx.TransportError as error:
+        raise NetworkError(
+            f"{host}: ACR token exchange {url} unreachable: {type(error).__name__}"
+        ) from None
+    refresh = None
+    if response.status_code == 200:
+        try:
+            refresh = response.json().get("refresh_token")
+        except (ValueError, AttributeError):
+            refresh = None
+    if not isinstance(refresh, str) or not refresh:
+        raise AuthError(
+            f"{host}: the registry refused the Entra ID token at /oauth2/exchange "
+            f"(HTTP {response.status_code})",
+            status=response.status_code,
+            code="UNAUTHORIZED",
+            reference=host,
+            detail=f"credentials tried: {source}",
+            hint="check that the identity has AcrPull/AcrPush on this registry",
+        )
+    return refresh
