@@ -17,11 +17,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from promoter.build.credentials import CredentialLookup, lookup_from_provider
+from promoter.build.index import create_index
 from promoter.build.outcome import PushedImage
 from promoter.build.result import BuildResult
 from promoter.build.spec import BuildSpec
 from promoter.errors import BuildError
 from promoter.oci import Reference, parse_reference
+from promoter.registry.client import default_credentials
+from promoter.transfer import TransferSession, copy_content
 
 if TYPE_CHECKING:
     from promoter.registry.options import RegistryOptions
@@ -33,8 +36,6 @@ class StagingPusher:
     """Pushes builds to staging through one transfer session (connections reused)."""
 
     def __init__(self, registry_options: RegistryOptions | None = None) -> None:
-        from promoter.transfer import TransferSession
-
         self._session = TransferSession(registry_options)
 
     def __enter__(self) -> StagingPusher:
@@ -59,8 +60,6 @@ class StagingPusher:
         targets = [parse_reference(d) for d in spec.destinations]
         if not all(isinstance(t, Reference) for t in targets):
             raise BuildError(f"{spec.name}: staging destinations must be registry references")
-        from promoter.transfer import copy_content
-
         references = [t for t in targets if isinstance(t, Reference)]
         archive = f"docker-archive:{result.tarball}"
         source, digest = self._session.source(parse_reference(archive))
@@ -80,8 +79,6 @@ class StagingPusher:
 
     def stitch(self, repository: str, sources: Sequence[str], tags: Sequence[str]) -> PushedImage:
         """Join per-platform builds already in staging into one index under ``tags``."""
-        from promoter.build.index import create_index
-
         if not tags:
             raise BuildError(
                 f"{repository}: several platforms were built but no staging tag names their index",
@@ -97,6 +94,4 @@ class StagingPusher:
 
 def build_credentials(options: RegistryOptions) -> CredentialLookup:
     """The build's credential lookup: the registry layer's (environment, Docker config, cloud)."""
-    from promoter.registry.client import default_credentials
-
     return lookup_from_provider(options.credentials or default_credentials(options))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
 from promoter.errors import InputError
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ def registry_options(
     ca_file: str | None = None,
 ) -> RegistryOptions:
     """Registry options from a host table (a pipeline's or a plan's) and the command line."""
+    # Here, not at the top: the CLI names STAGES before it parses anything, and the
+    # registry options bring ssl, socket and email, which ``promoter --help`` does without.
     from promoter.registry.options import RegistryOptions, configs_from_settings
 
     return RegistryOptions.from_environment(
@@ -94,8 +97,6 @@ def registry_options(
 
 def ci_run_url(env: Mapping[str, str]) -> str | None:
     """The CI run's web address on GitHub Actions or Azure DevOps, else None."""
-    from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
-
     try:
         service = detect_service(env)
     except ValueError:

@@ -12,9 +12,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from promoter.config import load_pipeline
 from promoter.errors import InputError
+from promoter.oci.reference import Reference, parse_reference
 from promoter.policy.declared import PolicyRule, load_policy_file
 from promoter.policy.engine import evaluate
+from promoter.policy.facts import gather_facts
 from promoter.policy.facts_doc import Facts, load_facts, write_facts
 from promoter.policy.results import CheckReport
 from promoter.policy.rules import RuleContext, compile_rules
@@ -68,9 +71,7 @@ def _registry_options(request: CheckRequest, pipeline: Pipeline | None) -> Regis
 
 def fetch_facts(reference: str, options: RegistryOptions | None = None) -> Facts:
     """Gather the facts of a registry reference; the request count goes in ``gathered``."""
-    from promoter.oci.reference import Reference, parse_reference
-    from promoter.policy.facts import gather_facts
-    from promoter.registry.client import RegistryClient
+    from promoter.registry.client import RegistryClient  # httpx: not for saved facts
 
     parsed = parse_reference(reference)
     if not isinstance(parsed, Reference):
@@ -95,8 +96,6 @@ def _rules(request: CheckRequest) -> tuple[list[PolicyRule], Pipeline | None]:
             f"{file}: no such file",
             hint="take rules from a pipeline file (-f pipeline.yml) or a policy file (--policy FILE)",
         )
-    from promoter.config import load_pipeline
-
     pipeline = load_pipeline(file)
     return pipeline_rules(pipeline), pipeline
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -205,8 +206,6 @@ def gather_facts(source: ImageSource, reference: Reference, *, jobs: int = 4) ->
     fetched ``jobs`` at a time (the source must be thread-safe, as
     ``RegistryClient`` is); the document's order does not depend on timing.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     top = source.get_manifest(reference)
     document = _json(top.raw, str(reference))
     by_digest = reference.with_digest(top.digest)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError
+from promoter.policy.secrets import redact_assignment, redact_text, redact_value
 
 __all__ = [
     "FACTS_VERSION",
@@ -56,7 +57,6 @@ def platform_label(os_name: str | None, architecture: str | None, variant: str |
 
 def redact_facts(facts: Facts) -> Facts:
     """The same document with suspected credential values replaced by markers."""
-    from promoter.policy.secrets import redact_assignment, redact_text, redact_value
 
     def _mapping(values: Any) -> Any:
         if not isinstance(values, dict):

@@ -15,6 +15,7 @@ semver/PEP 440 version -> yes; anything else -> no).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,8 +34,6 @@ __all__ = ["Metadata", "TagInputs", "Version", "compute_metadata", "sanitize_tag
 
 def sanitize_tag(value: str) -> str:
     """Replace every run of characters a Docker tag may not hold with ``-``."""
-    import re
-
     return re.sub(r"[^a-zA-Z0-9._-]+", "-", value)
 
 

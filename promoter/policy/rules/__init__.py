@@ -9,6 +9,7 @@ rule before any registry is touched, so bad options exit 2 early.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +38,6 @@ class CompiledRule:
 
 
 def _suggest(name: str) -> str:
-    import difflib
-
     close = difflib.get_close_matches(name, RULES, n=1)
     if close:
         return f"did you mean '{close[0]}'?"

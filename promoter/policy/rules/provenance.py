@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from promoter.errors import InputError
+from promoter.oci.reference import parse_registry_reference
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
 from promoter.policy.results import Outcome
@@ -41,9 +43,6 @@ def _annotation(facts: Facts, platform: dict[str, Any], key: str) -> str | None:
 def _spellings(name: str) -> set[str]:
     """A base name as written, fully qualified and in Docker's familiar short form, so
     ``alpine:*`` and ``docker.io/library/alpine:*`` both match ``alpine:3.20``."""
-    from promoter.errors import InputError
-    from promoter.oci.reference import parse_registry_reference
-
     names = {name}
     try:
         ref = parse_registry_reference(name)
