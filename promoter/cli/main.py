@@ -49,6 +49,18 @@ def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) ->
     return value
 
 
+def _debug_option() -> click.Option:
+    """``--debug`` after the command too (``promoter run --debug``), as before it."""
+    return click.Option(
+        ["--debug"],
+        is_flag=True,
+        is_eager=True,
+        expose_value=False,
+        callback=_remember_debug,
+        help="Print tracebacks and debug logs.",
+    )
+
+
 def _ci_option() -> click.Option:
     """``--ci``: read before parsing (see ``resolve_ci``); declared so help shows it."""
     return click.Option(
@@ -109,9 +121,16 @@ def cli() -> None:
     """
 
 
+def _common_options(command: click.Command) -> None:
+    """``--ci`` and ``--debug`` on ``command`` and on each of its subcommands."""
+    command.params += [_ci_option(), _debug_option()]
+    for sub in getattr(command, "commands", {}).values():
+        _common_options(sub)
+
+
 cli.params.append(_ci_option())
 for _command in COMMANDS:
-    _command.params.append(_ci_option())
+    _common_options(_command)
     cli.add_command(_command)
 
 
@@ -170,10 +189,6 @@ def _traceback() -> None:
 
 def _run(args: list[str], state: CliState) -> int:
     """The command's exit code; errors printed as one line (and JSON when asked)."""
-    # promoter never runs httpx's own command line; keeping httpx from importing
-    # it (rich, pygments) saves about a tenth of a second for every command
-    # that reaches a registry.
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     try:
         # Without standalone mode click returns --help/--version's exit code, or
         # what the command returned: None, or an int exit code of its own.
@@ -198,12 +213,13 @@ def _run(args: list[str], state: CliState) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as unexpected:  # the last resort: still one line, exit 3
+    except Exception as unexpected:  # the last resort: still one line (and document), exit 3
         if state.debug:
             _traceback()
-        sys.stderr.write(
-            redact(f"error: internal error: {type(unexpected).__name__}: {unexpected}\n")
-            + "hint: re-run with --debug for a traceback, and report it\n"
+        internal = OperationError(
+            f"internal error: {type(unexpected).__name__}: {unexpected}",
+            hint="re-run with --debug for a traceback, and report it",
         )
+        emit_error(internal, 3)
         return 3
     return result if isinstance(result, int) else 0

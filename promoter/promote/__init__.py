@@ -20,7 +20,7 @@ from promoter.promote.plan import (
     TagAction,
     load_plan,
 )
-from promoter.promote.record import PROMOTION_ARTIFACT_TYPE, push_record
+from promoter.promote.record import PROMOTION_ARTIFACT_TYPE
 from promoter.promote.when import when_applies
 
 __all__ = [
@@ -43,6 +43,5 @@ __all__ = [
     "load_plan",
     "plan_actions",
     "promote_image",
-    "push_record",
     "when_applies",
 ]

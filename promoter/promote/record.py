@@ -28,7 +28,6 @@ __all__ = [
     "RecordWriter",
     "add_to_fallback_index",
     "fallback_tag",
-    "push_record",
     "record_manifest",
 ]
 
@@ -157,13 +156,6 @@ def _upload(endpoint: TargetEndpoint, data: bytes, media_type: str) -> None:
         return [data[offset:]]
 
     endpoint.write_blob(blob, opener)
-
-
-def push_record(
-    endpoint: TargetEndpoint, subject: Descriptor, record: Mapping[str, Any], created: str
-) -> str:
-    """Push one record (see ``RecordWriter.push``); return its manifest digest."""
-    return RecordWriter().push(endpoint, subject, record, created)
 
 
 def _listed(manifest: FetchedManifest | None) -> list[dict[str, Any]]:
