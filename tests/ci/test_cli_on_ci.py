@@ -12,13 +12,13 @@ import base64
 import json
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.promote.project import CLEAN_ENV, Project
+from tests.support.cli import run_cli
 from tests.support.registry import Registry
 from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles, make_tls, write_htpasswd
 
@@ -66,15 +66,7 @@ def azure_env(project: Project, tmp: Path) -> dict[str, str]:
 
 
 def promoter(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(args, cwd=cwd, env=env)
 
 
 def github_outputs(path: Path) -> dict[str, str]:

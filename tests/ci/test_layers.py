@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import run_cli
 
 PACKAGE = Path(__file__).resolve().parents[2] / "promoter"
 
@@ -67,13 +67,6 @@ def test_an_unknown_service_is_bad_input(
     args: list[str], env: dict[str, str], message: str, tmp_path: Path
 ) -> None:
     (tmp_path / "pipeline.yml").write_text("version: 1\nregistries: {}\nimages: {}\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cli(args, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", **env}, timeout=60)
     assert done.returncode == 2
     assert message in done.stderr.splitlines()[0]

@@ -7,13 +7,13 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import require_tool
+from tests.support.cli import run_cli
 from tests.support.images import (
     make_image,
     make_platform_index,
@@ -27,12 +27,7 @@ from tests.support.tls import make_tls, write_htpasswd
 
 
 def promoter(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        capture_output=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
+    return run_cli(args, env={**os.environ, **(env or {})}, text=False)
 
 
 @pytest.fixture(scope="module")

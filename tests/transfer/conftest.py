@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli import run_cli
 from tests.support.fault_proxy import FaultProxy
 from tests.support.real_parts import require, tool_missing
 from tests.support.registry import Registry
@@ -83,13 +83,7 @@ class CliRun:
 
 def run_promoter(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> CliRun:
     """Run ``python -m promoter ARGS`` and capture everything."""
-    done = subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-    )
+    done = run_cli(args, timeout=timeout, env={**os.environ, **(env or {})})
     return CliRun(done.returncode, done.stdout, done.stderr)
 
 
