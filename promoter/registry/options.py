@@ -16,6 +16,7 @@ from promoter.registry.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from promoter.registry.credentials import CredentialProvider
+    from promoter.registry.trust import TrustRoots
 
 __all__ = [
     "INSECURE_ENV",
@@ -125,6 +126,12 @@ def configs_from_settings(hosts: Mapping[str, Mapping[str, Any]]) -> list[Regist
     return [RegistryConfig.from_settings(host, values) for host, values in hosts.items()]
 
 
+def _trust_roots() -> TrustRoots:
+    from promoter.registry.trust import TrustRoots
+
+    return TrustRoots()
+
+
 @dataclass
 class RegistryOptions:
     """Settings shared by every registry client of one run.
@@ -144,6 +151,8 @@ class RegistryOptions:
     credentials: CredentialProvider | None = None
     transport: Any = None
     user_agent: str = "promoter"
+    #: The run's trust roots, loaded early and shared by its transports.
+    trust_roots: TrustRoots = field(default_factory=_trust_roots, compare=False, repr=False)
 
     @classmethod
     def from_environment(

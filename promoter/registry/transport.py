@@ -36,7 +36,7 @@ from promoter.registry.layers import (
 )
 from promoter.registry.options import RegistryOptions, is_loopback, normalize_host
 from promoter.registry.stats import TransportStats
-from promoter.registry.trust import load_trust_roots_early, trust_key, verifying_context
+from promoter.registry.trust import trust_key
 
 if TYPE_CHECKING:
     import httpx
@@ -64,7 +64,7 @@ class RegistryTransport:
         self._storage: httpx.Client | None = None
         self._base: str | None = None
         if not self.insecure and options.transport is None:
-            load_trust_roots_early(trust_key(self.host, options))
+            options.trust_roots.load_early(trust_key(self.host, options))
         prepare()  # after the trust roots started loading: the two overlap
         self.auth = Authenticator(self.host, credential_lookup, self.http)
         exchange = Exchange(self.http, self.stats)
@@ -97,7 +97,7 @@ class RegistryTransport:
     def verifying_context(self) -> ssl.SSLContext:
         """The verifying TLS context of this registry's trust roots, even when the
         registry itself is insecure: for the storage its blob reads redirect to."""
-        return verifying_context(trust_key(self.host, self.options))
+        return self.options.trust_roots.context(trust_key(self.host, self.options))
 
     def _make_client(self) -> httpx.Client:
         import httpx

@@ -18,7 +18,7 @@ import threading
 from promoter.errors import InputError
 from promoter.registry.options import RegistryOptions, is_loopback
 
-__all__ = ["TrustKey", "load_trust_roots_early", "trust_key", "verifying_context"]
+__all__ = ["TrustKey", "TrustRoots", "trust_key"]
 
 #: What a verifying TLS context is made of: the CA files, SSL_CERT_FILE, SSL_CERT_DIR.
 TrustKey = tuple[tuple[str, ...], str | None, str | None]
@@ -34,16 +34,6 @@ def trust_key(host: str, options: RegistryOptions) -> TrustKey:
         environ.get("SSL_CERT_FILE") or None,
         environ.get("SSL_CERT_DIR") or None,
     )
-
-
-def verifying_context(key: TrustKey) -> ssl.SSLContext:
-    """The verifying TLS context of ``key`` (waits for the early load, if one runs)."""
-    _await_trust_roots(key)
-    try:
-        return _trust_context(*key)
-    except (OSError, ssl.SSLError) as error:
-        bundles = ", ".join(key[0]) or "(the default roots)"
-        raise InputError(f"cannot load CA bundle {bundles}: {error}") from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -64,35 +54,47 @@ def _trust_context(
     return context
 
 
-_early: dict[TrustKey, threading.Thread] = {}
-_early_lock = threading.Lock()
+class TrustRoots:
+    """Verifying TLS contexts, each loaded once and early, on a thread of its own.
 
-
-def load_trust_roots_early(key: TrustKey) -> None:
-    """Start loading the trust roots on another thread, once per process and key.
-
-    OpenSSL parses the bundle without holding the GIL, so the tens of
-    milliseconds it takes overlap with importing httpx and the first ping.
-    A failure is left for ``verifying_context`` to raise in the caller's
-    thread. Not a daemon: the interpreter must not be torn down while OpenSSL
-    is still parsing (a process that ends first waits for it, tens of ms).
+    One belongs to each ``RegistryOptions`` (one per run), so every transport of
+    a run shares its loads and no table of threads outlives the run. OpenSSL
+    parses a bundle without holding the GIL, so the tens of milliseconds it takes
+    overlap with importing httpx and the first ping. The threads are not daemons:
+    the interpreter must not be torn down while OpenSSL is still parsing (a
+    process that ends first waits for it, tens of ms).
     """
-    with _early_lock:
-        if key in _early:
-            return
-        thread = threading.Thread(target=_load_quietly, args=key, name="promoter-trust-roots")
-        _early[key] = thread
-    thread.start()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loading: dict[TrustKey, threading.Thread] = {}
+
+    def load_early(self, key: TrustKey) -> None:
+        """Start loading ``key``'s roots on another thread (once per key).
+
+        A failure is left for ``context`` to raise in the caller's thread.
+        """
+        with self._lock:
+            if key in self._loading:
+                return
+            thread = threading.Thread(target=_load_quietly, args=key, name="promoter-trust-roots")
+            self._loading[key] = thread
+        thread.start()
+
+    def context(self, key: TrustKey) -> ssl.SSLContext:
+        """The verifying TLS context of ``key`` (waits for its early load, if one runs)."""
+        with self._lock:
+            thread = self._loading.get(key)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        try:
+            return _trust_context(*key)
+        except (OSError, ssl.SSLError) as error:
+            bundles = ", ".join(key[0]) or "(the default roots)"
+            raise InputError(f"cannot load CA bundle {bundles}: {error}") from None
 
 
 def _load_quietly(ca_files: tuple[str, ...], cert_file: str | None, cert_dir: str | None) -> None:
     # A failure is raised again, with a clear message, where the context is needed.
     with contextlib.suppress(OSError, ssl.SSLError):
         _trust_context(ca_files, cert_file, cert_dir)
-
-
-def _await_trust_roots(key: TrustKey) -> None:
-    with _early_lock:
-        thread = _early.get(key)
-    if thread is not None and thread is not threading.current_thread():
-        thread.join()

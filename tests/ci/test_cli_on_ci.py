@@ -19,6 +19,7 @@ import pytest
 
 from tests.promote.project import CLEAN_ENV, Project
 from tests.support.cli import run_cli
+from tests.support.images import make_image, push_http
 from tests.support.registry import Registry
 from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles, make_tls, write_htpasswd
 
@@ -179,6 +180,24 @@ def test_github_policy_failure_is_annotated_at_the_rule(
     summary = (tmp_path / "summary").read_text()
     assert "promoter run: refused" in summary
     assert f"`pipeline.yml:{annotation['line']}`" in summary
+
+
+def test_github_tag_conflict_is_annotated_at_the_promotion_rule(
+    make_project: Callable[..., Project], tmp_path: Path
+) -> None:
+    project = make_project()
+    project.seed()
+    other = make_image(seed="someone-else", user="1000")
+    push_http(other, project.prod_a.url, "web", "1.2.3")  # immutable 1.2.3, another digest
+    env = github_env(project, tmp_path)
+    done = promoter(env, "run", "--stage", "check,promote", cwd=project.root)
+    assert done.returncode == 1, done.stderr
+    assert github_outputs(tmp_path / "output")["result"] == "refused"
+    (annotation,) = github_annotations(done.stderr)
+    assert annotation["title"] == "tag conflict: web"
+    assert annotation["file"] == "pipeline.yml"
+    assert int(annotation["line"]) == line_of(project.file, "- to: [prod-a/web, prod-b/web]")
+    assert annotation["message"].startswith(f"{project.prod_a.host}/web:1.2.3: ")
 
 
 def test_azure_configuration_error(make_project: Callable[..., Project], tmp_path: Path) -> None:
