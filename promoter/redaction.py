@@ -5,8 +5,9 @@ exchanged ACR token, a bearer token) registers it here the moment it has it.
 Two things follow:
 
 - ``redact(text)`` replaces every registered secret, in its plain and base64
-  forms (a ``Basic`` header carries ``user:password`` in base64), with
-  ``***``; the CLI passes every document and error through it;
+  forms (a ``Basic`` header carries ``user:password`` in base64), and any
+  ``Basic``/``Bearer`` credential with ``***``; the CLI passes every document,
+  error, log line and CI command through it;
 - listeners hear each new secret before any use of it can be printed: the CI
   adapters turn that into ``::add-mask::`` (GitHub) or ``task.setsecret``
   (Azure DevOps), so the service's log masks it as well.
@@ -18,12 +19,26 @@ This module imports nothing of promoter's, so every layer may use it.
 from __future__ import annotations
 
 import base64
+import re
 import threading
 from collections.abc import Callable, Iterable
 
 __all__ = ["REDACTED", "on_secret", "redact", "register_secret", "secrets"]
 
 REDACTED = "***"
+
+#: A credential in the form an HTTP header carries it, whoever's it is: a registry
+#: that quotes a request's ``Authorization`` header in its error shows one.
+#: Case as the header has it, and a value that looks like one (long enough, not a word:
+#: "Basic authentication" and "Bearer challenge" stay as they are).
+_CREDENTIAL = re.compile(r"\b(Basic|Bearer)(\s+)([A-Za-z0-9._~+/-]{8,}=*)")
+
+
+def _credential(match: re.Match[str]) -> str:
+    value = match.group(3)
+    if value.isalpha() and value.islower():
+        return match.group(0)  # a word, not a credential
+    return f"{match.group(1)}{match.group(2)}{REDACTED}"
 
 #: Shorter values are still registered (and masked on CI) but not replaced in
 #: our own texts: replacing every "ab" would garble a message for no safety.
@@ -83,11 +98,12 @@ def on_secret(listener: Callable[[str], None], *, replay: bool = True) -> Callab
 
 
 def redact(text: str, extra: Iterable[str] = ()) -> str:
-    """``text`` with every registered secret (and ``extra``) replaced by ``***``."""
+    """``text`` with every registered secret (and ``extra``) replaced by ``***``, and
+    every ``Basic``/``Bearer`` credential, known or not, cut to ``Basic ***``."""
     values = [*secrets(), *extra]
     forms = {form for value in values if value for form in _forms(value)}
     # Longest first, so a secret inside another's base64 form cannot leave a part behind.
     for form in sorted(forms, key=len, reverse=True):
         if len(form) >= _MIN_REDACT and form in text:
             text = text.replace(form, REDACTED)
-    return text
+    return _CREDENTIAL.sub(_credential, text)

@@ -59,11 +59,11 @@ class CiAdapter:
         self._stop: Callable[[], None] | None = None
 
     # -- writing service commands ------------------------------------------------
-    def command(self, line: str) -> None:
-        """One service command line, on stderr."""
+    def command(self, line: str, *, secret: bool = False) -> None:
+        """One service command line, on stderr; redacted unless it is a mask (``secret``)."""
         stream = self._stream or sys.stderr
         with self._lock:
-            stream.write(line + "\n")
+            stream.write((line if secret else redact(line)) + "\n")
             stream.flush()
 
     def temp_dir(self) -> Path | None:

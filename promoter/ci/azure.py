@@ -41,14 +41,22 @@ class AzureDevOpsAdapter(CiAdapter):
 
     service = AZURE_DEVOPS
 
-    def _vso(self, area: str, properties: dict[str, str | int | None], message: str = "") -> None:
+    def _vso(
+        self,
+        area: str,
+        properties: dict[str, str | int | None],
+        message: str = "",
+        *,
+        secret: bool = False,
+    ) -> None:
         props = ";".join(
             f"{k}={escape_property(str(v))}" for k, v in properties.items() if v is not None
         )
-        self.command(f"##vso[{area}{' ' + props if props else ''}]{escape_data(message)}")
+        line = f"##vso[{area}{' ' + props if props else ''}]{escape_data(message)}"
+        self.command(line, secret=secret)
 
     def mask(self, secret: str) -> None:
-        self._vso("task.setsecret", {}, secret)
+        self._vso("task.setsecret", {}, secret, secret=True)
 
     def write_outputs(self, outputs: StepOutputs) -> None:
         for name, value in outputs.as_azure().items():

@@ -16,6 +16,7 @@ from promoter.ci.adapter import CiAdapter
 from promoter.ci.annotations import Annotation
 from promoter.ci.outputs import StepOutputs
 from promoter.ci.service import GITHUB
+from promoter.redaction import redact
 
 __all__ = ["GitHubAdapter", "escape_data", "escape_property", "output_block"]
 
@@ -54,10 +55,10 @@ class GitHubAdapter(CiAdapter):
         # One mask per line: the runner matches masks within a line.
         for line in {secret, *secret.splitlines()}:
             if line.strip() and "\n" not in line and "\r" not in line:
-                self.command(f"::add-mask::{escape_data(line)}")
+                self.command(f"::add-mask::{escape_data(line)}", secret=True)
 
     def write_outputs(self, outputs: StepOutputs) -> None:
-        blocks = "".join(output_block(k, v) for k, v in outputs.as_github().items())
+        blocks = "".join(output_block(k, redact(v)) for k, v in outputs.as_github().items())
         _append(self.env.get("GITHUB_OUTPUT"), blocks)
 
     def write_annotations(self, annotations: Sequence[Annotation]) -> None:
