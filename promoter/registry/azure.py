@@ -40,16 +40,56 @@ def exchange_url(realm: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/oauth2/exchange", "", ""))
 
 
-def _default_entra_token(client_id: str | None = None, tenant: str | None = None) -> str:
+def _azure_cli_token(az: str, tenant: str | None) -> str:
+    """An Entra ID token from the Azure CLI's login (``az login``, or azure/login on CI)."""
+    import json
+    import subprocess
+
+    args = [az, "account", "get-access-token", "--scope", ENTRA_SCOPE, "--output", "json"]
+    if tenant:
+        args += ["--tenant", tenant]
+    try:
+        done = subprocess.run(args, capture_output=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise AuthError(f"no Entra ID token from the Azure CLI: {type(error).__name__}") from None
+    token = None
+    if done.returncode == 0:
+        try:
+            token = json.loads(done.stdout).get("accessToken")
+        except (ValueError, AttributeError):
+            token = None
+    if not isinstance(token, str) or not token:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise AuthError(
+            "no Entra ID token from the Azure CLI (az account get-access-token"
+            + (f": {said[0][:200]})" if said else ")"),
+            hint="log in with az login (on CI: azure/login), or install promoter[azure]",
+        )
+    register_secret(token)
+    return token
+
+
+def _default_entra_token(
+    client_id: str | None = None,
+    tenant: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """An Entra ID token: azure-identity's DefaultAzureCredential when the ``azure``
+    extra is installed, else the Azure CLI's login (what azure/login leaves on CI)."""
     import importlib
+    import shutil
 
     try:
         # Imported by name: the optional extra may be absent where mypy runs.
         identity: Any = importlib.import_module("azure.identity")
     except ImportError:
+        path = (environ or {}).get("PATH")
+        az = shutil.which("az", path=path)
+        if az is not None:
+            return _azure_cli_token(az, tenant)
         raise AuthError(
-            "auth: azure needs the azure-identity package",
-            hint="pip install 'promoter[azure]', or set PROMOTER_AZURE_ACCESS_TOKEN",
+            "auth: azure needs the azure-identity package or the Azure CLI (az)",
+            hint="pip install 'promoter[azure]', log in with az, or set PROMOTER_AZURE_ACCESS_TOKEN",
         ) from None
     try:
         # A pipeline's client_id picks a user-assigned managed identity or the
@@ -117,9 +157,9 @@ def _entra_token(
     if value:
         register_secret(value)
         return f"Azure Entra ID token from {ENV_AZURE_TOKEN}", lambda: value
-    source = "Azure Entra ID (azure-identity DefaultAzureCredential"
+    source = "Azure Entra ID (azure-identity DefaultAzureCredential, else the Azure CLI"
     source += f", client id {client_id})" if client_id else ")"
-    return source, lambda: _default_entra_token(client_id, tenant)
+    return source, lambda: _default_entra_token(client_id, tenant, environ)
 
 
 def _refresh_token(host: str, url: str, form: dict[str, str], http: Any, source: str) -> str:
