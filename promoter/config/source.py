@@ -10,23 +10,24 @@ loaders silently accept, are reported.
 
 from __future__ import annotations
 
+import math
 import os
-import stat
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from promoter.config.inputfile import MAX_FILE_BYTES, read_input_text
 from promoter.config.problems import KeyPath, Mark, Problem, format_path, raise_problems
 from promoter.config.yamlnodes import compose
 from promoter.errors import ConfigError
 
-__all__ = ["MAX_FILE_BYTES", "Document", "read_document"]
+__all__ = ["MAX_FILE_BYTES", "MAX_INTEGER", "Document", "parse_document", "read_document"]
 
-#: Pipeline files are hand-written; anything larger is a mistake or an attack.
-MAX_FILE_BYTES = 1024 * 1024
+#: Integers beyond a signed 64-bit value are refused: no setting needs them,
+#: and a 5,000-digit number is a mistake or an attack.
+MAX_INTEGER = 2**63 - 1
 
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
@@ -59,43 +60,6 @@ class Document:
         return self.keys.get(path) or self.mark(path)
 
 
-def _read_text(file: str) -> str:
-    path = Path(file)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise ConfigError(
-            "no such file", file=file, hint="pass the pipeline file with -f"
-        ) from None
-    except OSError as error:
-        raise ConfigError(f"cannot read: {error.strerror}", file=file) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise ConfigError("is a directory, not a pipeline file", file=file) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError("is not a regular file", file=file)
-    if info.st_size > MAX_FILE_BYTES:
-        raise ConfigError(
-            f"file is {info.st_size} bytes; pipeline files are limited to {MAX_FILE_BYTES} bytes",
-            file=file,
-        )
-    try:
-        with open(path, "rb") as stream:
-            raw = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise ConfigError(f"cannot read: {error.strerror or error}", file=file) from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise ConfigError(f"file is larger than {MAX_FILE_BYTES} bytes", file=file)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
-        raise ConfigError(
-            f"not UTF-8 text (byte 0x{raw[error.start]:02x})", file=file, line=line, column=column
-        ) from None
-    return text
-
-
 class _Walker:
     """Turns composed nodes into plain data, recording marks and problems."""
 
@@ -108,6 +72,14 @@ class _Walker:
 
     def walk(self, node: Node, path: KeyPath) -> Any:
         self.values[path] = Mark.of(node.start_mark)
+        explicit = getattr(node, "explicit_tag", None)
+        if explicit is not None:
+            self._problem(
+                Mark.of(node.start_mark),
+                path,
+                f"unsupported YAML tag '{explicit}' (explicit YAML tags are not accepted)",
+            )
+            return None
         if not isinstance(node, ScalarNode) and node.tag not in _COLLECTION_TAGS:
             self._problem(Mark.of(node.start_mark), path, f"unsupported YAML tag '{node.tag}'")
             return None
@@ -120,7 +92,7 @@ class _Walker:
     def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
+            if not isinstance(key_node, ScalarNode) or hasattr(key_node, "explicit_tag"):
                 self._problem(
                     Mark.of(key_node.start_mark), path, "mapping keys must be plain strings"
                 )
@@ -145,34 +117,63 @@ class _Walker:
             self._problem(Mark.of(node.start_mark), path, f"unsupported YAML tag '{node.tag}'")
             return None
         try:
-            return self._constructor.construct_object(node)
+            value = self._constructor.construct_object(node)
         except (ValueError, yaml.YAMLError):
             self._problem(
                 Mark.of(node.start_mark),
                 path,
-                f"'{node.value}' is not a valid {node.tag.rsplit(':', 1)[-1]}",
+                f"'{_shorten(node.value)}' is not a valid {node.tag.rsplit(':', 1)[-1]}",
             )
             return None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and abs(value) > MAX_INTEGER:
+            self._problem(Mark.of(node.start_mark), path, "integer out of range (64-bit at most)")
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self._problem(
+                Mark.of(node.start_mark), path, f"number '{_shorten(node.value)}' is not finite"
+            )
+            return None
+        return value
 
     def _problem(self, mark: Mark, path: KeyPath, message: str) -> None:
         self.problems.append(Problem(mark, format_path(path), message))
 
 
-def read_document(file: str | os.PathLike[str]) -> Document:
-    """Read and compose a pipeline file; raise ``ConfigError`` for anything unreadable."""
-    name = os.fspath(file)
-    text = _read_text(name)
-    node = compose(name, text)
-    walker = _Walker(name)
+def _shorten(text: object) -> str:
+    value = str(text)
+    return value if len(value) <= 40 else value[:37] + "..."
+
+
+def parse_document(file: str, text: str, *, what: str = "pipeline file") -> Document:
+    """Compose and walk YAML ``text`` read from ``file``: one mapping, every value located.
+
+    The one YAML loader of promoter (pipeline files, policy files, custom
+    schemas): no aliases, no explicit tags, no duplicate keys, bounded depth,
+    node count and numbers; every problem is a ``ConfigError`` at
+    ``file:line:col: key.path: message``.
+    """
+    node = compose(file, text, what=what)
+    walker = _Walker(file)
     data = walker.walk(node, ())
-    raise_problems(name, walker.problems)
+    raise_problems(file, walker.problems)
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a single value"
         mark = walker.values[()]
+        keys = " (version, registries, images, ...)" if what == "pipeline file" else ""
         raise ConfigError(
-            f"the pipeline file must be a mapping of keys (version, registries, images, ...), not {kind}",
-            file=name,
+            f"the {what} must be a mapping of keys{keys}, not {kind}",
+            file=file,
             line=mark.line,
             column=mark.column,
         )
-    return Document(name, data, walker.values, walker.keys)
+    return Document(file, data, walker.values, walker.keys)
+
+
+def read_document(file: str | os.PathLike[str], *, what: str = "pipeline file") -> Document:
+    """Read and compose a YAML input file; raise ``ConfigError`` for anything unreadable."""
+    name = os.fspath(file)
+    hint = "pass the pipeline file with -f" if what == "pipeline file" else None
+    text = read_input_text(name, what=what, hint=hint)
+    return parse_document(name, text, what=what)

@@ -15,10 +15,10 @@ from typing import Any
 import yaml
 from yaml.composer import Composer
 from yaml.events import AliasEvent
-from yaml.nodes import Node
+from yaml.nodes import Node, ScalarNode
 from yaml.resolver import Resolver
 
-from promoter.config.problems import Mark
+from promoter.config.problems import Mark, format_path
 from promoter.errors import ConfigError
 
 __all__ = ["MAX_DEPTH", "MAX_NODES", "compose"]
@@ -29,33 +29,59 @@ MAX_DEPTH = 64
 
 
 class _Refused(Exception):
-    def __init__(self, message: str, event: yaml.Event) -> None:
+    def __init__(self, message: str, event: yaml.Event, path: list[str | int]) -> None:
         super().__init__(message)
         self.message = message
+        shown = path if len(path) <= 8 else path[:6]
+        self.path = format_path(shown) + ("..." if len(path) > 8 else "")
         self.mark = Mark.of(event.start_mark) if event.start_mark else Mark(1, 1)
 
 
 class _Guard(Composer):
-    """Composer hooks: no aliases, bounded depth and node count."""
+    """Composer hooks: no aliases, no explicit tags, bounded depth and node count.
+
+    A node written with an explicit tag (``!!python/...``, ``!!str``, ``!x``)
+    gets ``explicit_tag``; the walker refuses it at its key path.
+    """
 
     _depth = 0
     _nodes = 0
     peek_event: Callable[[], yaml.Event]  # provided by the parser half of the loader
 
-    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+    def compose_node(self, parent: Node | None, index: object) -> Node | None:
+        if not hasattr(self, "_path"):
+            self._path: list[str | int] = []
+        segment: str | int | None = None
+        if isinstance(index, int) and not isinstance(index, bool):
+            segment = index
+        elif isinstance(index, ScalarNode):
+            segment = str(index.value)
+        if segment is not None:
+            self._path.append(segment)
+        try:
+            return self._guarded(parent, index)
+        finally:
+            if segment is not None:
+                self._path.pop()
+
+    def _guarded(self, parent: Node | None, index: object) -> Node | None:
         event = self.peek_event()
         if isinstance(event, AliasEvent):
-            raise _Refused("YAML aliases (*name) are not supported in pipeline files", event)
+            raise _Refused("YAML aliases (*name) are not supported", event, self._path)
         self._nodes += 1
         if self._nodes > MAX_NODES:
-            raise _Refused(f"more than {MAX_NODES} YAML nodes", event)
+            raise _Refused(f"more than {MAX_NODES} YAML nodes", event, self._path)
         self._depth += 1
         if self._depth > MAX_DEPTH:
-            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", event)
+            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", event, self._path)
+        tag = getattr(event, "tag", None)
         try:
-            return super().compose_node(parent, index)
+            node: Node | None = super().compose_node(parent, index)  # type: ignore[arg-type]
         finally:
             self._depth -= 1
+        if node is not None and tag not in (None, "!"):
+            node.explicit_tag = tag  # type: ignore[attr-defined]
+        return node
 
 
 class _PythonLoader(_Guard, yaml.SafeLoader):
@@ -94,13 +120,17 @@ def _compose_text(text: str) -> Node | None:
         loader.dispose()
 
 
-def compose(file: str, text: str) -> Node:
+def compose(file: str, text: str, *, what: str = "pipeline file") -> Node:
     """The single document of ``text`` as a node tree; ``ConfigError`` for any YAML problem."""
     try:
         node = _compose_text(text)
     except _Refused as refused:
         raise ConfigError(
-            refused.message, file=file, line=refused.mark.line, column=refused.mark.column
+            refused.message,
+            file=file,
+            line=refused.mark.line,
+            column=refused.mark.column,
+            path=refused.path or None,
         ) from None
     except yaml.reader.ReaderError as error:
         where = _position(text, error.position)
@@ -124,5 +154,5 @@ def compose(file: str, text: str) -> Node:
     except RecursionError:
         raise ConfigError("YAML nesting is too deep", file=file) from None
     if node is None:
-        raise ConfigError("the pipeline file is empty", file=file, line=1, column=1)
+        raise ConfigError(f"the {what} is empty", file=file, line=1, column=1)
     return node

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promoter.errors import ConfigError, InputError
+from promoter.config.inputfile import read_input_text
+from promoter.config.source import parse_document
+from promoter.errors import ConfigError
 
 __all__ = ["MODES", "PolicyRule", "load_policy_file", "parse_policies"]
 
@@ -46,78 +48,72 @@ class PolicyRule:
         return ConfigError(message, file=self.file, line=self.line, path=path, hint=hint)
 
 
-def _node_lines(text: str, file: str) -> list[int | None]:
-    """1-based line of each item of the top-level ``policies`` sequence."""
-    import yaml
-
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as error:  # pragma: no cover - safe_load reports it first
-        raise ConfigError(f"not valid YAML: {error}", file=file) from None
-    if not isinstance(root, yaml.MappingNode):
-        return []
-    for key, value in root.value:
-        if (
-            isinstance(key, yaml.ScalarNode)
-            and key.value == "policies"
-            and isinstance(value, yaml.SequenceNode)
-        ):
-            return [item.start_mark.line + 1 for item in value.value]
-    return []
-
-
 def parse_policies(text: str, file: str) -> list[PolicyRule]:
-    """The ``policies:`` list of a YAML document, each rule with its line."""
-    import yaml
+    """The ``policies:`` list of a YAML document, each rule with its line.
 
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"not valid YAML: {problem}", file=file, line=line) from None
-    if not isinstance(document, dict) or "policies" not in document:
+    The document is read by promoter's one YAML loader
+    (:func:`promoter.config.source.parse_document`): duplicate keys, tags,
+    aliases and out-of-range numbers are refused at their line and column.
+    """
+    document = parse_document(file, text, what="policy file")
+    data = document.data
+    if "policies" not in data:
         raise ConfigError(
-            "no 'policies:' list", file=file, hint="add a 'policies:' list of rules to check"
+            "no 'policies:' list",
+            file=file,
+            line=1,
+            column=1,
+            hint="add a 'policies:' list of rules to check",
         )
-    items = document["policies"]
+    items = data["policies"]
     if items is None:
         return []
     if not isinstance(items, list):
-        raise ConfigError("must be a list of rules", file=file, path="policies")
-    lines = _node_lines(text, file)
+        mark = document.mark(("policies",))
+        raise ConfigError(
+            "must be a list of rules",
+            file=file,
+            line=mark.line,
+            column=mark.column,
+            path="policies",
+        )
     rules: list[PolicyRule] = []
     for index, item in enumerate(items):
-        line = lines[index] if index < len(lines) else None
+        mark = document.mark(("policies", index))
         where = f"policies[{index}]"
         if not isinstance(item, dict):
             raise ConfigError(
-                "a rule must be a mapping with a 'rule' key", file=file, line=line, path=where
+                "a rule must be a mapping with a 'rule' key",
+                file=file,
+                line=mark.line,
+                column=mark.column,
+                path=where,
             )
         name = item.get("rule")
         if not isinstance(name, str) or not name:
-            raise ConfigError("missing 'rule' (the rule's name)", file=file, line=line, path=where)
+            raise ConfigError(
+                "missing 'rule' (the rule's name)",
+                file=file,
+                line=mark.line,
+                column=mark.column,
+                path=where,
+            )
         mode = item.get("mode", "enforce")
         if mode not in MODES:
+            at = document.mark(("policies", index, "mode"))
             raise ConfigError(
                 f"mode must be 'enforce' or 'warn', not {mode!r}",
                 file=file,
-                line=line,
+                line=at.line,
+                column=at.column,
                 path=f"{where}.mode",
             )
         options = {k: v for k, v in item.items() if k not in ("rule", "mode")}
-        rules.append(PolicyRule(name, mode, options, file, line, index))
+        rules.append(PolicyRule(name, mode, options, file, mark.line, index))
     return rules
 
 
 def load_policy_file(path: str | Path) -> list[PolicyRule]:
     """Read a policy or pipeline file and return its declared rules."""
     file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{file}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{file}: cannot read: {error}") from None
-    return parse_policies(text, file)
+    return parse_policies(read_input_text(file, what="policy file"), file)

@@ -214,10 +214,10 @@ CASES = [
     Case("not-utf8", b"version: 1\nregistries:\n  st\xffaging: {}\n", 3, 5, None, "not UTF-8 text (byte 0xff)"),
     Case("nul-byte", "version: 1\nregistries: \x00\n", 2, 13, None, "YAML: unacceptable character #x0000"),
     Case("python-tag", "version: 1\nregistries: !!python/object:os.system {}\n", 2, 13, "registries", "unsupported YAML tag"),
-    Case("deep-nesting", "version: 1\nregistries: " + "[" * 100 + "]" * 100 + "\n", 2, 76, None, "nesting deeper than 64 levels"),
+    Case("deep-nesting", "version: 1\nregistries: " + "[" * 100 + "]" * 100 + "\n", 2, 76, "registries[0][0][0][0][0]...", "nesting deeper than 64 levels"),
     Case("duplicate-version", "version: 1\nversion: 1\n", 2, 1, "version", "duplicate key 'version'"),
     Case("complex-key", "version: 1\n? [a, b]\n: 1\n", 2, 3, None, "mapping keys must be plain strings"),
-    Case("bad-int-tag", "version: !!int one\n", 1, 10, "version", "'one' is not a valid int"),
+    Case("bad-int-tag", "version: !!int one\n", 1, 10, "version", "unsupported YAML tag 'tag:yaml.org,2002:int'"),
 ]
 # fmt: on
 

@@ -338,7 +338,7 @@ def test_schema_rule_rejects_a_bad_schema(tmp_path: Path) -> None:
         ("policies:\n  - non-root\n", "a rule must be a mapping"),
         ("policies: {rule: x}\n", "must be a list"),
         ("other: 1\n", "no 'policies:' list"),
-        ("policies: [\n", "not valid YAML"),
+        ("policies: [\n", "YAML: did not find expected node content"),
         ("policies:\n  - mode: warn\n", "missing 'rule'"),
     ],
 )

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promoter.config.inputfile import read_input_text
+from promoter.config.source import parse_document
+from promoter.errors import ConfigError
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
 from promoter.policy.results import Outcome
@@ -101,7 +104,6 @@ class _Schema:
 
 def _parse_schema(rule: PolicyRule, base: Path) -> _Schema:
     import jsonschema
-    import yaml
 
     value = rule.options.get("schema")
     if isinstance(value, dict):
@@ -109,14 +111,18 @@ def _parse_schema(rule: PolicyRule, base: Path) -> _Schema:
     elif isinstance(value, (str, os.PathLike)) and str(value):
         path = base / value
         try:
-            text = path.read_text(encoding="utf-8")
-            schema = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (OSError, UnicodeDecodeError) as error:
-            raise rule.error(f"cannot read schema {value}: {error}", key="schema") from None
-        except (ValueError, yaml.YAMLError) as error:
-            raise rule.error(
-                f"schema {value} is not valid JSON/YAML: {error}", key="schema"
-            ) from None
+            text = read_input_text(str(path), what="JSON Schema file")
+        except ConfigError as error:
+            raise rule.error(f"cannot read schema {value}: {error.reason}", key="schema") from None
+        if path.suffix == ".json":
+            try:
+                schema = json.loads(text)
+            except ValueError as error:
+                raise rule.error(
+                    f"schema {value} is not valid JSON: {error}", key="schema"
+                ) from None
+        else:
+            schema = parse_document(str(path), text, what="JSON Schema file").data
         source = str(value)
     else:
         raise rule.error("rule 'schema' needs 'schema': a file or an inline mapping", key="schema")
