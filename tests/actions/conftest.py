@@ -11,15 +11,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.promote.conftest import make_project
 from tests.promote.project import Project
 from tests.support.actions_runner import ActionResult, CompositeRunner
-from tests.support.registry import Registry
+
+__all__ = ["make_project"]  # the promotion project fixture, shared
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION_DIR = ROOT / "actions" / "github"
@@ -88,16 +88,3 @@ def first_use(action_runner: CompositeRunner) -> ActionResult:
 def runner(action_runner: CompositeRunner, first_use: ActionResult) -> CompositeRunner:
     """The session's runner, promoter installed."""
     return action_runner
-
-
-@pytest.fixture
-def make_project(
-    registry_factory: Callable[..., Registry], tmp_path: Path
-) -> Callable[..., Project]:
-    """``make_project(**options)``: a project in ``tmp_path/project`` over three registries."""
-
-    def make(**options: Any) -> Project:
-        staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
-        return Project(tmp_path / "project", staging, prod_a, prod_b, **options)
-
-    return make

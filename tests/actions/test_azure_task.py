@@ -47,7 +47,7 @@ from tests.support.images import make_image, write_layout
 from tests.support.real_parts import require
 from tests.support.registry import Registry
 from tests.support.tls import write_htpasswd
-from tests.support.token_server import TokenServer
+from tests.support.token_server import TokenServer, answer_json
 
 SCHEMAS = ROOT.parent / "shared" / "schemas"
 TASK_JSON = TASK_DIR / "promoter-task" / "task.json"
@@ -555,12 +555,7 @@ class _Entra:
                 pass
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                answer_json(self, status, body)
 
             def _handle(self, method: str) -> None:
                 parts = urlsplit(self.path)

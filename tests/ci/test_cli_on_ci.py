@@ -26,11 +26,19 @@ from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles, make_t
 pytestmark = pytest.mark.registry
 
 
+def head_commit(project: Project) -> str:
+    """The commit the project's checkout is at."""
+    done = run_git(project.root, "rev-parse", "HEAD")
+    return done.stdout.strip()
+
+
+def run_git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+
+
 def github_env(project: Project, tmp: Path) -> dict[str, str]:
     """A GitHub runner's step environment for a pushed tag v1.2.3 of ``project``."""
-    sha = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=project.root, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    sha = head_commit(project)
     for name in ("output", "summary"):
         (tmp / name).write_text("")
     (tmp / "runner-temp").mkdir(exist_ok=True)
@@ -51,9 +59,7 @@ def github_env(project: Project, tmp: Path) -> dict[str, str]:
 
 def azure_env(project: Project, tmp: Path) -> dict[str, str]:
     """An Azure DevOps agent's task environment for a tag build of ``project``."""
-    sha = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=project.root, capture_output=True, text=True, check=True
-    ).stdout.strip()
+    sha = head_commit(project)
     (tmp / "agent-temp").mkdir(exist_ok=True)
     return {
         **CLEAN_ENV,
