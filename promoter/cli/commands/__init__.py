@@ -10,6 +10,7 @@ from promoter.cli.commands.check import check
 from promoter.cli.commands.copy import copy
 from promoter.cli.commands.index import index
 from promoter.cli.commands.inspect import inspect
+from promoter.cli.commands.keygen import keygen
 from promoter.cli.commands.plan import plan
 from promoter.cli.commands.run import run
 from promoter.cli.commands.schema import schema
@@ -30,4 +31,5 @@ COMMANDS: tuple[click.Command, ...] = (
     index,
     tags,
     schema,
+    keygen,
 )
