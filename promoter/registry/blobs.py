@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, Digester, DigestMismatchError
 from promoter.registry.auth import pull_scope, push_scope
+from promoter.registry.deadline import speed_floor
 from promoter.registry.failures import BrokenBody
 from promoter.registry.layers import RegistryRequest
 
@@ -87,8 +88,15 @@ class BlobOperations:
                 headers={"Range": f"bytes={position}-"} if position else None,
                 follow_redirects=True,
             )
+            slow = (
+                f"{self.host}: get blob {ref}: slower than {self.options.speed_limit:g} bytes/s "
+                f"over {self.options.speed_time:g} s"
+            )
             try:
-                with self.transport.stream(request) as response:
+                with (
+                    speed_floor(self.options.speed_limit, self.options.speed_time, slow),
+                    self.transport.stream(request) as response,
+                ):
                     skip = position if (position and response.status_code == 200) else 0
                     # As received (no re-chunking): a break loses nothing already read.
                     for chunk in response.iter_raw():

@@ -25,6 +25,7 @@ from promoter.oci.reference import Reference
 from promoter.registry.auth import pull_scope, push_scope
 from promoter.registry.blobs import BlobOperations
 from promoter.registry.credentials import Credential, CredentialProvider, DefaultCredentials
+from promoter.registry.deadline import within
 from promoter.registry.failures import BrokenBody
 from promoter.registry.options import RegistryOptions, normalize_host
 from promoter.registry.raw import RawManifest
@@ -119,8 +120,15 @@ class RegistryClient(BlobOperations, UploadOperations):
         request = self._manifest_request("GET", reference, accept, "get manifest", (200,))
         attempts = self.options.retry.start(self.transport.stats.count_retry)
         while True:
+            message = (
+                f"{self.host}: get manifest {reference}: no complete answer within "
+                f"{self.options.exchange_deadline:g} s"
+            )
             try:
-                with self.transport.stream(request) as response:
+                with (
+                    within(self.options.exchange_deadline, message),
+                    self.transport.stream(request) as response,
+                ):
                     return _bounded_body(response, reference), response.headers
             except BrokenBody as broken:
                 if not (
@@ -317,7 +325,8 @@ def parse_index_descriptors(raw: bytes, reference: str) -> list[Descriptor]:
 def _bounded_body(response: httpx.Response, reference: Reference) -> bytes:
     """A manifest's body, refused past ``MAX_MANIFEST_SIZE`` (declared or as it arrives)."""
     too_big = InvalidManifestError(
-        f"manifest of {reference} is over the {MAX_MANIFEST_SIZE}-byte limit",
+        f"{reference.registry}: get manifest {reference}: the registry sent a manifest of "
+        f"more than {MAX_MANIFEST_SIZE // (1024 * 1024)} MiB",
         reference=str(reference),
     )
     declared = response.headers.get("Content-Length")

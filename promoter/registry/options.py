@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     from promoter.registry.trust import TrustRoots
 
 __all__ = [
+    "EXCHANGE_DEADLINE",
     "INSECURE_ENV",
+    "SPEED_LIMIT",
+    "SPEED_LIMIT_ENV",
+    "SPEED_TIME",
+    "SPEED_TIME_ENV",
+    "TIMEOUT_ENV",
     "RegistryConfig",
     "RegistryOptions",
     "configs_from_settings",
@@ -30,6 +36,18 @@ __all__ = [
 
 #: Comma-separated ``HOST[:PORT]`` list of registries reached without TLS verification.
 INSECURE_ENV = "PROMOTER_INSECURE_REGISTRIES"
+#: Seconds a small exchange (ping, token, manifest, index, error) may take, whole.
+TIMEOUT_ENV = "PROMOTER_TIMEOUT"
+#: Bytes per second a blob transfer must keep up (with ``SPEED_TIME_ENV``).
+SPEED_LIMIT_ENV = "PROMOTER_SPEED_LIMIT"
+#: Seconds over which a blob transfer under ``SPEED_LIMIT_ENV`` fails.
+SPEED_TIME_ENV = "PROMOTER_SPEED_TIME"
+#: The default whole-exchange deadline of a small exchange, in seconds.
+EXCHANGE_DEADLINE = 60.0
+#: The default speed floor of a blob transfer: 1 KiB/s on average ...
+SPEED_LIMIT = 1024.0
+#: ... over every 60 seconds (as curl's ``--speed-limit 1024 --speed-time 60``).
+SPEED_TIME = 60.0
 
 
 def normalize_host(host: str) -> str:
@@ -126,6 +144,18 @@ def configs_from_settings(hosts: Mapping[str, Mapping[str, Any]]) -> list[Regist
     return [RegistryConfig.from_settings(host, values) for host, values in hosts.items()]
 
 
+def _seconds(value: str, name: str) -> float:
+    from promoter.errors import InputError
+
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number > 0 or number == float("inf"):
+        raise InputError(f"{name}={value}: expected a positive number")
+    return number
+
+
 def _trust_roots() -> TrustRoots:
     from promoter.registry.trust import TrustRoots
 
@@ -138,6 +168,12 @@ class RegistryOptions:
 
     ``transport`` is a test seam: an ``httpx.BaseTransport`` that every client
     sends through (the fault-injecting tests wrap the real one).
+    ``exchange_deadline`` bounds a whole small exchange (ping, token, manifest,
+    index, error body); a blob transfer fails when it moves less than
+    ``speed_limit`` bytes/s on average over ``speed_time`` seconds.
+    ``on_wait`` hears, as it starts, every wait of the retries longer than
+    ``promoter.registry.retry.WAIT_NOTICE`` seconds (one sentence); the
+    registry layer itself never prints.
     """
 
     insecure_registries: frozenset[str] = frozenset()
@@ -151,6 +187,10 @@ class RegistryOptions:
     credentials: CredentialProvider | None = None
     transport: Any = None
     user_agent: str = "promoter"
+    exchange_deadline: float = EXCHANGE_DEADLINE
+    speed_limit: float = SPEED_LIMIT
+    speed_time: float = SPEED_TIME
+    on_wait: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
     #: The run's trust roots, loaded early and shared by its transports.
     trust_roots: TrustRoots = field(default_factory=_trust_roots, compare=False, repr=False)
 
@@ -164,7 +204,17 @@ class RegistryOptions:
         environ: Mapping[str, str] | None = None,
         **overrides: Any,
     ) -> RegistryOptions:
-        """Options from command-line values plus ``PROMOTER_INSECURE_REGISTRIES``."""
+        """Options from command-line values plus ``PROMOTER_INSECURE_REGISTRIES``,
+        ``PROMOTER_TIMEOUT``, ``PROMOTER_SPEED_LIMIT`` and ``PROMOTER_SPEED_TIME``
+        (``overrides`` win over the environment)."""
+        env = environ if environ is not None else os.environ
+        for key, name in (
+            ("exchange_deadline", TIMEOUT_ENV),
+            ("speed_limit", SPEED_LIMIT_ENV),
+            ("speed_time", SPEED_TIME_ENV),
+        ):
+            if key not in overrides and env.get(name, "").strip():
+                overrides[key] = _seconds(env[name], name)
         insecure = {normalize_host(h) for h in insecure_registries} | insecure_from_env(environ)
         configs = {normalize_host(c.host): c for c in registries}
         insecure |= {host for host, config in configs.items() if config.insecure}

@@ -27,6 +27,7 @@ __all__ = [
     "RETRYABLE_CODES",
     "RETRYABLE_EXCEPTIONS",
     "RETRYABLE_STATUSES",
+    "WAIT_NOTICE",
     "Attempts",
     "RetryPolicy",
     "is_retryable_error",
@@ -52,6 +53,10 @@ RETRYABLE_EXCEPTIONS = frozenset(
         "CloseError",
     }
 )
+
+
+#: A wait longer than this many seconds is told (``on_wait``) as it starts.
+WAIT_NOTICE = 3.0
 
 
 def is_retryable_status(status: int, code: str | None = None) -> bool:
@@ -143,13 +148,25 @@ class Attempts:
         self.failed = 0
         self._on_retry = on_retry
 
-    def another(self, retry_after: float | None = None) -> bool:
-        """Count a failed attempt; wait and return True when one more fits the bounds."""
+    def another(
+        self,
+        retry_after: float | None = None,
+        *,
+        limit: float | None = None,
+        on_wait: Callable[[float], None] | None = None,
+    ) -> bool:
+        """Count a failed attempt; wait and return True when one more fits the bounds
+        (and the wait fits ``limit`` seconds, when given). ``on_wait`` hears a wait
+        longer than ``WAIT_NOTICE`` as it starts."""
         self.failed += 1
         wait = self.policy.delay(self.failed, retry_after)
         if not self.policy.allows(self.failed, self.started, wait):
             return False
+        if limit is not None and wait > limit:
+            return False
         if self._on_retry is not None:
             self._on_retry()
+        if on_wait is not None and wait > WAIT_NOTICE:
+            on_wait(wait)
         time.sleep(wait)
         return True

@@ -34,6 +34,7 @@ from promoter.registry.layers import (
     RequestBudget,
     RetryFlow,
 )
+from promoter.registry.layers.exchange import capped
 from promoter.registry.options import RegistryOptions, is_loopback, normalize_host
 from promoter.registry.stats import TransportStats
 from promoter.registry.trust import trust_key
@@ -67,14 +68,16 @@ class RegistryTransport:
             options.trust_roots.load_early(trust_key(self.host, options))
         prepare()  # after the trust roots started loading: the two overlap
         self.auth = Authenticator(self.host, credential_lookup, self.http)
-        exchange = Exchange(self.http, self.stats)
-        storage = Exchange(self._storage_client, self.stats) if self.insecure else None
+        deadline = options.exchange_deadline
+        exchange = Exchange(self.http, self.stats, deadline)
+        storage = Exchange(self._storage_client, self.stats, deadline) if self.insecure else None
         retry = options.retry
         self.budget = RequestBudget(
             RetryFlow(
                 AuthFlow(FollowRedirects(exchange, storage or exchange), self.auth),
                 retry,
                 self.stats,
+                options.on_wait,
             ),
             options.max_concurrency,
         )
@@ -115,7 +118,9 @@ class RegistryTransport:
         if self.options.transport is not None:
             kwargs["transport"] = self.options.transport
         else:
-            kwargs["verify"] = self.tls_verify()
+            kwargs["transport"] = _deadline_transport(
+                verify=self.tls_verify(), limits=kwargs["limits"], trust_env=kwargs["trust_env"]
+            )
         return httpx.Client(**kwargs)
 
     def _storage_client(self) -> httpx.Client:
@@ -124,7 +129,7 @@ class RegistryTransport:
         with self._lock:
             if self._storage is None:
                 self._storage = httpx.Client(
-                    verify=self.verifying_context(),
+                    transport=_deadline_transport(verify=self.verifying_context()),
                     timeout=self._timeout(),
                     headers={"User-Agent": self.options.user_agent},
                 )
@@ -183,9 +188,8 @@ class RegistryTransport:
             raise network_error(self.host, error, f"{request.action} {request.reference}") from None
         if response.status_code in request.expect:
             return response
-        if request.stream:
-            response.read()
-            response.close()
+        if request.stream and not response.is_stream_consumed:
+            response = capped(response, f"{request.action} {request.reference}")
         raise error_from_response(
             response, request.reference, action=request.action, credential_source=self.auth.source
         )
@@ -206,3 +210,17 @@ class RegistryTransport:
             raise BrokenBody(self.host, error, f"{request.action} {request.reference}") from None
         finally:
             response.close()
+
+
+def _deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:
+    """An ``httpx.HTTPTransport`` whose sockets keep to the thread's deadline or speed
+    floor (``promoter.registry.deadline``): httpx has no seam for its network backend."""
+    import httpx
+
+    from promoter.registry.deadline import deadline_backend
+
+    transport = httpx.HTTPTransport(**kwargs)
+    pool = getattr(transport, "_pool", None)
+    if pool is not None and hasattr(pool, "_network_backend"):
+        pool._network_backend = deadline_backend()
+    return transport

@@ -281,6 +281,16 @@ def _write_blob(
             if not attempts.another():
                 raise
             listener.blob_restarted(blob, error.message)
+        except RegistryError as error:
+            if error.code != "DIGEST_INVALID":
+                raise
+            # The destination hashed what the source sent: the source is to blame.
+            raise DigestMismatchError(
+                f"{source.name}: the registry sent blob {blob.digest} with content that does "
+                f"not match that digest ({destination.name} refused it)",
+                reference=f"{source.name}@{blob.digest}",
+                code="DIGEST_INVALID",
+            ) from None
         listener.blob_started(blob)
 
 

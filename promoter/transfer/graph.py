@@ -9,7 +9,7 @@ from __future__ import annotations
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
-from promoter.errors import InputError
+from promoter.errors import RegistryError
 from promoter.oci import Descriptor, Index, Manifest, parse_manifest
 from promoter.transfer.endpoints import Destination, FetchedManifest, Source
 
@@ -61,7 +61,10 @@ def _visit(
     depth: int,
 ) -> None:
     if depth > MAX_DEPTH:
-        raise InputError(f"{source.name}: index nesting deeper than {MAX_DEPTH} levels")
+        raise RegistryError(
+            f"{source.name}: the registry sent an index nested more than {MAX_DEPTH} levels deep",
+            reference=source.name,
+        )
     parsed = parse_manifest(node.raw, node.media_type, digest=node.digest, reference=source.name)
     if isinstance(parsed, Manifest):
         for blob in parsed.blobs:

@@ -3,17 +3,24 @@
 A transport failure in the table is tried again, unless it is a TLS failure
 (a handshake or a certificate does not get better by asking again); an answer
 outside ``expect`` whose status or OCI code is in the table is tried again
-after ``Retry-After`` or the backoff. A body that cannot be sent again (an
+after ``Retry-After`` or the backoff; its body is read up to
+``MAX_ERROR_BODY`` only. A ``Retry-After`` longer than the deadline leaves
+ends the retries at once: the registry's answer is the error. A wait longer
+than ``WAIT_NOTICE`` is told to ``on_wait`` as it starts. A body that cannot be sent again (an
 iterator) goes once. What survives the bounds is the caller's: the last
 answer, or the transport exception.
 """
 
 from __future__ import annotations
 
+import urllib.parse
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from promoter.registry.deadline import time_left
 from promoter.registry.errors import parse_error_body
 from promoter.registry.failures import ssl_failure
+from promoter.registry.layers.exchange import MAX_ERROR_BODY, capped
 from promoter.registry.layers.request import Handler, RegistryRequest
 from promoter.registry.retry import RetryPolicy, parse_retry_after
 from promoter.registry.stats import TransportStats
@@ -23,17 +30,21 @@ if TYPE_CHECKING:
 
 __all__ = ["RetryFlow"]
 
-#: Bytes of an error answer read for its OCI code.
-_ERROR_BODY = 65536
-
 
 class RetryFlow:
     """Send again what the policy's table calls transient, within its bounds."""
 
-    def __init__(self, inner: Handler, policy: RetryPolicy, stats: TransportStats) -> None:
+    def __init__(
+        self,
+        inner: Handler,
+        policy: RetryPolicy,
+        stats: TransportStats,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> None:
         self._inner = inner
         self._policy = policy
         self._stats = stats
+        self._on_wait = on_wait
 
     def handle(self, request: RegistryRequest) -> httpx.Response:
         """The first answer worth keeping, or the last one the bounds allowed."""
@@ -52,14 +63,31 @@ class RetryFlow:
                 if transient and attempts.another():
                     continue
                 raise
-            if response.status_code in request.expect or not self._retryable(response):
+            if response.status_code in request.expect or response.status_code < 400:
                 return response
-            if not attempts.another(parse_retry_after(response.headers.get("Retry-After"))):
+            if request.stream:
+                response = capped(response, f"{request.action} {request.reference}")
+            if not self._retryable(response):
+                return response
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            left = time_left()
+            if retry_after is not None and left is not None and retry_after > left:
+                return response  # the registry asks for longer than the deadline leaves
+            if not attempts.another(retry_after, limit=left, on_wait=self._waiting(request)):
                 return response
 
+    def _waiting(self, request: RegistryRequest) -> Callable[[float], None] | None:
+        listener = self._on_wait
+        if listener is None:
+            return None
+        host = urllib.parse.urlsplit(request.url).netloc
+
+        def heard(seconds: float) -> None:
+            listener(f"{host}: busy; waiting {seconds:.0f} s before asking again "
+                     f"({request.action} {request.reference})")  # fmt: skip
+
+        return heard
+
     def _retryable(self, response: httpx.Response) -> bool:
-        status = response.status_code
-        if status < 400:
-            return False
-        code, _ = parse_error_body(response.read()[:_ERROR_BODY])
-        return self._policy.is_retryable_status(status, code)
+        code, _ = parse_error_body(response.content[:MAX_ERROR_BODY])
+        return self._policy.is_retryable_status(response.status_code, code)
