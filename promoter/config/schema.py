@@ -21,9 +21,19 @@ from promoter.config.validator import SchemaViolation, iter_violations
 if TYPE_CHECKING:
     from promoter.config.source import Document
 
-__all__ = ["SCHEMA_FILE", "schema_dict", "schema_problems", "schema_text"]
+__all__ = [
+    "PLAN_SCHEMA_FILE",
+    "SCHEMA_FILE",
+    "plan_schema_dict",
+    "plan_schema_text",
+    "schema_dict",
+    "schema_problems",
+    "schema_text",
+]
 
 SCHEMA_FILE = "pipeline.schema.json"
+#: The JSON Schema of ``promoter.plan/v1`` (what ``promoter schema --plan`` prints).
+PLAN_SCHEMA_FILE = "plan.schema.json"
 
 _TYPE_NAMES = {
     "object": "a mapping",
@@ -46,6 +56,20 @@ def schema_text() -> str:
 def schema_dict() -> dict[str, Any]:
     """The schema as a dict."""
     loaded: dict[str, Any] = json.loads(schema_text())
+    return loaded
+
+
+@lru_cache(maxsize=1)
+def plan_schema_text() -> str:
+    """The plan file's schema exactly as shipped (what ``promoter schema --plan`` prints)."""
+    files = resources.files("promoter.config")
+    return files.joinpath(PLAN_SCHEMA_FILE).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def plan_schema_dict() -> dict[str, Any]:
+    """The plan file's schema as a dict."""
+    loaded: dict[str, Any] = json.loads(plan_schema_text())
     return loaded
 
 
@@ -163,9 +187,9 @@ def _problems_of(error: SchemaViolation, doc: Document) -> Iterator[Problem]:
     yield Problem(mark, here, f"fails the schema's '{validator}' rule")
 
 
-def schema_problems(doc: Document) -> list[Problem]:
-    """Every way ``doc`` breaks the schema, as located problems (empty when valid)."""
+def schema_problems(doc: Document, schema: Mapping[str, Any] | None = None) -> list[Problem]:
+    """Every way ``doc`` breaks ``schema`` (the pipeline's by default), as located problems."""
     problems: list[Problem] = []
-    for violation in iter_violations(doc.data, schema_dict()):
+    for violation in iter_violations(doc.data, schema_dict() if schema is None else schema):
         problems.extend(_problems_of(violation, doc))
     return problems

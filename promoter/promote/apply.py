@@ -41,7 +41,7 @@ from promoter.registry.target import RepositoryTarget
 from promoter.transfer import CopyOptions, ProgressListener, copy_content
 from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
 
-__all__ = ["ApplyOptions", "apply_plan", "promote_image"]
+__all__ = ["ApplyOptions", "apply_plan", "check_provenance", "promote_image"]
 
 T = TypeVar("T")
 
@@ -84,6 +84,7 @@ def apply_plan(
             f"the plan does not know the digest of {', '.join(pending)} (not built yet)",
             hint="build and push to staging first, then plan again",
         )
+    check_provenance(plan)
     workers = max(1, min(options.images, len(plan.images) or 1))
     with ThreadPoolExecutor(max(workers, 8), thread_name_prefix="promote") as pool:
         if options.check_fresh:
@@ -92,6 +93,45 @@ def apply_plan(
             pool.map(lambda image: promote_image(image, plan, registries, options), plan.images)
         )
     return PromotionOutcome(outcomes, time.monotonic() - started)
+
+
+def check_provenance(plan: PromotionPlan) -> None:
+    """Refuse (``InputError``, exit 2) a plan whose writes cannot be trusted as written.
+
+    A plan is a file: it may have been edited. Every image that writes must
+    be the pipeline's image, read from the pipeline's staging repository for
+    it (``plan.file`` is the pipeline it was made from), and its checks, when
+    it has any, must have been made on the very digest it promotes, so that a
+    promotion record never states a check made on another digest.
+    """
+    writing = [image for image in plan.images if image.writes]
+    if not writing:
+        return
+    for image in writing:
+        checked = (image.policy or {}).get("digest")
+        if image.policy is not None and checked != image.digest:
+            raise InputError(
+                f"{image.image}: the plan's checks were made on {checked}, "
+                f"not on the digest it promotes ({image.digest})",
+                hint="plan again: checks and promotion must name one digest",
+            )
+    from promoter.config.loader import load_pipeline
+
+    pipeline = load_pipeline(plan.file)
+    for image in writing:
+        declared = pipeline.images.get(image.image)
+        if declared is None:
+            raise InputError(
+                f"{image.image}: no such image in {plan.file}, the plan's pipeline",
+                hint="plan again from the pipeline file",
+            )
+        staging = f"{declared.staging.host}/{declared.staging.repository}"
+        if image.source != staging:
+            raise InputError(
+                f"{image.image}: the plan's source {image.source} is not the image's "
+                f"staging repository {staging} in {plan.file}",
+                hint="plan again from the pipeline file",
+            )
 
 
 def _settled(image: ImagePlan) -> ImageOutcome | None:

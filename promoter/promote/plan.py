@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promoter.errors import InputError
+from promoter.config.inputfile import read_input_text
+from promoter.errors import ConfigError, InputError
 
 __all__ = [
     "ACTIONS",
@@ -216,23 +217,65 @@ class PromotionPlan:
             raise InputError(f"{path}: cannot write the plan: {error.strerror}") from None
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _schema_errors(file: str, data: dict[str, Any]) -> None:
+    """Raise the first way ``data`` breaks the plan schema (the rest in the detail)."""
+    from promoter.config.schema import plan_schema_dict, schema_problems
+    from promoter.config.source import Document
+
+    problems = schema_problems(Document(file, data), plan_schema_dict())
+    if not problems:
+        return
+    first = problems[0]
+    error = ConfigError(first.message, file=file, path=first.path or None, hint=first.hint)
+    rest = [f"{file}: {p.path}: {p.message}" for p in problems[1:]]
+    if rest:
+        error.detail = "\n".join(rest)
+    raise error
+
+
 def load_plan(path: str | Path) -> PromotionPlan:
-    """Read a plan file; a missing, unreadable or malformed file is bad input (exit 2)."""
+    """Read a plan file; a missing, unreadable or malformed file is bad input (exit 2).
+
+    The file is bounded (``MAX_FILE_BYTES``), strict JSON (no duplicate keys,
+    no NaN or Infinity) and checked against ``plan.schema.json`` before
+    anything else reads it: a string where a boolean belongs (``"insecure":
+    "false"``) is refused, never taken for true.
+    """
+    file = str(path)
+    text = read_input_text(file, what="plan", hint="write one with 'promoter plan --out plan.json'")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise InputError(f"{path}: cannot read the plan: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: the plan is not UTF-8 text") from None
-    try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except ValueError as error:
-        raise InputError(f"{path}: the plan is not valid JSON: {error}") from None
+        raise ConfigError(f"the plan is not valid JSON: {error}", file=file) from None
+    except RecursionError:
+        raise ConfigError("the plan is nested too deeply", file=file) from None
     if not isinstance(data, dict):
-        raise InputError(f"{path}: the plan is not a JSON object")
+        raise ConfigError("the plan is not a JSON object", file=file)
+    if data.get("format") != PLAN_FORMAT:
+        found = data.get("format")
+        shown = repr(found[:40] if isinstance(found, str) else found)[:60]
+        raise ConfigError(
+            f"not a promoter plan (format {shown}, expected {PLAN_FORMAT!r})",
+            file=file,
+            hint="write one with 'promoter plan --out plan.json'",
+        )
+    _schema_errors(file, data)
     try:
         return PromotionPlan.from_dict(data)
     except InputError as error:
-        raise InputError(f"{path}: {error.message}", hint=error.hint) from None
+        raise InputError(f"{file}: {error.message}", hint=error.hint) from None
     except (KeyError, TypeError, ValueError) as error:
-        raise InputError(f"{path}: malformed plan: {error!r}") from None
+        raise ConfigError(f"malformed plan: {error!r}", file=file) from None

@@ -87,7 +87,7 @@ def test_apply_rejects_a_plan_that_is_not_one(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     missing = promoter_cli("apply", str(tmp_path / "nope.json"))
     assert missing.returncode == 2
-    assert "cannot read the plan" in missing.stderr
+    assert f"{tmp_path / 'nope.json'}: no such file" in missing.stderr
 
 
 def test_conflict_on_one_destination_writes_no_tag_anywhere(

@@ -67,7 +67,7 @@ def _plan() -> PromotionPlan:
         D,
         "staging-tag",
         "1.2.3",
-        {"ok": True, "results": []},
+        {"ok": True, "digest": D, "results": []},
         [
             TagAction("127.0.0.1:5001/web", "1.2.3", "copy", None, False, "tag", "x", 12),
             TagAction("127.0.0.1:5001/web", "latest", "tag", E, True, "tag", "y", 12),
@@ -113,23 +113,25 @@ def test_block_turns_only_writes_into_blocked() -> None:
         ("[]", "not a JSON object"),
         ('{"format": "other"}', "not a promoter plan"),
         (
-            json.dumps({"format": "promoter.plan/v1", "images": [{"image": "x"}]}),
-            "malformed plan",
+            json.dumps({"format": "promoter.plan/v1", "file": "p.yml", "images": [{"image": "x"}]}),
+            "images[0]: missing required key 'source'",
         ),
         (
             json.dumps(
                 {
                     "format": "promoter.plan/v1",
+                    "file": "p.yml",
                     "images": [
                         {
                             "image": "x",
                             "source": "h/x",
+                            "digest": None,
                             "actions": [{"destination": "h/y", "tag": "t", "action": "nuke"}],
                         }
                     ],
                 }
             ),
-            "unknown plan action 'nuke'",
+            "images[0].actions[0].action: invalid value 'nuke'",
         ),
     ],
 )

@@ -1,4 +1,4 @@
-"""``promoter schema``: print the pipeline.yml JSON Schema."""
+"""``promoter schema``: print the pipeline.yml (or, with ``--plan``, the plan file's) JSON Schema."""
 
 from __future__ import annotations
 
@@ -10,12 +10,19 @@ __all__ = ["schema"]
 
 
 @click.command()
-def schema() -> None:
+@click.option(
+    "--plan",
+    "plan",
+    is_flag=True,
+    help="Print the schema of plan files (promoter.plan/v1) instead.",
+)
+def schema(plan: bool) -> None:
     """Print the pipeline.yml JSON Schema (draft 2020-12).
 
     Editors can use it: put '# yaml-language-server: $schema=<path>' at the
     top of pipeline.yml after 'promoter schema > pipeline.schema.json'.
+    With --plan, the schema 'promoter apply' checks a plan file against.
     """
-    from promoter.config import schema_text
+    from promoter.config.schema import plan_schema_text, schema_text
 
-    sys.stdout.write(schema_text())
+    sys.stdout.write(plan_schema_text() if plan else schema_text())
