@@ -6,6 +6,7 @@ their functions only, so ``promoter --help`` starts fast.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import traceback
@@ -25,7 +26,7 @@ from promoter.errors import (
 )
 from promoter.redaction import redact
 
-__all__ = ["EXIT_CODES", "cli", "exit_code_for", "main", "resolve_ci"]
+__all__ = ["ENV_TIMEOUT", "EXIT_CODES", "cli", "exit_code_for", "main", "resolve_ci"]
 
 #: Exit codes: 0 done; 1 refused; 2 bad input; 3 failed; 130 interrupted (as ``--help`` says).
 EXIT_CODES: tuple[tuple[type[PromoterError], int], ...] = (
@@ -69,6 +70,40 @@ def _ci_option() -> click.Option:
         expose_value=False,
         help="The CI service to write outputs, summary and annotations for "
         "(default: detected; also PROMOTER_CI).",
+    )
+
+
+#: What ``--timeout`` sets for the process: the registry layer reads it
+#: (``RegistryOptions.from_environment``) as the bound of every registry read.
+ENV_TIMEOUT = "PROMOTER_TIMEOUT"
+
+
+def _positive_seconds(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def _set_timeout(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if _positive_seconds(value) is None:
+        raise click.BadParameter(f"{value!r} is not a positive number of seconds")
+    os.environ[ENV_TIMEOUT] = value
+    return value
+
+
+def _timeout_option() -> click.Option:
+    """``--timeout SECONDS``: the bound of registry operations (``PROMOTER_TIMEOUT``)."""
+    return click.Option(
+        ["--timeout"],
+        metavar="SECONDS",
+        is_eager=True,
+        expose_value=False,
+        callback=_set_timeout,
+        help="Give up on a registry operation after SECONDS (also PROMOTER_TIMEOUT).",
     )
 
 
@@ -122,13 +157,13 @@ def cli() -> None:
 
 
 def _common_options(command: click.Command) -> None:
-    """``--ci`` and ``--debug`` on ``command`` and on each of its subcommands."""
-    command.params += [_ci_option(), _debug_option()]
+    """``--ci``, ``--debug`` and ``--timeout`` on ``command`` and on each of its subcommands."""
+    command.params += [_ci_option(), _debug_option(), _timeout_option()]
     for sub in getattr(command, "commands", {}).values():
         _common_options(sub)
 
 
-cli.params.append(_ci_option())
+cli.params += [_ci_option(), _timeout_option()]
 for _command in COMMANDS:
     _common_options(_command)
     cli.add_command(_command)
@@ -149,17 +184,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     # Every layer asks promoter.ci.service, which reads this first (restored
     # afterwards for callers that run main() in their own process).
-    previous = os.environ.get(ENV_CI)
+    previous = {name: os.environ.get(name) for name in (ENV_CI, ENV_TIMEOUT)}
     os.environ[ENV_CI] = state.ci
     try:
         with running(state):
             code = _main_with_ci(args, state)
         sys.exit(code)
     finally:
-        if previous is None:
-            os.environ.pop(ENV_CI, None)
-        else:
-            os.environ[ENV_CI] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _main_with_ci(args: list[str], state: CliState) -> int:
