@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 import click
 
@@ -187,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     previous = {name: os.environ.get(name) for name in (ENV_CI, ENV_TIMEOUT)}
     os.environ[ENV_CI] = state.ci
     try:
-        with running(state):
+        with running(state), _sigterm_as_interrupt():
             code = _main_with_ci(args, state)
         sys.exit(code)
     finally:
@@ -196,6 +201,23 @@ def main(argv: list[str] | None = None) -> None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM as SIGINT: ``KeyboardInterrupt``, exit 130 (a promotion handles both itself)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _main_with_ci(args: list[str], state: CliState) -> int:

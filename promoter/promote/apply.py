@@ -14,11 +14,17 @@ Per image:
 Images run in parallel; the registry client bounds requests per registry.
 Before anything is written, :func:`check_freshness` re-reads what the plan
 assumed (``StalePlanError`` when the world moved).
+
+Interrupts (:data:`STOP`, set by the CLI on SIGINT or SIGTERM): the tag phase
+is the commit point. An image interrupted before it writes no tag and no
+record (its copy stops at the next blob event); an image already in it
+finishes its tags and records. Images not started yet do not start.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -40,8 +46,9 @@ from promoter.registry.retry import RetryPolicy
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer import CopyOptions, ProgressListener, copy_content
 from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
+from promoter.transfer.progress import BlobAction
 
-__all__ = ["ApplyOptions", "apply_plan", "check_provenance", "promote_image"]
+__all__ = ["STOP", "ApplyOptions", "StopRequest", "apply_plan", "check_provenance", "promote_image"]
 
 T = TypeVar("T")
 
@@ -52,6 +59,95 @@ RACE_ATTEMPTS = 3
 RACE_RETRIES = RetryPolicy(
     max_attempts=RACE_ATTEMPTS, base_delay=0.2, max_delay=1.0, total_time=math.inf
 )
+
+
+class StopRequest:
+    """An interrupt asked for: promotions stop before their tag phase, finish it once in it.
+
+    ``request`` is safe in a signal handler (it only sets an event); the
+    images in their tag phase are counted so the CLI can say what it waits for.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self.tagging: set[str] = set()
+        #: ``apply_plan`` is running: an interrupt now waits for the commit point.
+        self.applying = False
+
+    @property
+    def requested(self) -> bool:
+        """An interrupt came."""
+        return self._event.is_set()
+
+    def request(self) -> None:
+        """Ask every promotion to stop at its next safe point."""
+        self._event.set()
+
+    def clear(self) -> None:
+        """Forget a previous interrupt (a new command in the same process)."""
+        self._event.clear()
+        self.applying = False
+        with self._lock:
+            self.tagging.clear()
+
+    def check(self) -> None:
+        """Raise ``_Stopped`` when an interrupt came (a point before the commit)."""
+        if self._event.is_set():
+            raise _Stopped
+
+    def enter_tag_phase(self, image: str) -> None:
+        """The commit point: from here the image's tags and records are finished."""
+        with self._lock:
+            self.check()
+            self.tagging.add(image)
+
+    def leave_tag_phase(self, image: str) -> None:
+        """The image's tag phase is over."""
+        with self._lock:
+            self.tagging.discard(image)
+
+
+class _Stopped(BaseException):
+    """Unwinds an image's promotion before its tag phase (not an ``Exception``: no
+    retry or error handler on the way may swallow it)."""
+
+
+#: The process's one stop request: signals are process-wide.
+STOP = StopRequest()
+
+
+class _WatchingListener(ProgressListener):
+    """Passes progress on, and stops a copy at its next event once an interrupt came."""
+
+    def __init__(self, inner: ProgressListener | None) -> None:
+        self.inner = inner or ProgressListener()
+
+    def planned(self, source: str, destination: str, blobs: int, total_bytes: int) -> None:
+        STOP.check()
+        self.inner.planned(source, destination, blobs, total_bytes)
+
+    def blob_started(self, descriptor: Descriptor) -> None:
+        STOP.check()
+        self.inner.blob_started(descriptor)
+
+    def blob_advanced(self, descriptor: Descriptor, chunk_bytes: int) -> None:
+        STOP.check()
+        self.inner.blob_advanced(descriptor, chunk_bytes)
+
+    def blob_restarted(self, descriptor: Descriptor, reason: str) -> None:
+        STOP.check()
+        self.inner.blob_restarted(descriptor, reason)
+
+    def blob_finished(self, descriptor: Descriptor, action: BlobAction) -> None:
+        self.inner.blob_finished(descriptor, action)
+        STOP.check()
+
+    def manifest_written(self, digest: str, tag: str | None) -> None:
+        self.inner.manifest_written(digest, tag)
+
+    def finished(self, destination: str, digest: str) -> None:
+        self.inner.finished(destination, digest)
 
 
 @dataclass(frozen=True)
@@ -89,9 +185,13 @@ def apply_plan(
     with ThreadPoolExecutor(max(workers, 8), thread_name_prefix="promote") as pool:
         if options.check_fresh:
             check_freshness(plan, registries, pool)
-        outcomes = list(
-            pool.map(lambda image: promote_image(image, plan, registries, options), plan.images)
-        )
+        STOP.applying = True
+        try:
+            outcomes = list(
+                pool.map(lambda image: promote_image(image, plan, registries, options), plan.images)
+            )
+        finally:
+            STOP.applying = False
     return PromotionOutcome(outcomes, time.monotonic() - started)
 
 
@@ -166,7 +266,12 @@ def promote_image(
     attempts = RACE_RETRIES.start()
     while True:
         try:
+            STOP.check()
             _promote(image, plan, registries, options, outcome)
+            break
+        except _Stopped:
+            outcome.status = "interrupted"
+            outcome.message = "interrupted before the tag phase: no tag and no record written"
             break
         except RegistryError as error:
             if _lost_a_race(error) and attempts.another():
@@ -234,9 +339,15 @@ def _promote(
             )
             outcome.destinations = list(results.values())
             return
-        _tag_and_record(run, top, results, plan, options)
+        STOP.enter_tag_phase(image.image)
+        try:
+            _tag_and_record(run, top, results, plan, options)
+        finally:
+            STOP.leave_tag_phase(image.image)
     outcome.destinations = [results[name] for name in names]
     outcome.message = f"{sum(len(r.tags) for r in results.values())} tag(s) written"
+    if STOP.requested:
+        outcome.message += " (interrupted during the tag phase: the tag phase was finished)"
 
 
 def _copy_and_verify(
@@ -255,7 +366,7 @@ def _copy_and_verify(
             run.targets[n],
             [],
             copy_options,
-            options.listener,
+            _WatchingListener(options.listener),
             pool=run.reads,
             present=present[n],
         )

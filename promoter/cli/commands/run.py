@@ -48,6 +48,7 @@ def run(
     Exit 0 when done, 1 when a promotion was refused (policy or an immutable
     tag at another digest), 3 when it failed.
     """
+    from promoter.cli.interrupts import EXIT_INTERRUPTED, graceful_interrupts, interrupted_summary
     from promoter.cli.progress import live_display, progress_for
     from promoter.pipeline import RunRequest, parse_stages, run_pipeline
     from promoter.pipeline.render import render_text
@@ -68,9 +69,14 @@ def run(
         # Blobs as they move to production (a dry run moves none).
         listener=None if dry_run else progress_for(quiet),
     )
-    with live_display(request.listener):
+    with graceful_interrupts(), live_display(request.listener):
         report = run_pipeline(request)
-    emit(report.to_dict(), lambda _doc: render_text(report))
+    document = report.to_dict()
+    interrupted = interrupted_summary(document)
+    emit(document, lambda _doc: render_text(report))
+    if interrupted:
+        sys.stderr.write("\n".join(interrupted) + "\n")
+        return EXIT_INTERRUPTED
     problem = report.problem()
     if problem:
         sys.stderr.write(f"error: {problem}\n")
