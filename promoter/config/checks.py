@@ -17,7 +17,7 @@ from typing import Any
 
 from promoter.config.problems import KeyPath, Problem, did_you_mean, format_path
 from promoter.config.source import Document
-from promoter.config.tagrules import tag_rule_issues
+from promoter.config.tagrules import parse_tag_rule, tag_rule_issues
 from promoter.config.templates import TemplateIssue, template_issues
 from promoter.units import UnitError, parse_duration, parse_size
 
@@ -25,12 +25,14 @@ __all__ = ["REPOSITORY_NAME", "TAG_NAME", "semantic_problems"]
 
 #: OCI distribution-spec repository name components.
 REPOSITORY_NAME = re.compile(
-    r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$"
+    r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*\Z"
 )
 _STAGE = re.compile(
     r"^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*\S+[ \t]+AS[ \t]+(\S+)", re.IGNORECASE | re.MULTILINE
 )
-TAG_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+#: The distribution grammar of a tag: ASCII, at most 128 characters, nothing after.
+TAG_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+_TAG_HINT = "letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-'"
 
 
 class _Checker:
@@ -87,8 +89,40 @@ class _Checker:
             yield self.at(path, str(error))
 
 
+def _glob_problem(glob: str) -> str | None:
+    """What is wrong with a ``when`` glob (fnmatch would read a lone '[' literally)."""
+    index = 0
+    while index < len(glob):
+        if glob[index] == "[":
+            close = glob.find(
+                "]", index + 2 if glob[index + 1 : index + 2] in ("!", "]") else index + 1
+            )
+            if close == -1:
+                return f"unclosed '[' at character {index + 1} of the glob"
+            index = close
+        index += 1
+    return None
+
+
+def _literal_tag_problem(rule: str) -> str | None:
+    """The tag a template-free tag rule yields, when that is not a valid tag."""
+    attributes = parse_tag_rule(rule)
+    if attributes.get("type") != "raw" or any("{{" in v for v in attributes.values()):
+        return None
+    tag = attributes.get("prefix", "") + attributes.get("value", "") + attributes.get("suffix", "")
+    if tag and not TAG_NAME.match(tag):
+        return f"this rule yields the tag {tag!r}, which is not a valid tag"
+    return None
+
+
 def _registries(check: _Checker, registries: Mapping[str, Any]) -> Iterator[Problem]:
     for alias, registry in registries.items():
+        host = str(registry.get("host", ""))
+        port = host.rpartition(":")[2] if not host.endswith("]") and ":" in host else ""
+        if port.isdigit() and not 1 <= int(port) <= 65535:
+            yield check.at(
+                ("registries", alias, "host"), f"port {port} is outside 1-65535", "check the port"
+            )
         if "ca_file" in registry:
             yield from check.existing(
                 ("registries", alias, "ca_file"),
@@ -178,10 +212,15 @@ def _promote(
         issues = list(template_issues(tag))
         yield from check.issues(where, issues)
         if not issues and "{{" not in tag and not TAG_NAME.match(tag):
+            yield check.at(where, f"{tag!r} is not a valid tag", _TAG_HINT)
+    when = str(rule.get("when", "tag"))
+    if when.startswith("branch:"):
+        glob_problem = _glob_problem(when[len("branch:") :])
+        if glob_problem:
             yield check.at(
-                where,
-                f"'{tag}' is not a valid tag",
-                "letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-'",
+                (*path, "when"),
+                f"{when!r}: {glob_problem}",
+                "a glob's '[' needs its ']', like branch:release/[0-9]*",
             )
     if tags:
         for index, tag in enumerate(rule.get("mutable", [])):
@@ -199,7 +238,11 @@ def _images(check: _Checker, images: Mapping[str, Any]) -> Iterator[Problem]:
         path: KeyPath = ("images", name)
         yield from _build(check, (*path, "build"), image["build"])
         for index, rule in enumerate(image.get("tags", [])):
-            yield from check.issues((*path, "tags", index), tag_rule_issues(rule))
+            rule_issues = list(tag_rule_issues(rule))
+            yield from check.issues((*path, "tags", index), rule_issues)
+            literal = None if rule_issues else _literal_tag_problem(rule)
+            if literal:
+                yield check.at((*path, "tags", index), literal, _TAG_HINT)
         for index, flavor in enumerate(image.get("flavor", [])):
             yield from check.templates((*path, "flavor", index), flavor)
         for index, label in enumerate(image.get("labels", [])):

@@ -24,7 +24,7 @@ __all__ = [
 #: Algorithm -> length of its lowercase hex encoding.
 ALGORITHMS: dict[str, int] = {"sha256": 64, "sha512": 128}
 
-_DIGEST = re.compile(r"^(sha256|sha512):([a-f0-9]+)$")
+_DIGEST = re.compile(r"^(sha256|sha512):([a-f0-9]+)\Z")
 
 
 class DigestMismatchError(RegistryError):
