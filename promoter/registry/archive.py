@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from promoter.config.inputfile import MAX_FILE_BYTES
 from promoter.errors import InputError, RegistryError
 from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
@@ -33,6 +34,7 @@ from promoter.oci.digest import Digest, Digester, DigestMismatchError, compute_d
 from promoter.oci.manifest import sniff_media_type
 from promoter.oci.reference import ArchiveReference, ImageReference
 from promoter.registry.blobs import BlobOpener, BlobSource
+from promoter.registry.layout import index_problem
 from promoter.registry.raw import RawManifest
 
 __all__ = ["ArchiveSource", "layer_media_type"]
@@ -112,7 +114,13 @@ class ArchiveSource:
         return member
 
     def _member_bytes(self, name: str) -> bytes:
-        return b"".join(self._read(self._member(name)))
+        """A small member read whole (index.json, manifest.json): bounded like any input."""
+        member = self._member(name)
+        if member.size > MAX_FILE_BYTES:
+            raise InputError(
+                f"{self.ref}: {name} is {member.size} bytes; it is limited to {MAX_FILE_BYTES}"
+            )
+        return b"".join(self._read(member))
 
     def _describe(self, name: str, media_type: str | None) -> Descriptor:
         member = self._member(name)
@@ -144,7 +152,18 @@ class ArchiveSource:
             matched = _NAMED.match(name)
             if matched and name.startswith("blobs/sha256/"):
                 self._blobs[f"sha256:{matched.group(1)}"] = member
-        index = json.loads(self._member_bytes("index.json"))
+        try:
+            index = json.loads(self._member_bytes("index.json"))
+        except (ValueError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            raise InputError(
+                f"{self.ref}: index.json in the archive is not JSON: {reason}"
+            ) from None
+        problem = index_problem(index)
+        if problem:
+            raise InputError(
+                f"{self.ref}: index.json in the archive is not an OCI index: {problem}"
+            )
         entries = index.get("manifests") or []
         if not entries:
             raise InputError(f"{self.ref}: index.json lists no image")

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from promoter.errors import InputError, OperationError, RegistryError
+from promoter.config.inputfile import read_input
+from promoter.errors import ConfigError, InputError, OperationError, RegistryError
 from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.digest import Digest, Digester, DigestMismatchError, compute_digest, is_digest
@@ -26,11 +27,49 @@ from promoter.oci.reference import ImageReference, LayoutReference
 from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.raw import RawManifest
 
-__all__ = ["REF_NAME", "LayoutTarget"]
+__all__ = ["REF_NAME", "LayoutTarget", "index_problem"]
 
 #: The annotation that names a tag in ``index.json``.
 REF_NAME = "org.opencontainers.image.ref.name"
 _READ_SIZE = 1024 * 1024
+_UMASK_LOCK = threading.Lock()
+_UMASK: list[int] = []
+
+
+def _file_mode() -> int:
+    """0666 less the process's umask: what ``open()`` would give (mkstemp gives 0600)."""
+    with _UMASK_LOCK:
+        if not _UMASK:
+            current = os.umask(0o022)
+            os.umask(current)
+            _UMASK.append(current)
+        return 0o666 & ~_UMASK[0]
+
+
+def index_problem(document: Any) -> str | None:
+    """What makes ``document`` not an OCI index promoter can read (None when it is one)."""
+    if not isinstance(document, dict):
+        return "is not a JSON object"
+    manifests = document.get("manifests", [])
+    if not isinstance(manifests, list):
+        return "manifests: expected a list"
+    for index, entry in enumerate(manifests):
+        where = f"manifests[{index}]"
+        if not isinstance(entry, dict):
+            return f"{where}: expected an object"
+        if not isinstance(entry.get("digest"), str) or not is_digest(entry["digest"]):
+            return f"{where}.digest: expected a digest like sha256:<64 hex>"
+        if not isinstance(entry.get("mediaType", ""), str):
+            return f"{where}.mediaType: expected a string"
+        size = entry.get("size", 0)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            return f"{where}.size: expected a non-negative integer"
+        annotations = entry.get("annotations", {})
+        if not isinstance(annotations, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in annotations.items()
+        ):
+            return f"{where}.annotations: expected an object of strings"
+    return None
 
 
 class LayoutTarget:
@@ -65,19 +104,34 @@ class LayoutTarget:
     # -- index.json -------------------------------------------------------
 
     def _read_index(self) -> dict[str, Any]:
+        file = str(self.path / "index.json")
+        raw = read_input(file, what="OCI index")
         try:
-            document = json.loads((self.path / "index.json").read_bytes())
-        except (OSError, ValueError) as error:
-            raise InputError(f"{self.name}: unreadable index.json: {error}") from None
-        if not isinstance(document, dict) or not isinstance(document.get("manifests", []), list):
-            raise InputError(f"{self.name}: index.json is not an OCI index")
+            document = json.loads(raw)
+        except (ValueError, RecursionError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+            raise ConfigError(f"unreadable index.json: {reason}", file=file) from None
+        problem = index_problem(document)
+        if problem:
+            raise ConfigError(f"not an OCI index: {problem}", file=file)
+        assert isinstance(document, dict)
         return document
+
+    def _inside(self, target: Path) -> None:
+        """Refuse a write that a symbolic link would carry out of the layout."""
+        for part in (self.path / "blobs", target.parent, target):
+            if part.is_symlink():
+                raise InputError(
+                    f"{self.name}: {part} is a symbolic link; promoter writes only inside "
+                    "the layout and does not follow it"
+                )
 
     def _write_index(self, document: dict[str, Any]) -> None:
         data = json.dumps(document, indent=2).encode() + b"\n"
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".index-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, self.path / "index.json")
 
     def _entries(self) -> list[Descriptor]:
@@ -242,9 +296,11 @@ class LayoutTarget:
     def put_blob(self, descriptor: Descriptor, source: BlobSource) -> int:
         digest = descriptor.digest
         target = self._blob_path(digest)
+        self._inside(target)
         if target.is_file():
             return 0
         target.parent.mkdir(parents=True, exist_ok=True)
+        self._inside(target)
         if isinstance(source, (bytes, bytearray, memoryview)):
             chunks: Any = (bytes(source),)
         elif callable(source):
@@ -264,6 +320,7 @@ class LayoutTarget:
                     reference=f"{self.name}@{digest}",
                     code="DIGEST_INVALID",
                 )
+            os.chmod(tmp, _file_mode())
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

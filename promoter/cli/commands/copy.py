@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+import sys
+from typing import Any
 
 import click
 
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
 from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
-from promoter.errors import InputError
+from promoter.config.inputfile import MAX_FILE_BYTES, read_input_text
+from promoter.errors import ConfigError, InputError
 
 __all__ = ["copy", "render_copy"]
 
@@ -19,7 +21,7 @@ __all__ = ["copy", "render_copy"]
 @click.argument("destination", metavar="DST", required=False)
 @click.option(
     "--batch",
-    type=click.File("r"),
+    type=str,
     default=None,
     metavar="FILE",
     help="Copy every 'SRC DST' line of FILE ('-' for stdin) in one session, --jobs at a time.",
@@ -42,7 +44,7 @@ __all__ = ["copy", "render_copy"]
 def copy(
     source: str | None,
     destination: str | None,
-    batch: TextIO | None,
+    batch: str | None,
     referrers: bool,
     no_clobber: bool,
     jobs: int,
@@ -99,9 +101,25 @@ def copy(
         raise first
 
 
-def _pairs(
-    source: str | None, destination: str | None, batch: TextIO | None
-) -> list[tuple[str, str]]:
+def _batch_text(batch: str) -> str:
+    """The --batch file (or stdin for '-'): bounded, UTF-8 text, not binary."""
+    if batch != "-":
+        text = read_input_text(batch, what="batch file")
+    else:
+        raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ConfigError(f"a batch file is limited to {MAX_FILE_BYTES} bytes", file="-")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"not UTF-8 text (byte 0x{raw[error.start]:02x})", file="-") from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ConfigError("binary data (a NUL byte), not 'SRC DST' lines", file=batch, line=line)
+    return text
+
+
+def _pairs(source: str | None, destination: str | None, batch: str | None) -> list[tuple[str, str]]:
     if batch is None:
         if not source or not destination:
             raise InputError(
@@ -111,15 +129,16 @@ def _pairs(
     if source or destination:
         raise InputError("give either SRC DST or --batch FILE, not both")
     pairs: list[tuple[str, str]] = []
-    for number, line in enumerate(batch, start=1):
+    for number, line in enumerate(_batch_text(batch).splitlines(), start=1):
         words = line.split("#", 1)[0].split()
         if not words:
             continue
         if len(words) != 2:
-            raise InputError(f"{batch.name}:{number}: expected 'SRC DST', got {line.strip()!r}")
+            shown = line.strip()[:80]
+            raise InputError(f"{batch}:{number}: expected 'SRC DST', got {shown!r}")
         pairs.append((words[0], words[1]))
     if not pairs:
-        raise InputError(f"{batch.name}: no 'SRC DST' lines")
+        raise InputError(f"{batch}: no 'SRC DST' lines")
     return pairs
 
 
