@@ -24,6 +24,7 @@ finishes its tags and records. Images not started yet do not start.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -217,6 +218,11 @@ def check_provenance(plan: PromotionPlan) -> None:
             )
     from promoter.config.loader import load_pipeline
 
+    if not os.path.isfile(plan.file):
+        raise InputError(
+            f"the plan's pipeline file {plan.file!r} is not there: its sources cannot be checked",
+            hint="apply in the folder the plan was made in (the plan names it in 'file')",
+        )
     pipeline = load_pipeline(plan.file)
     for image in writing:
         declared = pipeline.images.get(image.image)

@@ -192,3 +192,34 @@ def test_mutated_examples_fail_at_a_location_or_pass(
     assert outcome.code in (0, 2), outcome
     if outcome.code == 2:
         assert _LOCATED.match(outcome.first_error_line), outcome.first_error_line
+
+
+_POLICY = (
+    "policies:\n"
+    "  - rule: non-root\n"
+    "  - rule: required-labels\n"
+    "    labels: [org.opencontainers.image.source]\n"
+    "  - rule: max-size\n"
+    "    max: 1GB\n"
+    "    mode: warn\n"
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(at=st.floats(min_value=0, max_value=1), insert=st.text(max_size=12))
+def test_mutated_policy_files_fail_at_a_location_or_load(
+    tmp_path: Path, at: float, insert: str
+) -> None:
+    cut = int(len(_POLICY) * at)
+    policy = tmp_path / "policy.yml"
+    policy.write_bytes((_POLICY[:cut] + insert + _POLICY[cut:]).encode("utf-8", "surrogatepass"))
+    outcome = run_in_process(
+        ["check", "--policy", str(policy), "--facts", str(tmp_path / "none.json")]
+    )
+    assert "internal error" not in outcome.stderr and "Traceback" not in outcome.stderr
+    if outcome.code == 2 and str(policy) in outcome.first_error_line:
+        assert re.match(r"^error: [^:]+:\d+(:\d+)?: ", outcome.first_error_line), (
+            outcome.first_error_line
+        )

@@ -15,6 +15,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from promoter.config.inputfile import MAX_FILE_BYTES
 from tests.config.cli_runner import ROOT, Outcome, run_in_process
@@ -188,8 +190,65 @@ def test_a_source_that_is_not_the_staging_repository_is_refused(project: Path) -
     ), first
 
 
+def test_a_plan_whose_pipeline_file_is_not_there_is_refused(project: Path) -> None:
+    plan = _plan()
+    plan["file"] = "elsewhere/pipeline.yml"
+    first = _apply(project, plan)
+    assert first == (
+        "error: the plan's pipeline file 'elsewhere/pipeline.yml' is not there: "
+        "its sources cannot be checked"
+    )
+
+
 def test_an_image_the_pipeline_does_not_declare_is_refused(project: Path) -> None:
     plan = _plan()
     plan["images"][0]["image"] = "other"
     first = _apply(project, plan)
     assert first.startswith("error: other: no such image in pipeline.yml"), first
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.lists(st.integers(min_value=0, max_value=20), min_size=1, max_size=4),
+    value=st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=6)
+    | st.just([])
+    | st.just({}),
+)
+def test_generated_plans_are_refused_with_a_key_path_or_pass(
+    project: Path, path: list[int], value: Any
+) -> None:
+    """Replace one value somewhere in a valid plan: exit 2 naming plan.json, never an internal error."""
+    plan: Any = _plan()
+    node = plan
+    for step in path[:-1]:
+        children = (
+            list(node.items())
+            if isinstance(node, dict)
+            else list(enumerate(node))
+            if isinstance(node, list)
+            else []
+        )
+        if not children or not isinstance(children[step % len(children)][1], (dict, list)):
+            break
+        node = children[step % len(children)][1]
+    if isinstance(node, dict) and node:
+        node[sorted(node)[path[-1] % len(node)]] = value
+    elif isinstance(node, list) and node:
+        node[path[-1] % len(node)] = value
+    (project / "plan.json").write_text(json.dumps(plan))
+    outcome = run_in_process(["apply", "plan.json"])
+    assert "internal error" not in outcome.stderr and "Traceback" not in outcome.stderr
+    assert outcome.code in (0, 2, 3), (
+        outcome
+    )  # 3: a valid plan reaching for a registry that is not there
+    if outcome.code == 2:
+        first = outcome.first_error_line
+        assert (
+            first.startswith("error: plan.json: ") or "the plan" in first or "pipeline.yml" in first
+        ), first
