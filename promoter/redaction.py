@@ -40,6 +40,7 @@ def _credential(match: re.Match[str]) -> str:
         return match.group(0)  # a word, not a credential
     return f"{match.group(1)}{match.group(2)}{REDACTED}"
 
+
 #: Shorter values are still registered (and masked on CI) but not replaced in
 #: our own texts: replacing every "ab" would garble a message for no safety.
 _MIN_REDACT = 4

@@ -6,6 +6,7 @@ their functions only, so ``promoter --help`` starts fast.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import signal
@@ -192,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     previous = {name: os.environ.get(name) for name in (ENV_CI, ENV_TIMEOUT)}
     os.environ[ENV_CI] = state.ci
     try:
-        with running(state), _sigterm_as_interrupt():
+        with running(state), _sigterm_as_interrupt(), _notices(state):
             code = _main_with_ci(args, state)
         sys.exit(code)
     finally:
@@ -201,6 +202,32 @@ def main(argv: list[str] | None = None) -> None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+class _Notices(logging.Handler):
+    """What the library layers tell through ``logging`` (a registry's long wait), on
+    stderr as one redacted line, unless ``--quiet``. Any thread may call it."""
+
+    def __init__(self, state: CliState) -> None:
+        super().__init__(logging.WARNING)
+        self.state = state
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.state.quiet:
+            sys.stderr.write(redact(f"note: {record.getMessage()}") + "\n")
+
+
+@contextmanager
+def _notices(state: CliState) -> Iterator[None]:
+    logger = logging.getLogger("promoter")
+    handler = _Notices(state)
+    logger.addHandler(handler)
+    logger.propagate = False  # the root logger (a caller's) prints it no second time
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
 
 
 @contextmanager

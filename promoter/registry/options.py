@@ -7,6 +7,7 @@ holds what one registry alias of pipeline.yml says about its host.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -156,6 +157,10 @@ def _seconds(value: str, name: str) -> float:
     return number
 
 
+#: Where the registry layer's long waits are told, for whoever shows them (the CLI).
+WAIT_LOG = logging.getLogger("promoter.registry")
+
+
 def _trust_roots() -> TrustRoots:
     from promoter.registry.trust import TrustRoots
 
@@ -172,8 +177,9 @@ class RegistryOptions:
     index, error body); a blob transfer fails when it moves less than
     ``speed_limit`` bytes/s on average over ``speed_time`` seconds.
     ``on_wait`` hears, as it starts, every wait of the retries longer than
-    ``promoter.registry.retry.WAIT_NOTICE`` seconds (one sentence); the
-    registry layer itself never prints.
+    ``promoter.registry.retry.WAIT_NOTICE`` seconds (one sentence); by default
+    it goes to the ``promoter.registry`` logger as a warning, which the CLI
+    shows on stderr: the registry layer itself never prints.
     """
 
     insecure_registries: frozenset[str] = frozenset()
@@ -190,7 +196,9 @@ class RegistryOptions:
     exchange_deadline: float = EXCHANGE_DEADLINE
     speed_limit: float = SPEED_LIMIT
     speed_time: float = SPEED_TIME
-    on_wait: Callable[[str], None] | None = field(default=None, compare=False, repr=False)
+    on_wait: Callable[[str], None] | None = field(
+        default=lambda line: WAIT_LOG.warning("%s", line), compare=False, repr=False
+    )
     #: The run's trust roots, loaded early and shared by its transports.
     trust_roots: TrustRoots = field(default_factory=_trust_roots, compare=False, repr=False)
 
