@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promoter.cli.state import current_state
 from promoter.errors import PromoterError
 from promoter.redaction import redact
 
-__all__ = ["emit", "emit_error", "error_document", "log"]
+if TYPE_CHECKING:
+    from promoter.pipeline.report import RunReport
+
+__all__ = ["emit", "emit_error", "emit_run_report", "error_document", "log"]
 
 
 def emit(result: Any, text: Callable[[Any], str] | str | None = None) -> None:
@@ -61,3 +64,23 @@ def emit_error(error: PromoterError, exit_code: int) -> None:
     state.document = doc
     if state.output in ("json", "sarif"):
         sys.stdout.write(redact(json.dumps(doc, indent=2, default=str)) + "\n")
+
+
+def emit_run_report(report: RunReport) -> int:
+    """Print a run, plan or apply report, then why it did not end well; its exit code.
+
+    An interrupted promotion says what was and was not done, and exits 130.
+    """
+    from promoter.cli.interrupts import EXIT_INTERRUPTED, interrupted_summary
+    from promoter.pipeline.render import render_text
+
+    document = report.to_dict()
+    interrupted = interrupted_summary(document)
+    emit(document, lambda _doc: render_text(report))
+    if interrupted:
+        sys.stderr.write("\n".join(interrupted) + "\n")
+        return EXIT_INTERRUPTED
+    problem = report.problem()
+    if problem:
+        sys.stderr.write(redact(f"error: {problem}") + "\n")
+    return report.exit_code

@@ -9,6 +9,7 @@ they accept.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError, RegistryError
@@ -19,6 +20,8 @@ from promoter.registry.failures import BrokenBody
 from promoter.registry.layers import RegistryRequest
 
 if TYPE_CHECKING:
+    import httpx
+
     from promoter.registry.options import RegistryOptions
     from promoter.registry.transport import RegistryTransport
 
@@ -78,25 +81,8 @@ class BlobOperations:
         position = offset
         attempts = self.options.retry.start(self.transport.stats.count_retry)
         while True:
-            request = RegistryRequest(
-                "GET",
-                f"/v2/{repository}/blobs/{digest}",
-                scopes=(pull_scope(repository),),
-                reference=ref,
-                action="get blob",
-                expect=(200, 206),
-                headers={"Range": f"bytes={position}-"} if position else None,
-                follow_redirects=True,
-            )
-            slow = (
-                f"{self.host}: get blob {ref}: slower than {self.options.speed_limit:g} bytes/s "
-                f"over {self.options.speed_time:g} s"
-            )
             try:
-                with (
-                    speed_floor(self.options.speed_limit, self.options.speed_time, slow),
-                    self.transport.stream(request) as response,
-                ):
+                with self._blob_stream(repository, digest, ref, position) as response:
                     skip = position if (position and response.status_code == 200) else 0
                     # As received (no re-chunking): a break loses nothing already read.
                     for chunk in response.iter_raw():
@@ -126,6 +112,31 @@ class BlobOperations:
                 reference=ref,
                 code="DIGEST_INVALID",
             )
+
+    @contextmanager
+    def _blob_stream(
+        self, repository: str, digest: str, ref: str, position: int
+    ) -> Iterator[httpx.Response]:
+        """The answer to a blob read from ``position``, under the speed floor."""
+        request = RegistryRequest(
+            "GET",
+            f"/v2/{repository}/blobs/{digest}",
+            scopes=(pull_scope(repository),),
+            reference=ref,
+            action="get blob",
+            expect=(200, 206),
+            headers={"Range": f"bytes={position}-"} if position else None,
+            follow_redirects=True,
+        )
+        slow = (
+            f"{self.host}: get blob {ref}: slower than {self.options.speed_limit:g} bytes/s "
+            f"over {self.options.speed_time:g} s"
+        )
+        with (
+            speed_floor(self.options.speed_limit, self.options.speed_time, slow),
+            self.transport.stream(request) as response,
+        ):
+            yield response
 
     def get_blob_bytes(self, repository: str, digest: str, *, max_size: int | None = None) -> bytes:
         """A whole blob in memory (configs, small artifacts), digest-checked."""

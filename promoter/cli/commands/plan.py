@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
 from promoter.cli.options import file_option, insecure_registry_option, output_option
-from promoter.cli.render import emit, log
+from promoter.cli.render import emit_run_report, log
 from promoter.cli.state import current_state
 
 __all__ = ["plan"]
@@ -36,7 +35,6 @@ def plan(
     action: copy, tag, noop, conflict, blocked or skipped.
     """
     from promoter.pipeline import RunRequest, run_pipeline
-    from promoter.pipeline.render import render_text
 
     request = RunRequest(
         pipeline_file,
@@ -59,8 +57,4 @@ def plan(
         report.plan.write(out_file)
         state.plan_file = out_file
         log(f"plan written to {out_file}")
-    emit(report.to_dict(), lambda _doc: render_text(report))
-    problem = report.problem()
-    if problem:
-        sys.stderr.write(f"error: {problem}\n")
-    return report.exit_code
+    return emit_run_report(report)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from promoter.ci.buildlog import GroupedBuildLog
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
-from promoter.cli.render import emit
+from promoter.cli.render import emit_run_report
 from promoter.cli.state import current_state
 from promoter.errors import InputError
 from promoter.pipeline.settings import STAGES
@@ -48,10 +46,9 @@ def run(
     Exit 0 when done, 1 when a promotion was refused (policy or an immutable
     tag at another digest), 3 when it failed.
     """
-    from promoter.cli.interrupts import EXIT_INTERRUPTED, graceful_interrupts, interrupted_summary
+    from promoter.cli.interrupts import graceful_interrupts
     from promoter.cli.progress import live_display, progress_for
     from promoter.pipeline import RunRequest, parse_stages, run_pipeline
-    from promoter.pipeline.render import render_text
 
     try:
         chosen = parse_stages(stages)
@@ -71,13 +68,4 @@ def run(
     )
     with graceful_interrupts(), live_display(request.listener):
         report = run_pipeline(request)
-    document = report.to_dict()
-    interrupted = interrupted_summary(document)
-    emit(document, lambda _doc: render_text(report))
-    if interrupted:
-        sys.stderr.write("\n".join(interrupted) + "\n")
-        return EXIT_INTERRUPTED
-    problem = report.problem()
-    if problem:
-        sys.stderr.write(f"error: {problem}\n")
-    return report.exit_code
+    return emit_run_report(report)
