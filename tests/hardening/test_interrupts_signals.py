@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -18,30 +17,17 @@ import httpx
 import pytest
 
 from tests.promote.conftest import make_project  # noqa: F401 (a fixture)
-from tests.promote.project import CLEAN_ENV, Project, head_digest, promoter_cli
+from tests.promote.project import (
+    Project,
+    head_digest,
+    promoter_cli,
+    start_promotion,
+    upload_stall,
+)
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
-
-
-def _start(project: Project) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "promoter",
-            "run",
-            "--stage",
-            "check,promote",
-            "-f",
-            str(project.file),
-        ],
-        env=CLEAN_ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def _wait_for(proxy: FaultProxy, victim: subprocess.Popen[str], seconds: float = 60) -> None:
@@ -77,18 +63,8 @@ def test_an_interrupt_during_the_copy_writes_no_tag_and_no_record(
     with FaultProxy(far.host) as proxy:
         project = make_project(hosts={"prod-b": proxy.host})
         image = project.seed(layer_sizes=(400_000, 300_000, 200_000))
-        # prod-b's uploads pause 2 s after 10 kB, then go on: the copy is slow, not dead.
-        proxy.add(
-            Fault(
-                "stall",
-                path=r"/v2/web/blobs/uploads/[^?/]+",
-                during="request",
-                after_bytes=10_000,
-                seconds=2,
-                times=None,
-            )
-        )
-        victim = _start(project)
+        proxy.add(upload_stall(2))  # prod-b's uploads pause 2 s: slow, not dead
+        victim = start_promotion(project)
         _wait_for(proxy, victim)
         victim.send_signal(signum)
         _out, err = victim.communicate(timeout=60)
@@ -126,7 +102,7 @@ def test_an_interrupt_during_the_tag_phase_finishes_it(
                 times=1,
             )
         )
-        victim = _start(project)
+        victim = start_promotion(project)
         _wait_for(proxy, victim)
         victim.send_signal(signal.SIGINT)
         _out, err = victim.communicate(timeout=60)
@@ -147,18 +123,8 @@ def test_a_second_interrupt_stops_at_once(
     with FaultProxy(far.host) as proxy:
         project = make_project(hosts={"prod-b": proxy.host})
         image = project.seed(layer_sizes=(400_000,))
-        # prod-b's upload hangs for a minute: only a second interrupt ends the wait.
-        proxy.add(
-            Fault(
-                "stall",
-                path=r"/v2/web/blobs/uploads/[^?/]+",
-                during="request",
-                after_bytes=10_000,
-                seconds=60,
-                times=None,
-            )
-        )
-        victim = _start(project)
+        proxy.add(upload_stall(60))  # hangs a minute: only a second interrupt ends the wait
+        victim = start_promotion(project)
         _wait_for(proxy, victim)
         victim.send_signal(signal.SIGINT)
         time.sleep(0.5)
@@ -192,7 +158,7 @@ def test_an_interrupt_before_the_promotion_is_exit_130_and_writes_nothing(
                 times=1,
             )
         )
-        victim = _start(project)
+        victim = start_promotion(project)
         _wait_for(proxy, victim)
         victim.send_signal(signal.SIGINT)
         _out, err = victim.communicate(timeout=60)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,10 +23,18 @@ from typing import Any
 import httpx
 
 from tests.support.cli import run_cli
+from tests.support.fault_proxy import Fault
 from tests.support.images import Image, make_artifact, make_image, push_http
 from tests.support.registry import Registry
 
-__all__ = ["CLEAN_ENV", "Project", "head_digest", "promoter_cli"]
+__all__ = [
+    "CLEAN_ENV",
+    "Project",
+    "head_digest",
+    "promoter_cli",
+    "start_promotion",
+    "upload_stall",
+]
 
 LABELS = {
     "org.opencontainers.image.source": "https://example.invalid/web",
@@ -66,6 +75,34 @@ def promoter_cli(
 ) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess (the tests' clean environment)."""
     return run_cli(args, cwd=cwd, env=CLEAN_ENV, timeout=timeout)
+
+
+def start_promotion(
+    project: Project, *extra: str, output: int | None = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    """``promoter run --stage check,promote`` of ``project`` in the background (to signal
+    it, or to run several at once); ``output`` is where its stdout and stderr go."""
+    args = ["run", "--stage", "check,promote", "-f", str(project.file), *extra]
+    return subprocess.Popen(
+        [sys.executable, "-m", "promoter", *args],
+        env=CLEAN_ENV,
+        stdout=output,
+        stderr=output,
+        text=True,
+    )
+
+
+def upload_stall(seconds: float) -> Fault:
+    """Upload bodies to ``web`` stop after 10 kB for ``seconds`` each time (the upload URL,
+    not the POST that opens it): a copy that is slow, or, for long, stuck."""
+    return Fault(
+        "stall",
+        path=r"/v2/web/blobs/uploads/[^?/]+",
+        during="request",
+        after_bytes=10_000,
+        seconds=seconds,
+        times=None,
+    )
 
 
 @dataclass

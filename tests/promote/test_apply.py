@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 from promoter.promote import PROMOTION_ARTIFACT_TYPE
-from tests.promote.project import CLEAN_ENV, Project, head_digest, promoter_cli
+from tests.promote.project import Project, head_digest, promoter_cli, start_promotion
 from tests.support.images import make_image, push_http
 
 pytestmark = pytest.mark.registry
@@ -173,24 +172,7 @@ def test_referrers_and_promotion_record_in_every_destination(
 def test_promotions_of_one_image_at_once_agree(make_project: Callable[..., Project]) -> None:
     project = make_project()
     image = project.seed(layer_sizes=(300_000, 200_000))
-    args = [
-        sys.executable,
-        "-m",
-        "promoter",
-        "run",
-        "--stage",
-        "check,promote",
-        "-f",
-        str(project.file),
-        "--output",
-        "json",
-    ]
-    runs = [
-        subprocess.Popen(
-            args, env=CLEAN_ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        for _ in range(3)
-    ]
+    runs = [start_promotion(project, "--output", "json") for _ in range(3)]
     reports = []
     for run in runs:
         out, err = run.communicate(timeout=180)

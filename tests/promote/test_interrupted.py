@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 
 import httpx
 import pytest
 
-from tests.promote.project import CLEAN_ENV, Project, head_digest, promoter_cli
-from tests.support.fault_proxy import Fault, FaultProxy
+from tests.promote.project import Project, head_digest, promoter_cli, start_promotion, upload_stall
+from tests.support.fault_proxy import FaultProxy
 from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
@@ -30,25 +29,8 @@ def test_sigkill_mid_copy_leaves_no_tag_and_the_next_run_completes(
     with FaultProxy(far.host) as proxy:
         project = make_project(hosts={"prod-b": proxy.host})
         image = project.seed(layer_sizes=(400_000, 300_000, 200_000))
-        # Upload bodies to prod-b stop after 10 kB and hang there (the upload URL,
-        # not the POST that opens it).
-        proxy.add(
-            Fault(
-                "stall",
-                path=r"/v2/web/blobs/uploads/[^?/]+",
-                during="request",
-                after_bytes=10_000,
-                seconds=60,
-                times=None,
-            )
-        )
-        args = [sys.executable, "-m", "promoter", "run", "--stage", "check,promote"]
-        victim = subprocess.Popen(
-            [*args, "-f", str(project.file)],
-            env=CLEAN_ENV,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proxy.add(upload_stall(60))  # prod-b's uploads hang
+        victim = start_promotion(project, output=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while not _stalled(proxy) and time.monotonic() < deadline and victim.poll() is None:
             time.sleep(0.05)
