@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.promote.project import CLEAN_ENV, Project
+from tests.support.actions_runner import parse_file_command, parse_workflow_command
+from tests.support.azure_agent import parse_vso
 from tests.support.cli import run_cli
 from tests.support.images import make_image, push_http
 from tests.support.registry import Registry
@@ -77,50 +79,23 @@ def promoter(env: dict[str, str], *args: str, cwd: Path) -> subprocess.Completed
 
 
 def github_outputs(path: Path) -> dict[str, str]:
-    """``$GITHUB_OUTPUT`` read as the runner reads it (``k=v`` and ``k<<DELIM`` blocks)."""
-    lines, out, i = path.read_text().split("\n"), {}, 0
-    while i < len(lines):
-        line = lines[i]
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            end = lines.index(delimiter, i + 1)
-            out[name] = "\n".join(lines[i + 1 : end])
-            i = end + 1
-        elif "=" in line:
-            name, value = line.split("=", 1)
-            out[name] = value
-            i += 1
-        else:
-            i += 1
-    return out
-
-
-_GH_COMMAND = re.compile(r"^::(error|warning|notice)(?: ([^:]*))?::(.*)$")
+    """``$GITHUB_OUTPUT`` read as the runner reads it."""
+    return parse_file_command(path.read_text())
 
 
 def github_annotations(stderr: str) -> list[dict[str, str]]:
-    found = []
-    for line in stderr.splitlines():
-        match = _GH_COMMAND.match(line)
-        if match:
-            props = dict(p.split("=", 1) for p in (match.group(2) or "").split(",") if p)
-            props = {k: v.replace("%3A", ":").replace("%2C", ",") for k, v in props.items()}
-            found.append({"level": match.group(1), **props, "message": match.group(3)})
-    return found
-
-
-_VSO = re.compile(r"^##vso\[(\S+)(?: ([^\]]*))?\](.*)$")
+    """The annotations in a step's log, each its level, properties and message."""
+    commands = (parse_workflow_command(line) for line in stderr.splitlines())
+    return [
+        {"level": c.name, **c.properties, "message": c.message}
+        for c in commands
+        if c is not None and c.name in ("error", "warning", "notice")
+    ]
 
 
 def vso_commands(stderr: str) -> list[tuple[str, dict[str, str], str]]:
-    found = []
-    for line in stderr.splitlines():
-        match = _VSO.match(line)
-        if match:
-            props = dict(p.split("=", 1) for p in (match.group(2) or "").split(";") if p)
-            value = match.group(3).replace("%0A", "\n").replace("%0D", "\r")
-            found.append((match.group(1), props, value.replace("%AZP25", "%")))
-    return found
+    """The ``##vso`` commands in a task's log, as the agent reads them."""
+    return [(v.command, v.properties, v.message) for v in parse_vso(stderr.splitlines())]
 
 
 def line_of(path: Path, text: str) -> int:
