@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 __all__ = ["REDACTED", "on_secret", "redact", "register_secret", "secrets"]
 
@@ -47,6 +47,9 @@ _MIN_REDACT = 4
 
 _lock = threading.Lock()
 _secrets: list[str] = []
+#: Every form of every secret long enough to replace, longest first (kept as they register:
+#: redact runs on every line printed, kaniko's included).
+_replaced: list[str] = []
 _listeners: list[Callable[[str], None]] = []
 
 
@@ -68,6 +71,9 @@ def register_secret(value: str | None) -> None:
         if value in _secrets:
             return
         _secrets.append(value)
+        forms = {*_replaced, *(f for f in _forms(value) if len(f) >= _MIN_REDACT)}
+        # Longest first, so a secret inside another's base64 form cannot leave a part behind.
+        _replaced[:] = sorted(forms, key=len, reverse=True)
         listeners = list(_listeners)
     for listener in listeners:
         listener(value)
@@ -98,13 +104,12 @@ def on_secret(listener: Callable[[str], None], *, replay: bool = True) -> Callab
     return remove
 
 
-def redact(text: str, extra: Iterable[str] = ()) -> str:
-    """``text`` with every registered secret (and ``extra``) replaced by ``***``, and
-    every ``Basic``/``Bearer`` credential, known or not, cut to ``Basic ***``."""
-    values = [*secrets(), *extra]
-    forms = {form for value in values if value for form in _forms(value)}
-    # Longest first, so a secret inside another's base64 form cannot leave a part behind.
-    for form in sorted(forms, key=len, reverse=True):
-        if len(form) >= _MIN_REDACT and form in text:
+def redact(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***``, and every
+    ``Basic``/``Bearer`` credential, known or not, cut to ``Basic ***``."""
+    with _lock:
+        forms = list(_replaced)
+    for form in forms:
+        if form in text:
             text = text.replace(form, REDACTED)
     return _CREDENTIAL.sub(_credential, text)

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,7 +25,13 @@ from promoter.ci.service import AZURE_DEVOPS, GITHUB
 from promoter.ci.summary import render_summary
 from promoter.redaction import on_secret, redact
 
-__all__ = ["CiAdapter", "Finished", "adapter_for", "document_kind"]
+__all__ = [
+    "CiAdapter",
+    "Finished",
+    "adapter_for",
+    "document_kind",
+    "runner_temp_file",
+]
 
 _KINDS = {"run": "run", "plan": "run", "apply": "run", "check": "check", "build": "build"}
 
@@ -66,22 +73,9 @@ class CiAdapter:
             stream.write((line if secret else redact(line)) + "\n")
             stream.flush()
 
-    def temp_dir(self) -> Path | None:
-        """Where the report, plan and summary files go: the runner's temp folder, which
-        the service empties after the job (None outside a runner: nothing is left behind)."""
-        for name in ("RUNNER_TEMP", "AGENT_TEMPDIRECTORY"):
-            if self.env.get(name) and Path(self.env[name]).is_dir():
-                return Path(self.env[name])
-        return None
-
     def temp_file(self, stem: str, suffix: str) -> Path | None:
-        """A new file of ours in ``temp_dir`` (created empty, for this process alone)."""
-        where = self.temp_dir()
-        if where is None:
-            return None
-        fd, name = tempfile.mkstemp(prefix=f"promoter-{stem}-", suffix=suffix, dir=where)
-        os.close(fd)
-        return Path(name)
+        """A new file of ours in the runner's temp folder (see ``runner_temp_file``)."""
+        return runner_temp_file(self.env, stem, suffix)
 
     # -- the two moments -----------------------------------------------------------
     def start(self) -> None:
@@ -121,8 +115,6 @@ class CiAdapter:
             self._stop = None
 
     def _located(self, annotation: Annotation) -> Annotation:
-        from dataclasses import replace
-
         return replace(annotation, file=relative_path(annotation.file, self.env))
 
     # -- per service -----------------------------------------------------------------
@@ -144,6 +136,18 @@ class CiAdapter:
 
     def complete(self, exit_code: int, annotations: Sequence[Annotation]) -> None:
         """The step's result, where the service takes one from us."""
+
+
+def runner_temp_file(env: Mapping[str, str], stem: str, suffix: str) -> Path | None:
+    """A new, empty file of ours in the runner's temp folder (``RUNNER_TEMP``,
+    ``AGENT_TEMPDIRECTORY``), which the service empties after the job; None outside a
+    runner, so nothing is left behind in /tmp."""
+    for name in ("RUNNER_TEMP", "AGENT_TEMPDIRECTORY"):
+        if env.get(name) and Path(env[name]).is_dir():
+            fd, path = tempfile.mkstemp(prefix=f"promoter-{stem}-", suffix=suffix, dir=env[name])
+            os.close(fd)
+            return Path(path)
+    return None
 
 
 def adapter_for(service: str, env: Mapping[str, str]) -> CiAdapter | None:

@@ -47,10 +47,9 @@ def plan(
     state = current_state()
     if out_file is None and state.ci != "none" and report.plan is not None:
         # On CI the plan file is a step output, for an apply step or job to use.
-        from promoter.ci.adapter import adapter_for
+        from promoter.ci.adapter import runner_temp_file
 
-        adapter = adapter_for(state.ci, os.environ)
-        path = adapter.temp_file("plan", ".json") if adapter is not None else None
+        path = runner_temp_file(os.environ, "plan", ".json")
         if path is not None:
             out_file = str(path)
     if out_file and report.plan is not None:
