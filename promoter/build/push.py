@@ -24,7 +24,7 @@ from promoter.build.spec import BuildSpec
 from promoter.errors import BuildError
 from promoter.oci import Reference, parse_reference
 from promoter.registry.client import default_credentials
-from promoter.transfer import TransferSession, copy_content
+from promoter.transfer import CopyOptions, TransferSession, copy_content
 
 if TYPE_CHECKING:
     from promoter.registry.options import RegistryOptions
@@ -33,10 +33,23 @@ __all__ = ["StagingPusher", "build_credentials"]
 
 
 class StagingPusher:
-    """Pushes builds to staging through one transfer session (connections reused)."""
+    """Pushes builds to staging through one transfer session (connections reused).
 
-    def __init__(self, registry_options: RegistryOptions | None = None) -> None:
+    The session's blob homes are shared by every push of the run: a base layer
+    several images share crosses to the staging registry once and is mounted
+    into the other repositories. ``known`` are ``(host, repository)`` pairs
+    (the pipeline's staging repositories) where earlier runs' blobs may be
+    mounted from.
+    """
+
+    def __init__(
+        self,
+        registry_options: RegistryOptions | None = None,
+        known: Sequence[tuple[str, str]] = (),
+    ) -> None:
         self._session = TransferSession(registry_options)
+        for host, repository in known:
+            self._session.homes.know(host, [repository])
 
     def __enter__(self) -> StagingPusher:
         return self
@@ -72,7 +85,9 @@ class StagingPusher:
                 tags_here.append(reference.tag)
         for name, tags_here in by_repository.items():
             destination, _ = self._session.destination(parse_reference(f"{name}@{digest}"))
-            copy_content(source, digest, destination, tags_here)
+            copy_content(
+                source, digest, destination, tags_here, CopyOptions(homes=self._session.homes)
+            )
         repository = references[0].with_digest(digest).name
         tags = tuple(dict.fromkeys(r.tag for r in references if r.tag))
         return PushedImage(reference=f"{repository}@{digest}", digest=digest, tags=tags)

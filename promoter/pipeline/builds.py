@@ -93,7 +93,9 @@ def build_images(
     with contextlib.ExitStack() as cleanup:
         if not settings.keep_tarballs:
             cleanup.callback(shutil.rmtree, output_root, ignore_errors=True)
-        push = cleanup.enter_context(StagingPusher(settings.options)) if settings.push else None
+        staging = [(i.staging.host, i.staging.repository) for i in pipeline.images.values()]
+        pusher = StagingPusher(settings.options, staging) if settings.push else None
+        push = cleanup.enter_context(pusher) if pusher is not None else None
         return build_stage(
             pipeline,
             images,

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -45,7 +45,7 @@ from promoter.promote.verify import content_of, verify_content
 from promoter.registry.pool import Registries
 from promoter.registry.retry import RetryPolicy
 from promoter.registry.target import RepositoryTarget
-from promoter.transfer import CopyOptions, ProgressListener, copy_content
+from promoter.transfer import BlobHomes, CopyOptions, ProgressListener, copy_content
 from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
 from promoter.transfer.progress import BlobAction
 
@@ -162,6 +162,9 @@ class ApplyOptions:
     now: datetime | None = None
     listener: ProgressListener | None = field(default=None, compare=False)
     records: RecordWriter = field(default_factory=RecordWriter, compare=False)
+    #: Where blobs went in each destination registry (``apply_plan`` makes one per
+    #: apply when None): each blob crosses to a registry once, then is mounted.
+    homes: BlobHomes | None = field(default=None, compare=False)
 
 
 def _endpoint(registries: Registries, name: str) -> TargetEndpoint:
@@ -182,6 +185,8 @@ def apply_plan(
             hint="build and push to staging first, then plan again",
         )
     check_provenance(plan)
+    if options.homes is None:
+        options = replace(options, homes=_plan_homes(plan))
     workers = max(1, min(options.images, len(plan.images) or 1))
     with ThreadPoolExecutor(max(workers, 8), thread_name_prefix="promote") as pool:
         if options.check_fresh:
@@ -194,6 +199,17 @@ def apply_plan(
         finally:
             STOP.applying = False
     return PromotionOutcome(outcomes, time.monotonic() - started)
+
+
+def _plan_homes(plan: PromotionPlan) -> BlobHomes:
+    """Blob homes for one apply, knowing every destination repository of the plan
+    (its images' earlier promotions left their blobs there: mounted, not uploaded)."""
+    homes = BlobHomes()
+    for image in plan.images:
+        for action in image.actions:
+            reference = parse_registry_reference(action.destination)
+            homes.know(reference.registry, [reference.repository])
+    return homes
 
 
 def check_provenance(plan: PromotionPlan) -> None:
@@ -364,7 +380,7 @@ def _copy_and_verify(
     # The plan asked each destination for the digest moments ago: "copy" means
     # it was missing, "tag" that it was there (a re-check would cost a HEAD each).
     present = {a.destination: a.action == "tag" for a in run.image.writes}
-    copy_options = CopyOptions(jobs=options.jobs, referrers=True)
+    copy_options = CopyOptions(jobs=options.jobs, referrers=True, homes=options.homes)
     copies = run.each(
         lambda n: copy_content(
             run.source,

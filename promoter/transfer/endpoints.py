@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from promoter.errors import RegistryError
 from promoter.oci import Descriptor
 from promoter.oci import mediatypes as mt
 from promoter.oci.digest import is_digest
@@ -73,6 +74,16 @@ class Destination(Protocol):
         """Try a cross-repository mount from ``source``; True when mounted."""
         ...
 
+    def place(self) -> tuple[str, str] | None:
+        """``(registry host, repository)`` for a registry repository (where blob homes
+        apply), None for a local target."""
+        ...
+
+    def mount_from(self, descriptor: Descriptor, repository: str) -> bool:
+        """Try a mount from another ``repository`` of this registry; False when the
+        registry declined (its upload session is kept for the upload that follows)."""
+        ...
+
     def write_blob(self, descriptor: Descriptor, opener: BlobOpener) -> int:
         """Stream a blob here (``opener(offset)`` gives its content from an offset, so
         a broken upload resumes) and commit it under its digest; return bytes sent."""
@@ -121,8 +132,6 @@ class TargetEndpoint:
         if not is_digest(identifier):
             digest = self.target.tag_digest(identifier)
             if digest is None:
-                from promoter.errors import RegistryError
-
                 raise RegistryError(
                     f"{self.name}:{identifier}: tag not found",
                     status=404,
@@ -177,6 +186,30 @@ class TargetEndpoint:
         if theirs is None:
             return False
         return self.target.mount_blob(descriptor.digest, theirs)
+
+    def place(self) -> tuple[str, str] | None:
+        """``(host, repository)`` of a registry repository; None for a layout."""
+        target = self.target
+        if isinstance(target, RepositoryTarget):
+            return target.client.host, target.repository
+        return None
+
+    def mount_from(self, descriptor: Descriptor, repository: str) -> bool:
+        """A mount from ``repository`` in this registry; False when declined.
+
+        A registry declines with 202 and an upload session (kept for the upload);
+        one that refuses the source's scope outright (401/403: the credentials may
+        not read that repository) is a decline too, never a failure.
+        """
+        target = self.target
+        if not isinstance(target, RepositoryTarget) or repository == target.repository:
+            return False
+        try:
+            return target.client.mount_blob(target.repository, descriptor.digest, repository)
+        except RegistryError as error:
+            if error.status in (401, 403):
+                return False
+            raise
 
     def write_blob(self, descriptor: Descriptor, opener: BlobOpener) -> int:
         """Stream the blob in (resumable through ``opener``)."""

@@ -8,7 +8,10 @@ Order (go-containerregistry's ``remote.Write`` order, STYLE §5):
    ``no_clobber`` refuses here, before anything is written, to move a tag.
 2. Walk the graph; skip child manifests the destination already has.
 3. Blobs in parallel (bounded by ``jobs``): skip when present, mount when
-   source and destination share a registry, else stream source -> destination.
+   source and destination share a registry; with the run's ``BlobHomes``, mount
+   from the repository of the destination registry this run uploaded the blob
+   to (waiting for that upload) or from a likely home; else stream source ->
+   destination.
 4. Manifests, children before parents, by digest; tags last.
 """
 
@@ -18,7 +21,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from promoter.errors import NetworkError, RegistryError, TagConflict
 from promoter.oci import Descriptor
@@ -26,7 +29,8 @@ from promoter.oci.digest import DigestMismatchError, is_digest
 from promoter.registry.retry import RetryPolicy, is_retryable_error
 from promoter.transfer.endpoints import Destination, FetchedManifest, Source
 from promoter.transfer.graph import walk
-from promoter.transfer.progress import ProgressListener, SilentProgress
+from promoter.transfer.homes import BlobHomes
+from promoter.transfer.progress import BlobAction, ProgressListener, SilentProgress
 from promoter.transfer.result import CopyResult
 
 __all__ = ["CopyOptions", "copy_content", "copy_graph", "write_tags"]
@@ -43,12 +47,17 @@ BLOB_RESTARTS = RetryPolicy(
 
 @dataclass(frozen=True)
 class CopyOptions:
-    """How to copy: parallel blobs, referrers, whether tags may move."""
+    """How to copy: parallel blobs, referrers, whether tags may move.
+
+    ``homes``: the run's ``BlobHomes``, shared by every copy of a run so that each
+    blob crosses to a destination registry once (None: each copy on its own).
+    """
 
     jobs: int = 4
     referrers: bool = False
     no_clobber: bool = False
     blob_attempts: int = BLOB_ATTEMPTS
+    homes: BlobHomes | None = field(default=None, compare=False)
 
 
 def copy_content(
@@ -228,16 +237,66 @@ def _copy_blob(
     listener: ProgressListener,
     result: CopyResult,
 ) -> None:
+    homes = options.homes
+    place = destination.place() if homes is not None else None
     # HEAD first, even where a mount would do: a mount of a blob that is there
     # rewrites its link (distribution), which a concurrent reader may catch empty.
     if destination.has_blob(blob):
-        result.count_blob("skipped", blob.size, blob.digest)
-        listener.blob_finished(blob, "skipped")
-        return
-    if mountable and destination.mount_blob(blob, source):
-        result.count_blob("mounted", blob.size, blob.digest)
-        listener.blob_finished(blob, "mounted")
-        return
+        if homes is not None and place is not None:
+            homes.found(*place, blob.digest)
+        action: BlobAction = "skipped"
+    elif mountable and destination.mount_blob(blob, source):
+        if homes is not None and place is not None:
+            homes.found(*place, blob.digest)
+        action = "mounted"
+    elif homes is None or place is None:
+        _stream_blob(source, destination, blob, options, listener, result)
+        action = "copied"
+    else:
+        action = _via_homes(homes, place, source, destination, blob, options, listener, result)
+    result.count_blob(action, blob.size, blob.digest)
+    listener.blob_finished(blob, action)
+
+
+def _via_homes(
+    homes: BlobHomes,
+    place: tuple[str, str],
+    source: Source,
+    destination: Destination,
+    blob: Descriptor,
+    options: CopyOptions,
+    listener: ProgressListener,
+    result: CopyResult,
+) -> BlobAction:
+    """The blob crosses to this registry once per run: wait for another copy's upload
+    of it and mount from there, or mount from a likely home, else upload (and let
+    the others mount from here)."""
+    ticket = homes.acquire(place[0], place[1], blob.digest)
+    if ticket.present:
+        return "skipped"  # another copy of this run put it in this very repository
+    try:
+        if ticket.mount_from is not None and destination.mount_from(blob, ticket.mount_from):
+            ticket.done(mounted=True)
+            return "mounted"
+        # declined: the upload below uses the session the registry answered with
+        _stream_blob(source, destination, blob, options, listener, result)
+    except BaseException:
+        ticket.failed()
+        raise
+    ticket.done()
+    return "copied"
+
+
+def _stream_blob(
+    source: Source,
+    destination: Destination,
+    blob: Descriptor,
+    options: CopyOptions,
+    listener: ProgressListener,
+    result: CopyResult,
+) -> None:
+    """Move the blob's bytes: through a pipe (large, registry to registry), else the
+    regular path."""
 
     def opener(offset: int) -> Iterable[bytes]:
         if offset:
@@ -256,8 +315,6 @@ def _copy_blob(
         listener.blob_restarted(blob, f"{error.message}; starting over")
     if not piped:
         _write_blob(source, destination, blob, opener, options, listener, result)
-    result.count_blob("copied", blob.size, blob.digest)
-    listener.blob_finished(blob, "copied")
 
 
 def _write_blob(

@@ -2,14 +2,16 @@
 
 Connections and tokens are reused across every copy of a session (a promotion
 to three regions, fifty images in one run): one ``RegistryClient`` per host,
-from ``promoter.registry.pool.Registries``.
+from ``promoter.registry.pool.Registries``. So are blob homes: a blob that
+several copies of a session need in one registry is uploaded once and mounted
+by the others (``promoter.transfer.homes``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from promoter.errors import InputError, PromoterError
 from promoter.oci import Reference, parse_reference
@@ -19,6 +21,7 @@ from promoter.registry.pool import Registries
 from promoter.registry.target import open_target
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.engine import CopyOptions, copy_content
+from promoter.transfer.homes import BlobHomes
 from promoter.transfer.progress import ProgressListener
 from promoter.transfer.result import CopyResult
 
@@ -31,6 +34,8 @@ class TransferSession:
     def __init__(self, registry_options: RegistryOptions | None = None) -> None:
         self.registries = Registries(registry_options or RegistryOptions.from_environment())
         self._opened: list[TargetEndpoint] = []
+        #: Where blobs went in each destination registry, for every copy of the session.
+        self.homes = BlobHomes()
 
     def __enter__(self) -> TransferSession:
         return self
@@ -87,6 +92,9 @@ class TransferSession:
                     f"{dst_ref} names digest {wanted}, but {src_ref} is {found}",
                     hint="give the destination a tag, or no digest",
                 )
+        options = options or CopyOptions()
+        if options.homes is None:
+            options = replace(options, homes=self.homes)
         result = copy_content(src, identifier, dst, tags, options, listener)
         result.source, result.destination = str(src_ref), str(dst_ref)
         return result
@@ -127,11 +135,15 @@ def copy_many(
 ) -> BatchResult:
     """Copy many (source, destination) pairs in one session, ``options.jobs`` at a time.
 
-    Connections and tokens are shared; one failure does not stop the others.
+    Connections, tokens and blob homes are shared: a blob several lines need in
+    one registry crosses to it once, and the batch's destination repositories
+    are the likely homes of blobs copied there before. One failure does not
+    stop the others.
     """
     options = options or CopyOptions()
     batch = BatchResult(results=[None] * len(pairs))
     with TransferSession(registry_options) as session:
+        _know_destinations(session.homes if options.homes is None else options.homes, pairs)
 
         def one(position: int) -> None:
             source, destination = pairs[position]
@@ -143,3 +155,15 @@ def copy_many(
         with ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="image") as pool:
             list(pool.map(one, range(len(pairs))))
     return batch
+
+
+def _know_destinations(homes: BlobHomes, pairs: Sequence[tuple[str, str]]) -> None:
+    """The batch's registry destinations, as candidate homes (what does not parse is
+    left for the copy of that line to refuse)."""
+    for _, destination in pairs:
+        try:
+            reference = parse_reference(destination)
+        except PromoterError:
+            continue
+        if isinstance(reference, Reference):
+            homes.know(reference.registry, [reference.repository])

@@ -10,6 +10,7 @@ options of the same function so every test area starts registries one way.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -20,11 +21,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
 __all__ = [
     "REGISTRY_BINARY",
+    "Logged",
     "Registry",
     "TokenAuthConfig",
     "free_port",
@@ -57,6 +60,41 @@ def free_port(ipv6: bool = False) -> int:
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((address, 0))
         return int(sock.getsockname()[1])
+
+
+#: One access-log line (combined log format): the request line and the status.
+_ACCESS = re.compile(r'^\S+ \S+ \S+ \[[^]]*\] "(\S+) (\S+) [^"]*" (\d{3}) ')
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One request as the registry's access log has it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+
+    @property
+    def uploaded(self) -> str | None:
+        """The digest a committed upload stored (``PUT ...?digest=``, 201), else None."""
+        if self.method == "PUT" and self.status == 201 and "/blobs/uploads/" in self.path:
+            return self.query.get("digest")
+        return None
+
+    @property
+    def mounted(self) -> str | None:
+        """The digest a mount linked (``POST ...?mount=&from=``, 201), else None."""
+        if self.method == "POST" and self.status == 201:
+            return self.query.get("mount")
+        return None
+
+    @property
+    def declined(self) -> str | None:
+        """The digest of a mount the registry declined (202: an upload session), else None."""
+        if self.method == "POST" and self.status == 202:
+            return self.query.get("mount")
+        return None
 
 
 @dataclass(frozen=True)
@@ -146,6 +184,19 @@ class Registry:
         self.stop()
         self.start()
 
+    def requests(self) -> list[Logged]:
+        """Every request in the access log so far (``start_registry(access_log=True)``)."""
+        assert self.log_path is not None
+        found = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            match = _ACCESS.match(line)
+            if match is None:
+                continue
+            url = urlsplit(match[2])
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            found.append(Logged(match[1], url.path, query, int(match[3])))
+        return found
+
     def blob_count(self) -> int:
         """How many distinct blobs the storage holds (to assert what moved)."""
         blobs = self.storage / "docker" / "registry" / "v2" / "blobs"
@@ -161,10 +212,11 @@ def _config(
     tls: tuple[str, str] | None,
     htpasswd: str | None,
     token: TokenAuthConfig | None,
+    access_log: bool = False,
 ) -> dict[str, Any]:
     config: dict[str, Any] = {
         "version": 0.1,
-        "log": {"level": "error", "accesslog": {"disabled": True}},
+        "log": {"level": "error", "accesslog": {"disabled": not access_log}},
         "storage": {
             "filesystem": {"rootdirectory": str(root / "storage")},
             "delete": {"enabled": True},
@@ -196,12 +248,14 @@ def start_registry(
     token: TokenAuthConfig | None = None,
     ipv6: bool = False,
     attempts: int = 3,
+    access_log: bool = False,
 ) -> Registry:
     """Write a config under ``root`` and start a registry on a free loopback port.
 
     ``tls`` is ``(certificate_pem_path, key_pem_path)``; ``htpasswd`` a path to a
     bcrypt htpasswd file; ``token`` distribution's token-auth settings; ``ipv6``
-    listens on ``[::1]`` instead of 127.0.0.1.
+    listens on ``[::1]`` instead of 127.0.0.1; ``access_log`` writes a line per
+    request to ``log_path`` (read back with ``Registry.requests``).
     """
     root.mkdir(parents=True, exist_ok=True)
     last: Exception | None = None
@@ -209,7 +263,9 @@ def start_registry(
         host = f"[::1]:{free_port(True)}" if ipv6 else f"127.0.0.1:{free_port()}"
         config_path = root / "config.yml"
         config_path.write_text(
-            yaml.safe_dump(_config(root, host, tls=tls, htpasswd=htpasswd, token=token))
+            yaml.safe_dump(
+                _config(root, host, tls=tls, htpasswd=htpasswd, token=token, access_log=access_log)
+            )
         )
         registry = Registry(
             host=host,

@@ -1,0 +1,102 @@
+"""Each unique blob crosses to a destination registry once per run: a batch of
+images sharing a base layer uploads it once and mounts it into the other
+repositories, as the destination registry's own access log shows."""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.images import Image, make_image, push_http, random_layer, tar_gz
+from tests.support.registry import Registry
+from tests.transfer.conftest import CliRun, skopeo_digest
+
+pytestmark = pytest.mark.registry
+
+Promoter = Callable[..., CliRun]
+
+
+def shared_base_images(count: int, seed: str) -> tuple[bytes, list[Image]]:
+    """``count`` images on one 1 MiB base layer, each with a small layer of its own."""
+    base = random_layer(1 << 20, f"base-{seed}")
+    images = [
+        make_image(layers=[base, tar_gz({f"app-{i}": f"{seed} {i}\n".encode()})], seed=f"{seed}{i}")
+        for i in range(count)
+    ]
+    return base, images
+
+
+def uploads_and_mounts(registry: Registry, digest: str) -> tuple[int, int, int]:
+    """How often ``digest`` was uploaded, mounted and refused a mount, per the access log."""
+    logged = registry.requests()
+    uploads = Counter(r.uploaded for r in logged)
+    mounts = Counter(r.mounted for r in logged)
+    declined = Counter(r.declined for r in logged)
+    return uploads[digest], mounts[digest], declined[digest]
+
+
+def test_batch_uploads_a_shared_layer_once_and_mounts_it_four_times(
+    registry: Registry, registry_factory: Callable[..., Registry], repo: Callable[[str], str],
+    promoter: Promoter, skopeo: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    from tests.support.images import digest_of
+
+    base, images = shared_base_images(5, "batch")
+    destination = registry_factory(access_log=True)
+    lines = []
+    for i, image in enumerate(images):
+        source = repo("src")
+        push_http(image, registry.url, source, "v1")
+        lines.append(f"{registry.host}/{source}:v1 {destination.host}/app{i}:v1")
+    batch = tmp_path / "pairs.txt"
+    batch.write_text("\n".join(lines) + "\n")
+
+    run = promoter("copy", "--batch", str(batch), "-o", "json")
+
+    assert run.code == 0, run.stderr
+    assert uploads_and_mounts(destination, digest_of(base))[:2] == (1, 4)
+    copies = run.json["copies"]
+    assert sum(c["blobs"]["mounted"] for c in copies) == 4
+    assert sum(c["blobs"]["copied"] for c in copies) == 5 * 3 - 4
+    for i, image in enumerate(images):
+        assert skopeo_digest(f"{destination.host}/app{i}:v1") == image.digest
+        # each image's own layer and config crossed once too
+        for digest in set(image.blobs) - {digest_of(base)}:
+            assert uploads_and_mounts(destination, digest)[:2] == (1, 0)
+
+
+def test_a_repository_that_does_not_hold_the_blob_declines_and_the_copy_is_whole(
+    registry: Registry, registry_factory: Callable[..., Registry], repo: Callable[[str], str],
+    promoter: Promoter, skopeo: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    """The batch's other destinations are likely homes: the first copy's mount from
+    one that is still empty is declined (202), and that upload session is used."""
+    from tests.support.images import digest_of
+
+    base, images = shared_base_images(2, "declined")
+    destination = registry_factory(access_log=True)
+    source = repo("src")
+    push_http(images[0], registry.url, source, "v1")
+    batch = tmp_path / "pairs.txt"
+    batch.write_text(
+        f"{registry.host}/{source}:v1 {destination.host}/first:v1\n"
+        f"{registry.host}/{source}:v1 {destination.host}/empty-yet:v1\n"
+    )
+
+    run = promoter("copy", "--batch", str(batch), "-j", "1", "-o", "json")
+
+    assert run.code == 0, run.stderr
+    uploads, mounts, declined = uploads_and_mounts(destination, digest_of(base))
+    assert (uploads, mounts, declined) == (1, 1, 1)
+    out = tmp_path / "out"
+    subprocess.run(
+        [skopeo, "copy", "--src-tls-verify=false", f"docker://{destination.host}/first:v1",
+         f"dir:{out}"],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert (out / digest_of(base).split(":", 1)[1]).read_bytes() == base
+    assert skopeo_digest(f"{destination.host}/empty-yet:v1") == images[0].digest
