@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXCHANGE_DEADLINE",
     "INSECURE_ENV",
+    "MAX_RPS_ENV",
     "SPEED_LIMIT",
     "SPEED_LIMIT_ENV",
     "SPEED_TIME",
@@ -33,6 +35,7 @@ __all__ = [
     "insecure_from_env",
     "is_loopback",
     "normalize_host",
+    "parse_rate_limits",
 ]
 
 #: Comma-separated ``HOST[:PORT]`` list of registries reached without TLS verification.
@@ -43,6 +46,8 @@ TIMEOUT_ENV = "PROMOTER_TIMEOUT"
 SPEED_LIMIT_ENV = "PROMOTER_SPEED_LIMIT"
 #: Seconds over which a blob transfer under ``SPEED_LIMIT_ENV`` fails.
 SPEED_TIME_ENV = "PROMOTER_SPEED_TIME"
+#: Comma-separated ``HOST=N``: at most N requests per second to HOST (``--max-rps``).
+MAX_RPS_ENV = "PROMOTER_MAX_RPS"
 #: The default whole-exchange deadline of a small exchange, in seconds.
 EXCHANGE_DEADLINE = 60.0
 #: The default speed floor of a blob transfer: 1 KiB/s on average ...
@@ -92,6 +97,8 @@ class RegistryConfig:
     ``tenant`` and ``client_id`` choose the Entra ID identity of ``azure``;
     ``docker_config`` a Docker config file of its own; ``ca_file`` the CA
     bundle this registry's certificate is checked against (besides the roots).
+    ``requests_per_second`` and ``max_concurrency`` are its request budget
+    (``limits`` in pipeline.yml; None: the run's defaults).
     """
 
     host: str
@@ -104,6 +111,8 @@ class RegistryConfig:
     client_id: str | None = None
     docker_config: str | None = None
     ca_file: str | None = None
+    requests_per_second: float | None = None
+    max_concurrency: int | None = None
     #: Where pipeline.yml declares the registry, for errors: alias, file, line, column.
     alias: str | None = None
     file: str | None = None
@@ -122,6 +131,12 @@ class RegistryConfig:
             value = settings.get(key)
             return value if isinstance(value, int) and value > 0 else None
 
+        def rate(key: str) -> float | None:
+            value = settings.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return None
+            return float(value) if math.isfinite(value) and value > 0 else None
+
         return cls(
             host=host,
             insecure=bool(settings.get("insecure", False)),
@@ -133,6 +148,8 @@ class RegistryConfig:
             client_id=text("clientId"),
             docker_config=text("dockerConfig"),
             ca_file=text("caFile"),
+            requests_per_second=rate("requestsPerSecond"),
+            max_concurrency=number("maxConcurrency"),
             alias=text("alias"),
             file=text("file"),
             line=number("line"),
@@ -155,6 +172,29 @@ def _seconds(value: str, name: str) -> float:
     if not number > 0 or number == float("inf"):
         raise InputError(f"{name}={value}: expected a positive number")
     return number
+
+
+def parse_rate_limits(entries: Iterable[str], source: str = "--max-rps") -> dict[str, float]:
+    """``HOST=N`` entries (``--max-rps``, ``PROMOTER_MAX_RPS``) -> host -> requests per second.
+
+    A later entry for the same host wins. ``InputError`` names the entry and the form.
+    """
+    from promoter.errors import InputError
+
+    limits: dict[str, float] = {}
+    for entry in entries:
+        host, sep, number = entry.strip().partition("=")
+        try:
+            value = float(number) if sep else math.nan
+        except ValueError:
+            value = math.nan
+        if not host.strip() or not (math.isfinite(value) and value > 0):
+            raise InputError(
+                f"{source} {entry.strip()!r}: expected HOST=N, N requests per second above 0",
+                hint=f"like {source} myregistry.azurecr.io=50",
+            )
+        limits[normalize_host(host)] = value
+    return limits
 
 
 #: Where the registry layer's long waits are told, for whoever shows them (the CLI).
@@ -187,6 +227,10 @@ class RegistryOptions:
     registries: Mapping[str, RegistryConfig] = field(default_factory=dict)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_concurrency: int = 8
+    #: Requests per second to any one registry (None: unpaced until it answers 429).
+    requests_per_second: float | None = None
+    #: host -> requests per second from the command line (``--max-rps``), over the pipeline's.
+    rate_limits: Mapping[str, float] = field(default_factory=dict)
     connect_timeout: float = 15.0
     stall_timeout: float = 60.0
     chunk_size: int = 4 * 1024 * 1024
@@ -213,8 +257,8 @@ class RegistryOptions:
         **overrides: Any,
     ) -> RegistryOptions:
         """Options from command-line values plus ``PROMOTER_INSECURE_REGISTRIES``,
-        ``PROMOTER_TIMEOUT``, ``PROMOTER_SPEED_LIMIT`` and ``PROMOTER_SPEED_TIME``
-        (``overrides`` win over the environment)."""
+        ``PROMOTER_TIMEOUT``, ``PROMOTER_SPEED_LIMIT``, ``PROMOTER_SPEED_TIME`` and
+        ``PROMOTER_MAX_RPS`` (``overrides`` win over the environment)."""
         env = environ if environ is not None else os.environ
         for key, name in (
             ("exchange_deadline", TIMEOUT_ENV),
@@ -223,6 +267,9 @@ class RegistryOptions:
         ):
             if key not in overrides and env.get(name, "").strip():
                 overrides[key] = _seconds(env[name], name)
+        if "rate_limits" not in overrides and env.get(MAX_RPS_ENV, "").strip():
+            entries = [e for e in env[MAX_RPS_ENV].split(",") if e.strip()]
+            overrides["rate_limits"] = parse_rate_limits(entries, MAX_RPS_ENV)
         insecure = {normalize_host(h) for h in insecure_registries} | insecure_from_env(environ)
         configs = {normalize_host(c.host): c for c in registries}
         insecure |= {host for host, config in configs.items() if config.insecure}
@@ -241,3 +288,17 @@ class RegistryOptions:
     def config_for(self, host: str) -> RegistryConfig:
         """The pipeline's settings for ``host``, or the defaults."""
         return self.registries.get(normalize_host(host)) or RegistryConfig(normalize_host(host))
+
+    def limits_for(self, host: str) -> tuple[float | None, int]:
+        """``host``'s request budget: requests per second (None: unpaced) and concurrency.
+
+        ``--max-rps`` wins over the pipeline's ``limits``, which win over the run's defaults.
+        """
+        host = normalize_host(host)
+        config = self.config_for(host)
+        rate = self.rate_limits.get(host)
+        if rate is None:
+            rate = self.rate_limits.get(_bare_host(host))
+        if rate is None:
+            rate = config.requests_per_second or self.requests_per_second
+        return rate, config.max_concurrency or self.max_concurrency

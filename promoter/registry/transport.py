@@ -5,7 +5,7 @@ Every client of a host shares one ``RegistryTransport`` and so one pooled
 budget. It is thread-safe: blobs move in parallel threads.
 
 ``send`` and ``stream`` take a ``RegistryRequest`` down the stack (budget,
-retries, auth, redirects, exchange) and translate what comes back at this
+retries, auth, pace, redirects, exchange) and translate what comes back at this
 boundary: a status outside ``expect`` raises ``RegistryError`` (``AuthError``),
 a transport failure that survived the retries ``NetworkError``, and a body
 that breaks while the caller reads a stream ``BrokenBody``.
@@ -34,8 +34,10 @@ from promoter.registry.layers import (
     RequestBudget,
     RetryFlow,
 )
+from promoter.registry.layers.budget import RateGate
 from promoter.registry.layers.exchange import capped
 from promoter.registry.options import RegistryOptions, is_loopback, normalize_host
+from promoter.registry.ratelimit import RateLimiter
 from promoter.registry.stats import TransportStats
 from promoter.registry.trust import trust_key
 
@@ -72,14 +74,14 @@ class RegistryTransport:
         exchange = Exchange(self.http, self.stats, deadline)
         storage = Exchange(self._storage_client, self.stats, deadline) if self.insecure else None
         retry = options.retry
+        rate, self.max_concurrency = options.limits_for(self.host)
+        #: The pace of this registry, shared by every worker of the process.
+        self.limiter = RateLimiter(rate)
+        paced = RateGate(FollowRedirects(exchange, storage or exchange), self.limiter)
         self.budget = RequestBudget(
-            RetryFlow(
-                AuthFlow(FollowRedirects(exchange, storage or exchange), self.auth),
-                retry,
-                self.stats,
-                options.on_wait,
-            ),
-            options.max_concurrency,
+            RetryFlow(AuthFlow(paced, self.auth), retry, self.stats, options.on_wait),
+            self.max_concurrency,
+            self.limiter,
         )
         self._ping = RetryFlow(exchange, retry, self.stats)
         self._probe = RetryFlow(TlsProbe(exchange, self.insecure), retry, self.stats)
@@ -105,7 +107,7 @@ class RegistryTransport:
     def _make_client(self) -> httpx.Client:
         import httpx
 
-        slots = max(1, self.options.max_concurrency) * 2 + 2
+        slots = max(1, self.max_concurrency) * 2 + 2
         kwargs: dict[str, Any] = {
             "timeout": self._timeout(),
             "limits": httpx.Limits(max_connections=slots, max_keepalive_connections=slots),

@@ -1,12 +1,17 @@
-"""``RequestBudget``: what one registry may be asked at once, the top of the stack.
+"""The request budget of one registry: slots at the top of the stack, a pace below.
 
-Slots: at most ``max_concurrency`` reads (GET, HEAD) and as many writes at
-once. Reads and writes have separate bounds, and a copy always opens its read
-before its write, so a same-registry copy cannot deadlock. A request holds
-its slot through its retries; a streamed answer holds it until closed.
+``RequestBudget`` holds the slots: at most ``max_concurrency`` reads (GET,
+HEAD) and as many writes at once. Reads and writes have separate bounds, and a
+copy always opens its read before its write, so a same-registry copy cannot
+deadlock. A request holds its slot through its retries; a streamed answer
+holds it until closed.
 
-This is also where a per-registry rate limit (``requests_per_second``) will
-wait for its turn: in ``_admit``, before a slot is taken.
+``RateGate`` keeps the registry's pace (``promoter.registry.ratelimit``): it
+sits below the retries and the 401 challenge, so every request that reaches
+the registry, each attempt included, waits for its turn there, and every
+answer is heard: a 429 lowers the rate shared by all the process's workers and
+holds them until its ``Retry-After`` has passed. Work outside the stack (the
+pipe, the ping) takes its slot and its turn together, with ``slot``.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from promoter.registry.deadline import time_left
 from promoter.registry.layers.request import Handler, RegistryRequest
+from promoter.registry.retry import parse_retry_after
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["READ_METHODS", "RequestBudget"]
+    from promoter.registry.ratelimit import RateLimiter
+
+__all__ = ["READ_METHODS", "RateGate", "RequestBudget"]
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 
@@ -29,14 +38,18 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 class RequestBudget:
     """Bound the requests in flight to one registry: read slots and write slots."""
 
-    def __init__(self, inner: Handler, max_concurrency: int) -> None:
+    def __init__(
+        self, inner: Handler, max_concurrency: int, limiter: RateLimiter | None = None
+    ) -> None:
         self._inner = inner
         self._reads = threading.BoundedSemaphore(max(1, max_concurrency))
         self._writes = threading.BoundedSemaphore(max(1, max_concurrency))
+        #: The pace of the requests that do not go down the stack (``slot``).
+        self.limiter = limiter
 
     def handle(self, request: RegistryRequest) -> httpx.Response:
         """Send ``request`` within a slot; a streamed answer keeps it until closed."""
-        slot = self._admit(request.method)
+        slot = self._admit(request.method, paced=False)  # the gate below paces each attempt
         try:
             response = self._inner.handle(request)
             if request.stream and not response.is_closed:
@@ -52,15 +65,38 @@ class RequestBudget:
 
     @contextmanager
     def slot(self, method: str) -> Iterator[None]:
-        """Hold one read or write slot (for work outside the stack: the pipe, the ping)."""
-        slot = self._admit(method)
+        """Hold one read or write slot, after the turn of the one request it is for
+        (for work outside the stack: the pipe, the ping)."""
+        slot = self._admit(method, paced=True)
         try:
             yield
         finally:
             slot.release()
 
-    def _admit(self, method: str) -> threading.BoundedSemaphore:
-        """Take a slot for ``method``: the one place a request waits for its turn."""
+    def _admit(self, method: str, *, paced: bool) -> threading.BoundedSemaphore:
+        """Take a slot for ``method``, then (``paced``) wait for the registry's pace."""
         semaphore = self._reads if method.upper() in READ_METHODS else self._writes
         semaphore.acquire()
+        if paced and self.limiter is not None:
+            try:
+                self.limiter.wait(time_left())
+            except BaseException:
+                semaphore.release()
+                raise
         return semaphore
+
+
+class RateGate:
+    """Each request to the registry waits for its turn; every answer is heard."""
+
+    def __init__(self, inner: Handler, limiter: RateLimiter) -> None:
+        self._inner = inner
+        self.limiter = limiter
+
+    def handle(self, request: RegistryRequest) -> httpx.Response:
+        """Wait for the pace, send ``request`` on, tell the pace what came back."""
+        self.limiter.wait(time_left())
+        response = self._inner.handle(request)
+        if response.status_code == 429:
+            self.limiter.heard(429, parse_retry_after(response.headers.get("Retry-After")))
+        return response
