@@ -197,19 +197,19 @@ class TargetEndpoint:
     def mount_from(self, descriptor: Descriptor, repository: str) -> bool:
         """A mount from ``repository`` in this registry; False when declined.
 
-        A registry declines with 202 and an upload session (kept for the upload);
-        one that refuses the source's scope outright (401/403: the credentials may
-        not read that repository) is a decline too, never a failure.
+        A registry declines with 202 and an upload session (kept for the upload).
+        An error answer is a decline too, never a failure: a mount only saves an
+        upload (401/403: the credentials may not read that repository; 404/405: a
+        registry without mounts; a 5xx the upload may not meet). A broken
+        connection is raised: the upload would meet it too.
         """
         target = self.target
         if not isinstance(target, RepositoryTarget) or repository == target.repository:
             return False
         try:
             return target.client.mount_blob(target.repository, descriptor.digest, repository)
-        except RegistryError as error:
-            if error.status in (401, 403):
-                return False
-            raise
+        except RegistryError:
+            return False
 
     def write_blob(self, descriptor: Descriptor, opener: BlobOpener) -> int:
         """Stream the blob in (resumable through ``opener``)."""

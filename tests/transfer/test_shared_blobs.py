@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.images import Image, make_image, push_http, random_layer, tar_gz
 from tests.support.registry import Registry
 from tests.transfer.conftest import CliRun, skopeo_digest
@@ -100,3 +101,30 @@ def test_a_repository_that_does_not_hold_the_blob_declines_and_the_copy_is_whole
     )  # fmt: skip
     assert (out / digest_of(base).split(":", 1)[1]).read_bytes() == base
     assert skopeo_digest(f"{destination.host}/empty-yet:v1") == images[0].digest
+
+
+def test_a_registry_that_answers_mounts_with_an_error_still_gets_every_image(
+    registry: Registry, other_registry: Registry, other_proxy: FaultProxy,
+    repo: Callable[[str], str], promoter: Promoter, skopeo: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    """A mount only saves an upload: a registry that refuses every mount (405, as one
+    without cross-repository mounts may) gets each blob uploaded instead."""
+    _, images = shared_base_images(3, "refused")
+    refuse = other_proxy.add(
+        Fault("status", method="POST", path=r"[?&]mount=", status=405, times=None)
+    )
+    source, destination = repo("src"), repo("dst")
+    lines = []
+    for i, image in enumerate(images):
+        push_http(image, registry.url, source, f"v{i}")
+        lines.append(f"{registry.host}/{source}:v{i} {other_proxy.host}/{destination}-{i}:v1")
+    batch = tmp_path / "pairs.txt"
+    batch.write_text("\n".join(lines) + "\n")
+
+    run = promoter("copy", "--batch", str(batch), "-o", "json")
+
+    assert run.code == 0, run.stderr
+    assert refuse.fired >= 2  # the base layer's mounts were refused
+    assert all(c["blobs"]["mounted"] == 0 for c in run.json["copies"])
+    for i, image in enumerate(images):
+        assert skopeo_digest(f"{other_registry.host}/{destination}-{i}:v1") == image.digest
