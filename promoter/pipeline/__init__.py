@@ -14,13 +14,25 @@ from promoter.pipeline.settings import STAGES, RunRequest, parse_stages
 
 if TYPE_CHECKING:
     from promoter.pipeline.run import apply_plan_file, run_pipeline
+    from promoter.pipeline.shards import apply_shard_file, finish_plan_file
 
-__all__ = ["STAGES", "RunReport", "RunRequest", "apply_plan_file", "parse_stages", "run_pipeline"]
+__all__ = [
+    "STAGES",
+    "RunReport",
+    "RunRequest",
+    "apply_plan_file",
+    "apply_shard_file",
+    "finish_plan_file",
+    "parse_stages",
+    "run_pipeline",
+]
 
 #: Names loaded on first use, and the module each comes from.
 _LAZY = {
     "apply_plan_file": "promoter.pipeline.run",
     "run_pipeline": "promoter.pipeline.run",
+    "apply_shard_file": "promoter.pipeline.shards",
+    "finish_plan_file": "promoter.pipeline.shards",
 }
 
 

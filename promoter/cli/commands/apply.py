@@ -1,22 +1,50 @@
-"""``promoter apply``: carry out a reviewed plan exactly as written."""
+"""``promoter apply``: carry out a reviewed plan exactly as written.
+
+With ``--shard I/N`` the command uploads shard I's share of the plan's blobs
+and writes no manifest and no tag; with ``--finish`` it checks that every
+destination holds every blob, then applies the plan (tags and records).
+"""
 
 from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
 
 import click
 
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
-from promoter.cli.render import emit_run_report
+from promoter.cli.render import emit, emit_run_report
+from promoter.errors import InputError
+
+if TYPE_CHECKING:
+    from promoter.promote.shard import ShardOutcome
 
 __all__ = ["apply"]
 
 
 @click.command()
 @click.argument("plan_file", metavar="PLAN.json")
+@click.option(
+    "--shard",
+    "shard_text",
+    metavar="I/N|auto",
+    default=None,
+    help="Upload only shard I of N's share of the blobs; no manifest or tag "
+    "(auto: Azure DevOps' SYSTEM_JOBPOSITIONINPHASE/SYSTEM_TOTALJOBSINPHASE).",
+)
+@click.option(
+    "--finish",
+    is_flag=True,
+    default=False,
+    help="After every shard: check every destination holds every blob, then write the tags.",
+)
 @output_option("text", "json")
 @quiet_option
 @insecure_registry_option
 def apply(
     plan_file: str,
+    shard_text: str | None,
+    finish: bool,
     output: str,
     quiet: bool,
     insecure_registries: tuple[str, ...],
@@ -25,15 +53,64 @@ def apply(
     """Apply a plan written by 'promoter plan --out', refusing if the world moved.
 
     Exits 1 and writes nothing when a source digest or a destination tag has
-    changed since the plan was made.
+    changed since the plan was made. --shard and --finish split the work over
+    several CI jobs: every shard first, then one --finish.
     """
     from promoter.cli.interrupts import graceful_interrupts
     from promoter.cli.progress import live_display, progress_for
-    from promoter.pipeline import apply_plan_file
 
+    if shard_text is not None and finish:
+        raise InputError(
+            "--shard and --finish go to different jobs: run every --shard I/N first, "
+            "then one --finish"
+        )
+    if shard_text is not None:
+        return _shard(plan_file, shard_text, insecure_registries, ca_file)
     listener = progress_for(quiet)
     with graceful_interrupts(), live_display(listener):
-        report = apply_plan_file(
-            plan_file, insecure_registries=insecure_registries, ca_file=ca_file, listener=listener
-        )
+        if finish:
+            from promoter.pipeline import finish_plan_file
+
+            report = finish_plan_file(
+                plan_file,
+                insecure_registries=insecure_registries,
+                ca_file=ca_file,
+                listener=listener,
+            )
+        else:
+            from promoter.pipeline import apply_plan_file
+
+            report = apply_plan_file(
+                plan_file,
+                insecure_registries=insecure_registries,
+                ca_file=ca_file,
+                listener=listener,
+            )
     return emit_run_report(report)
+
+
+def _shard(
+    plan_file: str, shard_text: str, insecure_registries: tuple[str, ...], ca_file: str | None
+) -> int:
+    from promoter.pipeline import apply_shard_file
+    from promoter.promote.shard import parse_shard
+
+    shard = parse_shard(shard_text, os.environ)
+    outcome = apply_shard_file(
+        plan_file, shard, insecure_registries=insecure_registries, ca_file=ca_file
+    )
+    emit(outcome.to_dict(), lambda _doc: _shard_text(outcome))
+    return 0
+
+
+def _shard_text(outcome: ShardOutcome) -> str:
+    from promoter.pipeline.render import size_text
+
+    return (
+        f"shard {outcome.shard}: {outcome.blobs} of the plan's {outcome.plan_blobs} blob(s) "
+        f"({size_text(outcome.bytes)} of {size_text(outcome.plan_bytes)}): "
+        f"{outcome.uploaded} uploaded ({size_text(outcome.uploaded_bytes)}), "
+        f"{outcome.mounted} mounted, {outcome.present} already there "
+        f"in {outcome.seconds:.1f}s\n"
+        "no manifest or tag written: run 'promoter apply PLAN --finish' once every shard is done"
+    )

@@ -1,0 +1,81 @@
+"""``promoter apply PLAN --shard I/N`` and ``--finish``: one plan's content over several jobs.
+
+Both refuse what ``apply`` refuses, before any write: a plan whose digests are
+not known yet or whose sources are not its pipeline's staging repositories
+(exit 2), and a stale plan (exit 1). A shard then uploads its share of the
+blobs (``promoter.promote.shard``); the finish checks from the registries that
+every destination holds every blob (exit 1, listing what is missing, and
+nothing written, when one does not), then applies the plan as ``apply`` does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from promoter import __version__
+from promoter.errors import InputError
+from promoter.pipeline.report import RunReport
+from promoter.pipeline.settings import registry_options
+from promoter.promote import ApplyOptions, PromotionPlan, apply_plan, load_plan
+from promoter.promote.apply import check_provenance
+from promoter.promote.freshness import check_freshness
+from promoter.promote.shard import ShardOutcome, ShardSpec, require_complete, run_shard
+from promoter.registry.pool import Registries
+
+__all__ = ["apply_shard_file", "finish_plan_file"]
+
+
+def _trusted(plan: PromotionPlan, registries: Registries) -> None:
+    """What ``apply_plan`` refuses first: unknown digests, foreign sources, a stale plan."""
+    pending = [i.image for i in plan.images if i.digest is None and i.writes]
+    if pending:
+        raise InputError(
+            f"the plan does not know the digest of {', '.join(pending)} (not built yet)",
+            hint="build and push to staging first, then plan again",
+        )
+    check_provenance(plan)
+    with ThreadPoolExecutor(8, thread_name_prefix="fresh") as pool:
+        check_freshness(plan, registries, pool)
+
+
+def apply_shard_file(
+    path: str,
+    shard: ShardSpec,
+    *,
+    insecure_registries: Sequence[str] = (),
+    ca_file: str | None = None,
+) -> ShardOutcome:
+    """``promoter apply PLAN --shard I/N``: shard I's blobs to their destinations; no tag."""
+    plan = load_plan(path)
+    options = registry_options(plan.registries, insecure_registries, ca_file)
+    with Registries(options) as registries:
+        _trusted(plan, registries)
+        return run_shard(plan, registries, shard)
+
+
+def finish_plan_file(
+    path: str,
+    *,
+    insecure_registries: Sequence[str] = (),
+    ca_file: str | None = None,
+    now: datetime | None = None,
+    listener: Any = None,
+) -> RunReport:
+    """``promoter apply PLAN --finish``: every blob in place (else ``IncompleteContentError``,
+    exit 1, nothing written), then the plan applied: manifests, tags, records."""
+    started = time.monotonic()
+    plan = load_plan(path)
+    report = RunReport(plan.file, False, ("promote",), dict(plan.context))
+    report.plan = plan
+    options = registry_options(plan.registries, insecure_registries, ca_file)
+    with Registries(options) as registries:
+        _trusted(plan, registries)
+        require_complete(plan, registries)
+        applying = ApplyOptions(version=__version__, now=now, check_fresh=True, listener=listener)
+        report.promotion = apply_plan(plan, registries, applying)
+    report.seconds = time.monotonic() - started
+    return report

@@ -1,0 +1,287 @@
+"""Shards of one plan (``apply --shard I/N``) and the finishing step (``apply --finish``),
+against real registries: CI jobs as concurrent processes, access logs as the witness."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from promoter.oci import Descriptor
+from promoter.promote.shard import BlobUnit, assign_units
+from tests.promote.project import CLEAN_ENV, LABELS, Project, head_digest, promoter_cli
+from tests.support.fault_proxy import Fault, FaultProxy
+from tests.support.oci_craft import Image, make_image, random_layer
+from tests.support.oci_store import push_http
+from tests.support.real_parts import require, tool_missing
+from tests.support.registry import Registry
+
+NAMES = ("api", "web", "worker")
+TAGS = ("1.2.3", "latest")
+
+
+# --------------------------------------------------------------------------------------
+# The assignment: a pure function of the units
+
+
+def _units(count: int, seed: int) -> list[BlobUnit]:
+    chooser = random.Random(seed)
+    units = []
+    for i in range(count):
+        digest = f"sha256:{i:064x}"
+        size = chooser.choice([0, 10, 1_000, 50_000, 2_000_000, chooser.randrange(1, 9_000_000)])
+        host = chooser.choice(["127.0.0.1:5001", "127.0.0.1:5002"])
+        blob = Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", digest, size)
+        units.append(BlobUnit(host, blob, ("web",), "127.0.0.1:5000/web"))
+    return units
+
+
+def test_every_unit_goes_to_one_shard_by_bytes_whatever_the_order() -> None:
+    units = _units(200, seed=7)
+    shards = assign_units(units, 4)
+    placed = Counter((u.host, u.blob.digest) for shard in shards for u in shard)
+    assert set(placed) == {(u.host, u.blob.digest) for u in units}
+    assert set(placed.values()) == {1}
+    shuffled = list(units)
+    random.Random(3).shuffle(shuffled)
+    assert assign_units(shuffled, 4) == shards  # a re-run (any order) assigns alike
+    loads = [sum(u.blob.size for u in shard) for shard in shards]
+    # greedy on sizes, largest first: no shard exceeds another by more than one blob
+    assert max(loads) - min(loads) <= max(u.blob.size for u in units)
+    assert all(shards)
+
+
+def test_one_large_blob_and_many_small_ones_are_balanced_by_bytes_not_count() -> None:
+    big = _units(1, seed=1)[0]
+    big = BlobUnit(big.host, Descriptor(big.blob.media_type, big.blob.digest, 8_000), (), "")
+    small = [
+        BlobUnit("h", Descriptor("x", f"sha256:{i + 1:064x}", 1_000), (), "") for i in range(8)
+    ]
+    first, second = assign_units([*small, big], 2)
+    assert [u.blob.size for u in first] == [8_000]
+    assert len(second) == 8
+
+
+# --------------------------------------------------------------------------------------
+# Real registries
+
+
+Sharded = tuple[Project, dict[str, Image]]
+
+
+def _project(registry_factory: Callable[..., Registry], root: Path, **hosts: str) -> Sharded:
+    """Three images of three layers (one shared by all, one by two) in staging; two
+    production registries with access logs; pipeline.yml promotes each to both."""
+    staging = registry_factory()
+    prod_a, prod_b = registry_factory(access_log=True), registry_factory(access_log=True)
+    project = Project(root, staging, prod_a, prod_b, images=NAMES, hosts=hosts)
+    base = random_layer(300_000, "base")
+    middle = random_layer(200_000, "middle")
+    images = {}
+    for i, name in enumerate(NAMES):
+        second = middle if name != "worker" else random_layer(150_000, "own")
+        layers = [base, second, random_layer(50_000 + 40_000 * i, name)]
+        image = make_image(layers=layers, seed=name, user="1000", labels=LABELS)
+        push_http(image, staging.url, name, "1.2.3")
+        images[name] = image
+    return project, images
+
+
+@pytest.fixture
+def sharded(registry_factory: Callable[..., Registry], tmp_path: Path) -> Sharded:
+    return _project(registry_factory, tmp_path / "project")
+
+
+def _plan(project: Project) -> Path:
+    result = promoter_cli("plan", "-f", "pipeline.yml", "--out", "plan.json", cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    return project.root / "plan.json"
+
+
+def _start_shard(
+    project: Project, shard: str, output: int | None = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    args = ["apply", "plan.json", "--shard", shard, "--output", "json"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "promoter", *args],
+        cwd=project.root,
+        env=CLEAN_ENV,
+        stdout=output,
+        stderr=output,
+        text=True,
+    )
+
+
+def _run_shards(project: Project, shards: list[str]) -> list[dict[str, Any]]:
+    """Run shards as concurrent processes (as CI jobs); their JSON documents."""
+    running = [_start_shard(project, shard) for shard in shards]
+    documents = []
+    for process in running:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        documents.append(json.loads(out))
+    return documents
+
+
+def _finish(project: Project) -> subprocess.CompletedProcess[str]:
+    return promoter_cli("apply", "plan.json", "--finish", "--output", "json", cwd=project.root)
+
+
+def _no_production_tag(project: Project, images: dict[str, Image]) -> None:
+    for registry in (project.prod_a, project.prod_b):
+        for name, image in images.items():
+            listed = httpx.get(f"{registry.url}/v2/{name}/tags/list", timeout=30)
+            assert listed.status_code == 404 or not listed.json().get("tags"), listed.text
+            assert head_digest(registry, name, image.digest) is None  # no manifest either
+
+
+def _uploads(registry: Registry) -> Counter[str]:
+    return Counter(r.uploaded for r in registry.requests() if r.uploaded)
+
+
+def _skopeo_digest(host: str, name: str, tag: str) -> str:
+    inspected = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", f"docker://{host}/{name}:{tag}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert inspected.returncode == 0, inspected.stderr
+    digest: str = json.loads(inspected.stdout)["Digest"]
+    return digest
+
+
+def _tags_at_planned_digests(project: Project, images: dict[str, Image], hosts: list[str]) -> None:
+    for host in hosts:
+        for name, image in images.items():
+            for tag in TAGS:
+                assert _skopeo_digest(host, name, tag) == image.digest, (host, name, tag)
+
+
+def test_four_concurrent_shards_then_finish_promote_every_blob_once_per_registry(
+    sharded: Sharded,
+) -> None:
+    require(tool_missing("skopeo"))
+    project, images = sharded
+    _plan(project)
+    documents = _run_shards(project, [f"{i}/4" for i in range(1, 5)])
+
+    # The shards share the plan's work: every unit once, by bytes, no tag.
+    plan_blobs = {d["plan"]["blobs"] for d in documents}
+    blobs = {digest for image in images.values() for digest in image.blobs}
+    assert plan_blobs == {2 * len(blobs)}  # each blob, in each of two registries
+    assert sum(d["assigned"]["blobs"] for d in documents) == 2 * len(blobs)
+    assert all(d["assigned"]["blobs"] and d["tagsWritten"] == 0 for d in documents)
+    assert sum(d["uploaded"]["blobs"] for d in documents) == 2 * len(blobs)
+    _no_production_tag(project, images)
+
+    finished = _finish(project)
+    assert finished.returncode == 0, finished.stderr
+    report = json.loads(finished.stdout)
+    assert {i["status"] for i in report["promotion"]["images"]} == {"promoted"}
+    _tags_at_planned_digests(project, images, [project.prod_a.host, project.prod_b.host])
+
+    # Each blob crossed to each production registry once (the other repositories
+    # that need it got a mount), during the shards: the finish uploaded none.
+    for registry in (project.prod_a, project.prod_b):
+        uploads = _uploads(registry)
+        assert {d: uploads[d] for d in blobs} == dict.fromkeys(blobs, 1), registry.host
+        mounted = {r.mounted for r in registry.requests() if r.mounted}
+        base = images["api"].manifest["layers"][0]["digest"]
+        assert base in mounted  # the shared base layer: uploaded once, mounted twice
+
+
+def test_a_shard_never_run_makes_finish_refuse_and_write_nothing(sharded: Sharded) -> None:
+    project, images = sharded
+    _plan(project)
+    documents = _run_shards(project, ["1/4", "2/4", "3/4"])
+    left = documents[0]["plan"]["blobs"] - sum(d["assigned"]["blobs"] for d in documents)
+    assert left > 0  # shard 4 has work
+
+    refused = _finish(project)
+    assert refused.returncode == 1, refused.stderr
+    first = refused.stderr.splitlines()[0]
+    assert first.startswith("error: the content is not complete: ") and "no tag written" in first
+    blobs = {digest for image in images.values() for digest in image.blobs}
+    listed = [line.strip() for line in refused.stderr.splitlines() if " -> " in line]
+    assert f"{len(listed)} blob(s) missing" in first  # one line per image, repository, blob
+    # ... naming exactly shard 4's units: (destination registry, blob) pairs
+    pairs = {
+        (line.split(" -> ")[1].split("/")[0], line.split(": ")[1].split(" ")[0]) for line in listed
+    }
+    assert len(pairs) == left
+    assert {digest for _, digest in pairs} <= blobs
+    _no_production_tag(project, images)
+
+    _run_shards(project, ["4/4"])
+    done = _finish(project)
+    assert done.returncode == 0, done.stderr
+
+
+def _stall_uploads(seconds: float) -> Fault:
+    return Fault(
+        "stall",
+        path=r"/v2/[^/]+/blobs/uploads/[^?/]+",
+        during="request",
+        after_bytes=10_000,
+        seconds=seconds,
+        times=None,
+    )
+
+
+def test_a_shard_killed_mid_upload_and_run_again_lets_finish_complete(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    require(tool_missing("skopeo"))
+    far = registry_factory()
+    with FaultProxy(far.host) as proxy:
+        project, images = _project(registry_factory, tmp_path / "project", **{"prod-b": proxy.host})
+        _plan(project)
+        proxy.add(_stall_uploads(60))  # prod-b's uploads hang
+        victim = _start_shard(project, "2/2", output=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and victim.poll() is None:
+            if any(e.fault == "stall" for e in proxy.exchanges()):
+                break
+            time.sleep(0.05)
+        assert any(e.fault == "stall" for e in proxy.exchanges()), "no upload reached prod-b"
+        victim.kill()  # SIGKILL
+        victim.wait(timeout=10)
+        proxy.clear_faults()
+        assert _finish(project).returncode == 1  # shard 1 never ran, shard 2 did not finish
+
+        _run_shards(project, ["2/2", "1/2"])  # the killed shard again, then the other
+        done = _finish(project)
+        assert done.returncode == 0, done.stderr
+        _tags_at_planned_digests(project, images, [project.prod_a.host, proxy.host])
+
+
+def test_finish_refuses_a_plan_from_another_pipeline(sharded: Sharded) -> None:
+    project, images = sharded
+    _plan(project)
+    _run_shards(project, ["1/1"])
+    # The finishing job's checkout holds another pipeline where the plan names its
+    # pipeline file (another commit, another repository): the same image names,
+    # other staging repositories. The plan's sources are not that pipeline's.
+    text = project.file.read_text().replace("staging: staging/", "staging: staging/other-")
+    project.file.write_text(text)
+    refused = promoter_cli("apply", "plan.json", "--finish", cwd=project.root)
+    assert refused.returncode == 2, refused.stderr
+    first = refused.stderr.splitlines()[0]
+    assert (
+        first.startswith("error: api: the plan's source ")
+        and f"{project.staging.host}/other-api in" in first
+    )
+    assert refused.stdout == ""
+    _no_production_tag(project, images)
+    shard = promoter_cli("apply", "plan.json", "--shard", "1/1", cwd=project.root)
+    assert shard.returncode == 2 and shard.stderr.splitlines()[0] == first
