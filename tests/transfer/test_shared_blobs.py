@@ -5,6 +5,7 @@ repositories, as the destination registry's own access log shows."""
 from __future__ import annotations
 
 import subprocess
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -128,3 +129,32 @@ def test_a_registry_that_answers_mounts_with_an_error_still_gets_every_image(
     assert all(c["blobs"]["mounted"] == 0 for c in run.json["copies"])
     for i, image in enumerate(images):
         assert skopeo_digest(f"{other_registry.host}/{destination}-{i}:v1") == image.digest
+
+
+def test_when_the_first_upload_fails_a_waiting_copy_uploads_the_blob_itself(
+    registry: Registry, other_registry: Registry, other_proxy: FaultProxy,
+    repo: Callable[[str], str], promoter: Promoter, skopeo: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    from tests.support.images import digest_of
+
+    base, images = shared_base_images(2, f"fails-{uuid.uuid4().hex[:6]}")
+    hex_part = digest_of(base).split(":", 1)[1]
+    # the first upload of the base layer is refused; the copy that made it fails
+    other_proxy.add(Fault("status", method="PUT", path=hex_part, status=403))
+    source, destination = repo("src"), repo("dst")
+    lines = []
+    for i, image in enumerate(images):
+        push_http(image, registry.url, source, f"v{i}")
+        lines.append(f"{registry.host}/{source}:v{i} {other_proxy.host}/{destination}-{i}:v1")
+    batch = tmp_path / "pairs.txt"
+    batch.write_text("\n".join(lines) + "\n")
+
+    run = promoter("copy", "--batch", str(batch), "-j", "2")
+
+    assert run.code == 3
+    failed = [line for line in run.stderr.splitlines() if line.startswith("failed: ")]
+    assert len(failed) == 1
+    survivor = next(i for i in range(2) if f"{destination}-{i}:v1" not in failed[0])
+    assert "blobs: 3 copied" in run.stdout  # the survivor uploaded the base layer itself
+    reference = f"{other_registry.host}/{destination}-{survivor}:v1"
+    assert skopeo_digest(reference) == images[survivor].digest
