@@ -203,7 +203,7 @@ class ShardOutcome:
             "exitCode": 0,
             "shard": {"index": self.shard.index, "total": self.shard.total},
             "assigned": {"blobs": self.blobs, "bytes": self.bytes},
-            "plan": {"blobs": self.plan_blobs, "bytes": self.plan_bytes},
+            "planTotal": {"blobs": self.plan_blobs, "bytes": self.plan_bytes},
             "uploaded": {"blobs": self.uploaded, "bytes": self.uploaded_bytes},
             "mounted": {"blobs": self.mounted},
             "present": {"blobs": self.present},

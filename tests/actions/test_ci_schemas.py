@@ -81,7 +81,7 @@ def test_the_schema_catches_a_broken_action() -> None:
 
 
 def test_there_is_an_example_workflow() -> None:
-    assert [p.name for p in WORKFLOWS] == ["workflow.yml"]
+    assert [p.name for p in WORKFLOWS] == ["promote-sharded.yml", "workflow.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

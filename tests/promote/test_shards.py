@@ -19,6 +19,8 @@ import pytest
 from promoter.oci import Descriptor
 from promoter.promote.shard import BlobUnit, assign_units
 from tests.promote.project import CLEAN_ENV, LABELS, Project, head_digest, promoter_cli
+from tests.support.actions_runner import parse_file_command
+from tests.support.cli import run_cli
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.oci_craft import Image, make_image, random_layer
 from tests.support.oci_store import push_http
@@ -176,7 +178,7 @@ def test_four_concurrent_shards_then_finish_promote_every_blob_once_per_registry
     documents = _run_shards(project, [f"{i}/4" for i in range(1, 5)])
 
     # The shards share the plan's work: every unit once, by bytes, no tag.
-    plan_blobs = {d["plan"]["blobs"] for d in documents}
+    plan_blobs = {d["planTotal"]["blobs"] for d in documents}
     blobs = {digest for image in images.values() for digest in image.blobs}
     assert plan_blobs == {2 * len(blobs)}  # each blob, in each of two registries
     assert sum(d["assigned"]["blobs"] for d in documents) == 2 * len(blobs)
@@ -204,7 +206,7 @@ def test_a_shard_never_run_makes_finish_refuse_and_write_nothing(sharded: Sharde
     project, images = sharded
     _plan(project)
     documents = _run_shards(project, ["1/4", "2/4", "3/4"])
-    left = documents[0]["plan"]["blobs"] - sum(d["assigned"]["blobs"] for d in documents)
+    left = documents[0]["planTotal"]["blobs"] - sum(d["assigned"]["blobs"] for d in documents)
     assert left > 0  # shard 4 has work
 
     refused = _finish(project)
@@ -268,7 +270,16 @@ def test_a_shard_killed_mid_upload_and_run_again_lets_finish_complete(
 def test_finish_refuses_a_plan_from_another_pipeline(sharded: Sharded) -> None:
     project, images = sharded
     _plan(project)
-    _run_shards(project, ["1/1"])
+    # one shard does it all, as a GitHub Actions step: its outputs and summary are written
+    github = {**CLEAN_ENV, "GITHUB_ACTIONS": "true"}
+    github["GITHUB_OUTPUT"] = str(project.root.parent / "output")
+    github["GITHUB_STEP_SUMMARY"] = str(project.root.parent / "summary.md")
+    args = ["apply", "plan.json", "--shard", "1/1"]
+    step = run_cli(args, cwd=project.root, env=github)
+    assert step.returncode == 0, step.stderr
+    assert "shard 1/1: " in step.stdout and "no manifest or tag written" in step.stdout
+    assert parse_file_command(Path(github["GITHUB_OUTPUT"]).read_text())["result"] == "succeeded"
+    assert "promoter apply: succeeded" in Path(github["GITHUB_STEP_SUMMARY"]).read_text()
     # The finishing job's checkout holds another pipeline where the plan names its
     # pipeline file (another commit, another repository): the same image names,
     # other staging repositories. The plan's sources are not that pipeline's.
