@@ -240,16 +240,23 @@ def _place(unit: BlobUnit, registries: Registries, outcome: ShardOutcome) -> Non
 def run_shard(
     plan: PromotionPlan, registries: Registries, shard: ShardSpec, jobs: int = 4
 ) -> ShardOutcome:
-    """Upload shard ``shard``'s units of ``plan``; no manifest, tag or record is written."""
+    """Upload shard ``shard``'s units of ``plan``; no manifest, tag or record is written.
+
+    The first failure (or an interrupt) cancels the units not started yet: what
+    is uploaded stays, and the shard run again skips it.
+    """
     started = time.monotonic()
     outcome = ShardOutcome(shard)
-    with ThreadPoolExecutor(max(2, jobs), thread_name_prefix="shard") as pool:
+    pool = ThreadPoolExecutor(max(2, jobs), thread_name_prefix="shard")
+    try:
         units = content_units(plan, registries, pool)
         mine = assign_units(units, shard.total)[shard.index - 1]
         outcome.plan_blobs, outcome.plan_bytes = len(units), sum(u.blob.size for u in units)
         outcome.blobs, outcome.bytes = len(mine), sum(u.blob.size for u in mine)
         for _ in pool.map(lambda unit: _place(unit, registries, outcome), mine):
             pass
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     outcome.seconds = time.monotonic() - started
     return outcome
 

@@ -296,3 +296,24 @@ def test_finish_refuses_a_plan_from_another_pipeline(sharded: Sharded) -> None:
     _no_production_tag(project, images)
     shard = promoter_cli("apply", "plan.json", "--shard", "1/1", cwd=project.root)
     assert shard.returncode == 2 and shard.stderr.splitlines()[0] == first
+
+
+def test_finish_refuses_a_stale_plan_before_looking_at_the_content(sharded: Sharded) -> None:
+    project, _ = sharded
+    _plan(project)
+    _run_shards(project, ["2/2"])  # shard 1 never runs: the content is not complete either
+    # another writer puts another image at an immutable production tag meanwhile
+    other = make_image(seed="someone else", user="1000", labels=LABELS)
+    push_http(other, project.prod_a.url, "web", "1.2.3")
+    stale = _finish(project)
+    assert stale.returncode == 1, stale.stderr
+    first = stale.stderr.splitlines()[0]
+    assert first.startswith("error: the plan is stale: 1 change(s)"), first
+    assert f"{project.prod_a.host}/web:1.2.3 now names {other.digest}" in stale.stderr
+    assert head_digest(project.prod_a, "web", "1.2.3") == other.digest
+    for registry in (project.prod_a, project.prod_b):
+        for name in NAMES:
+            assert head_digest(registry, name, "latest") is None
+    # a shard refuses the stale plan too, before any upload
+    shard = promoter_cli("apply", "plan.json", "--shard", "1/2", cwd=project.root)
+    assert shard.returncode == 1 and shard.stderr.splitlines()[0] == first
