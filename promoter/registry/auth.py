@@ -69,8 +69,11 @@ class Authenticator:
         host: str,
         credential_lookup: Callable[[], Credential | None],
         http: Callable[[], httpx.Client],
+        deadline: float = 60.0,
     ) -> None:
         self.host = host
+        #: Seconds a whole token exchange may take (the registry's exchange deadline).
+        self.deadline = deadline
         self._lookup = credential_lookup
         self._credential: Credential | None = None
         self._looked_up = False
@@ -181,9 +184,11 @@ class Authenticator:
         ):
             credential = self._with_identity_token(credential, realm, service)
         self.token_requests += 1
+        client = self._http()
         try:
             if credential is not None and credential.identity_token:
-                response = self._http().post(
+                request = client.build_request(
+                    "POST",
                     realm,
                     data={
                         "grant_type": "refresh_token",
@@ -202,7 +207,8 @@ class Authenticator:
                     headers["Authorization"] = basic_header(
                         credential.username, credential.password
                     )
-                response = self._http().get(realm, params=params, headers=headers)
+                request = client.build_request("GET", realm, params=params, headers=headers)
+            response = self._send_bounded(client, request, realm)
         except httpx.TransportError as error:
             raise NetworkError(
                 f"{self.host}: token endpoint {realm} unreachable: {type(error).__name__}"
@@ -221,6 +227,20 @@ class Authenticator:
         except ValueError:
             document = None
         return _token_from(document)
+
+    def _send_bounded(
+        self, client: httpx.Client, request: httpx.Request, realm: str
+    ) -> httpx.Response:
+        """The token endpoint's answer within the exchange deadline, its body bounded
+        as every small answer's (``capped``: 4 MiB, an error's 64 KiB)."""
+        from promoter.registry.deadline import within
+        from promoter.registry.layers.exchange import capped
+
+        message = (
+            f"{self.host}: token endpoint {realm}: no complete answer within {self.deadline:g} s"
+        )
+        with within(self.deadline, message):
+            return capped(client.send(request, stream=True), f"get token from {realm}")
 
     def _with_identity_token(self, credential: Credential, realm: str, service: str) -> Credential:
         """Run the credential's identity-token factory once (Azure's exchange) and keep it."""

@@ -16,7 +16,7 @@ from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, Digester, DigestMismatchError
 from promoter.registry.auth import pull_scope, push_scope
 from promoter.registry.deadline import speed_floor
-from promoter.registry.failures import BrokenBody
+from promoter.registry.failures import BrokenBody, broken_words
 from promoter.registry.layers import RegistryRequest
 
 if TYPE_CHECKING:
@@ -102,8 +102,8 @@ class BlobOperations:
                     self.options.retry.is_retryable_exception(broken.error) and attempts.another()
                 ):
                     raise NetworkError(
-                        f"{self.host}: reading blob {ref} broke at byte {position}: "
-                        f"{type(broken.error).__name__}",
+                        f"{self.host}: get blob {ref}: at byte {position}, "
+                        f"{broken_words(broken.error)}",
                         hint="retried within the bounds; the registry may be overloaded",
                     ) from None
         if digester is not None and digester.digest() != digest:

@@ -26,7 +26,7 @@ from promoter.registry.auth import pull_scope, push_scope
 from promoter.registry.blobs import BlobOperations
 from promoter.registry.credentials import Credential, CredentialProvider, DefaultCredentials
 from promoter.registry.deadline import within
-from promoter.registry.failures import BrokenBody
+from promoter.registry.failures import BrokenBody, broken_words
 from promoter.registry.options import RegistryOptions, normalize_host
 from promoter.registry.raw import RawManifest
 from promoter.registry.transport import RegistryRequest, RegistryTransport
@@ -105,8 +105,8 @@ class RegistryClient(BlobOperations, UploadOperations):
             actual = compute_digest(raw, Digest.parse(expected).algorithm)
             if actual != expected:
                 raise DigestMismatchError(
-                    f"manifest of {reference} does not match its digest: expected "
-                    f"{expected}, got {actual}",
+                    f"{self.host}: the registry sent manifest {reference} with content that "
+                    f"does not match its digest: expected {expected}, got {actual}",
                     reference=str(reference),
                     code="DIGEST_INVALID",
                 )
@@ -135,8 +135,7 @@ class RegistryClient(BlobOperations, UploadOperations):
                     self.options.retry.is_retryable_exception(broken.error) and attempts.another()
                 ):
                     raise NetworkError(
-                        f"{self.host}: reading manifest {reference} broke: "
-                        f"{type(broken.error).__name__}"
+                        f"{self.host}: get manifest {reference}: {broken_words(broken.error)}"
                     ) from None
 
     def _manifest_request(

@@ -6,7 +6,34 @@ import ssl
 
 from promoter.errors import NetworkError
 
-__all__ = ["BrokenBody", "network_error", "ssl_failure"]
+__all__ = ["BrokenBody", "broken_words", "network_error", "ssl_failure"]
+
+
+#: What a transport exception means, in words (by class name, for httpx's and http.client's).
+_BROKEN_WORDS = {
+    "RemoteProtocolError": "the connection closed before the whole answer arrived",
+    "IncompleteRead": "the connection closed before the whole answer arrived",
+    "ReadError": "the connection broke while reading",
+    "ConnectionResetError": "the connection was reset",
+    "BrokenPipeError": "the connection was closed by the other side",
+    "ReadTimeout": "the registry stopped sending",
+    "TimeoutError": "the registry stopped sending",
+    "WriteError": "the connection broke while sending",
+}
+
+
+def broken_words(error: BaseException) -> str:
+    """Why a connection broke, in words, with the exception's class for the curious."""
+    name = type(error).__name__
+    words = next(
+        (
+            _BROKEN_WORDS[cls.__name__]
+            for cls in type(error).__mro__
+            if cls.__name__ in _BROKEN_WORDS
+        ),
+        "the connection broke",
+    )
+    return f"{words} ({name})"
 
 
 def ssl_failure(error: BaseException) -> BaseException | None:
@@ -48,7 +75,7 @@ class BrokenBody(NetworkError):
 
     def __init__(self, host: str, error: BaseException, action: str) -> None:
         super().__init__(
-            f"{host}: {action} broke while reading: {type(error).__name__}",
+            f"{host}: {action}: {broken_words(error)}",
             hint="the registry may be overloaded or restarting",
         )
         self.error = error

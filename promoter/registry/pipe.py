@@ -30,7 +30,9 @@ from typing import TYPE_CHECKING
 from promoter.errors import NetworkError
 from promoter.oci.digest import Digest
 from promoter.registry.auth import pull_scope, push_scope
+from promoter.registry.deadline import Scope
 from promoter.registry.errors import error_from_status
+from promoter.registry.failures import broken_words
 from promoter.registry.layers import MAX_REDIRECTS
 from promoter.registry.options import is_loopback
 from promoter.registry.upload import check_stored_digest
@@ -101,8 +103,8 @@ def pipe_blob(
             text = answer.read(65536)
         except (OSError, http.client.HTTPException) as error:
             raise NetworkError(
-                f"{destination.host}: streaming blob {ref} from {source.host} broke: "
-                f"{type(error).__name__}",
+                f"{destination.host}: streaming blob {ref} from {source.host}: "
+                f"{broken_words(error)}",
                 hint="retried on the regular path; the registry may be overloaded",
             ) from None
     if answer.status not in (201, 204):
@@ -123,16 +125,40 @@ def _move(
     buffer = bytearray(min(_BUFFER, max(1, size)))
     view = memoryview(buffer)
     left = size
+    floor = _speed_floor(reading)
     while left:
-        got = body.readinto(view[: min(len(buffer), left)])
+        try:
+            if floor is not None:
+                floor.timeout(None)  # raises once a whole window stayed under the floor
+            got = body.readinto(view[: min(len(buffer), left)])
+        except TimeoutError:
+            if floor is not None:
+                floor.timed_out()
+            raise
         if not got:
             raise http.client.IncompleteRead(b"", left)
+        if floor is not None:
+            floor.moved(got)
         upload.send(view[:got])
         left -= got
         reading.stats.add(downloaded=got)
         writing.stats.add(uploaded=got)
         if advanced is not None:
             advanced(got)
+
+
+def _speed_floor(transport: RegistryTransport) -> Scope | None:
+    """The blob read's speed floor (``speed_limit`` bytes/s over ``speed_time`` s), as
+    the regular path keeps it; None when switched off."""
+    options = transport.options
+    if not (options.speed_limit > 0 and options.speed_time > 0):
+        return None
+    return Scope(
+        f"{transport.host}: get blob: slower than {options.speed_limit:g} bytes/s "
+        f"over {options.speed_time:g} s",
+        floor=options.speed_limit,
+        window=options.speed_time,
+    )
 
 
 @contextmanager
@@ -154,7 +180,7 @@ def _open_read(
         headers = {"Accept": "*/*", "User-Agent": transport.options.user_agent}
         if own:
             headers.update(transport.auth.headers((pull_scope(repository),)))
-        connection = _open_connection(transport, url, registry=own)
+        connection = _open_connection(transport, url, registry=own, reading=True)
         try:
             transport.stats.count("GET")
             try:
@@ -191,13 +217,17 @@ def _connection(transport: RegistryTransport, base: str) -> Iterator[http.client
 
 
 def _open_connection(
-    transport: RegistryTransport, url: str, *, registry: bool
+    transport: RegistryTransport, url: str, *, registry: bool, reading: bool = False
 ) -> http.client.HTTPConnection:
     """A connection to ``url``'s origin: TLS as the transport verifies its registry,
-    and always verified for another host (storage)."""
+    and always verified for another host (storage). A read gives up on silence
+    after the speed floor's window (nothing in a window is under any floor)."""
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "", parts.port
-    timeout = transport.options.stall_timeout
+    options = transport.options
+    timeout = options.stall_timeout
+    if reading and options.speed_limit > 0 and options.speed_time > 0:
+        timeout = min(timeout, options.speed_time + 0.05)
     if parts.scheme != "https":
         return http.client.HTTPConnection(host, port, timeout=timeout)
     verify = transport.tls_verify() if registry else transport.verifying_context()

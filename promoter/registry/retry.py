@@ -71,9 +71,13 @@ def is_retryable_status(status: int, code: str | None = None) -> bool:
 def is_retryable_error(error: BaseException) -> bool:
     """Whether an operation that failed with ``error`` is worth running again: the
     connection broke beyond one request's retries (``NetworkError``), or the
-    registry's answer is in the table (a busy or failing registry; never a 401)."""
+    registry's answer is in the table (a busy or failing registry; never a 401).
+    A spent deadline or a transfer under its speed floor is final: trying again
+    would take as long again."""
     if isinstance(error, NetworkError):
-        return True
+        from promoter.registry.deadline import DeadlineExceeded
+
+        return not isinstance(error, DeadlineExceeded)
     return (
         isinstance(error, RegistryError)
         and error.status is not None

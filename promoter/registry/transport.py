@@ -69,8 +69,8 @@ class RegistryTransport:
         if not self.insecure and options.transport is None:
             options.trust_roots.load_early(trust_key(self.host, options))
         prepare()  # after the trust roots started loading: the two overlap
-        self.auth = Authenticator(self.host, credential_lookup, self.http)
         deadline = options.exchange_deadline
+        self.auth = Authenticator(self.host, credential_lookup, self.http, deadline)
         exchange = Exchange(self.http, self.stats, deadline)
         storage = Exchange(self._storage_client, self.stats, deadline) if self.insecure else None
         retry = options.retry

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from promoter.errors import NetworkError, RegistryError, TagConflict
 from promoter.oci import Descriptor
 from promoter.oci.digest import DigestMismatchError, is_digest
+from promoter.registry.deadline import DeadlineExceeded
 from promoter.registry.retry import RetryPolicy, is_retryable_error
 from promoter.transfer.endpoints import Destination, FetchedManifest, Source
 from promoter.transfer.graph import walk
@@ -335,8 +336,8 @@ def _write_blob(
             destination.write_blob(blob, opener)
             return
         except (NetworkError, DigestMismatchError) as error:
-            if not attempts.another():
-                raise
+            if isinstance(error, DeadlineExceeded) or not attempts.another():
+                raise  # a transfer under its speed floor is final, as a spent deadline
             listener.blob_restarted(blob, error.message)
         except RegistryError as error:
             if error.code != "DIGEST_INVALID":

@@ -19,14 +19,16 @@ def run_cli(
     env: Mapping[str, str] | None = None,
     timeout: float = 120,
     text: bool = True,
+    wrapper: Sequence[str] = (),
 ) -> subprocess.CompletedProcess[Any]:
     """``python -m promoter ARGS`` in ``cwd``: exit code and output (``str``, or ``bytes``
     with ``text=False``); a non-zero exit is the test's to judge, never an exception.
 
-    ``env`` is the process's whole environment when given, else this process's.
+    ``env`` is the process's whole environment when given, else this process's;
+    ``wrapper`` runs before the interpreter (``/usr/bin/time -f %M``, say).
     """
     return subprocess.run(
-        [sys.executable, "-m", "promoter", *args],
+        [*wrapper, sys.executable, "-m", "promoter", *args],
         cwd=cwd,
         env=dict(env) if env is not None else None,
         capture_output=True,

@@ -161,6 +161,12 @@ class HostileRegistry:
             return
 
     def _one(self, sock: socket.socket, rfile: object) -> bool:
+        line = rfile.peek(1)[:1]  # type: ignore[attr-defined]
+        if line == b"\x16":
+            # A TLS handshake (the client's probe of a loopback host): a plain HTTP
+            # server answers 400 and closes, which tells the client to speak HTTP.
+            sock.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            return False
         line = rfile.readline(65536)  # type: ignore[attr-defined]
         if not line:
             return False

@@ -17,8 +17,9 @@ import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from promoter.errors import RegistryError
 from promoter.registry.deadline import time_left
-from promoter.registry.errors import parse_error_body
+from promoter.registry.errors import error_from_response, parse_error_body
 from promoter.registry.failures import ssl_failure
 from promoter.registry.layers.exchange import MAX_ERROR_BODY, capped
 from promoter.registry.layers.request import Handler, RegistryRequest
@@ -72,7 +73,7 @@ class RetryFlow:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             left = time_left()
             if retry_after is not None and left is not None and retry_after > left:
-                return response  # the registry asks for longer than the deadline leaves
+                raise _wait_refused(response, request, retry_after, left)
             if not attempts.another(retry_after, limit=left, on_wait=self._waiting(request)):
                 return response
 
@@ -91,3 +92,18 @@ class RetryFlow:
     def _retryable(self, response: httpx.Response) -> bool:
         code, _ = parse_error_body(response.content[:MAX_ERROR_BODY])
         return self._policy.is_retryable_status(response.status_code, code)
+
+
+def _wait_refused(
+    response: httpx.Response, request: RegistryRequest, retry_after: float, left: float
+) -> RegistryError:
+    """The registry's own error, saying why it was not waited for: its ``Retry-After``
+    is past the time the deadline leaves."""
+    error = error_from_response(response, request.reference, action=request.action)
+    host = urllib.parse.urlsplit(request.url).netloc
+    error.detail = (
+        f"{host} asked to wait {retry_after:.0f} s before asking again; "
+        f"the deadline leaves {left:.0f} s"
+    )
+    error.hint = "wait and run again, or give more time with --timeout SECONDS (PROMOTER_TIMEOUT)"
+    return error
