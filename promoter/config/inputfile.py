@@ -9,8 +9,10 @@ input can make promoter read without end.
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
+from typing import Any
 
 from promoter.errors import ConfigError
 
@@ -63,3 +65,33 @@ def read_input_text(file: str, *, what: str = "file", hint: str | None = None) -
         raise ConfigError(
             f"not UTF-8 text (byte 0x{raw[error.start]:02x})", file=file, line=line, column=column
         ) from None
+
+
+def read_json_input(file: str, *, what: str = "file", hint: str | None = None) -> Any:
+    """:func:`read_input_text` parsed as strict JSON: no duplicate keys, no NaN or
+    Infinity, no nesting past what the parser can hold; ``ConfigError`` (exit 2)
+    at ``file:line:col`` otherwise."""
+    text = read_input_text(file, what=what, hint=hint)
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"not valid JSON: {error.msg}", file=file, line=error.lineno, column=error.colno
+        ) from None
+    except ValueError as error:
+        raise ConfigError(f"not valid JSON: {error}", file=file) from None
+    except RecursionError:
+        raise ConfigError(f"the {what} is nested too deeply", file=file) from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

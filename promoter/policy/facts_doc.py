@@ -86,15 +86,11 @@ def redact_facts(facts: Facts) -> Facts:
 def load_facts(path: str | Path) -> Facts:
     """Read a facts document written by ``--facts-out`` (redacted again); ``InputError`` when
     it is not one."""
+    from promoter.config.inputfile import read_json_input
+
     file = str(path)
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{file}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"{file}: cannot read: {error}") from None
-    except json.JSONDecodeError as error:
-        raise InputError(f"{file}:{error.lineno}: not valid JSON: {error.msg}") from None
+    hint = "write one with 'promoter check REF --facts-out FILE'"
+    document = read_json_input(file, what="facts document", hint=hint)
     if not isinstance(document, dict) or document.get("factsVersion") != FACTS_VERSION:
         raise InputError(
             f"{file}: not an image facts document (factsVersion {FACTS_VERSION})",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promoter.config.inputfile import read_input_text
+from promoter.config.inputfile import read_json_input
 from promoter.errors import ConfigError, InputError
 
 __all__ = [
@@ -217,19 +217,6 @@ class PromotionPlan:
             raise InputError(f"{path}: cannot write the plan: {error.strerror}") from None
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _schema_errors(file: str, data: dict[str, Any]) -> None:
     """Raise the first way ``data`` breaks the plan schema (the rest in the detail)."""
     from promoter.config.schema import plan_schema_dict, schema_problems
@@ -255,13 +242,7 @@ def load_plan(path: str | Path) -> PromotionPlan:
     "false"``) is refused, never taken for true.
     """
     file = str(path)
-    text = read_input_text(file, what="plan", hint="write one with 'promoter plan --out plan.json'")
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
-    except ValueError as error:
-        raise ConfigError(f"the plan is not valid JSON: {error}", file=file) from None
-    except RecursionError:
-        raise ConfigError("the plan is nested too deeply", file=file) from None
+    data = read_json_input(file, what="plan", hint="write one with 'promoter plan --out plan.json'")
     if not isinstance(data, dict):
         raise ConfigError("the plan is not a JSON object", file=file)
     if data.get("format") != PLAN_FORMAT:

@@ -153,7 +153,7 @@ def test_strict_types(project: Path, change: Any, says: str) -> None:
 )
 def test_broken_json(project: Path, text: str, says: str) -> None:
     first = _apply(project, text)
-    assert first.startswith("error: plan.json: ") and says in first, first
+    assert first.startswith("error: plan.json:") and says in first, first
 
 
 def test_a_plan_past_the_cap_is_refused(project: Path) -> None:

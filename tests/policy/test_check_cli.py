@@ -37,6 +37,16 @@ def policy(tmp_path: Path) -> str:
             ["check", "--facts", "{tmp}/other.json", "--policy", "{policy}"],
             "not an image facts document",
         ),
+        (
+            ["check", "--facts", "{tmp}/huge.json", "--policy", "{policy}"],
+            "limited to 4194304 bytes",
+        ),
+        (["check", "--facts", "{tmp}/deep.json", "--policy", "{policy}"], "nested too deeply"),
+        (
+            ["check", "--facts", "{tmp}/twice.json", "--policy", "{policy}"],
+            "duplicate key 'digest'",
+        ),
+        (["check", "--facts", "/dev/zero", "--policy", "{policy}"], "not a regular file"),
         (["check", "oci:{tmp}/layout", "--policy", "{policy}"], "reads images in a registry"),
         (["check", "Not A Reference!", "--policy", "{policy}"], ""),
     ],
@@ -55,6 +65,9 @@ def test_bad_input_exits_2(
     facts = tmp_path / "facts.json"
     facts.write_text(json.dumps(facts_doc()))
     (tmp_path / "other.json").write_text('{"hello": 1}')
+    (tmp_path / "huge.json").write_text('{"pad": "' + "x" * (5 * 1024 * 1024) + '"}')
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "twice.json").write_text('{"digest": "a", "digest": "b"}')
     argv = [a.format(policy=policy, facts=facts, tmp=tmp_path) for a in args]
     code, out, err = _run([*argv, "--facts-out", str(tmp_path / "written.json")], capsys)
     assert code == 2, (out, err)
