@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -65,8 +66,31 @@ def quiet_option(func: F) -> F:
     )(func)
 
 
+def _set_max_rps(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> None:
+    """Check each ``HOST=N`` and hand them to the registry layer through ``PROMOTER_MAX_RPS``
+    (after the variable's own entries: the command line wins for a host in both)."""
+    if not values:
+        return
+    # Here, not at the top: the registry options bring ssl and socket, which --help does without.
+    from promoter.registry.options import MAX_RPS_ENV, parse_rate_limits
+
+    parse_rate_limits(values)  # InputError (exit 2, one line) for a bad entry
+    earlier = [e for e in os.environ.get(MAX_RPS_ENV, "").split(",") if e.strip()]
+    os.environ[MAX_RPS_ENV] = ",".join([*earlier, *(v.strip() for v in values)])
+
+
 def insecure_registry_option(func: F) -> F:
-    """``--insecure-registry HOST[:PORT]`` (repeatable) and ``--ca-file``."""
+    """``--insecure-registry HOST[:PORT]`` (repeatable), ``--ca-file`` and ``--max-rps``."""
+    func = click.option(
+        "--max-rps",
+        multiple=True,
+        metavar="HOST=N",
+        expose_value=False,
+        callback=_set_max_rps,
+        help="At most N requests per second to registry HOST from this process, over "
+        "pipeline.yml's limits (repeatable; also PROMOTER_MAX_RPS, comma-separated). "
+        "With N shards sharing a registry, give each its share.",
+    )(func)
     func = click.option(
         "--insecure-registry",
         "insecure_registries",

@@ -51,6 +51,8 @@ class _Builder:
         if isinstance(auth, str):
             auth = {"kind": auth}
         config = auth.get("config")
+        limits = data.get("limits") or {}
+        rate, slots = limits.get("requests_per_second"), limits.get("max_concurrency")
         return Registry(
             alias=alias,
             host=data["host"],
@@ -68,6 +70,8 @@ class _Builder:
                 config=self.base / config if config else None,
             ),
             **self.position(("registries", alias)),
+            requests_per_second=float(rate) if rate is not None else None,
+            max_concurrency=int(slots) if slots is not None else None,
         )
 
     def repository(self, path: KeyPath, value: str) -> Repository:

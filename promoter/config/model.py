@@ -60,6 +60,9 @@ class Registry:
     auth: RegistryAuth = field(default_factory=RegistryAuth)
     line: int = 0
     column: int = 0
+    #: ``limits``: requests per second and requests in flight (None: the defaults).
+    requests_per_second: float | None = None
+    max_concurrency: int | None = None
 
     def settings(self) -> dict[str, Any]:
         """How to reach and log in to this registry, as plain values (no secrets)."""
@@ -73,6 +76,8 @@ class Registry:
             "clientId": auth.client_id,
             "dockerConfig": str(auth.config) if auth.config else None,
             "caFile": str(self.ca_file) if self.ca_file else None,
+            "requestsPerSecond": self.requests_per_second,
+            "maxConcurrency": self.max_concurrency,
         }
         found.update({key: value for key, value in optional.items() if value})
         return found

@@ -172,6 +172,12 @@ def _problems_of(error: SchemaViolation, doc: Document) -> Iterator[Problem]:
             f"{_show(value)}: {custom or 'does not match ' + str(rule_value)}",
         )
         return
+    if validator in ("minimum", "exclusiveMinimum", "maximum"):
+        bound = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most"}
+        yield Problem(
+            mark, here, f"{_show(value)}: {custom or f'must be {bound[validator]} {rule_value}'}"
+        )
+        return
     if validator in ("minItems", "minProperties"):
         yield Problem(mark, here, "must not be empty")
         return

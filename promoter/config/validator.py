@@ -37,6 +37,9 @@ KEYWORDS = frozenset(
         "uniqueItems",
         "pattern",
         "minLength",
+        "minimum",
+        "exclusiveMinimum",
+        "maximum",
         "allOf",
         "if",
         "then",
@@ -155,6 +158,14 @@ class _Validator:
             yield violation("enum")
         if "const" in schema and not _equal(value, schema["const"]):
             yield violation("const")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            # As jsonschema compares: a NaN breaks none of these (the checks refuse it).
+            if "minimum" in schema and value < schema["minimum"]:
+                yield violation("minimum")
+            if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+                yield violation("exclusiveMinimum")
+            if "maximum" in schema and value > schema["maximum"]:
+                yield violation("maximum")
         if isinstance(value, str):
             if "pattern" in schema and not _regex(schema["pattern"]).search(value):
                 yield violation("pattern")

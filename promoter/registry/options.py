@@ -10,6 +10,7 @@ import ipaddress
 import logging
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -174,6 +175,10 @@ def _seconds(value: str, name: str) -> float:
     return number
 
 
+#: ``HOST[:PORT]`` as ``--max-rps`` takes it (a name, an IPv4 or a bracketed IPv6 address).
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?\Z")
+
+
 def parse_rate_limits(entries: Iterable[str], source: str = "--max-rps") -> dict[str, float]:
     """``HOST=N`` entries (``--max-rps``, ``PROMOTER_MAX_RPS``) -> host -> requests per second.
 
@@ -188,10 +193,11 @@ def parse_rate_limits(entries: Iterable[str], source: str = "--max-rps") -> dict
             value = float(number) if sep else math.nan
         except ValueError:
             value = math.nan
-        if not host.strip() or not (math.isfinite(value) and value > 0):
+        if not _HOST.match(host.strip()) or not (math.isfinite(value) and value > 0):
+            joint = " " if source.startswith("-") else "="
             raise InputError(
                 f"{source} {entry.strip()!r}: expected HOST=N, N requests per second above 0",
-                hint=f"like {source} myregistry.azurecr.io=50",
+                hint=f"like {source}{joint}myregistry.azurecr.io=50",
             )
         limits[normalize_host(host)] = value
     return limits

@@ -24,10 +24,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-__all__ = ["MAX_HOLD", "RECOVERY", "SPACING_MARGIN", "RateLimiter"]
+__all__ = ["MAX_HOLD", "RECOVERY", "SPACING_MARGIN", "RateLimiter", "shared_limiter"]
 
-#: The share of a turn added to its spacing: at 20 requests per second, 1 ms.
-SPACING_MARGIN = 0.02
+#: The share of a turn added to its spacing: 50 ms of network jitter a second is absorbed.
+SPACING_MARGIN = 0.05
 
 #: The longest a ``Retry-After`` holds the whole process (a longer one is cut to this).
 MAX_HOLD = 300.0
@@ -64,6 +64,16 @@ class RateLimiter:
         #: How many 429 answers were heard, and how many times the rate was lowered.
         self.throttled = 0
         self.decreases = 0
+
+    def tighten(self, limit: float) -> None:
+        """Keep to ``limit`` from now on, if it is lower than the limit so far."""
+        if not limit > 0:
+            raise ValueError(f"a rate limit is a positive number, not {limit!r}")
+        with self._lock:
+            if self.limit is not None and self.limit <= limit:
+                return
+            self.limit = self._ceiling = limit
+            self._rate = limit if self._rate is None else min(self._rate, limit)
 
     @property
     def rate(self) -> float | None:
@@ -146,3 +156,20 @@ class RateLimiter:
         cutoff = turn - 1.0
         while self._recent and self._recent[0] <= cutoff:
             self._recent.popleft()
+
+
+_SHARED: dict[str, RateLimiter] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiter(host: str, limit: float | None) -> RateLimiter:
+    """The process's one ``RateLimiter`` of ``host``: every client of the registry in this
+    process (the checks', the promotion's, each worker's) keeps one pace, at the lowest
+    limit any of them was given."""
+    with _SHARED_LOCK:
+        limiter = _SHARED.get(host)
+        if limiter is None:
+            limiter = _SHARED[host] = RateLimiter(limit)
+    if limit is not None:
+        limiter.tighten(limit)
+    return limiter

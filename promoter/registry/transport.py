@@ -37,7 +37,7 @@ from promoter.registry.layers import (
 from promoter.registry.layers.budget import RateGate
 from promoter.registry.layers.exchange import capped
 from promoter.registry.options import RegistryOptions, is_loopback, normalize_host
-from promoter.registry.ratelimit import RateLimiter
+from promoter.registry.ratelimit import shared_limiter
 from promoter.registry.stats import TransportStats
 from promoter.registry.trust import trust_key
 
@@ -75,8 +75,8 @@ class RegistryTransport:
         storage = Exchange(self._storage_client, self.stats, deadline) if self.insecure else None
         retry = options.retry
         rate, self.max_concurrency = options.limits_for(self.host)
-        #: The pace of this registry, shared by every worker of the process.
-        self.limiter = RateLimiter(rate)
+        #: The pace of this registry, shared by every client and worker of the process.
+        self.limiter = shared_limiter(self.host, rate)
         paced = RateGate(FollowRedirects(exchange, storage or exchange), self.limiter)
         self.budget = RequestBudget(
             RetryFlow(AuthFlow(paced, self.auth), retry, self.stats, options.on_wait),

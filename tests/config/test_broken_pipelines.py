@@ -104,6 +104,12 @@ CASES = [
     ),
     Case("alias-with-space", VALID.replace("  prod: {", '  "prod eu": {'), 4, 3, "registries['prod eu']", "a registry alias is"),
     Case("registry-duplicate", HEAD + "  staging: {host: 127.0.0.1:5002}\n" + IMAGES, 5, 3, "registries.staging", "duplicate key 'staging' (first defined at line 3)"),
+    Case("limits-rate-zero", VALID.replace("5001, insecure: true}", "5001, limits: {requests_per_second: 0}}"), 4, 62, "registries.prod.limits.requests_per_second", "requests_per_second is a number above 0"),
+    Case("limits-rate-string", VALID.replace("5001, insecure: true}", '5001, limits: {requests_per_second: "fast"}}'), 4, 62, "registries.prod.limits.requests_per_second", "expected a number, got a string"),
+    Case("limits-concurrency-float", VALID.replace("5001, insecure: true}", "5001, limits: {max_concurrency: 2.5}}"), 4, 58, "registries.prod.limits.max_concurrency", "expected an integer, got a number"),
+    Case("limits-concurrency-huge", VALID.replace("5001, insecure: true}", "5001, limits: {max_concurrency: 5000}}"), 4, 58, "registries.prod.limits.max_concurrency", "max_concurrency is a whole number from 1 to 1024"),
+    Case("limits-empty", VALID.replace("5001, insecure: true}", "5001, limits: {}}"), 4, 40, "registries.prod.limits", "must not be empty"),
+    Case("limits-unknown", VALID.replace("5001, insecure: true}", "5001, limits: {rps: 5}}"), 4, 41, "registries.prod.limits.rps", "unknown key 'rps'"),
     Case("ca-file-missing", VALID.replace("5000, insecure: true}", "5000, ca_file: certs/ca.pem}"), 3, 44, "registries.staging.ca_file", "CA file 'certs/ca.pem' does not exist"),
     # --- images ----------------------------------------------------------------------
     Case("images-empty", image("images: {}\n"), 5, 9, "images", "must not be empty"),
