@@ -20,7 +20,30 @@ from promoter.redaction import redact
 if TYPE_CHECKING:
     from promoter.pipeline.report import RunReport
 
-__all__ = ["emit", "emit_error", "emit_run_report", "error_document", "log"]
+__all__ = ["emit", "emit_error", "emit_run_report", "error_document", "log", "write_json"]
+
+#: How much encoded JSON ``write_json`` gathers before it redacts and writes it.
+_CHUNK = 64 * 1024
+
+
+def write_json(document: Any, stream: Any) -> None:
+    """``document`` as indented JSON on ``stream``, redacted, written as it is encoded:
+    a plan of thousands of images never exists as one string (twice, redacted).
+
+    Redaction goes by whole lines: JSON escapes every newline inside a string, so
+    no secret's form spans two lines of the output.
+    """
+    pending: list[str] = []
+    size = 0
+    for piece in json.JSONEncoder(indent=2, default=str).iterencode(document):
+        pending.append(piece)
+        size += len(piece)
+        if size >= _CHUNK and "\n" in piece:
+            text = "".join(pending)
+            cut = text.rindex("\n") + 1
+            stream.write(redact(text[:cut]))
+            pending, size = [text[cut:]], len(text) - cut
+    stream.write(redact("".join(pending)) + "\n")
 
 
 def emit(result: Any, text: Callable[[Any], str] | str | None = None) -> None:
@@ -29,8 +52,7 @@ def emit(result: Any, text: Callable[[Any], str] | str | None = None) -> None:
     if isinstance(result, dict):
         state.document = result
     if state.output == "json":
-        document = json.dumps(result, indent=2, sort_keys=False, default=str)
-        sys.stdout.write(redact(document) + "\n")
+        write_json(result, sys.stdout)
         return
     if text is None:
         return

@@ -209,10 +209,11 @@ class PromotionPlan:
         )
 
     def write(self, path: str | Path) -> None:
-        """Write the plan as JSON."""
-        text = json.dumps(self.to_dict(), indent=2) + "\n"
+        """Write the plan as JSON, as it is encoded (``json.dump`` writes it piece by piece)."""
         try:
-            Path(path).write_text(text, encoding="utf-8")
+            with open(path, "w", encoding="utf-8") as file:
+                json.dump(self.to_dict(), file, indent=2)
+                file.write("\n")
         except OSError as error:
             raise InputError(f"{path}: cannot write the plan: {error.strerror}") from None
 
