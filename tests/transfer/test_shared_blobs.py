@@ -41,6 +41,19 @@ def uploads_and_mounts(registry: Registry, digest: str) -> tuple[int, int, int]:
     return uploads[digest], mounts[digest], declined[digest]
 
 
+def _staged_batch(
+    images: list[Image], registry: Registry, source: str, destination: str, tmp_path: Path
+) -> Path:
+    """Push each image to ``source:v{i}``; a --batch file copying it to ``destination-{i}:v1``."""
+    lines = []
+    for i, image in enumerate(images):
+        push_http(image, registry.url, source, f"v{i}")
+        lines.append(f"{registry.host}/{source}:v{i} {destination}-{i}:v1")
+    batch = tmp_path / "pairs.txt"
+    batch.write_text("\n".join(lines) + "\n")
+    return batch
+
+
 def test_batch_uploads_a_shared_layer_once_and_mounts_it_four_times(
     registry: Registry, registry_factory: Callable[..., Registry], repo: Callable[[str], str],
     promoter: Promoter, skopeo: str, tmp_path: Path,
@@ -115,12 +128,7 @@ def test_a_registry_that_answers_mounts_with_an_error_still_gets_every_image(
         Fault("status", method="POST", path=r"[?&]mount=", status=405, times=None)
     )
     source, destination = repo("src"), repo("dst")
-    lines = []
-    for i, image in enumerate(images):
-        push_http(image, registry.url, source, f"v{i}")
-        lines.append(f"{registry.host}/{source}:v{i} {other_proxy.host}/{destination}-{i}:v1")
-    batch = tmp_path / "pairs.txt"
-    batch.write_text("\n".join(lines) + "\n")
+    batch = _staged_batch(images, registry, source, f"{other_proxy.host}/{destination}", tmp_path)
 
     run = promoter("copy", "--batch", str(batch), "-o", "json")
 
@@ -142,12 +150,7 @@ def test_when_the_first_upload_fails_a_waiting_copy_uploads_the_blob_itself(
     # the first upload of the base layer is refused; the copy that made it fails
     other_proxy.add(Fault("status", method="PUT", path=hex_part, status=403))
     source, destination = repo("src"), repo("dst")
-    lines = []
-    for i, image in enumerate(images):
-        push_http(image, registry.url, source, f"v{i}")
-        lines.append(f"{registry.host}/{source}:v{i} {other_proxy.host}/{destination}-{i}:v1")
-    batch = tmp_path / "pairs.txt"
-    batch.write_text("\n".join(lines) + "\n")
+    batch = _staged_batch(images, registry, source, f"{other_proxy.host}/{destination}", tmp_path)
 
     run = promoter("copy", "--batch", str(batch), "-j", "2")
 
