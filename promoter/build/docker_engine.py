@@ -28,7 +28,7 @@ from promoter.build.arguments import CONTAINER_CONTEXT, CONTAINER_DOCKER_CONFIG,
 from promoter.build.failure import LogTail, deliver
 from promoter.errors import BuildError
 
-__all__ = ["ContainerJob", "engine_reachable", "run_in_container"]
+__all__ = ["ContainerJob", "engine_reachable", "repository_digest", "run_in_container"]
 
 #: Label on every executor container promoter starts (value: the image's name).
 CONTAINER_LABEL = "io.promoter.build"
@@ -104,6 +104,27 @@ def _local_image_id(client: Any, image: str) -> str | None:
             return str(client.images.get(candidate).id)
         except docker.errors.ImageNotFound:
             continue
+    return None
+
+
+def repository_digest(image: str) -> str | None:
+    """The manifest digest the Docker engine knows ``image`` by (``RepoDigests``), or None.
+
+    An image the engine built or imported itself has none: it never came from a registry.
+    """
+    name = image.partition("@")[0]
+    head, slash, last = name.rpartition("/")
+    repository = f"{head}{slash}{last.partition(':')[0]}"
+    errors: tuple[type[BaseException], ...] = (BuildError, *_docker_errors())
+    try:
+        with _client() as client:
+            found = client.images.get(image).attrs.get("RepoDigests") or []
+    except errors:
+        return None
+    for entry in found:
+        named, at, digest = str(entry).partition("@")
+        if at and named == repository:
+            return digest
     return None
 
 

@@ -68,11 +68,14 @@ def _substitute(value: str, args: dict[str, str]) -> str:
     return _ARG_REF.sub(one, value)
 
 
-def base_images(text: str, build_args: dict[str, str] | None = None) -> list[str]:
+def base_images(
+    text: str, build_args: dict[str, str] | None = None, target: str | None = None
+) -> list[str]:
     """The images the Dockerfile's stages start FROM, without ``scratch`` and stage names.
 
     ``ARG`` lines before the first ``FROM`` (with ``build_args`` overriding their
-    defaults) are substituted, as Docker does.
+    defaults) are substituted, as Docker does. With a ``target``, the stages
+    after it are left out (kaniko stops there).
     """
     given = dict(build_args or {})
     args: dict[str, str] = {}
@@ -85,6 +88,8 @@ def base_images(text: str, build_args: dict[str, str] | None = None) -> list[str
             name, _, default = words[0].partition("=")
             args[name] = given.get(name, default.strip('"'))
         elif instruction.keyword == "FROM":
+            if target is not None and target.lower() in stages:
+                break  # the target stage is complete
             seen_from = True
             names = [w for w in words if not w.startswith("--")]
             if not names:

@@ -28,6 +28,7 @@ from promoter.signing.statement import BuildProvenance, Dependency, provenance_s
 
 __all__ = [
     "LOCAL_BUILDER",
+    "NOTE_ANNOTATION",
     "UNRESOLVED_ANNOTATION",
     "BaseImage",
     "BuildFacts",
@@ -43,6 +44,8 @@ __all__ = [
 LOCAL_BUILDER = "local"
 #: The annotation on a base image that could not be resolved: why not.
 UNRESOLVED_ANNOTATION = "dev.promoter.unresolved"
+#: The annotation on a base image resolved only in part (an index without the platform).
+NOTE_ANNOTATION = "dev.promoter.note"
 
 #: BuildKit's SecretsUsedInArgOrEnv words, as whole ``_``-separated parts of a name.
 _SECRET_NAME = re.compile(
@@ -203,6 +206,8 @@ def _base_dependency(base: BaseImage) -> _Resource:
         annotations["manifestDigest"] = base.manifest_digest
     if base.digest is None:
         annotations[UNRESOLVED_ANNOTATION] = base.problem or "not resolved"
+    elif base.problem:
+        annotations[NOTE_ANNOTATION] = base.problem
     return _Resource(
         uri=image_uri(base.reference, base.platform),
         digest=_digest_map(base.digest),
