@@ -11,7 +11,7 @@ from typing import Any
 
 from promoter.build.result import BuildResult
 
-__all__ = ["BuildReport", "ImageBuild", "PlatformBuild", "PushedImage"]
+__all__ = ["BuildReport", "ImageBuild", "PlatformBuild", "ProvenanceRecord", "PushedImage"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,28 @@ class PushedImage:
     reference: str
     digest: str
     tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProvenanceRecord:
+    """The SLSA provenance attached to an image's staging digests."""
+
+    predicate_type: str
+    subjects: tuple[str, ...]  # the digests it names and is attached to
+    builder_id: str
+    signed_by: str | None = None  # the key's fingerprint; None: unsigned
+    unresolved: tuple[str, ...] = ()  # base images named without a digest
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``provenance`` entry of an image in the document."""
+        return {
+            "predicateType": self.predicate_type,
+            "subjects": list(self.subjects),
+            "builderId": self.builder_id,
+            "signed": self.signed_by is not None,
+            "keyId": self.signed_by,
+            "unresolvedBases": list(self.unresolved),
+        }
 
 
 @dataclass(frozen=True)
@@ -61,6 +83,7 @@ class ImageBuild:
     tag_names: tuple[str, ...]
     builds: tuple[PlatformBuild, ...]
     index: PushedImage | None = None
+    provenance: ProvenanceRecord | None = None
 
     @property
     def staged(self) -> PushedImage | None:
@@ -85,6 +108,8 @@ class ImageBuild:
                 "digest": self.index.digest,
                 "stagingTags": list(self.index.tags),
             }
+        if self.provenance is not None:
+            entry["provenance"] = self.provenance.to_dict()
         return entry
 
 

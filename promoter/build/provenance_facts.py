@@ -14,7 +14,9 @@ The statement itself is made by :mod:`promoter.signing.provenance`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,14 +25,29 @@ from promoter.errors import PromoterError
 from promoter.oci.manifest import Index
 from promoter.oci.reference import parse_registry_reference
 from promoter.redaction import redact
-from promoter.signing.provenance import BaseImage, ExecutorImage
+from promoter.signing.provenance import (
+    LOCAL_BUILDER,
+    BaseImage,
+    BuildFacts,
+    ExecutorImage,
+    SourceFacts,
+    secret_build_args,
+)
 
 if TYPE_CHECKING:
+    from promoter.build.outcome import ImageBuild
     from promoter.build.result import BuildResult
     from promoter.build.spec import BuildSpec
+    from promoter.config import Image, Pipeline
     from promoter.registry.pool import Registries
 
-__all__ = ["executor_facts", "resolve_base_images"]
+__all__ = [
+    "RunFacts",
+    "executor_facts",
+    "image_build_facts",
+    "repository_path",
+    "resolve_base_images",
+]
 
 
 def _platform_manifest(index: Index, platform: str) -> str | None:
@@ -94,3 +111,89 @@ def executor_facts(spec: BuildSpec, result: BuildResult) -> ExecutorImage:
     from promoter.build.docker_engine import repository_digest
 
     return ExecutorImage(image, repository_digest(image))
+
+
+def repository_path(file: Path) -> str:
+    """``file`` relative to the root of the git work tree holding it (else its name)."""
+    resolved = file.resolve()
+    for parent in resolved.parents:
+        if (parent / ".git").exists():
+            return resolved.relative_to(parent).as_posix()
+    return resolved.name
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return path.resolve().relative_to(base.resolve()).as_posix() or "."
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What is the same for every image of a run: source, builder, run, secrets to withhold."""
+
+    source: SourceFacts | None = None
+    builder_id: str = LOCAL_BUILDER
+    invocation_id: str | None = None
+    builder_version: Mapping[str, str] = field(default_factory=dict)
+    #: Values this process holds as secrets: a build argument holding one is withheld.
+    secret_values: tuple[str, ...] = ()
+
+
+def image_build_facts(
+    pipeline: Pipeline,
+    image: Image,
+    built: ImageBuild,
+    specs: Sequence[BuildSpec],
+    run: RunFacts,
+    *,
+    registries: Registries,
+    started: datetime | None,
+    finished: datetime | None,
+) -> BuildFacts:
+    """The facts of ``image``'s build (``specs``, one per platform) as ``built`` pushed it."""
+    subjects = [
+        (b.pushed.reference.partition("@")[0], b.pushed.digest)
+        for b in built.builds
+        if b.pushed is not None
+    ]
+    if built.index is not None:
+        subjects.append((built.index.reference.partition("@")[0], built.index.digest))
+    bases: list[BaseImage] = []
+    executors: dict[str, ExecutorImage] = {}
+    for spec, build in zip(specs, built.builds, strict=True):
+        text = spec.dockerfile_path.read_text(encoding="utf-8", errors="replace")
+        bases.extend(
+            resolve_base_images(
+                text,
+                spec.build_args,
+                target=spec.target,
+                platform=spec.platform,
+                registries=registries,
+            )
+        )
+        executor = executor_facts(spec, build.result)
+        executors.setdefault(executor.reference, executor)
+    first = specs[0]
+    args = dict(first.build_args)
+    return BuildFacts(
+        image=image.name,
+        subjects=subjects,
+        pipeline_path=repository_path(pipeline.file),
+        pipeline_digest=_file_digest(pipeline.file) or "",
+        context=_relative(image.build.context, pipeline.base_dir),
+        dockerfile=_relative(image.build.dockerfile, image.build.context),
+        target=first.target,
+        platforms=[s.platform for s in specs if s.platform],
+        build_args=args,
+        secret_args=secret_build_args(args, secrets=run.secret_values),
+        source=run.source,
+        bases=bases,
+        executor=next(iter(executors.values()), None),
+        builder_id=run.builder_id,
+        builder_version=run.builder_version,
+        invocation_id=run.invocation_id,
+        started=started,
+        finished=finished,
+    )

@@ -12,18 +12,28 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
-from promoter.build.outcome import BuildReport
+from promoter import __version__
+from promoter.build.attest import AttachFunction, attest_image
+from promoter.build.from_config import specs_from_image
+from promoter.build.outcome import BuildReport, ImageBuild
+from promoter.build.provenance_facts import RunFacts
 from promoter.build.push import StagingPusher, build_credentials
-from promoter.build.stage import BuildLog, ImageMetadata, build_stage
-from promoter.config import Pipeline, load_pipeline
+from promoter.build.spec import BuildSpec
+from promoter.build.stage import BuildLog, ImageMetadata, build_stage, render_build_arg
+from promoter.ci.service import detect_service
+from promoter.config import Image, Pipeline, load_pipeline
 from promoter.pipeline.planning import Built
-from promoter.pipeline.settings import BuildRequest, registry_hosts, registry_options
+from promoter.pipeline.settings import BuildRequest, ci_run_url, registry_hosts, registry_options
+from promoter.redaction import secrets
 from promoter.registry.options import RegistryOptions
+from promoter.registry.pool import Registries
+from promoter.signing.keys import SigningKey
+from promoter.signing.provenance import SourceFacts, builder_id
 from promoter.tagging import expand_template
 from promoter.tagging.stage import TagsReport, image_metadata, pipeline_tags
 
@@ -46,6 +56,14 @@ class BuildSettings:
     #: Leave the tarballs on disk (``promoter build --no-push``); else they are removed.
     keep_tarballs: bool = False
     insecure_registries: tuple[str, ...] = ()
+    #: Attach SLSA provenance to every image pushed to staging.
+    provenance: bool = True
+    #: The pipeline's signing key (None: the provenance is attached unsigned).
+    signing_key: SigningKey | None = field(default=None, compare=False)
+    #: The environment the CI's builder and run are read from (None: this process's).
+    env: Mapping[str, str] | None = field(default=None, compare=False)
+    #: How an attestation is attached (None: promoter.signing.attach's tag form and referrer).
+    attach: AttachFunction | None = field(default=None, compare=False)
 
 
 class SilentBuildLog:
@@ -79,6 +97,7 @@ def build_pipeline(request: BuildRequest) -> BuildReport:
         push=request.push,
         keep_tarballs=not request.push,
         insecure_registries=request.insecure_registries,
+        env=env,
     )
     return build_images(pipeline, tags, now, settings)
 
@@ -86,7 +105,12 @@ def build_pipeline(request: BuildRequest) -> BuildReport:
 def build_images(
     pipeline: Pipeline, tags: TagsReport, now: datetime, settings: BuildSettings
 ) -> BuildReport:
-    """Build the images ``tags`` names, each under its tags and labels; push them when asked."""
+    """Build the images ``tags`` names, each under its tags and labels; push them when asked.
+
+    Each image pushed to staging then gets its SLSA provenance attached to its
+    digests (signed when the pipeline has a signing key), unless
+    ``settings.provenance`` is off.
+    """
     metadata = _build_metadata(pipeline, tags, now)
     images = [pipeline.image(entry.image) for entry in tags.images]
     output_root = Path(tempfile.mkdtemp(prefix="promoter-build-"))
@@ -96,17 +120,71 @@ def build_images(
         staging = [(i.staging.host, i.staging.repository) for i in pipeline.images.values()]
         pusher = StagingPusher(settings.options, staging) if settings.push else None
         push = cleanup.enter_context(pusher) if pusher is not None else None
-        return build_stage(
-            pipeline,
-            images,
-            metadata,
-            output_root=output_root,
-            log=settings.log,
-            push=push,
-            stitch=push.stitch if push is not None else None,
-            credentials=build_credentials(settings.options),
-            insecure_registries=settings.insecure_registries,
-        )
+        attesting = push is not None and settings.provenance
+        registries = cleanup.enter_context(Registries(settings.options)) if attesting else None
+        run = _run_facts(tags, settings) if attesting else None
+        built: list[ImageBuild] = []
+        for image in images:
+            started = datetime.now(timezone.utc)
+            one = build_stage(
+                pipeline,
+                [image],
+                metadata,
+                output_root=output_root,
+                log=settings.log,
+                push=push,
+                stitch=push.stitch if push is not None else None,
+                credentials=build_credentials(settings.options),
+                insecure_registries=settings.insecure_registries,
+            ).images[0]
+            if registries is not None and run is not None:
+                one = attest_image(
+                    pipeline,
+                    image,
+                    one,
+                    _specs(pipeline, image, metadata, settings),
+                    run,
+                    registries=registries,
+                    key=settings.signing_key,
+                    started=started,
+                    finished=datetime.now(timezone.utc),
+                    attach=settings.attach,
+                )
+            built.append(one)
+        return BuildReport(str(pipeline.file), tuple(built))
+
+
+def _specs(
+    pipeline: Pipeline, image: Image, metadata: Mapping[str, ImageMetadata], settings: BuildSettings
+) -> list[BuildSpec]:
+    """The specs the build stage ran for ``image`` (the same call, the same answer)."""
+    meta = metadata.get(image.name, ImageMetadata())
+    return specs_from_image(
+        pipeline,
+        image,
+        tags=meta.tag_names,
+        labels=meta.labels,
+        render=partial(render_build_arg, metadata=meta),
+        insecure_registries=settings.insecure_registries,
+    )
+
+
+def _run_facts(tags: TagsReport, settings: BuildSettings) -> RunFacts:
+    """The source, the CI's builder and run, the secrets to withhold: one per run."""
+    env = os.environ if settings.env is None else settings.env
+    context, repository = tags.context, tags.repository
+    source = SourceFacts(repository.html_url, context.sha, context.ref) if context.sha else None
+    try:
+        service = detect_service(env)
+    except ValueError:
+        service = "none"
+    return RunFacts(
+        source=source,
+        builder_id=builder_id(service, env),
+        invocation_id=ci_run_url(env),
+        builder_version={"promoter": __version__},
+        secret_values=tuple(secrets()),
+    )
 
 
 def staged_digests(report: BuildReport) -> dict[str, Built]:

@@ -65,6 +65,8 @@ class SourceFacts:
     @property
     def uri(self) -> str:
         """``git+https://host/org/repo@refs/heads/main`` (SLSA's form for a git source)."""
+        if not self.url:
+            return ""  # a checkout without a remote: the commit alone
         base = self.url if self.url.startswith("git+") else f"git+{self.url}"
         return f"{base}@{self.ref}" if self.ref else base
 
@@ -125,6 +127,8 @@ class _Resource(Dependency):
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
+        if not out["uri"]:
+            del out["uri"]
         if not out["digest"]:
             del out["digest"]
         if self.annotations:
@@ -237,7 +241,7 @@ def _external_parameters(facts: BuildFacts) -> dict[str, Any]:
         "context": facts.context,
         "dockerfile": facts.dockerfile,
     }
-    if facts.source is not None:
+    if facts.source is not None and facts.source.uri:
         parameters["source"] = facts.source.uri
     if facts.target:
         parameters["target"] = facts.target

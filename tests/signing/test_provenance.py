@@ -12,6 +12,7 @@ import pytest
 from promoter.signing.dsse import sign_envelope, unsigned_envelope
 from promoter.signing.keys import generate_key_pair, load_private_key, load_public_key
 from promoter.signing.provenance import (
+    NOTE_ANNOTATION,
     UNRESOLVED_ANNOTATION,
     BaseImage,
     BuildFacts,
@@ -210,3 +211,20 @@ def test_the_signed_statement_verifies_with_securesystemslib() -> None:
         Envelope.from_dict(copy.deepcopy(envelope)).verify([other], 1)
     with pytest.raises(VerificationError):
         Envelope.from_dict(unsigned_envelope(statement_bytes(statement))).verify([independent], 1)
+
+
+def test_a_checkout_without_a_remote_and_a_base_index_without_the_platform() -> None:
+    facts = _facts(
+        source=SourceFacts("", COMMIT),
+        bases=[BaseImage("h.io/b:1", BASE, "linux/s390x", problem="its index has no s390x")],
+        executor=ExecutorImage("/kaniko/executor", None, kind="binary"),
+    )
+    statement = provenance_statement_for(facts)
+    definition = statement["predicate"]["buildDefinition"]
+    assert "source" not in definition["externalParameters"]
+    source, base, executor = definition["resolvedDependencies"]
+    assert source == {"digest": {"gitCommit": COMMIT}, "name": "source"}
+    assert base["digest"] == {"sha256": "4" * 64}
+    assert base["annotations"][NOTE_ANNOTATION] == "its index has no s390x"
+    assert executor["uri"] == "/kaniko/executor"
+    assert executor["annotations"] == {UNRESOLVED_ANNOTATION: "digest not known"}

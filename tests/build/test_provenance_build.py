@@ -1,0 +1,261 @@
+"""SLSA provenance at build: a real kaniko stand-in build pushed to a real registry, its
+attestation read back by skopeo, plain HTTP and the referrers lookup, and verified by
+securesystemslib."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from promoter.config import load_pipeline
+from promoter.pipeline.builds import BuildSettings, SilentBuildLog, build_images
+from promoter.registry.options import RegistryOptions
+from promoter.registry.pool import Registries
+from promoter.signing.keys import SigningKey, generate_key_pair, load_private_key, load_public_key
+from promoter.tagging.stage import pipeline_tags
+from tests.build.test_cli_build import _clean_env, _git, _promoter, make_checkout
+from tests.support.registry import Registry
+
+pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.skopeo]
+
+PREDICATE = "https://slsa.dev/provenance/v1"
+DSSE = "application/vnd.dsse.envelope.v1+json"
+SECRET_VALUE = "s3cr3t-npm-token-value"
+
+GITHUB_ENV = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_SERVER_URL": "https://github.com",
+    "GITHUB_REPOSITORY": "acme/hello",
+    "GITHUB_WORKFLOW_REF": "acme/hello/.github/workflows/images.yml@refs/tags/v1.2.3",
+    "GITHUB_RUN_ID": "4242",
+    "GITHUB_SHA": "",
+    "GITHUB_REF": "refs/tags/v1.2.3",
+    "GITHUB_EVENT_NAME": "push",
+}
+
+
+def _skopeo_raw(reference: str) -> dict[str, Any]:
+    done = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{reference}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    document: dict[str, Any] = json.loads(done.stdout)
+    return document
+
+
+def _blob(registry: Registry, repository: str, digest: str) -> bytes:
+    response = httpx.get(f"{registry.url}/v2/{repository}/blobs/{digest}", timeout=30)
+    response.raise_for_status()
+    return response.content
+
+
+def _attestations(registry: Registry, repository: str, digest: str) -> list[dict[str, Any]]:
+    """The DSSE envelopes in cosign's ``sha256-<hex>.att`` manifest of ``digest`` (skopeo)."""
+    tag = digest.replace(":", "-") + ".att"
+    manifest = _skopeo_raw(f"{registry.host}/{repository}:{tag}")
+    envelopes = []
+    for layer in manifest["layers"]:
+        assert layer["mediaType"] == DSSE
+        assert layer["annotations"]["predicateType"] == PREDICATE
+        envelopes.append(json.loads(_blob(registry, repository, layer["digest"])))
+    return envelopes
+
+
+def _statement(envelope: dict[str, Any]) -> dict[str, Any]:
+    assert envelope["payloadType"] == "application/vnd.in-toto+json"
+    statement: dict[str, Any] = json.loads(base64.b64decode(envelope["payload"]))
+    return statement
+
+
+def _referrer_envelopes(registry: Registry, repository: str, digest: str) -> list[bytes]:
+    """The provenance found through promoter's referrers lookup (API or tag schema)."""
+    options = RegistryOptions.from_environment(insecure_registries=[registry.host])
+    found = []
+    with Registries(options) as registries:
+        client = registries.client(registry.host)
+        for descriptor in client.referrers(repository, digest):
+            from promoter.oci.reference import Reference
+
+            raw = client.get_manifest(Reference(registry.host, repository, None, descriptor.digest))
+            manifest = json.loads(raw.raw)
+            assert manifest["subject"]["digest"] == digest
+            for layer in manifest["layers"]:
+                if layer["mediaType"] == DSSE:
+                    found.append(_blob(registry, repository, layer["digest"]))
+    return found
+
+
+def _key() -> tuple[SigningKey, bytes]:
+    private_pem, public_pem = generate_key_pair("pw")
+    return load_private_key(private_pem.decode(), "pw", source="cosign.key"), public_pem
+
+
+def _build_in_process(
+    checkout: Path, registry: Registry, env: dict[str, str], key: SigningKey | None
+) -> dict[str, Any]:
+    pipeline = load_pipeline(str(checkout / "pipeline.yml"))
+    now = datetime.now(timezone.utc)
+    tags = pipeline_tags(pipeline, env=env, now=now)
+    options = RegistryOptions.from_environment(insecure_registries=[registry.host])
+    settings = BuildSettings(
+        options,
+        SilentBuildLog(),
+        insecure_registries=(registry.host,),
+        env=env,
+        signing_key=key,
+    )
+    report = build_images(pipeline, tags, now, settings)
+    (image,) = report.to_dict()["images"]
+    return dict(image)
+
+
+def _with_secret_arg(checkout: Path) -> None:
+    pipeline = (checkout / "pipeline.yml").read_text()
+    (checkout / "pipeline.yml").write_text(
+        pipeline.replace(
+            '        MINOR: "{{major}}.{{minor}}"\n',
+            f'        MINOR: "{{{{major}}}}.{{{{minor}}}}"\n        NPM_TOKEN: {SECRET_VALUE}\n',
+        )
+    )
+    _git(checkout, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "s")
+    _git(checkout, "tag", "-f", "v1.2.3")
+
+
+def test_a_signed_build_carries_provenance_that_verifies(
+    standin_image: str, registry: Registry, tmp_path: Path
+) -> None:
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.exceptions import VerificationError
+    from securesystemslib.signer import SSlibKey
+
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    _with_secret_arg(checkout)
+    key, public_pem = _key()
+    env = {**_clean_env(), **GITHUB_ENV, "GITHUB_SHA": _git(checkout, "rev-parse", "HEAD")}
+    env["GITHUB_WORKSPACE"] = str(checkout)
+    image = _build_in_process(checkout, registry, env, key)
+    (build,) = image["builds"]
+    digest = build["digest"]
+    assert image["provenance"]["signed"] is True
+    assert image["provenance"]["keyId"] == key.fingerprint
+    assert image["provenance"]["subjects"] == [digest]
+
+    (envelope,) = _attestations(registry, "hello", digest)
+    public = load_public_key(public_pem, source="cosign.pub")
+    independent = SSlibKey.from_crypto(public, keyid=key.fingerprint)
+    accepted = Envelope.from_dict(copy.deepcopy(envelope)).verify([independent], 1)
+    assert list(accepted) == [key.fingerprint]
+    statement = _statement(envelope)
+    assert statement["subject"] == [
+        {"name": f"{registry.host}/hello", "digest": {"sha256": digest.split(":")[1]}}
+    ]
+    predicate = statement["predicate"]
+    assert predicate["runDetails"]["builder"]["id"] == (
+        "https://github.com/acme/hello/.github/workflows/images.yml@refs/tags/v1.2.3"
+    )
+    assert predicate["runDetails"]["metadata"]["invocationId"] == (
+        "https://github.com/acme/hello/actions/runs/4242"
+    )
+    parameters = predicate["buildDefinition"]["externalParameters"]
+    assert parameters["pipeline"]["path"] == "pipeline.yml"
+    assert parameters["image"] == "hello"
+    assert parameters["buildArgs"] == {"VERSION": "1.2.3", "MINOR": "1.2"}
+    assert parameters["withheldBuildArgs"] == ["NPM_TOKEN"]
+    dependencies = predicate["buildDefinition"]["resolvedDependencies"]
+    source = next(d for d in dependencies if d.get("name") == "source")
+    assert source["digest"] == {"gitCommit": _git(checkout, "rev-parse", "HEAD")}
+    assert SECRET_VALUE not in json.dumps(envelope)
+    assert SECRET_VALUE not in base64.b64decode(envelope["payload"]).decode()
+
+    # The referrer form holds the same envelope.
+    assert [json.loads(b) for b in _referrer_envelopes(registry, "hello", digest)] == [envelope]
+
+    # Tampered, or checked with another key: refused.
+    forged = dict(statement, subject=[{"name": "x", "digest": {"sha256": "0" * 64}}])
+    tampered = dict(envelope, payload=base64.b64encode(json.dumps(forged).encode()).decode())
+    with pytest.raises(VerificationError):
+        Envelope.from_dict(copy.deepcopy(tampered)).verify([independent], 1)
+    _, other_pem = _key()
+    stranger = SSlibKey.from_crypto(load_public_key(other_pem, source="o"), keyid="o")
+    with pytest.raises(VerificationError):
+        Envelope.from_dict(copy.deepcopy(envelope)).verify([stranger], 1)
+
+
+def test_unsigned_provenance_on_azure_devops_names_the_pipeline_definition(
+    standin_image: str, registry: Registry, tmp_path: Path
+) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    (checkout / "pipeline.yml").write_text(
+        (checkout / "pipeline.yml")
+        .read_text()
+        .replace("staging/hello", "staging/hello-azure")
+        .replace(
+            "      executor:\n", "      platforms: [linux/amd64, linux/arm64]\n      executor:\n"
+        )
+    )
+    env = {
+        **_clean_env(),
+        "TF_BUILD": "True",
+        "SYSTEM_COLLECTIONURI": "https://dev.azure.com/acme/",
+        "SYSTEM_TEAMPROJECT": "Web Apps",
+        "SYSTEM_DEFINITIONID": "17",
+        "BUILD_BUILDID": "99",
+        "BUILD_SOURCEVERSION": _git(checkout, "rev-parse", "HEAD"),
+        "BUILD_SOURCEBRANCH": "refs/tags/v1.2.3",
+        "BUILD_REPOSITORY_URI": "https://dev.azure.com/acme/Web%20Apps/_git/hello",
+        "BUILD_SOURCESDIRECTORY": str(checkout),
+    }
+    image = _build_in_process(checkout, registry, env, None)
+    amd, arm = image["builds"]
+    index = image["index"]["digest"]
+    assert image["provenance"]["signed"] is False
+    assert image["provenance"]["subjects"] == [amd["digest"], arm["digest"], index]
+    for digest in (amd["digest"], arm["digest"], index):
+        (envelope,) = _attestations(registry, "hello-azure", digest)
+        assert envelope["signatures"] == []
+        statement = _statement(envelope)
+        assert [s["digest"]["sha256"] for s in statement["subject"]] == [
+            d.split(":")[1] for d in (amd["digest"], arm["digest"], index)
+        ]
+        run = statement["predicate"]["runDetails"]
+        assert (
+            run["builder"]["id"] == "https://dev.azure.com/acme/Web%20Apps/_build?definitionId=17"
+        )
+        assert run["metadata"]["invocationId"] == (
+            "https://dev.azure.com/acme/Web Apps/_build/results?buildId=99"
+        )
+        parameters = statement["predicate"]["buildDefinition"]["externalParameters"]
+        assert parameters["platforms"] == ["linux/amd64", "linux/arm64"]
+
+
+def test_cli_build_attaches_unsigned_provenance_locally(
+    standin_image: str, registry: Registry, tmp_path: Path
+) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    (checkout / "pipeline.yml").write_text(
+        (checkout / "pipeline.yml").read_text().replace("staging/hello", "staging/hello-local")
+    )
+    done = _promoter(checkout, "build", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    (image,) = json.loads(done.stdout)["images"]
+    (build,) = image["builds"]
+    assert image["provenance"]["builderId"] == "local"
+    assert image["provenance"]["signed"] is False
+    (envelope,) = _attestations(registry, "hello-local", build["digest"])
+    statement = _statement(envelope)
+    assert statement["predicate"]["runDetails"]["builder"]["id"] == "local"
+    assert "invocationId" not in statement["predicate"]["runDetails"]["metadata"]
+    parameters = statement["predicate"]["buildDefinition"]["externalParameters"]
+    assert parameters["context"] == "app"
+    assert parameters["dockerfile"] == "Dockerfile"
