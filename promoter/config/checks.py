@@ -252,6 +252,25 @@ def _images(check: _Checker, images: Mapping[str, Any]) -> Iterator[Problem]:
             yield from _promote(check, (*path, "promote", index), rule, image["staging"])
 
 
+def _public_keys(check: _Checker, path: KeyPath, policy: Mapping[str, Any]) -> Iterator[Problem]:
+    """A rule's ``key`` (a PEM public key file) or ``keys`` (a list of them): one, existing."""
+    if ("key" in policy) == ("keys" in policy):
+        yield check.at(
+            path,
+            f"{policy['rule']} needs exactly one of 'key' (a public key file) or 'keys' (a list)",
+            "the key a signer's cosign.pub holds: promoter keygen writes one",
+        )
+    elif "key" in policy:
+        yield from check.existing(
+            (*path, "key"), policy["key"], check.base, directory=False, what="public key"
+        )
+    else:
+        for index, name in enumerate(policy["keys"]):
+            yield from check.existing(
+                (*path, "keys", index), name, check.base, directory=False, what="public key"
+            )
+
+
 def _policy(check: _Checker, index: int, policy: Mapping[str, Any]) -> Iterator[Problem]:
     path: KeyPath = ("policies", index)
     rule = policy["rule"]
@@ -269,10 +288,10 @@ def _policy(check: _Checker, index: int, policy: Mapping[str, Any]) -> Iterator[
                 re.compile(pattern)
             except re.error as error:
                 yield check.at((*path, "labels", label), f"not a regular expression: {error}")
-    elif rule == "signed":
-        yield from check.existing(
-            (*path, "key"), policy["key"], check.base, directory=False, what="public key"
-        )
+    elif rule in ("signed", "provenance"):
+        yield from _public_keys(check, path, policy)
+    elif rule == "vulnerabilities" and "max_age" in policy:
+        yield from check.unit((*path, "max_age"), policy["max_age"], size=False)
     elif rule == "schema":
         problems = list(
             check.existing(

@@ -144,8 +144,11 @@ class _Builder:
         rule = data["rule"]
         # max-size and max-age keep their text: the rule reads it with the same
         # rules (promoter.units) as a --policy file, and the validator checked it.
-        if rule == "signed":
-            options["key"] = self.base / options["key"]
+        if rule in ("signed", "provenance"):
+            if "key" in options:
+                options["key"] = self.base / options["key"]
+            if "keys" in options:
+                options["keys"] = [self.base / name for name in options["keys"]]
         elif rule == "schema":
             options["schema"] = self.base / options["schema"]
         return PolicyRuleConfig(

@@ -22,10 +22,13 @@ __all__ = ["PolicyChecker"]
 class PolicyChecker:
     """Checks digests against one pipeline's rules (compiled once, shared clients)."""
 
-    def __init__(self, pipeline: Pipeline, registries: Registries, now: datetime) -> None:
+    def __init__(
+        self, pipeline: Pipeline, registries: Registries, now: datetime, commit: str | None = None
+    ) -> None:
         self.rules: list[CompiledRule] = compile_rules(pipeline_rules(pipeline), pipeline.base_dir)
         self.registries = registries
-        self.context = RuleContext(now=now)
+        # ``commit``: the git context's, which a provenance attestation must name.
+        self.context = RuleContext(now=now, commit=commit or None)
 
     def check(self, reference: Reference) -> CheckReport:
         """Every rule's results on ``reference`` (a staging repository at a digest)."""

@@ -122,7 +122,11 @@ def plan_images(
     hosts: Mapping[str, Mapping[str, object]] | None = None,
 ) -> tuple[PromotionPlan, dict[str, CheckReport]]:
     """The plan of ``images`` and the check reports made on the way (by image name)."""
-    checker = PolicyChecker(inputs.pipeline, registries, inputs.now) if inputs.check else None
+    checker = (
+        PolicyChecker(inputs.pipeline, registries, inputs.now, inputs.context.sha)
+        if inputs.check
+        else None
+    )
     plan = PromotionPlan(
         file=str(inputs.pipeline.file),
         created=created,

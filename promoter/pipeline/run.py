@@ -134,7 +134,7 @@ def _check_only(
         inputs.pipeline, inputs.context, inputs.repository, now, inputs.built, check=False
     )
     plan, _ = plan_images(unchecked, images, registries, created=now.isoformat())
-    checker = PolicyChecker(inputs.pipeline, registries, now)
+    checker = PolicyChecker(inputs.pipeline, registries, now, inputs.context.sha)
     for image in plan.images:
         if image.digest is None:
             report.notes.append(f"check: {image.image} has no digest in staging yet")

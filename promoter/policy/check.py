@@ -41,6 +41,8 @@ class CheckRequest:
     insecure_registries: tuple[str, ...] = ()
     ca_file: str | None = None
     now: datetime | None = field(default=None, compare=False)
+    #: The git commit being promoted (the provenance rule); None: the checkout's, if any.
+    commit: str | None = None
 
 
 def pipeline_rules(pipeline: Pipeline) -> list[PolicyRule]:
@@ -100,6 +102,22 @@ def _rules(request: CheckRequest) -> tuple[list[PolicyRule], Pipeline | None]:
     return pipeline_rules(pipeline), pipeline
 
 
+def _promoted_commit(request: CheckRequest, pipeline: Pipeline | None) -> str | None:
+    """The commit a provenance must name: ``--commit``, else the git context of the
+    pipeline's folder (or the working folder), as ``promoter run`` sees it; None without."""
+    if request.commit:
+        return request.commit
+    from promoter.errors import PromoterError
+    from promoter.tagging import detect_context  # git: only for a provenance rule
+
+    where = pipeline.base_dir if pipeline is not None else Path(".")
+    try:
+        context, _ = detect_context(where)
+    except PromoterError:
+        return None
+    return context.sha or None
+
+
 def check_image(request: CheckRequest) -> CheckReport:
     """Check one image (or saved facts) against the declared rules; never raises on a failed rule.
 
@@ -117,7 +135,10 @@ def check_image(request: CheckRequest) -> CheckReport:
         facts = fetch_facts(request.reference, _registry_options(request, pipeline))
     if request.facts_out:
         write_facts(request.facts_out, facts)
-    context = RuleContext(now=request.now) if request.now else RuleContext()
+    commit = None
+    if any(rule.spec.name == "provenance" for rule in compiled):
+        commit = _promoted_commit(request, pipeline)
+    context = RuleContext(commit=commit, **({"now": request.now} if request.now else {}))
     report = evaluate(compiled, facts, context)
     report.facts_file = request.facts_out
     return report

@@ -2,8 +2,10 @@
 
 For an index of N platforms: the index, N manifests and N configs, the
 referrers (API, or the ``sha256-<hex>`` tag schema), and cosign's
-``sha256-<hex>.sig`` tag; with a signature, its payload blobs. Nothing is
-fetched twice and no layer is downloaded. Suspected credential values are
+``sha256-<hex>.sig`` and ``.att`` tags; with a signature, its payload blobs; with
+attestations or vulnerability reports, their envelopes and reports
+(``promoter.policy.attestations``). Nothing is fetched twice and no image layer
+is downloaded. Suspected credential values are
 redacted before the document is returned (see ``promoter.policy.secrets``).
 """
 
@@ -20,6 +22,7 @@ from promoter.errors import RegistryError
 from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.reference import Reference
+from promoter.policy.attestations import attestation_by_tag, gather_attached
 from promoter.policy.cosign import (
     COSIGN_ARTIFACT_TYPE,
     SIGNATURE_ANNOTATION,
@@ -220,6 +223,8 @@ def gather_facts(source: ImageSource, reference: Reference, *, jobs: int = 4) ->
         "platforms": [],
         "referrers": [],
         "signatures": [],
+        "attestations": [],
+        "vulnerabilityReports": [],
     }
     children: list[Mapping[str, Any]] = []
     if mt.is_index(top.media_type):
@@ -239,16 +244,21 @@ def gather_facts(source: ImageSource, reference: Reference, *, jobs: int = 4) ->
         platforms = [pool.submit(_child_facts, source, reference, entry) for entry in children]
         attached = pool.submit(_attached, source, reference, top.digest)
         by_tag = pool.submit(_signature_by_tag, source, by_digest, top.digest)
+        att_tag = pool.submit(attestation_by_tag, source, by_digest, top.digest)
         if mt.is_manifest(top.media_type):
             facts["platforms"].append(_platform_facts(source, reference, top, None))
         facts["platforms"].extend(future.result() for future in platforms)
         facts["referrers"].extend(attached.result())
         signed = by_tag.result()
+        attested = att_tag.result()
     if signed is not None:
         facts["signatures"].append(_signature_facts(source, by_digest, signed, "tag"))
     for referrer in facts["referrers"]:
         if referrer.get("artifactType") == COSIGN_ARTIFACT_TYPE:
             fetched = source.get_manifest(by_digest.with_digest(str(referrer["digest"])))
             facts["signatures"].append(_signature_facts(source, by_digest, fetched, "referrers"))
+    facts["attestations"], facts["vulnerabilityReports"] = gather_attached(
+        source, by_digest, attested, facts["referrers"]
+    )
     facts["gathered"] = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     return redact_facts(facts)

@@ -15,6 +15,10 @@ a user's JSON Schema to it. Its shape::
      "referrers": [{"digest", "mediaType", "artifactType", "size", "annotations", "source"}],
      "signatures": [{"source", "digest", "layers": [{"mediaType", "digest", "payload",
                                                      "signature"}]}],
+     "attestations": [{"source": "tag" | "referrers", "manifest", "digest", "predicateType",
+                       "envelope": {DSSE, as stored} | "error" | "summarized"}],
+     "vulnerabilityReports": [{"source", "manifest", "digest", "format", "created",
+                               "scanner", "counts": {"critical", "high", ...}} | "error"],
      "gathered": {"at": ..., "requests": ...}}
 
 Values that look like credentials are redacted before the document leaves the

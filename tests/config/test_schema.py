@@ -33,7 +33,7 @@ def test_every_policy_rule_has_its_own_options() -> None:
     names = policy["properties"]["rule"]["enum"]
     branches = [branch["if"]["properties"]["rule"]["const"] for branch in policy["allOf"]]
     assert sorted(names) == sorted(branches)
-    assert len(names) == 11
+    assert len(names) == 13
     for branch in policy["allOf"]:
         assert branch["then"]["additionalProperties"] is False
 

@@ -22,6 +22,11 @@ __all__ = ["check"]
     "--facts", "facts_file", metavar="FILE", help="Check saved facts offline instead of REF."
 )
 @click.option("--facts-out", metavar="FILE", help="Write the gathered image facts to FILE.")
+@click.option(
+    "--commit",
+    metavar="SHA",
+    help="The git commit being promoted, for the provenance rule (default: the checkout's).",
+)
 @output_option("text", "json", "sarif", "markdown")
 @insecure_registry_option
 def check(
@@ -30,6 +35,7 @@ def check(
     pipeline_file: str | None,
     facts_file: str | None,
     facts_out: str | None,
+    commit: str | None,
     output: str,
     insecure_registries: tuple[str, ...],
     ca_file: str | None,
@@ -39,7 +45,9 @@ def check(
     Rules come from -f pipeline.yml (the default when it exists) or --policy
     FILE: non-root, required-labels, max-size, platforms, media-types,
     base-image, max-age, no-secrets, referrers, signed (cosign key), schema
-    (a JSON Schema on the facts document). --facts-out saves the facts
+    (a JSON Schema on the facts document), provenance (a signed SLSA provenance
+    of this commit), vulnerabilities (an attached report's counts per
+    severity). --facts-out saves the facts
     gathered from the registry; --facts checks saved facts offline.
 
     Exit codes: 0 every enforced rule passed, 1 an enforced rule failed,
@@ -57,6 +65,7 @@ def check(
             facts_out=facts_out,
             insecure_registries=insecure_registries,
             ca_file=ca_file,
+            commit=commit,
         )
     )
     if facts_out:

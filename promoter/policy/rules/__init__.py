@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.policy.declared import PolicyRule
+from promoter.policy.rules.attested import ATTESTED_RULES
 from promoter.policy.rules.base import RuleContext, RuleSpec
 from promoter.policy.rules.content import CONTENT_RULES
 from promoter.policy.rules.image import IMAGE_RULES
@@ -24,7 +25,8 @@ from promoter.policy.rules.signed import SIGNED_RULE
 __all__ = ["RULES", "CompiledRule", "RuleContext", "RuleSpec", "compile_rules"]
 
 RULES: dict[str, RuleSpec] = {
-    spec.name: spec for spec in (*IMAGE_RULES, *PROVENANCE_RULES, *CONTENT_RULES, SIGNED_RULE)
+    spec.name: spec
+    for spec in (*IMAGE_RULES, *PROVENANCE_RULES, *CONTENT_RULES, SIGNED_RULE, *ATTESTED_RULES)
 }
 
 

@@ -25,9 +25,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RuleContext:
-    """What a rule may need besides the facts: the time now (max-age)."""
+    """What a rule may need besides the facts: the time now (max-age, vulnerabilities),
+    and the git commit being promoted (provenance; None when there is no git context)."""
 
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    commit: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,196 @@
+"""Gathering attestations and vulnerability reports attached to an image, for the facts.
+
+Two places hold a DSSE-signed in-toto attestation about a digest:
+
+- cosign's tag form: the manifest at ``sha256-<hex>.att``, whose layers are DSSE
+  envelopes (``application/vnd.dsse.envelope.v1+json``);
+- an OCI referrer whose artifact type is a DSSE envelope or an in-toto statement
+  (``application/vnd.dsse.envelope.v1+json``, ``application/vnd.in-toto+json``, ...),
+  its DSSE layers the envelopes.
+
+Each envelope goes into the facts as it is stored (``attestations``), unverified:
+the rules verify. Vulnerability reports are summarised instead (they can be large,
+and the facts document is bounded): a cosign vulnerability attestation
+(``https://cosign.sigstore.dev/attestation/vuln/v1``), or a SARIF or Trivy JSON
+report attached as a referrer, becomes one ``vulnerabilityReports`` entry with its
+format, time, scanner and the count of findings per severity.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from promoter.errors import RegistryError
+from promoter.oci.reference import Reference
+from promoter.policy.vulnreports import VULN_PREDICATE, summarize_report
+
+__all__ = [
+    "ATTESTATION_ARTIFACT_TYPES",
+    "DSSE_ENVELOPE",
+    "REPORT_ARTIFACT_TYPES",
+    "attestation_tag",
+    "gather_attached",
+]
+
+DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
+#: Referrer artifact types that carry DSSE attestations.
+ATTESTATION_ARTIFACT_TYPES = frozenset(
+    {
+        DSSE_ENVELOPE,
+        "application/vnd.in-toto+json",
+        "application/vnd.dev.cosign.attestation.v1+json",
+    }
+)
+#: Referrer artifact types of vulnerability reports (SARIF, Trivy JSON, cosign's vuln).
+REPORT_ARTIFACT_TYPES = frozenset(
+    {
+        "application/sarif+json",
+        "application/vnd.sarif+json",
+        "application/vnd.aquasec.trivy.report+json",
+        "application/vnd.trivy.report+json",
+        "application/vnd.cosign.vuln+json",
+    }
+)
+#: At most this many envelopes and reports are read per image; each at most this large.
+_MAX_ITEMS = 32
+_MAX_ENVELOPE = 1024 * 1024
+_MAX_REPORT = 16 * 1024 * 1024
+_CREATED_ANNOTATIONS = ("org.opencontainers.image.created", "org.opencontainers.artifact.created")
+
+
+class _Source(Protocol):
+    def get_manifest(self, reference: Reference, *, accept: str = ...) -> Any: ...
+
+    def get_blob_bytes(
+        self, repository: str, digest: str, *, max_size: int | None = None
+    ) -> bytes: ...
+
+
+def attestation_tag(digest: str) -> str:
+    """cosign's tag of an image's attestations: ``sha256-<hex>.att``."""
+    return digest.replace(":", "-", 1) + ".att"
+
+
+def attestation_by_tag(source: _Source, by_digest: Reference, digest: str) -> Any | None:
+    """The manifest at cosign's ``.att`` tag, or None (one GET either way)."""
+    try:
+        return source.get_manifest(by_digest.with_tag(attestation_tag(digest)))
+    except RegistryError as error:
+        if error.status == 404:
+            return None
+        raise
+
+
+def _manifest(raw: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _statement_of(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """The in-toto statement an envelope carries (unverified), or {}."""
+    try:
+        return _manifest(base64.b64decode(str(envelope.get("payload") or ""), validate=True))
+    except (binascii.Error, ValueError):
+        return {}
+
+
+class _Collector:
+    """Reads the blobs of attestation and report manifests into facts entries, bounded."""
+
+    def __init__(self, source: _Source, by_digest: Reference) -> None:
+        self.source = source
+        self.by_digest = by_digest
+        self.attestations: list[dict[str, Any]] = []
+        self.reports: list[dict[str, Any]] = []
+
+    def _read(self, layer: Mapping[str, Any], limit: int) -> bytes | str:
+        size = layer.get("size")
+        if not isinstance(size, int) or size > limit:
+            return f"layer of {size} bytes: larger than {limit} bytes, not read"
+        return self.source.get_blob_bytes(
+            self.by_digest.repository, str(layer.get("digest")), max_size=limit
+        )
+
+    def envelopes(self, manifest: Mapping[str, Any], where: dict[str, Any]) -> None:
+        for layer in manifest.get("layers") or []:
+            if not isinstance(layer, Mapping) or layer.get("mediaType") != DSSE_ENVELOPE:
+                continue
+            if len(self.attestations) + len(self.reports) >= _MAX_ITEMS:
+                return
+            entry = dict(where, digest=layer.get("digest"))
+            data = self._read(layer, _MAX_REPORT)
+            if isinstance(data, str):
+                self.attestations.append(dict(entry, error=data))
+                continue
+            envelope = _manifest(data)
+            statement = _statement_of(envelope)
+            predicate_type = statement.get("predicateType")
+            entry["predicateType"] = predicate_type
+            if predicate_type == VULN_PREDICATE:
+                report = summarize_report(statement, self._created(manifest, layer))
+                self.reports.append(dict(entry, **report, attested=True))
+                entry["summarized"] = "vulnerabilityReports"
+            elif len(data) > _MAX_ENVELOPE:
+                entry["error"] = f"envelope of {len(data)} bytes: larger than {_MAX_ENVELOPE}"
+            else:
+                entry["envelope"] = envelope
+            self.attestations.append(entry)
+
+    def report(self, manifest: Mapping[str, Any], where: dict[str, Any]) -> None:
+        layers = [layer for layer in manifest.get("layers") or [] if isinstance(layer, Mapping)]
+        if not layers or len(self.reports) >= _MAX_ITEMS:
+            return
+        if layers[0].get("mediaType") == DSSE_ENVELOPE:
+            self.envelopes(manifest, where)
+            return
+        entry = dict(where, digest=layers[0].get("digest"))
+        data = self._read(layers[0], _MAX_REPORT)
+        if isinstance(data, str):
+            self.reports.append(dict(entry, error=data))
+            return
+        document = _manifest(data)
+        self.reports.append(dict(entry, **summarize_report(document, self._created(manifest))))
+
+    def _created(self, manifest: Mapping[str, Any], layer: Mapping[str, Any] | None = None) -> Any:
+        """The time the registry side says a report was made: an annotation, else None."""
+        for marks in ((layer or {}).get("annotations"), manifest.get("annotations")):
+            if isinstance(marks, Mapping):
+                for key in _CREATED_ANNOTATIONS:
+                    if isinstance(marks.get(key), str):
+                        return marks[key]
+        return None
+
+
+def gather_attached(
+    source: _Source,
+    by_digest: Reference,
+    tagged: Any | None,
+    referrers: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(attestations, vulnerabilityReports)`` of the image: from the ``.att`` manifest
+    ``tagged`` (or None) and from the referrers listed in the facts."""
+    collect = _Collector(source, by_digest)
+    if tagged is not None:
+        collect.envelopes(_manifest(tagged.raw), {"source": "tag", "manifest": tagged.digest})
+    for referrer in referrers:
+        kind = referrer.get("artifactType")
+        if referrer.get("source") != "referrers" or not isinstance(kind, str):
+            continue
+        is_attestation = kind in ATTESTATION_ARTIFACT_TYPES
+        if not is_attestation and kind not in REPORT_ARTIFACT_TYPES:
+            continue
+        fetched = source.get_manifest(by_digest.with_digest(str(referrer["digest"])))
+        where = {"source": "referrers", "manifest": fetched.digest, "artifactType": kind}
+        manifest = _manifest(fetched.raw)
+        if is_attestation:
+            collect.envelopes(manifest, where)
+        else:
+            collect.report(manifest, where)
+    return collect.attestations, collect.reports
