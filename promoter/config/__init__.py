@@ -20,6 +20,7 @@ from promoter.config.model import (
     Registry,
     RegistryAuth,
     Repository,
+    SigningConfig,
     When,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "Registry",
     "RegistryAuth",
     "Repository",
+    "SigningConfig",
     "When",
     "load_pipeline",
     "schema_text",

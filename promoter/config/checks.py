@@ -222,6 +222,7 @@ def _promote(
                 f"{when!r}: {glob_problem}",
                 "a glob's '[' needs its ']', like branch:release/[0-9]*",
             )
+    yield from _sign(check, (*path, "sign"), rule.get("sign", False))
     if tags:
         for index, tag in enumerate(rule.get("mutable", [])):
             if tag not in tags:
@@ -231,6 +232,34 @@ def _promote(
                     f"mutable tag '{tag}' is not one of the rule's tags",
                     hint,
                 )
+
+
+def _key_source(
+    check: _Checker, path: KeyPath, data: Mapping[str, Any], file_key: str
+) -> Iterator[Problem]:
+    """A signing key: exactly one of a file (that exists) or a variable's name."""
+    if (file_key in data) == ("key_env" in data):
+        yield check.at(
+            path,
+            f"a signing key needs exactly one of '{file_key}' (a file) or 'key_env' "
+            "(a variable holding the PEM text)",
+            "make one with: promoter keygen --out-prefix cosign",
+        )
+    elif file_key in data:
+        yield from check.existing(
+            (*path, file_key), data[file_key], check.base, directory=False, what="signing key"
+        )
+
+
+def _sign(check: _Checker, path: KeyPath, sign: object) -> Iterator[Problem]:
+    if isinstance(sign, Mapping):
+        yield from _key_source(check, path, sign, "key")
+    elif sign is True and "signing" not in check.doc.data:
+        yield check.at(
+            path,
+            "sign: true needs a top-level 'signing' section with the key",
+            "add signing: {key_file: cosign.key}, or give sign: {key: PATH}",
+        )
 
 
 def _images(check: _Checker, images: Mapping[str, Any]) -> Iterator[Problem]:
@@ -310,6 +339,8 @@ def semantic_problems(doc: Document) -> list[Problem]:
     """Every semantic problem of a schema-valid document (empty when none)."""
     check = _Checker(doc)
     problems = list(_registries(check, doc.data["registries"]))
+    if "signing" in doc.data:
+        problems.extend(_key_source(check, ("signing",), doc.data["signing"], "key_file"))
     problems.extend(_images(check, doc.data["images"]))
     for index, policy in enumerate(doc.data.get("policies", [])):
         problems.extend(_policy(check, index, policy))

@@ -14,6 +14,7 @@ from typing import Any
 
 from promoter.config.checks import semantic_problems
 from promoter.config.model import (
+    DEFAULT_PASSWORD_ENV,
     BuildCache,
     BuildConfig,
     Executor,
@@ -24,6 +25,7 @@ from promoter.config.model import (
     Registry,
     RegistryAuth,
     Repository,
+    SigningConfig,
     When,
     frozen_mapping,
 )
@@ -108,6 +110,21 @@ class _Builder:
             push=data.get("push", "promoter"),
         )
 
+    def signing(self, path: KeyPath, data: Mapping[str, Any], file_key: str) -> SigningConfig:
+        return SigningConfig(
+            key_file=self.base / data[file_key] if file_key in data else None,
+            key_env=data.get("key_env"),
+            password_env=data.get("password_env", DEFAULT_PASSWORD_ENV),
+            **self.position(path),
+        )
+
+    def sign(self, path: KeyPath, sign: object) -> SigningConfig | None:
+        if isinstance(sign, Mapping):
+            return self.signing(path, sign, "key")
+        if sign is True:
+            return self.signing(("signing",), self.doc.data["signing"], "key_file")
+        return None
+
     def promote(self, path: KeyPath, data: Mapping[str, Any]) -> PromoteRule:
         when = data.get("when", "tag")
         kind, _, pattern = when.partition(":")
@@ -120,6 +137,7 @@ class _Builder:
             when=When(kind, pattern or None),
             mutable=tuple(data.get("mutable", ())),
             **self.position(path),
+            sign=self.sign((*path, "sign"), data.get("sign", False)),
         )
 
     def image(self, name: str, data: Mapping[str, Any]) -> Image:
@@ -172,6 +190,9 @@ class _Builder:
             policies=tuple(
                 self.policy(index, rule) for index, rule in enumerate(data.get("policies", ()))
             ),
+            signing=self.signing(("signing",), data["signing"], "key_file")
+            if "signing" in data
+            else None,
         )
 
 

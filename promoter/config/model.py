@@ -26,6 +26,7 @@ __all__ = [
     "Registry",
     "RegistryAuth",
     "Repository",
+    "SigningConfig",
     "When",
     "frozen_mapping",
 ]
@@ -145,6 +146,41 @@ class When:
         return f"branch:{self.pattern}" if self.kind == "branch" else self.kind
 
 
+#: cosign's own variable for a key's password.
+DEFAULT_PASSWORD_ENV = "COSIGN_PASSWORD"
+
+
+@dataclass(frozen=True)
+class SigningConfig:
+    """Where a signing key comes from: a file (absolute path) or a variable holding the
+    PEM text, and the variable holding its password. Names and paths, never secrets."""
+
+    key_file: Path | None = None
+    key_env: str | None = None
+    password_env: str = DEFAULT_PASSWORD_ENV
+    line: int = 0
+    column: int = 0
+
+    def settings(self) -> dict[str, str]:
+        """The key's source as plain values (a plan file keeps them; no secret)."""
+        found = {"passwordEnv": self.password_env}
+        if self.key_file is not None:
+            found["keyFile"] = str(self.key_file)
+        if self.key_env is not None:
+            found["keyEnv"] = self.key_env
+        return found
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> SigningConfig:
+        """Back from ``settings()``."""
+        key_file = settings.get("keyFile")
+        return cls(
+            key_file=Path(key_file) if key_file else None,
+            key_env=settings.get("keyEnv"),
+            password_env=settings.get("passwordEnv") or DEFAULT_PASSWORD_ENV,
+        )
+
+
 @dataclass(frozen=True)
 class PromoteRule:
     """Copy the checked digest to these repositories, then write these tags.
@@ -159,6 +195,8 @@ class PromoteRule:
     mutable: tuple[str, ...] = ()
     line: int = 0
     column: int = 0
+    #: ``sign``: the key that signs each promoted digest (None: no signature).
+    sign: SigningConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -207,6 +245,8 @@ class Pipeline:
     registries: Mapping[str, Registry] = field(hash=False)
     images: Mapping[str, Image] = field(hash=False)
     policies: tuple[PolicyRuleConfig, ...] = ()
+    #: ``signing``: the pipeline's key (provenance, ``sign: true``), or None.
+    signing: SigningConfig | None = None
 
     @property
     def base_dir(self) -> Path:

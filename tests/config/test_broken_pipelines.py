@@ -207,6 +207,17 @@ CASES = [
         "policies[2]",
         "missing required key 'artifact_types'",
     ),
+    # --- signing ----------------------------------------------------------------------
+    Case("sign-without-signing", image(PROMOTE + "      - to: [prod/web]\n        sign: true\n"), 11, 15, "images.web.promote[0].sign", "sign: true needs a top-level 'signing' section"),
+    Case("sign-string", image(PROMOTE + "      - to: [prod/web]\n        sign: yes-please\n"), 11, 15, "images.web.promote[0].sign", "expected true or false or a mapping, got a string"),
+    Case("sign-unknown-key", image(PROMOTE + "      - to: [prod/web]\n        sign: {file: k}\n"), 11, 16, "images.web.promote[0].sign.file", "unknown key 'file'"),
+    Case("sign-key-missing", image(PROMOTE + "      - to: [prod/web]\n        sign: {key: nope.key}\n"), 11, 21, "images.web.promote[0].sign.key", "signing key 'nope.key' does not exist"),
+    Case("sign-two-keys", image(PROMOTE + "      - to: [prod/web]\n        sign: {key: k, key_env: K}\n"), 11, 15, "images.web.promote[0].sign", "exactly one of 'key' (a file) or 'key_env'"),
+    Case("signing-empty", VALID + "signing: {}\n", 15, 10, "signing", "exactly one of 'key_file' (a file) or 'key_env'"),
+    Case("signing-key-file-missing", VALID + "signing: {key_file: missing.key}\n", 15, 21, "signing.key_file", "signing key 'missing.key' does not exist"),
+    Case("signing-key-env-value", VALID + "signing: {key_env: 'not a name'}\n", 15, 20, "signing.key_env", "give the name of an environment variable"),
+    Case("signing-password-value", VALID + "signing: {key_env: K, password_env: 'hunter 2'}\n", 15, 37, "signing.password_env", "give the name of an environment variable"),
+    Case("signing-unknown-key", VALID + "signing: {key: cosign.key}\n", 15, 11, "signing.key", "unknown key 'key'"),
     # --- YAML and the file itself ----------------------------------------------------
     Case("yaml-unclosed-flow", "version: 1\nregistries: {staging: {host: a}\n", 3, 1, None, "expected ',' or '}'"),
     Case("yaml-tab", "version: 1\nregistries:\n\tstaging: {}\n", 3, 1, None, "that cannot start any token"),

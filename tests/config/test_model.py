@@ -129,3 +129,40 @@ def test_relative_paths_resolve_against_the_pipeline_file(project: Path) -> None
     assert pipeline.base_dir == nested
     assert pipeline.image("a").build.context == project / "app"
     assert pipeline.image("a").build.target == "build"
+
+
+def test_signing_and_sign(project: Path) -> None:
+    nested = project / "deploy"
+    nested.mkdir()
+    (nested / "keys").mkdir()
+    (nested / "keys" / "cosign.key").write_text("not read at load time")
+    (nested / "other.key").write_text("not read either")
+    (nested / "pipeline.yml").write_text(
+        "version: 1\nregistries: {s: {host: r.example}}\n"
+        "images:\n  a:\n    build: {context: ../app, target: build}\n    staging: s/a\n"
+        "    promote:\n"
+        "      - {to: [s/b], sign: true}\n"
+        "      - {to: [s/c], sign: {key: other.key, password_env: OTHER_PASSWORD}}\n"
+        "      - {to: [s/d], sign: {key_env: PEM_TEXT}}\n"
+        "      - {to: [s/e], sign: false}\n"
+        "      - {to: [s/f]}\n"
+        "signing: {key_file: keys/cosign.key}\n"
+    )
+    pipeline = load_pipeline("deploy/pipeline.yml")
+    signing = pipeline.signing
+    assert signing is not None
+    assert (signing.key_file, signing.key_env, signing.password_env) == (
+        nested / "keys" / "cosign.key",
+        None,
+        "COSIGN_PASSWORD",
+    )
+    assert signing.line == 13
+    signs = [rule.sign for rule in pipeline.image("a").promote]
+    assert signs[0] == signing
+    assert signs[1] is not None and signs[1].key_file == nested / "other.key"
+    assert signs[1].password_env == "OTHER_PASSWORD"
+    assert signs[2] is not None and (signs[2].key_file, signs[2].key_env) == (None, "PEM_TEXT")
+    assert signs[3:] == [None, None]
+    assert type(signing).from_settings(signing.settings()) == dataclasses.replace(
+        signing, line=0, column=0
+    )
