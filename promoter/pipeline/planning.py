@@ -19,6 +19,7 @@ from promoter.errors import InputError
 from promoter.oci import Reference
 from promoter.pipeline.checks import PolicyChecker
 from promoter.promote import ImagePlan, PromotionPlan, TagTarget, block, plan_actions
+from promoter.promote.sign import SignTarget, block_signs, plan_signs
 from promoter.promote.when import when_applies
 from promoter.registry.pool import Registries
 from promoter.tagging import GitContext, RepositoryInfo, expand_template
@@ -79,6 +80,19 @@ def _targets(image: Image, meta: Metadata, inputs: PlanInputs) -> list[TagTarget
     return targets
 
 
+def _sign_targets(image: Image, inputs: PlanInputs) -> list[SignTarget]:
+    """The destinations of the rules that sign, with their keys."""
+    targets: list[SignTarget] = []
+    for rule in image.promote:
+        if rule.sign is None:
+            continue
+        applies = when_applies(rule.when, branch=inputs.context.branch, tag=inputs.context.tag)
+        for repository in rule.to:
+            destination = Reference(repository.host, repository.repository)
+            targets.append(SignTarget(destination, rule.sign, applies, str(rule.when), rule.line))
+    return targets
+
+
 def _plan_image(
     image: Image,
     inputs: PlanInputs,
@@ -103,12 +117,14 @@ def _plan_image(
         if found is not None:
             plan.digest, plan.digest_from = found.digest, "staging-tag"
     plan.actions = plan_actions(plan.digest, _targets(image, meta, inputs), registries, pool)
+    plan.signs = plan_signs(plan.digest, _sign_targets(image, inputs), registries, pool)
     report = None
-    if checker is not None and plan.digest is not None and plan.writes:
+    if checker is not None and plan.digest is not None and (plan.writes or plan.to_sign):
         report = checker.check(staging.with_digest(plan.digest))
         plan.policy = report.to_dict()
         if not report.ok:
             block(plan.actions, f"policy failed: {report.count('fail')} enforced rule(s)")
+            block_signs(plan.signs, f"policy failed: {report.count('fail')} enforced rule(s)")
     return plan, report
 
 

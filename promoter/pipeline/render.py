@@ -43,9 +43,14 @@ def _image_lines(image: ImagePlan, report: RunReport) -> list[str]:
         ]
     elif image.digest and not image.writes:
         lines.append("  check: not needed (nothing to promote)")
-    rows = [("ACTION", "DESTINATION", "TAG", "WHY")] + [
-        (a.action, a.destination, a.tag, a.reason) for a in image.actions
-    ]
+    rows = (
+        [("ACTION", "DESTINATION", "TAG", "WHY")]
+        + [(a.action, a.destination, a.tag, a.reason) for a in image.actions]
+        + [
+            (s.action, s.destination, "(signature)", f"{s.reason}; key {s.fingerprint[:19]}")
+            for s in image.signs
+        ]
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         lines.append(

@@ -8,8 +8,10 @@ Per image:
    to every destination that needs a write, in parallel: mounted within a
    registry, streamed across registries.
 3. Each destination is verified to hold the whole graph.
-4. Only then are the tags written, across all destinations.
-5. A promotion record is attached to the digest in each destination.
+4. Where a rule signs, the digest is signed in each destination (cosign's
+   ``.sig`` tag and a referrer), unless this key's signature is there.
+5. Only then are the tags written, across all destinations.
+6. A promotion record is attached to the digest in each destination.
 
 Images run in parallel; the registry client bounds requests per registry.
 Before anything is written, :func:`check_freshness` re-reads what the plan
@@ -40,6 +42,7 @@ from promoter.promote.freshness import check_freshness
 from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.record import RecordWriter
+from promoter.promote.sign import sign_destination, signing_key_for
 from promoter.promote.source import SharedSource
 from promoter.promote.verify import content_of, verify_content
 from promoter.registry.pool import Registries
@@ -268,7 +271,7 @@ def _settled(image: ImagePlan) -> ImageOutcome | None:
         )
     if any(a.action == "blocked" for a in image.actions):
         return ImageOutcome(image.image, image.digest, "blocked", "policy checks failed")
-    if not image.writes:
+    if not image.writes and not image.to_sign:
         live = [a for a in image.actions if a.action != "skipped"]
         status = "up-to-date" if live else "skipped"
         message = "every tag already names the digest" if live else "no rule applies to this run"
@@ -338,6 +341,9 @@ def _promote(
     outcome: ImageOutcome,
 ) -> None:
     assert image.digest is not None
+    if not image.writes:  # every tag is in place; only signatures to make
+        _sign_only(image, registries, outcome)
+        return
     names = list(dict.fromkeys(a.destination for a in image.writes))
     source = SharedSource(_endpoint(registries, image.source), readers=len(names))
     targets = {name: _endpoint(registries, name) for name in names}
@@ -361,6 +367,7 @@ def _promote(
             )
             outcome.destinations = list(results.values())
             return
+        _sign(run, top, results, registries)
         STOP.enter_tag_phase(image.image)
         try:
             _tag_and_record(run, top, results, plan, options)
@@ -401,6 +408,54 @@ def _copy_and_verify(
         name: DestinationOutcome(name, copy=c.to_dict())
         for name, c in zip(run.targets, copies, strict=True)
     }
+
+
+def _sign(
+    run: _Run,
+    top: FetchedManifest,
+    results: dict[str, DestinationOutcome],
+    registries: Registries,
+) -> None:
+    """Step 4: sign the digest in each destination a rule signs in (before any tag)."""
+    subject = Descriptor(top.media_type, top.digest, len(top.raw))
+    signs = run.image.to_sign
+    keys = [signing_key_for(action) for action in signs]  # exit 2 before any signature
+
+    def sign(index: int) -> None:
+        action = signs[index]
+        STOP.check()
+        attached = sign_destination(registries, action, subject, keys[index])
+        outcome = results.get(action.destination)
+        if outcome is not None:
+            outcome.signatures.append(_signature_entry(action.fingerprint, attached))
+
+    list(run.per_destination.map(sign, range(len(signs))))
+
+
+def _signature_entry(fingerprint: str, attached: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"fingerprint": fingerprint, "new": attached is not None}
+    if attached is not None:
+        entry.update(tag=attached.tag, referrer=attached.referrer)
+    return entry
+
+
+def _sign_only(image: ImagePlan, registries: Registries, outcome: ImageOutcome) -> None:
+    """Every tag already names the digest: sign it where a signature is missing."""
+    assert image.digest is not None
+    results: dict[str, DestinationOutcome] = {}
+    for action in image.to_sign:
+        key = signing_key_for(action)
+        reference = parse_registry_reference(action.destination)
+        found = registries.client(reference.registry).head_manifest(
+            reference.with_digest(image.digest)
+        )
+        if found is None:
+            raise InputError(f"{action.destination}@{image.digest}: not there to be signed")
+        attached = sign_destination(registries, action, found, key)
+        result = results.setdefault(action.destination, DestinationOutcome(action.destination))
+        result.signatures.append(_signature_entry(action.fingerprint, attached))
+    outcome.destinations = list(results.values())
+    outcome.message = f"{len(image.to_sign)} signature(s) made; every tag already in place"
 
 
 def _tag_and_record(
@@ -461,6 +516,11 @@ def _record(
             "ok": policy.get("ok"),
             "results": policy.get("results", []),
         },
+        "signatures": [
+            {"fingerprint": s.fingerprint, "format": "cosign simple signing"}
+            for s in image.signs
+            if s.destination == destination and s.action in ("sign", "signed")
+        ],
         "git": {"commit": context.get("sha"), "ref": context.get("ref")},
         "ci": {"runUrl": context.get("runUrl")},
         "time": moment,

@@ -18,6 +18,8 @@ class DestinationOutcome:
     tags: list[str] = field(default_factory=list)
     copy: dict[str, Any] | None = None  # the copy engine's CopyResult.to_dict()
     record: str | None = None  # the promotion record's digest
+    #: Signatures made here: the key's fingerprint, whether new, where attached.
+    signatures: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -26,6 +28,7 @@ class DestinationOutcome:
             "tagsWritten": list(self.tags),
             "copy": self.copy,
             "record": self.record,
+            "signatures": list(self.signatures),
         }
 
 

@@ -21,9 +21,11 @@ from promoter.errors import ConfigError, InputError
 __all__ = [
     "ACTIONS",
     "PLAN_FORMAT",
+    "SIGN_ACTIONS",
     "WRITING_ACTIONS",
     "ImagePlan",
     "PromotionPlan",
+    "SignAction",
     "TagAction",
     "load_plan",
 ]
@@ -36,6 +38,10 @@ __all__ = [
 ACTIONS = ("copy", "tag", "noop", "conflict", "blocked", "skipped")
 #: Actions that write to a destination.
 WRITING_ACTIONS = frozenset({"copy", "tag"})
+#: The one action of each signature (per destination and key): sign: to be signed
+#: after the copy, before the tags; signed: a signature of the digest by this key
+#: is there already; blocked: policy failed; skipped: ``when`` is false.
+SIGN_ACTIONS = ("sign", "signed", "blocked", "skipped")
 #: The version of the plan file format.
 PLAN_FORMAT = "promoter.plan/v1"
 #: The snake_case registry settings of plan files written before every key was camelCase.
@@ -95,6 +101,48 @@ class TagAction:
 
 
 @dataclass
+class SignAction:
+    """A signature of the promoted digest in one destination, by one key.
+
+    ``key`` says where the key comes from (``SigningConfig.settings()``: a file's
+    path or a variable's name, and the password's variable), never the key;
+    ``fingerprint`` is the public key's (``sha256:<hex>`` of its DER form)."""
+
+    destination: str  # host/repository
+    action: str
+    fingerprint: str
+    key: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+    line: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "destination": self.destination,
+            "action": self.action,
+            "fingerprint": self.fingerprint,
+            "key": dict(self.key),
+            "reason": self.reason,
+            "line": self.line,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SignAction:
+        """Parse the JSON form (``InputError`` when malformed)."""
+        action = str(data["action"])
+        if action not in SIGN_ACTIONS:
+            raise InputError(f"unknown plan signature action {action!r}")
+        return cls(
+            destination=str(data["destination"]),
+            action=action,
+            fingerprint=str(data["fingerprint"]),
+            key={str(k): str(v) for k, v in dict(data.get("key") or {}).items()},
+            reason=str(data.get("reason", "")),
+            line=int(data.get("line", 0)),
+        )
+
+
+@dataclass
 class ImagePlan:
     """One image: its source (the staging repository), its digest, checks and actions."""
 
@@ -105,6 +153,12 @@ class ImagePlan:
     staging_tag: str | None = None
     policy: dict[str, Any] | None = None  # a CheckReport's JSON form; None: not checked
     actions: list[TagAction] = field(default_factory=list)
+    signs: list[SignAction] = field(default_factory=list)
+
+    @property
+    def to_sign(self) -> list[SignAction]:
+        """The signatures still to be made."""
+        return [s for s in self.signs if s.action == "sign"]
 
     @property
     def conflicts(self) -> list[TagAction]:
@@ -130,6 +184,7 @@ class ImagePlan:
             "stagingTag": self.staging_tag,
             "policy": self.policy,
             "actions": [a.to_dict() for a in self.actions],
+            "signs": [s.to_dict() for s in self.signs],
         }
 
     @classmethod
@@ -144,6 +199,7 @@ class ImagePlan:
             staging_tag=str(data["stagingTag"]) if data.get("stagingTag") else None,
             policy=dict(policy) if isinstance(policy, Mapping) else None,
             actions=[TagAction.from_dict(a) for a in data.get("actions", [])],
+            signs=[SignAction.from_dict(s) for s in data.get("signs", [])],
         )
 
 
@@ -172,8 +228,11 @@ class PromotionPlan:
         return [image.image for image in self.images if image.digest is None]
 
     def summary(self) -> dict[str, int]:
-        """Counts per action."""
-        return {action: self.count(action) for action in ACTIONS}
+        """Counts per action (and ``sign``: the signatures to make, when a rule signs)."""
+        counts = {action: self.count(action) for action in ACTIONS}
+        if any(image.signs for image in self.images):
+            counts["sign"] = sum(len(image.to_sign) for image in self.images)
+        return counts
 
     def to_dict(self) -> dict[str, Any]:
         """The plan file's JSON document."""

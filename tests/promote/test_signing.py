@@ -1,0 +1,215 @@
+"""Signatures at promotion on real registries: ``sign: true`` signs each promoted digest
+in each destination (cosign's ``.sig`` tag and a referrer) before the tags; the plan
+shows ``sign`` actions; a re-run signs nothing; a second key keeps the first; the
+record names the signer; a wrong password is exit 2; no key or password text ever
+appears in output, plan files or records. Verified by the ``signed`` rule at the
+destination and, independently, with ``cryptography`` over what skopeo reads."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from promoter.promote import PROMOTION_ARTIFACT_TYPE
+from tests.promote.project import CLEAN_ENV, Project, head_digest
+from tests.support.cli import run_cli
+from tests.support.registry import Registry
+
+pytestmark = pytest.mark.registry
+
+PASSWORD = "correct horse battery staple 42"
+OTHER_PASSWORD = "another pass phrase, 7 words long"
+SIG_LAYER = "application/vnd.dev.cosign.simplesigning.v1+json"
+
+
+def _cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(args, cwd=cwd, env={**CLEAN_ENV, "COSIGN_PASSWORD": PASSWORD, **env})
+
+
+def _signing_project(make_project: Callable[..., Project]) -> Project:
+    project = make_project(
+        promote='- to: [prod-a/{name}, prod-b/{name}]\n  tags: ["{{version}}"]\n  sign: true\n'
+    )
+    made = _cli("keygen", "--out-prefix", "cosign", cwd=project.root)
+    assert made.returncode == 0, made.stderr
+    project.file.write_text(project.file.read_text() + "signing:\n  key_file: cosign.key\n")
+    return project
+
+
+def _sig_manifest(registry: Registry, digest: str) -> dict:
+    tag = digest.replace(":", "-") + ".sig"
+    out = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{registry.host}/web:{tag}"],
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return json.loads(out)
+
+
+def _verified_by(registry: Registry, digest: str, public_pem: bytes) -> list[bool]:
+    """Independently: each signature layer's payload verified with ``cryptography``."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    key = load_pem_public_key(public_pem)
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    found = []
+    for layer in _sig_manifest(registry, digest)["layers"]:
+        assert layer["mediaType"] == SIG_LAYER
+        payload = httpx.get(f"{registry.url}/v2/web/blobs/{layer['digest']}", timeout=30).content
+        document = json.loads(payload)
+        assert document["critical"]["image"]["docker-manifest-digest"] == digest
+        assert document["critical"]["identity"]["docker-reference"] == f"{registry.host}/web"
+        signature = base64.b64decode(layer["annotations"]["dev.cosignproject.cosign/signature"])
+        try:
+            key.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
+            found.append(True)
+        except InvalidSignature:
+            found.append(False)
+    return found
+
+
+def _record(registry: Registry, digest: str) -> dict:
+    index = httpx.get(
+        f"{registry.url}/v2/web/manifests/{digest.replace(':', '-')}",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        timeout=30,
+    ).json()
+    found = [m for m in index["manifests"] if m.get("artifactType") == PROMOTION_ARTIFACT_TYPE]
+    manifest = httpx.get(
+        f"{registry.url}/v2/web/manifests/{found[-1]['digest']}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        timeout=30,
+    ).json()
+    layer = manifest["layers"][0]["digest"]
+    return httpx.get(f"{registry.url}/v2/web/blobs/{layer}", timeout=30).json()
+
+
+def _fingerprint(public_pem: bytes) -> str:
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_public_key(public_pem)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+def test_promotion_signs_once_per_key_and_keeps_other_signers(
+    make_project: Callable[..., Project], tmp_path: Path
+) -> None:
+    if shutil.which("skopeo") is None:
+        pytest.skip("skopeo is not installed")
+    project = _signing_project(make_project)
+    image = project.seed()
+    root = project.root
+    public = (root / "cosign.pub").read_bytes()
+    seen: list[str] = []
+
+    # The plan shows a signature to make in each destination, beside the copies.
+    plan_file = tmp_path / "plan.json"
+    plan = _cli("plan", "-f", str(project.file), "--out", str(plan_file), cwd=root)
+    assert plan.returncode == 0, plan.stderr
+    seen += [plan.stdout, plan.stderr, plan_file.read_text()]
+    assert "(signature)" in plan.stdout
+    planned = json.loads(plan_file.read_text())
+    signs = planned["images"][0]["signs"]
+    assert [s["action"] for s in signs] == ["sign", "sign"]
+    assert {s["fingerprint"] for s in signs} == {_fingerprint(public)}
+    assert planned["summary"]["sign"] == 2
+
+    applied = _cli("apply", str(plan_file), "--output", "json", cwd=root)
+    assert applied.returncode == 0, applied.stderr
+    seen += [applied.stdout, applied.stderr]
+    for registry in (project.prod_a, project.prod_b):
+        assert head_digest(registry, "web", "1.2.3") == image.digest
+        assert _verified_by(registry, image.digest, public) == [True]
+        record = _record(registry, image.digest)
+        seen.append(json.dumps(record))
+        assert record["signatures"] == [
+            {"fingerprint": _fingerprint(public), "format": "cosign simple signing"}
+        ]
+        # promoter's own signed rule verifies at the destination (tag form and referrer)
+        policy = tmp_path / "signed.yml"
+        policy.write_text(f"policies:\n  - rule: signed\n    key: {root / 'cosign.pub'}\n")
+        checked = _cli(
+            "check",
+            f"{registry.host}/web:1.2.3",
+            "--policy",
+            str(policy),
+            "--insecure-registry",
+            registry.host,
+            "--output",
+            "json",
+            cwd=root,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "found by referrers, tag" in checked.stdout
+
+    # A re-run signs nothing again.
+    before = _sig_manifest(project.prod_a, image.digest)
+    again = _cli("run", "--stage", "check,promote", "-f", str(project.file), cwd=root)
+    assert again.returncode == 0, again.stderr
+    seen += [again.stdout, again.stderr]
+    assert "signed  " in again.stdout or "signed" in again.stdout
+    assert _sig_manifest(project.prod_a, image.digest) == before
+
+    # A second key signs too, and the first signature stays.
+    other = _cli("keygen", "--out-prefix", "other", cwd=root, COSIGN_PASSWORD=OTHER_PASSWORD)
+    assert other.returncode == 0, other.stderr
+    text = project.file.read_text().replace(
+        "sign: true", "sign: {key: other.key, password_env: OTHER_PASSWORD}"
+    )
+    project.file.write_text(text)
+    second = _cli(
+        "run",
+        "--stage",
+        "check,promote",
+        "-f",
+        str(project.file),
+        "--output",
+        "json",
+        cwd=root,
+        OTHER_PASSWORD=OTHER_PASSWORD,
+    )
+    assert second.returncode == 0, second.stderr
+    seen += [second.stdout, second.stderr]
+    other_public = (root / "other.pub").read_bytes()
+    for registry in (project.prod_a, project.prod_b):
+        assert _verified_by(registry, image.digest, public) == [True, False]
+        assert _verified_by(registry, image.digest, other_public) == [False, True]
+
+    # No key or password text anywhere promoter wrote or said.
+    secrets = [PASSWORD, OTHER_PASSWORD]
+    for name in ("cosign.key", "other.key"):
+        pem = (root / name).read_text()
+        body = "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+        secrets += [pem.strip(), body[:40], body[-40:]]
+    for text in seen:
+        for secret in secrets:
+            assert secret not in text
+
+
+def test_wrong_or_missing_password_is_exit_2(make_project: Callable[..., Project]) -> None:
+    project = _signing_project(make_project)
+    project.seed()
+    wrong = _cli("plan", "-f", str(project.file), cwd=project.root, COSIGN_PASSWORD="nope nope")
+    assert wrong.returncode == 2, wrong.stderr
+    assert "wrong password for the signing key" in wrong.stderr.splitlines()[0]
+    assert "nope nope" not in wrong.stdout + wrong.stderr
+    env = {k: v for k, v in CLEAN_ENV.items() if k != "COSIGN_PASSWORD"}
+    unset = run_cli(["plan", "-f", str(project.file)], cwd=project.root, env=env)
+    assert unset.returncode == 2, unset.stderr
+    assert "COSIGN_PASSWORD is not set" in unset.stderr
