@@ -32,6 +32,7 @@ from promoter.pipeline.settings import BuildRequest, ci_run_url, registry_hosts,
 from promoter.redaction import secrets
 from promoter.registry.options import RegistryOptions
 from promoter.registry.pool import Registries
+from promoter.signing.configured import load_signing_key
 from promoter.signing.keys import SigningKey
 from promoter.signing.provenance import SourceFacts, builder_id
 from promoter.tagging import expand_template
@@ -58,7 +59,7 @@ class BuildSettings:
     insecure_registries: tuple[str, ...] = ()
     #: Attach SLSA provenance to every image pushed to staging.
     provenance: bool = True
-    #: The pipeline's signing key (None: the provenance is attached unsigned).
+    #: The signing key (None: the pipeline's ``signing:`` key, else the provenance is unsigned).
     signing_key: SigningKey | None = field(default=None, compare=False)
     #: The environment the CI's builder and run are read from (None: this process's).
     env: Mapping[str, str] | None = field(default=None, compare=False)
@@ -121,6 +122,10 @@ def build_images(
         pusher = StagingPusher(settings.options, staging) if settings.push else None
         push = cleanup.enter_context(pusher) if pusher is not None else None
         attesting = push is not None and settings.provenance
+        key = settings.signing_key
+        if attesting and key is None and pipeline.signing is not None:
+            # Before any build: a missing key or a wrong password costs no build time.
+            key = load_signing_key(pipeline.signing)
         registries = cleanup.enter_context(Registries(settings.options)) if attesting else None
         run = _run_facts(tags, settings) if attesting else None
         built: list[ImageBuild] = []
@@ -145,7 +150,7 @@ def build_images(
                     _specs(pipeline, image, metadata, settings),
                     run,
                     registries=registries,
-                    key=settings.signing_key,
+                    key=key,
                     started=started,
                     finished=datetime.now(timezone.utc),
                     attach=settings.attach,

@@ -259,3 +259,61 @@ def test_cli_build_attaches_unsigned_provenance_locally(
     parameters = statement["predicate"]["buildDefinition"]["externalParameters"]
     assert parameters["context"] == "app"
     assert parameters["dockerfile"] == "Dockerfile"
+
+
+def _with_signing(checkout: Path, signing: str) -> None:
+    pipeline = (checkout / "pipeline.yml").read_text()
+    (checkout / "pipeline.yml").write_text(pipeline + f"signing:\n{signing}")
+
+
+def test_cli_build_signs_provenance_with_the_pipelines_key(
+    standin_image: str, registry: Registry, tmp_path: Path
+) -> None:
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import SSlibKey
+
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    (checkout / "pipeline.yml").write_text(
+        (checkout / "pipeline.yml").read_text().replace("staging/hello", "staging/hello-signed")
+    )
+    private_pem, public_pem = generate_key_pair("a-key-password")
+    (checkout / "keys").mkdir()
+    (checkout / "keys" / "cosign.key").write_bytes(private_pem)
+    _with_signing(checkout, "  key_file: keys/cosign.key\n")
+    done = _promoter(
+        checkout, "build", "--output", "json", env={"COSIGN_PASSWORD": "a-key-password"}
+    )
+    assert done.returncode == 0, done.stderr
+    (image,) = json.loads(done.stdout)["images"]
+    (build,) = image["builds"]
+    public = load_public_key(public_pem, source="cosign.pub")
+    from promoter.signing.keys import fingerprint
+
+    assert image["provenance"]["signed"] is True
+    assert image["provenance"]["keyId"] == fingerprint(public)
+    (envelope,) = _attestations(registry, "hello-signed", build["digest"])
+    independent = SSlibKey.from_crypto(public, keyid=fingerprint(public))
+    assert list(Envelope.from_dict(copy.deepcopy(envelope)).verify([independent], 1)) == [
+        fingerprint(public)
+    ]
+    for text in (done.stdout, done.stderr):
+        assert "a-key-password" not in text
+        assert "PRIVATE KEY" not in text
+
+
+def test_a_wrong_key_password_is_bad_input_before_any_build(
+    standin_image: str, registry: Registry, tmp_path: Path
+) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    private_pem, _ = generate_key_pair("right")
+    _with_signing(checkout, "  key_env: PROMOTER_TEST_SIGNING_KEY\n")
+    env = {"PROMOTER_TEST_SIGNING_KEY": private_pem.decode(), "COSIGN_PASSWORD": "not-the-password"}
+    done = _promoter(checkout, "build", env=env)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == ["error: $PROMOTER_TEST_SIGNING_KEY: wrong password for the signing key"]
+    assert "== build" not in done.stderr  # refused before kaniko ran
+    assert "Traceback" not in done.stderr
+    missing = _promoter(checkout, "build", env={"COSIGN_PASSWORD": "right"})
+    assert missing.returncode == 2
+    assert "the signing key variable PROMOTER_TEST_SIGNING_KEY is not set" in missing.stderr
