@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _compiled import compile_promoter  # noqa: E402  (benchmarks/, this script's folder)
+from _report import markdown_table  # noqa: E402
 
 from tests.support.fault_proxy import FaultProxy  # noqa: E402
 from tests.support.images import (  # noqa: E402
@@ -398,13 +399,7 @@ def table(rows: list[Row]) -> str:
                 "" if u.inner is None else f"{u.inner:.3f} s",
             )
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
-    out = []
-    for n, line in enumerate(lines):
-        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
-        if n == 0:
-            out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(out)
+    return markdown_table(lines)
 
 
 def find(rows: list[Row], workload: str, case: str, tool: str) -> Row | None:

@@ -36,6 +36,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from _compiled import compile_promoter  # noqa: E402  (benchmarks/, this script's folder)
+from _report import write_bench_pipeline  # noqa: E402
 
 from tests.support.images import make_image, push_http  # noqa: E402
 from tests.support.registry import Registry, start_registry  # noqa: E402
@@ -62,27 +63,9 @@ def _env(work: Path) -> dict[str, str]:
 
 def _pipeline(work: Path, registries: dict[str, Registry], count: int) -> Path:
     project = work / "project"
-    (project / "app").mkdir(parents=True)
-    (project / "app" / "Dockerfile").write_text("FROM scratch\n")
-    lines = ["version: 1", "registries:"]
-    for alias in ("staging", "prod-a", "prod-b"):
-        lines += [f"  {alias}:", f"    host: {registries[alias].host}", "    insecure: true"]
-    lines.append("images:")
-    for i in range(count):
-        name = f"img-{i:02d}"
-        lines += [
-            f"  {name}:",
-            "    build: {context: app}",
-            '    tags: ["type=raw,value=bench"]',
-            f"    staging: staging/{name}",
-            "    promote:",
-            f"      - to: [prod-a/{name}, prod-b/{name}]",
-            "        tags: [v1]",
-            "        when: always",
-        ]
-    lines += ["policies:", "  - rule: non-root"]
-    (project / "pipeline.yml").write_text("\n".join(lines) + "\n")
-    return project / "pipeline.yml"
+    hosts = {alias: registries[alias].host for alias in ("staging", "prod-a", "prod-b")}
+    names = [f"img-{i:02d}" for i in range(count)]
+    return write_bench_pipeline(project, hosts, names, ["prod-a", "prod-b"])
 
 
 def _seed(staging: Registry, count: int) -> int:

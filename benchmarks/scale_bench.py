@@ -60,6 +60,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from _compiled import compile_promoter  # noqa: E402  (benchmarks/, this script's folder)
+from _report import markdown_table, write_bench_pipeline  # noqa: E402
 
 from tests.support.fault_proxy import FaultProxy  # noqa: E402
 from tests.support.images import Image, make_image, random_layer  # noqa: E402
@@ -213,29 +214,11 @@ def write_project(
     env: dict[str, str],
 ) -> Path:
     """A git checkout with a pipeline.yml promoting ``staging/NAME:bench`` to ``to``/NAME:v1."""
-    (folder / "app").mkdir(parents=True, exist_ok=True)
-    (folder / "app" / "Dockerfile").write_text("FROM scratch\n")
-    lines = ["version: 1", "registries:"]
-    for alias, host in hosts.items():
-        lines += [f"  {alias}:", f"    host: {host}", "    insecure: true"]
-    lines.append("images:")
-    for name in names:
-        lines += [
-            f"  {name}:",
-            "    build: {context: app}",
-            '    tags: ["type=raw,value=bench"]',
-            f"    staging: staging/{name}",
-            "    promote:",
-            f"      - to: [{', '.join(f'{alias}/{name}' for alias in to)}]",
-            "        tags: [v1]",
-            "        when: always",
-        ]
-    lines += ["policies:", "  - rule: non-root"]
-    (folder / "pipeline.yml").write_text("\n".join(lines) + "\n")
+    pipeline = write_bench_pipeline(folder, hosts, names, to)
     if not (folder / ".git").exists():
         for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "bench"]):
             subprocess.run(["git", *args], cwd=folder, env=env, check=True)
-    return folder / "pipeline.yml"
+    return pipeline
 
 
 def run_args(pipeline: Path, promoter: Sequence[str] = PROMOTER) -> list[str]:
@@ -605,16 +588,6 @@ def many_images(
 # -- report ----------------------------------------------------------------------------------
 
 
-def _table(rows: list[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for n, row in enumerate(rows):
-        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
-        if n == 0:
-            out.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(out)
-
-
 def _mib(n: int | None) -> str:
     return "-" if n is None else f"{n / MiB:.1f} MiB"
 
@@ -651,7 +624,7 @@ def render(result: dict[str, Any]) -> str:
             f"{shared['images']} images on one {shared['base_mib']} MiB base layer -> another "
             f"registry (unique blob bytes {_mib(unique)})"
         )
-        lines += [_table(rows), ""]
+        lines += [markdown_table(rows), ""]
         ours, loop = shared["rows"]["promoter"], shared["rows"]["skopeo loop"]
         check("shared base: promoter bytes up / unique", ours["uploaded_bytes"] / unique, 1.05, "x")
         check("shared base: promoter / skopeo loop wall", ours["wall"] / loop["wall"], 0.3, "x")
@@ -691,7 +664,7 @@ def render(result: dict[str, Any]) -> str:
                     f"{s['plan_cpu_seconds'] + s['apply_cpu_seconds']:.1f}",
                 )
             )
-        lines += ["Small images (3 layers) -> 2 production registries", _table(rows), ""]
+        lines += ["Small images (3 layers) -> 2 production registries", markdown_table(rows), ""]
         if not done:
             done = [{"images": 0, "seconds_per_image": 1, "peak_mib": 0, "rerun_seconds": 0}]
         first, last = done[0], done[-1]
