@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from promoter import __version__
-from promoter.errors import InputError
 from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import registry_options
 from promoter.promote import ApplyOptions, PromotionPlan, apply_plan, load_plan
@@ -31,12 +30,6 @@ __all__ = ["apply_shard_file", "finish_plan_file"]
 
 def _trusted(plan: PromotionPlan, registries: Registries) -> None:
     """What ``apply_plan`` refuses first: unknown digests, foreign sources, a stale plan."""
-    pending = [i.image for i in plan.images if i.digest is None and i.writes]
-    if pending:
-        raise InputError(
-            f"the plan does not know the digest of {', '.join(pending)} (not built yet)",
-            hint="build and push to staging first, then plan again",
-        )
     check_provenance(plan)
     with ThreadPoolExecutor(8, thread_name_prefix="fresh") as pool:
         check_freshness(plan, registries, pool)

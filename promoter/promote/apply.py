@@ -181,12 +181,6 @@ def apply_plan(
     """Apply ``plan``: refuse a stale plan, then promote every image (in parallel)."""
     options = options or ApplyOptions()
     started = time.monotonic()
-    pending = [i.image for i in plan.images if i.digest is None and i.writes]
-    if pending:
-        raise InputError(
-            f"the plan does not know the digest of {', '.join(pending)} (not built yet)",
-            hint="build and push to staging first, then plan again",
-        )
     check_provenance(plan)
     if options.homes is None:
         options = replace(options, homes=_plan_homes(plan))
@@ -222,8 +216,15 @@ def check_provenance(plan: PromotionPlan) -> None:
     be the pipeline's image, read from the pipeline's staging repository for
     it (``plan.file`` is the pipeline it was made from), and its checks, when
     it has any, must have been made on the very digest it promotes, so that a
-    promotion record never states a check made on another digest.
+    promotion record never states a check made on another digest. An image that
+    writes with no digest (not built when the plan was made) is refused first.
     """
+    pending = [i.image for i in plan.images if i.digest is None and i.writes]
+    if pending:
+        raise InputError(
+            f"the plan does not know the digest of {', '.join(pending)} (not built yet)",
+            hint="build and push to staging first, then plan again",
+        )
     writing = [image for image in plan.images if image.writes]
     if not writing:
         return
