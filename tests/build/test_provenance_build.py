@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from promoter.registry.pool import Registries
 from promoter.signing.keys import SigningKey, generate_key_pair, load_private_key, load_public_key
 from promoter.tagging.stage import pipeline_tags
 from tests.build.test_cli_build import _clean_env, _git, _promoter, make_checkout
+from tests.support.real_parts import skopeo_raw
 from tests.support.registry import Registry
 
 pytestmark = [pytest.mark.docker, pytest.mark.registry, pytest.mark.skopeo]
@@ -43,14 +43,7 @@ GITHUB_ENV = {
 
 
 def _skopeo_raw(reference: str) -> dict[str, Any]:
-    done = subprocess.run(
-        ["skopeo", "inspect", "--tls-verify=false", "--raw", f"docker://{reference}"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    document: dict[str, Any] = json.loads(done.stdout)
+    document: dict[str, Any] = json.loads(skopeo_raw(reference))
     return document
 
 

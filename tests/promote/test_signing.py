@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from promoter.promote import PROMOTION_ARTIFACT_TYPE
 from tests.promote.project import CLEAN_ENV, Project, head_digest
 from tests.support.cli import run_cli
+from tests.support.real_parts import require, skopeo_raw, tool_missing
 from tests.support.registry import Registry
 
 pytestmark = pytest.mark.registry
@@ -45,13 +45,7 @@ def _signing_project(make_project: Callable[..., Project]) -> Project:
 
 def _sig_manifest(registry: Registry, digest: str) -> dict:
     tag = digest.replace(":", "-") + ".sig"
-    out = subprocess.run(
-        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{registry.host}/web:{tag}"],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    return json.loads(out)
+    return json.loads(skopeo_raw(f"{registry.host}/web:{tag}"))
 
 
 def _verified_by(registry: Registry, digest: str, public_pem: bytes) -> list[bool]:
@@ -110,8 +104,7 @@ def _fingerprint(public_pem: bytes) -> str:
 def test_promotion_signs_once_per_key_and_keeps_other_signers(
     make_project: Callable[..., Project], tmp_path: Path
 ) -> None:
-    if shutil.which("skopeo") is None:
-        pytest.skip("skopeo is not installed")
+    require(tool_missing("skopeo"))
     project = _signing_project(make_project)
     image = project.seed()
     root = project.root

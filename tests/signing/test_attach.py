@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -33,6 +31,7 @@ from promoter.signing.dsse import envelope_bytes, sign_envelope
 from promoter.signing.keys import SigningKey, fingerprint
 from promoter.signing.simplesigning import simple_signing_payload
 from tests.support.images import make_image, push_http
+from tests.support.real_parts import skopeo_raw
 
 
 def _key() -> SigningKey:
@@ -50,15 +49,7 @@ def client(registry) -> Iterator[RegistryClient]:
 
 
 def _skopeo_raw(host: str, repository: str, tag: str) -> dict:
-    if shutil.which("skopeo") is None:
-        pytest.skip("skopeo is not installed")
-    out = subprocess.run(
-        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{host}/{repository}:{tag}"],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    return json.loads(out)
+    return json.loads(skopeo_raw(f"{host}/{repository}:{tag}"))
 
 
 def _sign(client: RegistryClient, repository: str, digest: str, key: SigningKey):

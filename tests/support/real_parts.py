@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-__all__ = ["docker_engine_missing", "require", "tool_missing"]
+__all__ = ["docker_engine_missing", "require", "skopeo_raw", "tool_missing"]
 
 
 def require(reason: str | None) -> None:
@@ -43,3 +43,17 @@ def docker_engine_missing() -> str | None:
     if probe.returncode != 0:
         return f"no Docker engine answers: {probe.stderr.strip()[:200]}"
     return None
+
+
+def skopeo_raw(reference: str) -> bytes:
+    """What ``skopeo inspect --raw`` reads at ``docker://reference`` (TLS unverified):
+    the outside reader's view of a manifest (skopeo missing: ``require``'s rule)."""
+    require(tool_missing("skopeo"))
+    done = subprocess.run(
+        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{reference}"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout

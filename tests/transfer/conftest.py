@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import pytest
 
 from tests.support.cli import run_cli
 from tests.support.fault_proxy import FaultProxy
-from tests.support.real_parts import require, tool_missing
+from tests.support.real_parts import require, skopeo_raw, tool_missing
 from tests.support.registry import Registry
 
 
@@ -97,10 +96,4 @@ def skopeo_digest(reference: str) -> str:
     """The digest of what ``skopeo inspect --raw`` reads at ``docker://reference``."""
     from tests.support.images import digest_of
 
-    raw = subprocess.run(
-        ["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{reference}"],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    return digest_of(raw)
+    return digest_of(skopeo_raw(reference))
