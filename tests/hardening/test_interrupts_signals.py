@@ -33,7 +33,7 @@ pytestmark = pytest.mark.registry
 def _wait_for(proxy: FaultProxy, victim: subprocess.Popen[str], seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and victim.poll() is None:
-        if any(e.fault == "stall" for e in proxy.exchanges()):
+        if any(e.fault == "stall" and e.fired for e in proxy.exchanges()):
             return
         time.sleep(0.05)
     raise AssertionError("the promotion never reached the stalled request")

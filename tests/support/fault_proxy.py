@@ -115,6 +115,8 @@ class Exchange:
     request_bytes: int = 0
     response_bytes: int = 0
     fault: str | None = None
+    #: Whether the fault took effect (a mid-body fault only does once ``after_bytes`` pass).
+    fired: bool = False
     started: float = field(default_factory=time.monotonic)
 
 
@@ -181,10 +183,17 @@ def _reset(sock: socket.socket) -> None:
 class _Budget:
     """Forwards body bytes, firing a mid-body fault once ``after_bytes`` have passed."""
 
-    def __init__(self, proxy: FaultProxy, fault: Fault | None, client: socket.socket) -> None:
+    def __init__(
+        self,
+        proxy: FaultProxy,
+        fault: Fault | None,
+        client: socket.socket,
+        exchange: Exchange | None = None,
+    ) -> None:
         self.proxy = proxy
         self.fault = fault
         self.client = client
+        self.exchange = exchange
         self.passed = 0
 
     def send(self, out: socket.socket, data: bytes, *, body: bool) -> None:
@@ -205,6 +214,8 @@ class _Budget:
 
     def _fire(self) -> None:
         assert self.fault is not None
+        if self.exchange is not None:
+            self.exchange.fired = True
         if self.fault.kind == "stall":
             self.proxy._stopping.wait(self.fault.seconds)
         if self.fault.kind == "truncate":
@@ -450,9 +461,9 @@ class FaultProxy:
                 if in_request is not None:
                     exchange.fault = in_request.kind
                     if not in_request.after_bytes:
-                        _Budget(self, in_request, client).fire()
+                        _Budget(self, in_request, client, exchange).fire()
                 upstream.sendall(b"".join(head) + b"\r\n")
-                budget = _Budget(self, in_request, client)
+                budget = _Budget(self, in_request, client, exchange)
                 try:
                     _forward_body(reader, upstream, request_framing, budget)
                 finally:  # counted even when the body broke part way
@@ -470,9 +481,9 @@ class FaultProxy:
                 if in_response is not None:
                     exchange.fault = in_response.kind
                     if not in_response.after_bytes:
-                        _Budget(self, in_response, client).fire()
+                        _Budget(self, in_response, client, exchange).fire()
                 client.sendall(b"".join(response_head) + b"\r\n")
-                budget = _Budget(self, in_response, client)
+                budget = _Budget(self, in_response, client, exchange)
                 try:
                     _forward_body(up_reader, client, framing, budget)
                 finally:
