@@ -72,16 +72,6 @@ __all__ = ["main"]
 MiB = 1 << 20
 TIME = "/usr/bin/time"
 PROMOTER = [sys.executable, "-m", "promoter"]
-#: promoter.config.yamlnodes refuses a pipeline file of more than MAX_NODES (20,000) YAML
-#: nodes: about 870 images of the shape below (23 nodes each). Part 2 runs promoter with
-#: the cap raised in its own process (nothing else differs), at every size alike.
-NODE_CAP = 1_000_000
-PROMOTER_MANY = [
-    sys.executable,
-    "-c",
-    "import sys, promoter.config.yamlnodes as n; n.MAX_NODES = "
-    f"{NODE_CAP}; from promoter.cli.main import main; main(sys.argv[1:])",
-]
 SKOPEO_CACHE = Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb")
 LABELS = {"org.opencontainers.image.source": "https://example.invalid/scale"}
 SMALL_LAYERS = (40_000, 30_000, 20_000)
@@ -414,17 +404,17 @@ def one_size(
     plan_file = folder / "plan.json"
     before = [logged(r) for r in (staging, *prods)]
     print(f"{count} images: plan ...", file=sys.stderr, flush=True)
-    plan_cmd = [*PROMOTER_MANY, "plan", "-o", "json", "-f", str(pipeline), "--out", str(plan_file)]
+    plan_cmd = [*PROMOTER, "plan", "-o", "json", "-f", str(pipeline), "--out", str(plan_file)]
     plan = timed(plan_cmd, env, folder, "promoter plan")
     summary = json.loads(plan.stdout)["plan"]["summary"]
     assert summary.get("copy") == 2 * count, summary
     planned = [logged(r) for r in (staging, *prods)]
     print(f"{count} images: apply ...", file=sys.stderr, flush=True)
-    apply_cmd = [*PROMOTER_MANY, "apply", "-q", "-o", "json", str(plan_file)]
+    apply_cmd = [*PROMOTER, "apply", "-q", "-o", "json", str(plan_file)]
     applied = timed(apply_cmd, env, folder, "promoter apply")
     after = [logged(r) for r in (staging, *prods)]
     print(f"{count} images: re-run ...", file=sys.stderr, flush=True)
-    rerun = timed(run_args(pipeline, PROMOTER_MANY), env, folder, "promoter run (re-run)")
+    rerun = timed(run_args(pipeline, PROMOTER), env, folder, "promoter run (re-run)")
     summary = json.loads(rerun.stdout)["plan"]["summary"]
     assert summary.get("noop") == 2 * count, summary
     final = [logged(r) for r in (staging, *prods)]
@@ -453,7 +443,7 @@ def shard_run(
     started = time.perf_counter()
     children = []
     for i in range(1, SHARDS + 1):
-        argv = [*PROMOTER_MANY, "apply", "-o", "json", "--shard", f"{i}/{SHARDS}", str(plan_file)]
+        argv = [*PROMOTER, "apply", "-o", "json", "--shard", f"{i}/{SHARDS}", str(plan_file)]
         children.append(start(argv, env, folder, folder / f".time-shard-{i}"))
     shards = [
         finish(child, started, folder / f".time-shard-{i}", f"apply --shard {i}/{SHARDS}")
@@ -462,7 +452,7 @@ def shard_run(
     shards_wall = time.perf_counter() - started
     print("sharded: finish ...", file=sys.stderr, flush=True)
     finish_proc = timed(
-        [*PROMOTER_MANY, "apply", "-q", "-o", "json", "--finish", str(plan_file)],
+        [*PROMOTER, "apply", "-q", "-o", "json", "--finish", str(plan_file)],
         env,
         folder,
         "apply --finish",
@@ -502,7 +492,7 @@ def rate_limited(
         print(f"rate-limited, {len(names)} images: plan ...", file=sys.stderr, flush=True)
         timed(
             [
-                *PROMOTER_MANY,
+                *PROMOTER,
                 "plan",
                 "-o",
                 "json",
@@ -521,7 +511,7 @@ def rate_limited(
             p.reset_counters()
         print(f"rate-limited, {len(names)} images: apply ...", file=sys.stderr, flush=True)
         applied = timed(
-            [*PROMOTER_MANY, "apply", "-q", "-o", "json", str(plan_file), *max_rps],
+            [*PROMOTER, "apply", "-q", "-o", "json", str(plan_file), *max_rps],
             env,
             folder,
             "promoter apply (rate-limited)",

@@ -21,11 +21,22 @@ from yaml.resolver import Resolver
 from promoter.config.problems import Mark, format_path
 from promoter.errors import ConfigError
 
-__all__ = ["MAX_DEPTH", "MAX_NODES", "compose"]
+__all__ = ["BYTES_PER_NODE", "MAX_DEPTH", "MAX_NODES", "compose", "node_budget"]
 
-#: Hand-written pipeline files hold a few hundred nodes at most.
+#: A file may hold this many YAML nodes whatever its size ...
 MAX_NODES = 20_000
+#: ... and one node per this many bytes beyond. Aliases are refused, so a file's nodes are
+#: bounded by its length; a generated pipeline of thousands of images runs at about 9 bytes
+#: per node, while the densest YAML (``[0,0,0,...]``) is 2. At 6 the largest input file
+#: (4 MiB) composes to at most ~700,000 nodes, about 220 MiB, where 2 bytes per node would
+#: be 2 million nodes and 620 MiB.
+BYTES_PER_NODE = 6
 MAX_DEPTH = 64
+
+
+def node_budget(text: str) -> int:
+    """How many YAML nodes ``text`` may compose to."""
+    return max(MAX_NODES, len(text) // BYTES_PER_NODE)
 
 
 class _Refused(Exception):
@@ -46,6 +57,7 @@ class _Guard(Composer):
 
     _depth = 0
     _nodes = 0
+    _budget = MAX_NODES
     peek_event: Callable[[], yaml.Event]  # provided by the parser half of the loader
 
     def compose_node(self, parent: Node | None, index: object) -> Node | None:
@@ -69,8 +81,13 @@ class _Guard(Composer):
         if isinstance(event, AliasEvent):
             raise _Refused("YAML aliases (*name) are not supported", event, self._path)
         self._nodes += 1
-        if self._nodes > MAX_NODES:
-            raise _Refused(f"more than {MAX_NODES} YAML nodes", event, self._path)
+        if self._nodes > self._budget:
+            raise _Refused(
+                f"more than {self._budget} YAML nodes (a file may hold {MAX_NODES}, or one"
+                f" per {BYTES_PER_NODE} bytes; write lists one item per line, or split the file)",
+                event,
+                self._path,
+            )
         self._depth += 1
         if self._depth > MAX_DEPTH:
             raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", event, self._path)
@@ -113,6 +130,7 @@ def _position(text: str, index: int) -> Mark:
 
 def _compose_text(text: str) -> Node | None:
     loader = _loader(text)
+    loader._budget = node_budget(text)
     try:
         node: Node | None = loader.get_single_node()
         return node

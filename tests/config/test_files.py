@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from promoter.config.source import MAX_FILE_BYTES
-from promoter.config.yamlnodes import MAX_NODES
+from promoter.config.yamlnodes import BYTES_PER_NODE, MAX_NODES
 from tests.config.cli_runner import Outcome, run_in_process, run_subprocess
 
 
@@ -87,6 +89,56 @@ def test_node_count_is_capped(project: Path) -> None:
     (project / "wide.yml").write_text("items: [" + "0," * (MAX_NODES + 10) + "0]\n")
     first = _bad(run_in_process(["validate", "-f", "wide.yml"]))
     assert f"more than {MAX_NODES} YAML nodes" in first
+
+
+def test_a_pipeline_of_thousands_of_images_is_not_refused_for_its_size(project: Path) -> None:
+    lines = ["version: 1", "registries:"]
+    lines += [
+        f"  {alias}:\n    host: 127.0.0.1:500{n}" for n, alias in enumerate(["staging", "prod"])
+    ]
+    lines += ["images:"]
+    for n in range(3000):
+        lines += [
+            f"  svc{n}:",
+            "    build:",
+            "      context: app",
+            '    tags: ["type=raw,value=rc"]',
+            f"    staging: staging/svc{n}",
+            "    promote:",
+            f"      - to: [prod/svc{n}]",
+            "        tags: [v1, stable]",
+        ]
+    text = "\n".join(lines) + "\n"
+    (project / "many.yml").write_text(text)
+    nodes = sum(1 for _ in _walk(yaml.compose(text)))
+    assert nodes > 3 * MAX_NODES  # far past the flat cap, within the per-byte budget
+    outcome = run_in_process(["validate", "-f", "many.yml"])
+    assert outcome.code == 0, outcome
+    assert outcome.stdout.strip() == "many.yml: valid (3000 image(s), 2 registries, 0 policies)"
+
+
+def test_the_node_budget_of_a_large_dense_file_grows_with_its_size_and_stays_bounded(
+    project: Path,
+) -> None:
+    # 3 MiB of "0," is 1.5 million nodes: refused at one per BYTES_PER_NODE bytes, ~500,000.
+    text = "items: [" + "0," * (3 * 1024 * 1024 // 2) + "0]\n"
+    (project / "dense.yml").write_text(text)
+    started = time.monotonic()
+    first = _bad(run_subprocess(["validate", "-f", "dense.yml"], cwd=project))
+    assert time.monotonic() - started < 30
+    assert f"more than {len(text) // BYTES_PER_NODE} YAML nodes" in first
+    assert first.startswith("error: dense.yml:1:")
+
+
+def _walk(node: yaml.Node) -> Iterator[yaml.Node]:
+    yield node
+    if isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _walk(item)
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield from _walk(key)
+            yield from _walk(value)
 
 
 @pytest.mark.parametrize(
