@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,14 +142,33 @@ def image_blobs(image: ImagePlan, registries: Registries, pool: Executor) -> lis
     return list(content_of(source, top, pool).blobs)
 
 
+#: Staging manifests read at once while a shard or ``--finish`` collects the plan's graphs.
+GRAPH_READERS = 8
+
+
+def promoted_graphs(
+    plan: PromotionPlan, registries: Registries, pool: Executor
+) -> Iterator[tuple[ImagePlan, list[str], list[Descriptor]]]:
+    """Each image of the plan that needs content somewhere, with the destinations that need
+    it and its graph's blobs, in the plan's order; the graphs are read ``GRAPH_READERS`` at
+    a time (their own index children on ``pool``), so thousands of images are not read one
+    round trip after another."""
+    wanted = [(image, copy_destinations(image)) for image in plan.images if promotes(image)]
+    wanted = [(image, destinations) for image, destinations in wanted if destinations]
+    readers = ThreadPoolExecutor(GRAPH_READERS, thread_name_prefix="graphs")
+    try:
+        graphs = readers.map(lambda w: image_blobs(w[0], registries, pool), wanted)
+        for (image, destinations), blobs in zip(wanted, graphs, strict=True):
+            yield image, destinations, blobs
+    finally:
+        readers.shutdown(wait=True, cancel_futures=True)
+
+
 def content_units(plan: PromotionPlan, registries: Registries, pool: Executor) -> list[BlobUnit]:
     """The plan's content work, one unit per destination registry and blob, in a fixed order."""
     found: dict[tuple[str, str], tuple[Descriptor, set[str], set[str]]] = {}
-    for image in plan.images:
-        destinations = copy_destinations(image) if promotes(image) else []
-        if not destinations:
-            continue
-        for blob in image_blobs(image, registries, pool):
+    for image, destinations, blobs in promoted_graphs(plan, registries, pool):
+        for blob in blobs:
             for destination in destinations:
                 reference = parse_registry_reference(destination)
                 key = (reference.registry, blob.digest)
@@ -296,11 +315,7 @@ def missing_content(
     """Every blob of every promoted image that a destination needing content lacks,
     asked of the registries (HEAD), in the plan's order."""
     asked: list[tuple[str, str, Descriptor]] = []
-    for image in plan.images:
-        destinations = copy_destinations(image) if promotes(image) else []
-        if not destinations:
-            continue
-        blobs = image_blobs(image, registries, pool)
+    for image, destinations, blobs in promoted_graphs(plan, registries, pool):
         asked += [(image.image, d, b) for d in destinations for b in blobs]
     there = list(pool.map(lambda a: endpoint(registries, a[1]).has_blob(a[2]), asked))
     return [MissingBlob(*a) for a, found in zip(asked, there, strict=True) if not found]

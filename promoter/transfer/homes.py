@@ -25,6 +25,7 @@ failure. The engine asks ``acquire`` for a ``Ticket`` and ends it with
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -78,16 +79,16 @@ class BlobHomes:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], _Entry] = {}
-        #: Per host: repositories that may hold blobs, the likeliest first.
-        self._known: dict[str, list[str]] = {}
+        #: Per host: repositories that may hold blobs, the likeliest first (an ordered set:
+        #: a run to thousands of repositories looks them up and reorders them in O(1)).
+        self._known: dict[str, OrderedDict[str, None]] = {}
 
     def know(self, host: str, repositories: Iterable[str]) -> None:
         """Add candidate homes in ``host`` (repositories written to before, probably)."""
         with self._lock:
-            known = self._known.setdefault(normalize_host(host), [])
+            known = self._known.setdefault(normalize_host(host), OrderedDict())
             for repository in repositories:
-                if repository not in known:
-                    known.append(repository)
+                known.setdefault(repository)
 
     def known(self, host: str) -> list[str]:
         """The candidate homes of ``host``, the likeliest first."""
@@ -134,14 +135,12 @@ class BlobHomes:
             entry = self._entries.setdefault((ticket.host, ticket.digest), _Entry())
             if entry.home is None:
                 entry.home = ticket.repository
-            known = self._known.setdefault(ticket.host, [])
+            known = self._known.setdefault(ticket.host, OrderedDict())
             if mounted and ticket.mount_from is not None:
                 # a repository that held one blob likely holds its siblings (a base image)
-                if ticket.mount_from in known:
-                    known.remove(ticket.mount_from)
-                known.insert(0, ticket.mount_from)
-            if ticket.repository not in known:
-                known.append(ticket.repository)
+                known.setdefault(ticket.mount_from)
+                known.move_to_end(ticket.mount_from, last=False)
+            known.setdefault(ticket.repository)
             self._wake(entry, ticket)
 
     def _release(self, ticket: Ticket) -> None:
