@@ -61,6 +61,7 @@ def kaniko_arguments(spec: BuildSpec, paths: ExecutorPaths) -> list[str]:
     if spec.target:
         args.append(f"--target={spec.target}")
     args.extend(f"--build-arg={key}={value}" for key, value in spec.build_args.items())
+    args.extend(f"--build-arg={key}" for key in spec.secret_build_args)  # value: environment
     args.extend(f"--label={key}={value}" for key, value in spec.labels.items())
     if spec.reproducible:
         args.append("--reproducible")

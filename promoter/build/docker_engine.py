@@ -18,9 +18,9 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ class ContainerJob:
     name: str
     timeout: float
     extra_mounts: tuple[tuple[Path, str], ...] = ()  # (host file, container path), read-only
+    #: More of the container's environment (secret build arguments' values): never logged.
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def _docker_errors() -> tuple[type[BaseException], ...]:
@@ -194,7 +196,11 @@ def run_in_container(job: ContainerJob, tail: LogTail, on_log: LogCallback) -> i
                 image_id,
                 command=job.arguments,
                 # DOCKER_CONFIG too: not every fork's image sets it to the mounted config.
-                environment={"container": "docker", "DOCKER_CONFIG": CONTAINER_DOCKER_CONFIG},
+                environment={
+                    **job.environment,
+                    "container": "docker",
+                    "DOCKER_CONFIG": CONTAINER_DOCKER_CONFIG,
+                },
                 network_mode="host",
                 mounts=_mounts(job),
                 labels={CONTAINER_LABEL: job.name},

@@ -9,6 +9,7 @@ never write the same tag.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 
 from promoter.build.spec import (
@@ -19,6 +20,9 @@ from promoter.build.spec import (
     ExecutorSettings,
 )
 from promoter.config import Image, Pipeline
+from promoter.config.problems import shown_path
+from promoter.errors import ConfigError
+from promoter.redaction import register_secret
 
 __all__ = ["insecure_hosts", "platform_suffix", "specs_from_image"]
 
@@ -47,17 +51,26 @@ def specs_from_image(
     labels: Mapping[str, str] | None = None,
     render: Callable[[str], str] = _identity,
     insecure_registries: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> list[BuildSpec]:
     """The builds of ``image``: one per platform (one without a platform when none is set).
 
     ``tags`` are staging tag names (without the repository), ``labels`` the tag
     engine's labels (they win over ``build.labels``), ``render`` expands
-    ``{{version}}``-style templates in build arguments and ``build.labels``.
+    ``{{version}}``-style templates in build arguments and ``build.labels``. ``env``
+    (this process's environment by default) gives ``args: {NAME: {env: VARIABLE}}`` their
+    values; an unset variable is a ``ConfigError`` at its line.
     """
     build = image.build
     merged_labels = {key: render(value) for key, value in build.labels.items()}
     merged_labels.update(labels or {})
     args = {key: render(value) for key, value in build.args.items()}
+    secret_args = {}
+    for key, value in _environment_args(pipeline, image, os.environ if env is None else env):
+        if build.env_args[key].secret:
+            secret_args[key] = value
+        else:
+            args[key] = value
     executor = ExecutorSettings(
         image=build.executor.image or DEFAULT_EXECUTOR_IMAGE,
         timeout=float(build.executor.timeout or DEFAULT_TIMEOUT),
@@ -80,6 +93,7 @@ def specs_from_image(
                 name=image.name if not suffix else f"{image.name}{suffix}",
                 target=build.target,
                 build_args=args,
+                secret_build_args=secret_args,
                 labels=merged_labels,
                 platform=platform,
                 executor=executor,
@@ -90,3 +104,27 @@ def specs_from_image(
             )
         )
     return specs
+
+
+def _environment_args(
+    pipeline: Pipeline, image: Image, env: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """``(name, value)`` of the image's ``args: {NAME: {env: VARIABLE}}``; secret values are
+    registered as secrets (masked wherever promoter writes)."""
+    found = []
+    for key, arg in image.build.env_args.items():
+        value = env.get(arg.variable)
+        if value is None:
+            raise ConfigError(
+                f"the variable {arg.variable} is not set",
+                file=shown_path(pipeline.file),
+                line=arg.line or None,
+                column=arg.column or None,
+                path=f"images.{image.name}.build.args.{key}.env",
+                hint=f"build argument {key} takes its value from it: set it in the job's"
+                " environment, as a secret variable on CI",
+            )
+        if arg.secret:
+            register_secret(value)
+        found.append((key, value))
+    return found

@@ -176,7 +176,8 @@ def image_build_facts(
         executor = executor_facts(spec, build.result)
         executors.setdefault(executor.reference, executor)
     first = specs[0]
-    args = dict(first.build_args)
+    # Secret arguments ({env: VARIABLE}) are named under withheldBuildArgs, never valued.
+    args = {**first.build_args, **dict.fromkeys(first.secret_build_args, "")}
     return BuildFacts(
         image=image.name,
         subjects=subjects,
@@ -187,7 +188,7 @@ def image_build_facts(
         target=first.target,
         platforms=[s.platform for s in specs if s.platform],
         build_args=args,
-        secret_args=secret_build_args(args, secrets=run.secret_values),
+        secret_args=secret_build_args(args, first.secret_build_args, run.secret_values),
         source=run.source,
         bases=bases,
         executor=next(iter(executors.values()), None),

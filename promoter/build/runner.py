@@ -34,6 +34,7 @@ from promoter.build.failure import KanikoFailed, LogTail, build_failure
 from promoter.build.result import BuildResult, ExecutionMode, read_digest, tarball_path
 from promoter.build.spec import BuildSpec
 from promoter.build.subprocess_executor import executor_path, run_as_subprocess
+from promoter.config.problems import shown_path
 from promoter.errors import BuildError, InputError
 
 __all__ = ["LogCallback", "ModeChoice", "build_image", "choose_mode"]
@@ -145,6 +146,7 @@ def build_image(
                 name=spec.name,
                 timeout=spec.executor.timeout,
                 extra_mounts=extra,
+                environment=dict(spec.secret_build_args),
             )
             code = run_in_container(job, tail, log)
         else:
@@ -158,6 +160,7 @@ def build_image(
                 kaniko_arguments(spec, paths),
                 docker_config=config_dir,
                 timeout=spec.executor.timeout,
+                environment=spec.secret_build_args,
                 tail=tail,
                 on_log=log,
             )
@@ -176,7 +179,7 @@ def build_image(
             exit_code=code,
             tail=tail,
             dockerfile=spec.dockerfile_path,
-            dockerfile_label=_label(spec.dockerfile_path),
+            dockerfile_label=shown_path(spec.dockerfile_path),
         )
     digest = read_digest(output, spec.name)
     tarball = tarball_path(output, spec.name) if spec.push == "promoter" else None
@@ -190,11 +193,3 @@ def build_image(
         seconds=seconds,
         pushed_to=spec.destinations if spec.push == "kaniko" else (),
     )
-
-
-def _label(path: Path) -> str:
-    """The Dockerfile as people know it: relative to the working directory when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)

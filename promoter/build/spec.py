@@ -87,6 +87,9 @@ class BuildSpec:
     name: str = "image"
     target: str | None = None
     build_args: Mapping[str, str] = field(default_factory=dict)
+    #: Build arguments whose values are secrets: kaniko gets ``--build-arg NAME`` and the
+    #: value in its environment (its own from-the-environment form), never on a command line.
+    secret_build_args: Mapping[str, str] = field(default_factory=dict, repr=False)
     labels: Mapping[str, str] = field(default_factory=dict)
     platform: str | None = None
     executor: ExecutorSettings = field(default_factory=ExecutorSettings)
@@ -99,6 +102,7 @@ class BuildSpec:
         # Frozen means frozen: copies of the mappings nobody can change later.
         object.__setattr__(self, "context", Path(self.context))
         object.__setattr__(self, "build_args", _frozen(self.build_args))
+        object.__setattr__(self, "secret_build_args", _frozen(self.secret_build_args))
         object.__setattr__(self, "labels", _frozen(self.labels))
         object.__setattr__(self, "destinations", tuple(self.destinations))
         object.__setattr__(self, "insecure_registries", tuple(self.insecure_registries))

@@ -137,15 +137,19 @@ def build_stage(
     credentials: CredentialLookup | None = None,
     insecure_registries: Sequence[str] = (),
     mode: ModeChoice = "auto",
+    env: Mapping[str, str] | None = None,
 ) -> BuildReport:
     """Build ``images`` (every platform), push each to staging with ``push``.
 
     ``push=None`` pushes nothing, ``push: kaniko`` images included: kaniko then
     writes a tarball too (``--no-push``), as ``promoter build --no-push`` asks.
     An image built for several platforms is then joined by ``stitch`` into one
-    index carrying the image's staging tags (the image's ``index``).
+    index carrying the image's staging tags (the image's ``index``). Every image's specs
+    are made before the first build, so an unset ``{env: VARIABLE}`` stops the run with
+    nothing built.
     """
     report: list[ImageBuild] = []
+    planned = []
     for image in images:
         meta = metadata.get(image.name, ImageMetadata())
         specs = specs_from_image(
@@ -155,7 +159,10 @@ def build_stage(
             labels=meta.labels,
             render=functools.partial(render_build_arg, metadata=meta),
             insecure_registries=insecure_registries,
+            env=env,
         )
+        planned.append((image, meta, specs))
+    for image, meta, specs in planned:
         if push is None:  # nothing is pushed: kaniko too writes a tarball (--no-push)
             specs = [dataclasses.replace(spec, push="promoter") for spec in specs]
         builds = tuple(

@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO
 
@@ -57,9 +57,11 @@ def run_as_subprocess(
     timeout: float,
     tail: LogTail,
     on_log: Callable[[str], None],
+    environment: Mapping[str, str] | None = None,
 ) -> int | None:
-    """Run the executor to its end; its exit code, or None when it timed out (and was killed)."""
-    environment = dict(os.environ)
+    """Run the executor to its end; its exit code, or None when it timed out (and was killed).
+    ``environment`` is added to this process's (secret build arguments' values)."""
+    environment = {**os.environ, **(environment or {})}
     environment["DOCKER_CONFIG"] = str(docker_config)
     environment.pop(EXECUTOR_PATH_ENV, None)
     try:

@@ -12,6 +12,7 @@ import os
 from promoter.config.model import (
     BuildCache,
     BuildConfig,
+    EnvBuildArg,
     Executor,
     Image,
     Pipeline,
@@ -27,6 +28,7 @@ from promoter.config.model import (
 __all__ = [
     "BuildCache",
     "BuildConfig",
+    "EnvBuildArg",
     "Executor",
     "Image",
     "Pipeline",

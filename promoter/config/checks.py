@@ -159,7 +159,8 @@ def _build(check: _Checker, path: KeyPath, build: Mapping[str, Any]) -> Iterator
         yield check.at_key((*path, "platforms"), "use either platform or platforms, not both")
     for section in ("args", "labels"):
         for key, value in build.get(section, {}).items():
-            yield from check.templates((*path, section, key), value)
+            if not isinstance(value, dict):  # args: {NAME: {env: VARIABLE}} has no template
+                yield from check.templates((*path, section, key), value)
     executor = build.get("executor", {})
     if "timeout" in executor:
         yield from check.unit((*path, "executor", "timeout"), executor["timeout"], size=False)

@@ -17,6 +17,7 @@ from promoter.config.model import (
     DEFAULT_PASSWORD_ENV,
     BuildCache,
     BuildConfig,
+    EnvBuildArg,
     Executor,
     Image,
     Pipeline,
@@ -91,7 +92,20 @@ class _Builder:
             context=context,
             dockerfile=(context / data.get("dockerfile", "Dockerfile")).resolve(),
             target=data.get("target"),
-            args=frozen_mapping({key: _text(value) for key, value in data.get("args", {}).items()}),
+            args=frozen_mapping(
+                {k: _text(v) for k, v in data.get("args", {}).items() if not isinstance(v, dict)}
+            ),
+            env_args=frozen_mapping(
+                {
+                    key: EnvBuildArg(
+                        value["env"],
+                        value.get("secret", True),
+                        **self.position((*path, "args", key, "env")),
+                    )
+                    for key, value in data.get("args", {}).items()
+                    if isinstance(value, dict)
+                }
+            ),
             platforms=platforms,
             labels=frozen_mapping(
                 {key: _text(value) for key, value in data.get("labels", {}).items()}

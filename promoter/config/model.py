@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "BuildCache",
     "BuildConfig",
+    "EnvBuildArg",
     "Executor",
     "Image",
     "Pipeline",
@@ -120,6 +121,17 @@ class BuildCache:
 
 
 @dataclass(frozen=True)
+class EnvBuildArg:
+    """A build argument whose value is the runner's environment variable ``variable``;
+    ``secret`` ones reach kaniko through its environment only, and no record shows them."""
+
+    variable: str
+    secret: bool = True
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
 class BuildConfig:
     """How to build an image. ``context`` and ``dockerfile`` are absolute, existing paths."""
 
@@ -127,6 +139,8 @@ class BuildConfig:
     dockerfile: Path
     target: str | None = None
     args: Mapping[str, str] = field(default_factory=frozen_mapping, hash=False)
+    #: ``args: {NAME: {env: VARIABLE}}``: read from the environment when the build runs.
+    env_args: Mapping[str, EnvBuildArg] = field(default_factory=frozen_mapping, hash=False)
     platforms: tuple[str, ...] = ()
     labels: Mapping[str, str] = field(default_factory=frozen_mapping, hash=False)
     executor: Executor = field(default_factory=Executor)

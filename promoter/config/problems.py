@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from promoter.errors import ConfigError
@@ -22,6 +23,7 @@ __all__ = [
     "did_you_mean",
     "format_path",
     "raise_problems",
+    "shown_path",
 ]
 
 #: A path into the document: mapping keys and list indexes.
@@ -107,3 +109,11 @@ def raise_problems(file: str, problems: Sequence[Problem]) -> None:
     if len(unique) > 1:
         error.detail = "\n".join(problem.error(file).message for problem in unique[1:])
     raise error
+
+
+def shown_path(path: Path) -> str:
+    """A file as people know it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)

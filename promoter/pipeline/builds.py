@@ -128,6 +128,9 @@ def build_images(
             key = load_signing_key(pipeline.signing)
         registries = cleanup.enter_context(Registries(settings.options)) if attesting else None
         run = _run_facts(tags, settings) if attesting else None
+        # Every image's builds are known before the first runs: an unset {env: VARIABLE}
+        # of the last image stops the run before the first is built.
+        specs = {image.name: _specs(pipeline, image, metadata, settings) for image in images}
         built: list[ImageBuild] = []
         for image in images:
             started = datetime.now(timezone.utc)
@@ -141,13 +144,14 @@ def build_images(
                 stitch=push.stitch if push is not None else None,
                 credentials=build_credentials(settings.options),
                 insecure_registries=settings.insecure_registries,
+                env=settings.env,
             ).images[0]
             if registries is not None and run is not None:
                 one = attest_image(
                     pipeline,
                     image,
                     one,
-                    _specs(pipeline, image, metadata, settings),
+                    specs[image.name],
                     run,
                     registries=registries,
                     key=key,
@@ -171,6 +175,7 @@ def _specs(
         labels=meta.labels,
         render=partial(render_build_arg, metadata=meta),
         insecure_registries=settings.insecure_registries,
+        env=settings.env,
     )
 
 

@@ -76,6 +76,7 @@ def run_pipeline(request: RunRequest) -> RunReport:
             request.build_log or SilentBuildLog(),
             push="push" in request.stages,
             insecure_registries=request.insecure_registries,
+            env=env,
         )
         report.build = build_images(pipeline, tags, now, settings)
         built = staged_digests(report.build)

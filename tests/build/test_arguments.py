@@ -34,6 +34,20 @@ def test_default_arguments_write_a_tarball() -> None:
     ]
 
 
+def test_a_secret_build_argument_is_named_on_the_command_line_never_valued() -> None:
+    spec = BuildSpec(
+        context=Path("."),
+        build_args={"VERSION": "1.2.3"},
+        secret_build_args={"NPM_TOKEN": "npm_s3cr3t"},
+    )
+    arguments = kaniko_arguments(spec, PATHS)
+    assert [a for a in arguments if a.startswith("--build-arg")] == [
+        "--build-arg=VERSION=1.2.3",
+        "--build-arg=NPM_TOKEN",  # kaniko reads the value from its environment
+    ]
+    assert "npm_s3cr3t" not in " ".join(arguments) + repr(spec)
+
+
 def test_every_option_maps_to_its_flag() -> None:
     spec = BuildSpec(
         context=Path("."),

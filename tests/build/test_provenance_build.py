@@ -310,3 +310,66 @@ def test_a_wrong_key_password_is_bad_input_before_any_build(
     missing = _promoter(checkout, "build", env={"COSIGN_PASSWORD": "right"})
     assert missing.returncode == 2
     assert "the signing key variable PROMOTER_TEST_SIGNING_KEY is not set" in missing.stderr
+
+
+def _with_environment_args(checkout: Path) -> None:
+    """NPM_TOKEN from $TEST_NPM_TOKEN (a secret), PLAIN from $TEST_PLAIN (secret: false);
+    the Dockerfile puts both in labels, so the image shows that kaniko got them."""
+    pipeline = (checkout / "pipeline.yml").read_text()
+    (checkout / "pipeline.yml").write_text(
+        pipeline.replace(
+            '        MINOR: "{{major}}.{{minor}}"\n',
+            '        MINOR: "{{major}}.{{minor}}"\n'
+            "        NPM_TOKEN: {env: TEST_NPM_TOKEN}\n"
+            "        PLAIN: {env: TEST_PLAIN, secret: false}\n",
+        )
+    )
+    dockerfile = (checkout / "app" / "Dockerfile").read_text()
+    (checkout / "app" / "Dockerfile").write_text(
+        dockerfile.replace(
+            "ARG MINOR\n",
+            "ARG MINOR\nARG NPM_TOKEN\nARG PLAIN\n"
+            "LABEL org.example.token=$NPM_TOKEN org.example.plain=$PLAIN\n",
+        )
+    )
+    _git(checkout, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "e")
+    _git(checkout, "tag", "-f", "v1.2.3")
+
+
+def test_a_build_argument_from_the_environment_reaches_kaniko_and_a_secret_one_nothing_else(
+    standin_image: str, registry: Registry, tmp_path: Path
+) -> None:
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    _with_environment_args(checkout)
+    env = {"TEST_NPM_TOKEN": SECRET_VALUE, "TEST_PLAIN": "plain-value"}
+    done = _promoter(checkout, "build", "--output", "json", env=env)
+    assert done.returncode == 0, done.stderr
+    (image,) = json.loads(done.stdout)["images"]
+    (build,) = image["builds"]
+    manifest = _skopeo_raw(f"{registry.host}/hello@{build['digest']}")
+    config = json.loads(_blob(registry, "hello", manifest["config"]["digest"]))
+    labels = config["config"]["Labels"]
+    assert labels["org.example.token"] == SECRET_VALUE  # kaniko got the value ...
+    assert labels["org.example.plain"] == "plain-value"
+    assert SECRET_VALUE not in done.stdout + done.stderr  # ... and nobody else saw it
+    (envelope,) = _attestations(registry, "hello", build["digest"])
+    parameters = _statement(envelope)["predicate"]["buildDefinition"]["externalParameters"]
+    assert parameters["buildArgs"] == {"VERSION": "1.2.3", "MINOR": "1.2", "PLAIN": "plain-value"}
+    assert parameters["withheldBuildArgs"] == ["NPM_TOKEN"]
+    assert SECRET_VALUE not in json.dumps(envelope)
+
+    # An unset variable: exit 2 at its line, before anything is built.
+    unset = _promoter(checkout, "build", env={"TEST_PLAIN": "plain-value"})
+    assert unset.returncode == 2, unset.stderr
+    errors = [line for line in unset.stderr.splitlines() if line.startswith("error: ")]
+    line = next(
+        n
+        for n, text in enumerate((checkout / "pipeline.yml").read_text().splitlines(), 1)
+        if "TEST_NPM_TOKEN" in text
+    )
+    assert errors == [
+        f"error: pipeline.yml:{line}:21: images.hello.build.args.NPM_TOKEN.env: the variable"
+        " TEST_NPM_TOKEN is not set (build argument NPM_TOKEN takes its value from it: set it"
+        " in the job's environment, as a secret variable on CI)"
+    ]
+    assert "== build" not in unset.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.config import Pipeline, load_pipeline
+from promoter.config import EnvBuildArg, Pipeline, load_pipeline
 from promoter.config.model import Repository, When
 from tests.config.cli_runner import ROOT
 
@@ -129,6 +129,23 @@ def test_relative_paths_resolve_against_the_pipeline_file(project: Path) -> None
     assert pipeline.base_dir == nested
     assert pipeline.image("a").build.context == project / "app"
     assert pipeline.image("a").build.target == "build"
+
+
+def test_build_arguments_from_the_environment(project: Path) -> None:
+    (project / "pipeline.yml").write_text(
+        "version: 1\nregistries: {s: {host: r.example}}\n"
+        "images:\n  a:\n    build:\n      context: app\n      args:\n"
+        '        V: "{{version}}"\n'
+        "        TOKEN: {env: NPM_TOKEN}\n"
+        "        MIRROR: {env: NPM_MIRROR, secret: false}\n"
+        "    staging: s/a\n"
+    )
+    build = load_pipeline("pipeline.yml").image("a").build
+    assert dict(build.args) == {"V": "{{version}}"}
+    assert dict(build.env_args) == {
+        "TOKEN": EnvBuildArg("NPM_TOKEN", secret=True, line=9, column=17),
+        "MIRROR": EnvBuildArg("NPM_MIRROR", secret=False, line=10, column=18),
+    }
 
 
 def test_signing_and_sign(project: Path) -> None:
