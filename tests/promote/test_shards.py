@@ -317,3 +317,45 @@ def test_finish_refuses_a_stale_plan_before_looking_at_the_content(sharded: Shar
     # a shard refuses the stale plan too, before any upload
     shard = promoter_cli("apply", "plan.json", "--shard", "1/2", cwd=project.root)
     assert shard.returncode == 1 and shard.stderr.splitlines()[0] == first
+
+
+def test_a_signing_rule_signs_at_finish_and_the_shards_need_no_key(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    require(tool_missing("skopeo"))
+    project, images = _project(registry_factory, tmp_path / "project")
+    project.promote = (
+        '- to: [prod-a/{name}, prod-b/{name}]\n  tags: ["{{version}}", latest]\n'
+        "  mutable: [latest]\n  sign: true\n"
+    )
+    project.write()
+    with_key = {**CLEAN_ENV, "COSIGN_PASSWORD": "shard test password"}
+    made = run_cli(["keygen", "--out-prefix", "cosign"], cwd=project.root, env=with_key)
+    assert made.returncode == 0, made.stderr
+    project.file.write_text(project.file.read_text() + "signing:\n  key_file: cosign.key\n")
+    planned = run_cli(["plan", "--out", "plan.json"], cwd=project.root, env=with_key)
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads((project.root / "plan.json").read_text())["summary"]["sign"] == 6
+
+    # The shards move content only: they run without the key's password and sign nothing.
+    _run_shards(project, ["1/2", "2/2"])
+    for registry in (project.prod_a, project.prod_b):
+        for name, image in images.items():
+            signature = f"{image.digest.replace(':', '-')}.sig"
+            assert head_digest(registry, name, signature) is None
+
+    finished = run_cli(["apply", "plan.json", "--finish"], cwd=project.root, env=with_key)
+    assert finished.returncode == 0, finished.stderr
+    _tags_at_planned_digests(project, images, [project.prod_a.host, project.prod_b.host])
+    policy = project.root / "signed.yml"
+    policy.write_text(f"policies:\n  - rule: signed\n    key: {project.root / 'cosign.pub'}\n")
+    for registry in (project.prod_a, project.prod_b):
+        for name in images:
+            reference = f"{registry.host}/{name}:1.2.3"
+            insecure = ["--insecure-registry", registry.host]
+            checked = run_cli(
+                ["check", reference, "--policy", str(policy), *insecure],
+                cwd=project.root,
+                env=CLEAN_ENV,
+            )
+            assert checked.returncode == 0, checked.stdout + checked.stderr
