@@ -135,6 +135,8 @@ class _Collector:
             entry["predicateType"] = predicate_type
             if predicate_type == VULN_PREDICATE:
                 report = summarize_report(statement, self._created(manifest, layer))
+                if len(data) <= _MAX_ENVELOPE:  # kept for a rule that wants it signed
+                    report["envelope"] = envelope
                 self.reports.append(dict(entry, **report, attested=True))
                 entry["summarized"] = "vulnerabilityReports"
             elif len(data) > _MAX_ENVELOPE:

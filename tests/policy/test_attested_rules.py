@@ -108,6 +108,22 @@ def seeded(policy_registry: Registry, tmp_path_factory: pytest.TempPathFactory) 
     attach_report(trivy_report([], stamp(20)), TRIVY, image, url, repo)
     attach_report(trivy_report(["CRITICAL"], stamp(1)), TRIVY, image, url, repo)
     put("vuln-none")
+    # signed vulnerability reports, for vulnerabilities with key/keys
+
+    def vuln_att(name: str, signer: object, *, subject: str | None = None, **kw: bool) -> None:
+        image, repo = put(name)
+        clean = vuln_statement(subject or image.digest, trivy_report([], stamp(2)), stamp(1))
+        data = envelope(clean, signer, **kw)
+        push_att_tag([(data, VULN_PREDICATE)], image.digest, url, repo)
+
+    vuln_att("vuln-signed-other", other)
+    vuln_att("vuln-signed-tampered", key, tamper=True)
+    vuln_att("vuln-signed-elsewhere", key, subject=digest_of("vuln-none"))
+    # a newer unsigned clean referrer beside an older signed report with a critical finding
+    image, repo = put("vuln-mixed")
+    critical = vuln_statement(image.digest, trivy_report(["CRITICAL"], stamp(3)), stamp(2))
+    push_att_tag([(envelope(critical, key), VULN_PREDICATE)], image.digest, url, repo)
+    attach_report(trivy_report([], stamp(0.1)), TRIVY, image, url, repo)
     # a signature by the second key only, for `signed` with `keys`
     image, repo = put("signed-other")
     sig = signature_image(other, image.digest, refs["signed-other"])
@@ -244,6 +260,34 @@ def test_vulnerabilities(
     (result,) = _check(seeded, tmp_path, name, rules).results
     assert (result.rule, result.status) == ("vulnerabilities", "pass" if passes else "fail")
     assert says in result.message, result.message
+
+
+@pytest.mark.parametrize(
+    ("name", "keys", "passes", "says"),
+    [
+        ("vuln-cosign", "key", False, "1 critical (max 0) in the cosign-vuln report (tag, "),
+        ("vuln-cosign", "key", False, "signed by {key})"),
+        ("vuln-trivy", "key", False, "no vulnerability report verifies with {key}: 1 attached"),
+        ("vuln-signed-other", "key", False, "no vulnerability report verifies with {key}"),
+        ("vuln-signed-other", "both", True, "signed by {other})"),
+        ("vuln-signed-tampered", "key", False, "no vulnerability report verifies"),
+        ("vuln-signed-elsewhere", "key", False, "no vulnerability report verifies"),
+        ("vuln-mixed", "key", False, "1 critical (max 0) in the cosign-vuln report"),
+        ("vuln-mixed", None, True, "critical 0/0 in the trivy report"),
+    ],
+)
+def test_vulnerabilities_with_keys_count_only_signed_reports(
+    seeded: Seeded, tmp_path: Path, name: str, keys: str | None, passes: bool, says: str
+) -> None:
+    rules = "  - rule: vulnerabilities\n    max: {critical: 0}\n"
+    if keys == "key":
+        rules += f"    key: {seeded.key}\n"
+    elif keys == "both":
+        rules += f"    keys: [{seeded.key}, {seeded.other_key}]\n"
+    (result,) = _check(seeded, tmp_path, name, rules).results
+    assert (result.rule, result.status) == ("vulnerabilities", "pass" if passes else "fail")
+    expected = says.format(key=seeded.key, other=seeded.other_key)
+    assert expected in result.message, result.message
 
 
 def test_signed_with_a_list_of_keys_reports_which_verified(seeded: Seeded, tmp_path: Path) -> None:

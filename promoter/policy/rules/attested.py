@@ -32,7 +32,7 @@ from promoter.policy.results import Outcome
 from promoter.policy.rules.base import RuleContext, RuleSpec
 from promoter.policy.rules.provenance import _days, _parse_timestamp
 from promoter.policy.rules.signed import TrustedKey, key_names, parse_keys
-from promoter.policy.vulnreports import SEVERITIES
+from promoter.policy.vulnreports import SEVERITIES, VULN_PREDICATE
 from promoter.units import parse_duration
 
 __all__ = ["ATTESTED_RULES", "SLSA_PROVENANCE_V1", "source_of"]
@@ -216,9 +216,11 @@ def _check_provenance(facts: Facts, settings: _Provenance, ctx: RuleContext) -> 
 class _Vulnerabilities:
     max: dict[str, int]
     max_age: timedelta | None
+    #: With keys, only cosign vulnerability attestations that verify with one count.
+    keys: tuple[TrustedKey, ...] = ()
 
 
-def _parse_vulnerabilities(rule: PolicyRule, _base: Path) -> _Vulnerabilities:
+def _parse_vulnerabilities(rule: PolicyRule, base: Path) -> _Vulnerabilities:
     limits = rule.options.get("max")
     if not isinstance(limits, Mapping) or not limits:
         raise rule.error(
@@ -242,7 +244,8 @@ def _parse_vulnerabilities(rule: PolicyRule, _base: Path) -> _Vulnerabilities:
             age = timedelta(seconds=parse_duration(rule.options["max_age"]))
         except ValueError as error:
             raise rule.error(str(error), key="max_age") from None
-    return _Vulnerabilities(parsed, age)
+    signed = "key" in rule.options or "keys" in rule.options
+    return _Vulnerabilities(parsed, age, parse_keys(rule, base) if signed else ())
 
 
 def _stamped(report: Mapping[str, Any]) -> datetime | None:
@@ -272,8 +275,25 @@ def _check_vulnerabilities(
                 f"SARIF or Trivy JSON referrer{tail}",
             )
         ]
+    signer = ""
+    if settings.keys:
+        verified = _signed_reports(reports, facts, settings.keys)
+        if not verified:
+            return [
+                Outcome(
+                    False,
+                    f"no vulnerability report verifies with {key_names(settings.keys)}: "
+                    f"{len(reports)} attached, unsigned (a SARIF or Trivy referrer), signed by "
+                    "another key, tampered, or for another digest",
+                )
+            ]
+        reports = [report for report, _ in verified]
+        newest = _newest(reports)
+        signer = next(f", signed by {k.name}" for r, k in verified if r is newest)
     report = _newest(reports)
-    what = f"{report.get('format')} report ({report.get('source')}, {report.get('scanner')})"
+    what = (
+        f"{report.get('format')} report ({report.get('source')}, {report.get('scanner')}{signer})"
+    )
     stamp = _stamped(report)
     age = ""
     if settings.max_age is not None:
@@ -302,6 +322,36 @@ def _check_vulnerabilities(
     return [Outcome(True, f"{shown} in the {what}{age}")]
 
 
+def _signed_reports(
+    reports: list[Mapping[str, Any]], facts: Facts, keys: tuple[TrustedKey, ...]
+) -> list[tuple[Mapping[str, Any], TrustedKey]]:
+    """The reports from cosign vulnerability attestations whose envelope verifies with one of
+    ``keys`` and whose statement names this digest, each with the key that verified it."""
+    from promoter.signing.dsse import verify_envelope
+
+    algorithm, _, hexdigest = str(facts.get("digest")).partition(":")
+    found = []
+    for report in reports:
+        envelope = report.get("envelope")
+        if not isinstance(envelope, Mapping):
+            continue
+        verified = verify_envelope(envelope, [k.key for k in keys])
+        if verified is None:
+            continue
+        payload, fingerprint = verified
+        try:
+            statement = _mapping(json.loads(payload))
+        except ValueError:
+            continue
+        subjects = [_mapping(s) for s in statement.get("subject") or []]
+        if statement.get("predicateType") != VULN_PREDICATE or not any(
+            _mapping(s.get("digest")).get(algorithm) == hexdigest for s in subjects
+        ):
+            continue
+        found.append((report, next(k for k in keys if k.fingerprint == fingerprint)))
+    return found
+
+
 ATTESTED_RULES = (
     RuleSpec(
         "provenance",
@@ -314,8 +364,9 @@ ATTESTED_RULES = (
     RuleSpec(
         "vulnerabilities",
         "The newest attached vulnerability report holds at most 'max' findings per severity, "
-        "and is at most 'max_age' old.",
-        ("max", "max_age"),
+        "and is at most 'max_age' old; with 'key' or 'keys', only cosign vulnerability "
+        "attestations signed by one of them count.",
+        ("max", "max_age", "key", "keys"),
         _parse_vulnerabilities,
         _check_vulnerabilities,
     ),
