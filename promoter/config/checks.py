@@ -320,8 +320,11 @@ def _policy(check: _Checker, index: int, policy: Mapping[str, Any]) -> Iterator[
                 yield check.at((*path, "labels", label), f"not a regular expression: {error}")
     elif rule in ("signed", "provenance"):
         yield from _public_keys(check, path, policy)
-    elif rule == "vulnerabilities" and "max_age" in policy:
-        yield from check.unit((*path, "max_age"), policy["max_age"], size=False)
+    elif rule == "vulnerabilities":
+        if "max_age" in policy:
+            yield from check.unit((*path, "max_age"), policy["max_age"], size=False)
+        if "key" in policy or "keys" in policy:  # optional here: only signed reports count
+            yield from _public_keys(check, path, policy)
     elif rule == "schema":
         problems = list(
             check.existing(

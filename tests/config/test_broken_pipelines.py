@@ -194,6 +194,8 @@ CASES = [
     ),
     Case("media-types-empty", policy("policies:\n  - rule: media-types\n"), 14, 5, "policies[0]", "needs allow_manifest, allow_layer or both"),
     Case("signed-key-missing", policy("policies:\n  - rule: signed\n    key: keys/missing.pub\n"), 15, 10, "policies[0].key", "public key 'keys/missing.pub' does not exist"),
+    Case("vulnerabilities-key-missing", policy("policies:\n  - rule: vulnerabilities\n    max: {critical: 0}\n    key: keys/missing.pub\n"), 16, 10, "policies[0].key", "public key 'keys/missing.pub' does not exist"),
+    Case("vulnerabilities-key-and-keys", policy("policies:\n  - rule: vulnerabilities\n    max: {critical: 0}\n    key: keys/cosign.pub\n    keys: [keys/cosign.pub]\n"), 14, 5, "policies[0]", "needs exactly one of 'key'"),
     Case("schema-not-json", policy("policies:\n  - rule: schema\n    schema: not-json.json\n"), 15, 13, "policies[0].schema", "not readable JSON"),
     Case("required-labels-empty", policy("policies:\n  - rule: required-labels\n    labels: []\n"), 15, 13, "policies[0].labels", "must not be empty"),
     Case("required-labels-regex", policy('policies:\n  - rule: required-labels\n    labels: {org.opencontainers.image.source: "("}\n'),
