@@ -56,7 +56,11 @@ class AzureDevOpsAdapter(CiAdapter):
         self.command(line, secret=secret)
 
     def mask(self, secret: str) -> None:
-        self._vso("task.setsecret", {}, secret, secret=True)
+        # The whole value, and each of its lines: the agent masks within a line, and a
+        # multi-line secret (a PEM key) is printed, if ever, line by line.
+        for part in dict.fromkeys([secret, *secret.splitlines()]):
+            if part.strip():
+                self._vso("task.setsecret", {}, part, secret=True)
 
     def write_outputs(self, outputs: StepOutputs) -> None:
         for name, value in outputs.as_azure().items():

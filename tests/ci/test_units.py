@@ -155,6 +155,23 @@ def test_a_secret_is_masked_when_read_and_redacted_in_every_form() -> None:
     assert all(line.startswith("::add-mask::") for line in lines)
 
 
+@pytest.mark.parametrize("service", ["github", "azure"])
+def test_a_multi_line_secret_is_masked_line_by_line(service: str) -> None:
+    pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBx9line2\nAoGCCqGSM49line3\n-----END EC PRIVATE KEY-----"
+    stream = io.StringIO()
+    adapter = (
+        github.GitHubAdapter({}, stream=stream)
+        if service == "github"
+        else azure.AzureDevOpsAdapter({}, stream=stream)
+    )
+    adapter.mask(pem)
+    masked = stream.getvalue().splitlines()
+    prefix = "::add-mask::" if service == "github" else "##vso[task.setsecret]"
+    for line in pem.splitlines():
+        assert f"{prefix}{line}" in masked, masked
+    assert all(line.startswith(prefix) for line in masked)
+
+
 def test_a_credential_is_redacted_in_its_basic_header_form() -> None:
     from promoter.registry.auth import basic_header
     from promoter.registry.credentials import Credential
