@@ -113,16 +113,22 @@ def _build_in_process(
     return dict(image)
 
 
-def _with_secret_arg(checkout: Path) -> None:
-    pipeline = (checkout / "pipeline.yml").read_text()
-    (checkout / "pipeline.yml").write_text(
-        pipeline.replace(
-            '        MINOR: "{{major}}.{{minor}}"\n',
-            f'        MINOR: "{{{{major}}}}.{{{{minor}}}}"\n        NPM_TOKEN: {SECRET_VALUE}\n',
-        )
-    )
-    _git(checkout, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "s")
+def _recommit(checkout: Path) -> None:
+    """Commit the checkout's changes and move v1.2.3 to the new commit."""
+    _git(checkout, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "c")
     _git(checkout, "tag", "-f", "v1.2.3")
+
+
+def _add_build_args(checkout: Path, lines: str) -> None:
+    """Add ``lines`` to hello's build args in pipeline.yml (commit and tag come after)."""
+    pipeline = (checkout / "pipeline.yml").read_text()
+    minor = '        MINOR: "{{major}}.{{minor}}"\n'
+    (checkout / "pipeline.yml").write_text(pipeline.replace(minor, minor + lines))
+
+
+def _with_secret_arg(checkout: Path) -> None:
+    _add_build_args(checkout, f"        NPM_TOKEN: {SECRET_VALUE}\n")
+    _recommit(checkout)
 
 
 def test_a_signed_build_carries_provenance_that_verifies(
@@ -315,14 +321,9 @@ def test_a_wrong_key_password_is_bad_input_before_any_build(
 def _with_environment_args(checkout: Path) -> None:
     """NPM_TOKEN from $TEST_NPM_TOKEN (a secret), PLAIN from $TEST_PLAIN (secret: false);
     the Dockerfile puts both in labels, so the image shows that kaniko got them."""
-    pipeline = (checkout / "pipeline.yml").read_text()
-    (checkout / "pipeline.yml").write_text(
-        pipeline.replace(
-            '        MINOR: "{{major}}.{{minor}}"\n',
-            '        MINOR: "{{major}}.{{minor}}"\n'
-            "        NPM_TOKEN: {env: TEST_NPM_TOKEN}\n"
-            "        PLAIN: {env: TEST_PLAIN, secret: false}\n",
-        )
+    _add_build_args(
+        checkout,
+        "        NPM_TOKEN: {env: TEST_NPM_TOKEN}\n        PLAIN: {env: TEST_PLAIN, secret: false}\n",
     )
     dockerfile = (checkout / "app" / "Dockerfile").read_text()
     (checkout / "app" / "Dockerfile").write_text(
@@ -332,8 +333,7 @@ def _with_environment_args(checkout: Path) -> None:
             "LABEL org.example.token=$NPM_TOKEN org.example.plain=$PLAIN\n",
         )
     )
-    _git(checkout, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "e")
-    _git(checkout, "tag", "-f", "v1.2.3")
+    _recommit(checkout)
 
 
 def test_a_build_argument_from_the_environment_reaches_kaniko_and_a_secret_one_nothing_else(

@@ -240,49 +240,44 @@ def test_attestations_written_by_promoter_attach_are_read_in_both_forms(
 
 
 @pytest.mark.parametrize(
-    ("name", "limits", "passes", "says"),
+    ("name", "limits", "keys", "passes", "says"),
     [
-        ("vuln-trivy", "{critical: 0, high: 5}", True, "critical 0/0, high 2/5 in the trivy"),
-        ("vuln-trivy", "{high: 1}", False, "too many vulnerabilities: 2 high (max 1)"),
-        ("vuln-sarif", "{critical: 0}", False, "1 critical (max 0) in the sarif report"),
-        ("vuln-sarif", "{critical: 1, high: 1, medium: 1}", True, "medium 1/1"),
-        ("vuln-cosign", "{critical: 1, low: 1}", True, "cosign-vuln report (tag"),
-        ("vuln-cosign", "{critical: 0}", False, "1 critical (max 0) in the cosign-vuln"),
-        ("vuln-newest", "{critical: 0}", False, "1 critical (max 0)"),
-        ("vuln-stale", "{critical: 0}", False, "is stale: made 30 days ago"),
-        ("vuln-none", "{critical: 0}", False, "no vulnerability report attached"),
+        ("vuln-trivy", "{critical: 0, high: 5}", None, True, "critical 0/0, high 2/5 in the trivy"),
+        ("vuln-trivy", "{high: 1}", None, False, "too many vulnerabilities: 2 high (max 1)"),
+        ("vuln-sarif", "{critical: 0}", None, False, "1 critical (max 0) in the sarif report"),
+        ("vuln-sarif", "{critical: 1, high: 1, medium: 1}", None, True, "medium 1/1"),
+        ("vuln-cosign", "{critical: 1, low: 1}", None, True, "cosign-vuln report (tag"),
+        ("vuln-cosign", "{critical: 0}", None, False, "1 critical (max 0) in the cosign-vuln"),
+        ("vuln-newest", "{critical: 0}", None, False, "1 critical (max 0)"),
+        ("vuln-stale", "{critical: 0}", None, False, "is stale: made 30 days ago"),
+        ("vuln-none", "{critical: 0}", None, False, "no vulnerability report attached"),
+        # with key/keys only signed cosign vulnerability attestations of this digest count
+        ("vuln-cosign", "{critical: 0}", "key", False, "in the cosign-vuln report (tag, "),
+        ("vuln-cosign", "{critical: 1}", "key", True, "signed by {key})"),
+        ("vuln-trivy", "{high: 9}", "key", False, "no vulnerability report verifies with {key}:"),
+        ("vuln-signed-other", "{critical: 0}", "key", False, "verifies with {key}: 1 attached"),
+        ("vuln-signed-other", "{critical: 0}", "both", True, "signed by {other})"),
+        ("vuln-signed-tampered", "{critical: 0}", "key", False, "no vulnerability report verifies"),
+        ("vuln-signed-elsewhere", "{critical: 0}", "key", False, "no vulnerability report"),
+        ("vuln-mixed", "{critical: 0}", "key", False, "1 critical (max 0) in the cosign-vuln"),
+        ("vuln-mixed", "{critical: 0}", None, True, "critical 0/0 in the trivy report"),
     ],
 )
 def test_vulnerabilities(
-    seeded: Seeded, tmp_path: Path, name: str, limits: str, passes: bool, says: str
+    seeded: Seeded,
+    tmp_path: Path,
+    name: str,
+    limits: str,
+    keys: str | None,
+    passes: bool,
+    says: str,
 ) -> None:
-    rules = f"  - rule: vulnerabilities\n    max: {limits}\n    max_age: 7d\n"
-    (result,) = _check(seeded, tmp_path, name, rules).results
-    assert (result.rule, result.status) == ("vulnerabilities", "pass" if passes else "fail")
-    assert says in result.message, result.message
-
-
-@pytest.mark.parametrize(
-    ("name", "keys", "passes", "says"),
-    [
-        ("vuln-cosign", "key", False, "1 critical (max 0) in the cosign-vuln report (tag, "),
-        ("vuln-cosign", "key", False, "signed by {key})"),
-        ("vuln-trivy", "key", False, "no vulnerability report verifies with {key}: 1 attached"),
-        ("vuln-signed-other", "key", False, "no vulnerability report verifies with {key}"),
-        ("vuln-signed-other", "both", True, "signed by {other})"),
-        ("vuln-signed-tampered", "key", False, "no vulnerability report verifies"),
-        ("vuln-signed-elsewhere", "key", False, "no vulnerability report verifies"),
-        ("vuln-mixed", "key", False, "1 critical (max 0) in the cosign-vuln report"),
-        ("vuln-mixed", None, True, "critical 0/0 in the trivy report"),
-    ],
-)
-def test_vulnerabilities_with_keys_count_only_signed_reports(
-    seeded: Seeded, tmp_path: Path, name: str, keys: str | None, passes: bool, says: str
-) -> None:
-    rules = "  - rule: vulnerabilities\n    max: {critical: 0}\n"
-    if keys == "key":
+    rules = f"  - rule: vulnerabilities\n    max: {limits}\n"
+    if keys is None:
+        rules += "    max_age: 7d\n"
+    elif keys == "key":
         rules += f"    key: {seeded.key}\n"
-    elif keys == "both":
+    else:
         rules += f"    keys: [{seeded.key}, {seeded.other_key}]\n"
     (result,) = _check(seeded, tmp_path, name, rules).results
     assert (result.rule, result.status) == ("vulnerabilities", "pass" if passes else "fail")
