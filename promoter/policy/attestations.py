@@ -119,11 +119,14 @@ class _Collector:
         )
 
     def envelopes(self, manifest: Mapping[str, Any], where: dict[str, Any]) -> None:
-        for layer in manifest.get("layers") or []:
-            if not isinstance(layer, Mapping) or layer.get("mediaType") != DSSE_ENVELOPE:
-                continue
-            if len(self.attestations) + len(self.reports) >= _MAX_ITEMS:
-                return
+        layers = [
+            layer
+            for layer in manifest.get("layers") or []
+            if isinstance(layer, Mapping) and layer.get("mediaType") == DSSE_ENVELOPE
+        ]
+        room = _MAX_ITEMS - len(self.attestations) - len(self.reports)
+        # Attestations are appended as they are made: past the bound, the newest are read.
+        for layer in layers[-room:] if room > 0 else []:
             entry = dict(where, digest=layer.get("digest"))
             data = self._read(layer, _MAX_REPORT)
             if isinstance(data, str):

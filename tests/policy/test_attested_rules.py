@@ -119,6 +119,16 @@ def seeded(policy_registry: Registry, tmp_path_factory: pytest.TempPathFactory) 
     vuln_att("vuln-signed-other", other)
     vuln_att("vuln-signed-tampered", key, tamper=True)
     vuln_att("vuln-signed-elsewhere", key, subject=digest_of("vuln-none"))
+    # 40 attestations at the .att tag, the newest last with a critical finding: past the
+    # bound of what is read, the newest are read
+    image, repo = put("vuln-many")
+    old = [
+        vuln_statement(image.digest, trivy_report([], stamp(9)), stamp(9 - n / 10))
+        for n in range(39)
+    ]
+    new = vuln_statement(image.digest, trivy_report(["CRITICAL"], stamp(1)), stamp(0.5))
+    many = [(envelope(statement, key), VULN_PREDICATE) for statement in [*old, new]]
+    push_att_tag(many, image.digest, url, repo)
     # a newer unsigned clean referrer beside an older signed report with a critical finding
     image, repo = put("vuln-mixed")
     critical = vuln_statement(image.digest, trivy_report(["CRITICAL"], stamp(3)), stamp(2))
@@ -261,6 +271,7 @@ def test_attestations_written_by_promoter_attach_are_read_in_both_forms(
         ("vuln-signed-elsewhere", "{critical: 0}", "key", False, "no vulnerability report"),
         ("vuln-mixed", "{critical: 0}", "key", False, "1 critical (max 0) in the cosign-vuln"),
         ("vuln-mixed", "{critical: 0}", None, True, "critical 0/0 in the trivy report"),
+        ("vuln-many", "{critical: 0}", None, False, "1 critical (max 0) in the cosign-vuln"),
     ],
 )
 def test_vulnerabilities(
