@@ -23,7 +23,13 @@ Two parts, each on its own Debian ``docker-registry`` processes on loopback port
    both production registries behind ``tests/support/rate_limit_proxy.py``
    (429 + Retry-After beyond 200 requests in any second) and promoter given
    ``--max-rps HOST=200`` for each: the achieved rate over the limit and the
-   refused requests.
+   refused requests. Beside it, in the same run, the rates that say whether the
+   limit is reachable at all on this machine: the same plan applied again
+   unpaced (the proxies' limit out of reach), and a floor, ``rate_floor.py``,
+   the least Python client doing comparable work (``http.client``, 8
+   keep-alive connections per registry, GET manifest, GET config and HEAD
+   layers of the promoted images), through the same proxies, paced as
+   promoter paces, then unpaced.
 
 Staging is seeded by writing the registry's filesystem storage directly (the
 layout ``distribution`` itself writes: blobs, layer links, revisions, tags),
@@ -62,6 +68,7 @@ if str(ROOT) not in sys.path:
 from _compiled import compile_promoter  # noqa: E402  (benchmarks/, this script's folder)
 from _report import markdown_table, write_bench_pipeline  # noqa: E402
 
+from promoter.registry.ratelimit import SPACING_MARGIN  # noqa: E402
 from tests.support.fault_proxy import FaultProxy  # noqa: E402
 from tests.support.images import Image, make_image, random_layer  # noqa: E402
 from tests.support.rate_limit_proxy import RateLimitProxy  # noqa: E402
@@ -76,6 +83,11 @@ SKOPEO_CACHE = Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb")
 LABELS = {"org.opencontainers.image.source": "https://example.invalid/scale"}
 SMALL_LAYERS = (40_000, 30_000, 20_000)
 RATE_LIMIT = 200
+#: The proxies' limit for the unlimited runs: far beyond what this machine sends.
+UNLIMITED = 1_000_000
+#: The floor's connections per production registry: promoter's read slots per registry
+#: (``RegistryOptions.max_concurrency``), and its 8 images at once.
+FLOOR_THREADS = 8
 SHARDS = 4
 
 
@@ -353,7 +365,7 @@ class SizeResult:
         return max(p.rss_mib for p in (self.plan, self.apply, self.rerun))
 
     def to_dict(self) -> dict[str, Any]:
-        doc = {
+        doc: dict[str, Any] = {
             "images": self.images,
             "plan_seconds": round(self.plan.wall, 2),
             "apply_seconds": round(self.apply.wall, 2),
@@ -471,6 +483,39 @@ def shard_run(
     }
 
 
+def at_proxies(proxies: Sequence[RateLimitProxy]) -> list[dict[str, Any]]:
+    """What each proxy saw since its counters were reset: requests, mean and peak rate,
+    refused (429 from the proxy) and failed (429, 5xx, no answer) requests."""
+    per_registry = []
+    for p in proxies:
+        exchanges = p.requests()
+        failed = [x for x in exchanges if x.status >= 500 or x.status == 429 or x.status == 0]
+        per_registry.append(
+            {
+                "requests": len(exchanges),
+                "mean_rate": round(p.mean_rate(), 1),
+                "peak_rate": p.peak_rate(),
+                "refused": len(p.refused()),
+                "failed": len(failed),
+            }
+        )
+        p.reset_counters()
+    return per_registry
+
+
+def _rate_run(proc: Proc, proxies: Sequence[RateLimitProxy], limit: int) -> dict[str, Any]:
+    registries = at_proxies(proxies)
+    requests = sum(r["requests"] for r in registries)
+    return {
+        "seconds": round(proc.wall, 2),
+        "cpu_seconds": round(proc.cpu, 2),
+        "cpu_ms_per_request": round(1000 * proc.cpu / max(1, requests), 2),
+        "peak_mib": round(proc.rss_mib, 1),
+        "registries": registries,
+        "rate_over_limit": round(min(r["mean_rate"] for r in registries) / limit, 3),
+    }
+
+
 def rate_limited(
     root: Path,
     env: dict[str, str],
@@ -479,10 +524,15 @@ def rate_limited(
     names: Sequence[str],
     limit: int,
 ) -> dict[str, Any]:
-    """Both productions behind a proxy refusing (429) beyond ``limit`` requests a second."""
+    """Both productions behind a proxy refusing (429) beyond ``limit`` requests a second:
+    promoter's apply paced at ``limit``, then the same plan unpaced with the proxies' limit out
+    of reach; last the floor (``rate_floor.py``) reading the promoted images through the same
+    proxies, paced as promoter paces, then unpaced."""
     for prod in prods:
         wipe(prod)
-    proxies = [RateLimitProxy(p.host, limit=limit).start() for p in prods]
+    proxies = [RateLimitProxy(p.host, limit=limit) for p in prods]
+    for proxy in proxies:
+        proxy.start()
     try:
         hosts = {"staging": staging.host, "prod-a": proxies[0].host, "prod-b": proxies[1].host}
         folder = root / f"rate-{len(names)}"
@@ -490,59 +540,84 @@ def rate_limited(
         plan_file = folder / "plan.json"
         max_rps = [a for p in proxies for a in ("--max-rps", f"{p.host}={limit}")]
         print(f"rate-limited, {len(names)} images: plan ...", file=sys.stderr, flush=True)
-        timed(
-            [
-                *PROMOTER,
-                "plan",
-                "-o",
-                "json",
-                "-f",
-                str(pipeline),
-                "--out",
-                str(plan_file),
-                *max_rps,
-            ],
-            env,
-            folder,
-            "promoter plan (rate-limited)",
-        )
+        plan_cmd = [*PROMOTER, "plan", "-o", "json", "-f", str(pipeline), "--out", str(plan_file)]
+        timed([*plan_cmd, *max_rps], env, folder, "promoter plan (rate-limited)")
         refused_in_plan = sum(len(p.refused()) for p in proxies)
         for p in proxies:
             p.reset_counters()
         print(f"rate-limited, {len(names)} images: apply ...", file=sys.stderr, flush=True)
-        applied = timed(
-            [*PROMOTER, "apply", "-q", "-o", "json", str(plan_file), *max_rps],
-            env,
-            folder,
-            "promoter apply (rate-limited)",
-        )
+        apply_cmd = [*PROMOTER, "apply", "-q", "-o", "json", str(plan_file)]
+        applied = timed([*apply_cmd, *max_rps], env, folder, "promoter apply (rate-limited)")
         report = json.loads(applied.stdout)
-        per_registry = []
-        for p in proxies:
-            exchanges = p.requests()
-            failed = [x for x in exchanges if x.status >= 500 or x.status == 429 or x.status == 0]
-            per_registry.append(
-                {
-                    "requests": len(exchanges),
-                    "mean_rate": round(p.mean_rate(), 1),
-                    "peak_rate": p.peak_rate(),
-                    "refused": len(p.refused()),
-                    "failed": len(failed),
-                }
-            )
-        return {
+        paced = _rate_run(applied, proxies, limit)
+        result: dict[str, Any] = {
             "images": len(names),
             "limit": limit,
-            "apply_seconds": round(applied.wall, 2),
-            "apply_peak_mib": round(applied.rss_mib, 1),
+            "apply_seconds": paced["seconds"],
+            "apply_peak_mib": paced["peak_mib"],
             "refused_in_plan": refused_in_plan,
-            "registries": per_registry,
-            "rate_over_limit": round(min(r["mean_rate"] for r in per_registry) / limit, 3),
+            "registries": paced["registries"],
+            "rate_over_limit": paced["rate_over_limit"],
+            "apply_cpu_seconds": paced["cpu_seconds"],
+            "apply_cpu_ms_per_request": paced["cpu_ms_per_request"],
             "promotion_ok": report["ok"],
         }
+        try:
+            result.update(against_floor(folder, env, prods, proxies, apply_cmd, names, result))
+        except SystemExit as failure:  # keep the paced figures; say what failed after them
+            result["floor_failed"] = str(failure)
+        return result
     finally:
         for p in proxies:
             p.stop()
+
+
+def against_floor(
+    folder: Path,
+    env: dict[str, str],
+    prods: Sequence[Registry],
+    proxies: Sequence[RateLimitProxy],
+    apply_cmd: Sequence[str],
+    names: Sequence[str],
+    paced: dict[str, Any],
+) -> dict[str, Any]:
+    """After promoter's paced apply (``paced``): the same plan applied again into emptied
+    registries, unpaced, the proxies' limit out of reach; then the floor, ``rate_floor.py``,
+    reading the promoted images through the same proxies, as many requests per registry as
+    the paced apply sent: paced as promoter paces ``--max-rps HOST=limit``, then unpaced."""
+    limit = paced["limit"]
+    for prod in prods:
+        wipe(prod)
+    for p in proxies:
+        p.limit = UNLIMITED
+    print(f"rate-limited, {len(names)} images: apply, unlimited ...", file=sys.stderr, flush=True)
+    free = timed(apply_cmd, env, folder, "promoter apply (unlimited)")
+    unlimited = {"proxy_limit": UNLIMITED, "promoter": _rate_run(free, proxies, limit)}
+    (folder / "names.txt").write_text("".join(f"{n}\n" for n in names))
+    per_registry = min(r["requests"] for r in paced["registries"])
+    floor_cmd = [
+        sys.executable, str(Path(__file__).with_name("rate_floor.py")),
+        "--names", str(folder / "names.txt"), "--requests", str(per_registry),
+        "--threads", str(FLOOR_THREADS), *(p.host for p in proxies),
+    ]  # fmt: skip
+    pace = limit / (1 + SPACING_MARGIN)  # promoter's turns are 1/limit apart, plus the margin
+    for p in proxies:
+        p.limit = limit
+    time.sleep(1.0)  # the proxies' one-second window forgets the unlimited apply's arrivals
+    print(f"rate floor: {per_registry} requests a registry, paced ...", file=sys.stderr, flush=True)
+    floor = timed([*floor_cmd, "--rate", f"{pace:.3f}"], env, folder, "rate floor (paced)")
+    paced_floor = {
+        "threads_per_registry": FLOOR_THREADS,
+        "pace": round(pace, 2),
+        "requests_per_registry": per_registry,
+        **_rate_run(floor, proxies, limit),
+    }
+    for p in proxies:
+        p.limit = UNLIMITED
+    print("rate floor: unpaced ...", file=sys.stderr, flush=True)
+    floor = timed(floor_cmd, env, folder, "rate floor (unlimited)")
+    unlimited["floor"] = _rate_run(floor, proxies, limit)
+    return {"floor": paced_floor, "unlimited": unlimited}
 
 
 def many_images(
@@ -692,7 +767,47 @@ def render(result: dict[str, Any]) -> str:
             + "; ".join(parts)
             + f"; refused during the plan: {rate['refused_in_plan']}"
         )
+        floor, unlimited = rate.get("floor"), rate.get("unlimited")
+        if floor:
+            lines.append(
+                f"rate floor (rate_floor.py: bare http.client, {floor['threads_per_registry']} "
+                "keep-alive connections per registry, GET manifest + GET config + HEAD layers of "
+                f"the promoted images, the same proxies at {rate['limit']}/s, paced at "
+                f"{floor['pace']:.1f}/s as promoter paces), {floor['requests_per_registry']} "
+                f"requests per registry in {floor['seconds']:.1f} s: "
+                + "; ".join(
+                    f"{r['mean_rate']:.0f}/s ({r['refused']} refused)" for r in floor["registries"]
+                )
+                + f"; CPU {floor['cpu_ms_per_request']:.2f} ms per request (promoter's apply "
+                f"{rate['apply_cpu_ms_per_request']:.2f} ms)"
+            )
+        if unlimited:
+            ours, least = unlimited["promoter"], unlimited["floor"]
+            lines.append(
+                f"unlimited (the same proxies at {unlimited['proxy_limit']:,}/s, no --max-rps): "
+                f"promoter apply {ours['seconds']:.1f} s, "
+                + " and ".join(f"{r['mean_rate']:.0f}/s" for r in ours["registries"])
+                + f" ({ours['cpu_ms_per_request']:.2f} ms CPU per request); floor "
+                f"{least['seconds']:.1f} s, "
+                + " and ".join(f"{r['mean_rate']:.0f}/s" for r in least["registries"])
+                + f" ({least['cpu_ms_per_request']:.2f} ms CPU per request)"
+            )
         check("rate-limited: achieved rate / limit", rate["rate_over_limit"], 0.85, "x", False)
+        if floor:
+            checks.append(
+                f"rate-limited: the floor's achieved rate / limit: {floor['rate_over_limit']:.3g}x "
+                f"(not a target: the least a Python client reaches here; both paces allow "
+                f"{floor['pace'] / rate['limit']:.3g}x)"
+            )
+        if unlimited:
+            checks.append(
+                f"unlimited, the slower registry / {rate['limit']}: promoter "
+                f"{unlimited['promoter']['rate_over_limit']:.3g}x, floor "
+                f"{unlimited['floor']['rate_over_limit']:.3g}x (not a target: whether "
+                f"{rate['limit']}/s is reachable on this machine)"
+            )
+        if "floor_failed" in rate:
+            checks.append(f"rate floor: FAILED: {rate['floor_failed'].splitlines()[-1]}")
         failed = sum(r["failed"] + r["refused"] for r in rate["registries"])
         failed += rate["refused_in_plan"]
         checks.append(
