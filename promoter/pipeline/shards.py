@@ -20,7 +20,7 @@ from promoter import __version__
 from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import registry_options
 from promoter.promote import ApplyOptions, PromotionPlan, apply_plan, load_plan
-from promoter.promote.apply import check_provenance
+from promoter.promote.apply import check_provenance, plan_homes
 from promoter.promote.freshness import check_freshness
 from promoter.promote.shard import ShardOutcome, ShardSpec, require_complete, run_shard
 from promoter.registry.pool import Registries
@@ -67,8 +67,11 @@ def finish_plan_file(
     options = registry_options(plan.registries, insecure_registries, ca_file)
     with Registries(options) as registries:
         _trusted(plan, registries)
-        require_complete(plan, registries)
-        applying = ApplyOptions(version=__version__, now=now, check_fresh=True, listener=listener)
+        homes = plan_homes(plan)
+        require_complete(plan, registries, homes=homes)  # what is there, the apply knows
+        applying = ApplyOptions(
+            version=__version__, now=now, check_fresh=True, listener=listener, homes=homes
+        )
         report.promotion = apply_plan(plan, registries, applying)
     report.seconds = time.monotonic() - started
     return report

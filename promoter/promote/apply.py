@@ -52,7 +52,15 @@ from promoter.transfer import BlobHomes, CopyOptions, ProgressListener, copy_con
 from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
 from promoter.transfer.progress import BlobAction
 
-__all__ = ["STOP", "ApplyOptions", "StopRequest", "apply_plan", "check_provenance", "promote_image"]
+__all__ = [
+    "STOP",
+    "ApplyOptions",
+    "StopRequest",
+    "apply_plan",
+    "check_provenance",
+    "plan_homes",
+    "promote_image",
+]
 
 T = TypeVar("T")
 
@@ -183,7 +191,7 @@ def apply_plan(
     started = time.monotonic()
     check_provenance(plan)
     if options.homes is None:
-        options = replace(options, homes=_plan_homes(plan))
+        options = replace(options, homes=plan_homes(plan))
     workers = max(1, min(options.images, len(plan.images) or 1))
     with ThreadPoolExecutor(max(workers, 8), thread_name_prefix="promote") as pool:
         if options.check_fresh:
@@ -198,7 +206,7 @@ def apply_plan(
     return PromotionOutcome(outcomes, time.monotonic() - started)
 
 
-def _plan_homes(plan: PromotionPlan) -> BlobHomes:
+def plan_homes(plan: PromotionPlan) -> BlobHomes:
     """Blob homes for one apply, knowing every destination repository of the plan
     (its images' earlier promotions left their blobs there: mounted, not uploaded)."""
     homes = BlobHomes()

@@ -38,6 +38,7 @@ from promoter.promote.verify import content_of
 from promoter.registry.pool import Registries
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer.endpoints import TargetEndpoint
+from promoter.transfer.homes import BlobHomes
 
 __all__ = [
     "AUTO_ENV",
@@ -310,20 +311,29 @@ class IncompleteContentError(RefusedError):
 
 
 def missing_content(
-    plan: PromotionPlan, registries: Registries, pool: Executor
+    plan: PromotionPlan, registries: Registries, pool: Executor, homes: BlobHomes | None = None
 ) -> list[MissingBlob]:
     """Every blob of every promoted image that a destination needing content lacks,
-    asked of the registries (HEAD), in the plan's order."""
+    asked of the registries (HEAD), in the plan's order. What is there is told to
+    ``homes``: the apply that follows need not ask again."""
     asked: list[tuple[str, str, Descriptor]] = []
     for image, destinations, blobs in promoted_graphs(plan, registries, pool):
         asked += [(image.image, d, b) for d in destinations for b in blobs]
     there = list(pool.map(lambda a: endpoint(registries, a[1]).has_blob(a[2]), asked))
+    if homes is not None:
+        for (_, destination, blob), found in zip(asked, there, strict=True):
+            if found:
+                reference = parse_registry_reference(destination)
+                homes.found(reference.registry, reference.repository, blob.digest)
     return [MissingBlob(*a) for a, found in zip(asked, there, strict=True) if not found]
 
 
-def require_complete(plan: PromotionPlan, registries: Registries, jobs: int = 8) -> None:
-    """Raise ``IncompleteContentError`` unless every destination holds every blob."""
+def require_complete(
+    plan: PromotionPlan, registries: Registries, jobs: int = 8, homes: BlobHomes | None = None
+) -> None:
+    """Raise ``IncompleteContentError`` unless every destination holds every blob (and
+    tell ``homes`` each blob found, so the apply that follows does not ask again)."""
     with ThreadPoolExecutor(max(2, jobs), thread_name_prefix="finish") as pool:
-        missing = missing_content(plan, registries, pool)
+        missing = missing_content(plan, registries, pool, homes)
     if missing:
         raise IncompleteContentError(missing)

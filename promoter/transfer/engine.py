@@ -242,10 +242,13 @@ def _copy_blob(
     place = destination.place() if homes is not None else None
     # HEAD first, even where a mount would do: a mount of a blob that is there
     # rewrites its link (distribution), which a concurrent reader may catch empty.
-    if destination.has_blob(blob):
+    # Not even that where this run saw the blob there already.
+    if homes is not None and place is not None and homes.holds(*place, blob.digest):
+        action: BlobAction = "skipped"
+    elif destination.has_blob(blob):
         if homes is not None and place is not None:
             homes.found(*place, blob.digest)
-        action: BlobAction = "skipped"
+        action = "skipped"
     elif mountable and destination.mount_blob(blob, source):
         if homes is not None and place is not None:
             homes.found(*place, blob.digest)

@@ -82,6 +82,8 @@ class BlobHomes:
         #: Per host: repositories that may hold blobs, the likeliest first (an ordered set:
         #: a run to thousands of repositories looks them up and reorders them in O(1)).
         self._known: dict[str, OrderedDict[str, None]] = {}
+        #: (host, repository, digest) the registry said it holds during this run.
+        self._held: set[tuple[str, str, str]] = set()
 
     def know(self, host: str, repositories: Iterable[str]) -> None:
         """Add candidate homes in ``host`` (repositories written to before, probably)."""
@@ -101,9 +103,16 @@ class BlobHomes:
             entry = self._entries.get((normalize_host(host), digest))
             return entry.home if entry is not None else None
 
+    def holds(self, host: str, repository: str, digest: str) -> bool:
+        """Whether ``host/repository`` said it holds ``digest`` during this run (a HEAD
+        answered, or a mount or upload there finished): no need to ask again."""
+        with self._lock:
+            return (normalize_host(host), repository, digest) in self._held
+
     def found(self, host: str, repository: str, digest: str) -> None:
         """``repository`` holds ``digest`` (the registry said so): a home for the others."""
         with self._lock:
+            self._held.add((normalize_host(host), repository, digest))
             entry = self._entries.setdefault((normalize_host(host), digest), _Entry())
             if entry.home is None:
                 entry.home = repository
@@ -135,6 +144,7 @@ class BlobHomes:
             entry = self._entries.setdefault((ticket.host, ticket.digest), _Entry())
             if entry.home is None:
                 entry.home = ticket.repository
+            self._held.add((ticket.host, ticket.repository, ticket.digest))
             known = self._known.setdefault(ticket.host, OrderedDict())
             if mounted and ticket.mount_from is not None:
                 # a repository that held one blob likely holds its siblings (a base image)

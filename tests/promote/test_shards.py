@@ -186,11 +186,19 @@ def test_four_concurrent_shards_then_finish_promote_every_blob_once_per_registry
     assert sum(d["uploaded"]["blobs"] for d in documents) == 2 * len(blobs)
     _no_production_tag(project, images)
 
+    logged = {r.host: len(r.requests()) for r in (project.prod_a, project.prod_b)}
     finished = _finish(project)
     assert finished.returncode == 0, finished.stderr
     report = json.loads(finished.stdout)
     assert {i["status"] for i in report["promotion"]["images"]} == {"promoted"}
     _tags_at_planned_digests(project, images, [project.prod_a.host, project.prod_b.host])
+    # The finish asks each destination repository for each blob once: the apply it
+    # goes on to knows the answers and asks no more.
+    for registry in (project.prod_a, project.prod_b):
+        during = registry.requests()[logged[registry.host] :]
+        heads = Counter(r.path for r in during if r.method == "HEAD" and "/blobs/" in r.path)
+        asked = {f"/v2/{name}/blobs/{d}" for name, image in images.items() for d in image.blobs}
+        assert heads == dict.fromkeys(asked, 1), registry.host
 
     # Each blob crossed to each production registry once (the other repositories
     # that need it got a mount), during the shards: the finish uploaded none.
