@@ -47,7 +47,12 @@ def _image_lines(image: ImagePlan, report: RunReport) -> list[str]:
         [("ACTION", "DESTINATION", "TAG", "WHY")]
         + [(a.action, a.destination, a.tag, a.reason) for a in image.actions]
         + [
-            (s.action, s.destination, "(signature)", f"{s.reason}; key {s.fingerprint[:19]}")
+            (
+                s.action,
+                s.destination,
+                "(signature)",
+                s.reason + (f"; key {s.fingerprint[:19]}" if s.fingerprint else ""),
+            )
             for s in image.signs
         ]
     )

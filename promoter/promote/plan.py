@@ -106,7 +106,9 @@ class SignAction:
 
     ``key`` says where the key comes from (``SigningConfig.settings()``: a file's
     path or a variable's name, and the password's variable), never the key;
-    ``fingerprint`` is the public key's (``sha256:<hex>`` of its DER form)."""
+    ``fingerprint`` is the public key's (``sha256:<hex>`` of its DER form); a ``skipped``
+    signature (its rule's ``when`` is false) has none: the key is not even loaded, so a
+    run without the signing secrets (a pull request) can plan."""
 
     destination: str  # host/repository
     action: str
@@ -117,14 +119,11 @@ class SignAction:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form."""
-        return {
-            "destination": self.destination,
-            "action": self.action,
-            "fingerprint": self.fingerprint,
-            "key": dict(self.key),
-            "reason": self.reason,
-            "line": self.line,
-        }
+        out: dict[str, Any] = {"destination": self.destination, "action": self.action}
+        if self.fingerprint:
+            out["fingerprint"] = self.fingerprint
+        out.update(key=dict(self.key), reason=self.reason, line=self.line)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SignAction:
@@ -132,10 +131,13 @@ class SignAction:
         action = str(data["action"])
         if action not in SIGN_ACTIONS:
             raise InputError(f"unknown plan signature action {action!r}")
+        fingerprint = str(data.get("fingerprint") or "")
+        if not fingerprint and action != "skipped":
+            raise InputError(f"a plan signature to {action!r} names no key fingerprint")
         return cls(
             destination=str(data["destination"]),
             action=action,
-            fingerprint=str(data["fingerprint"]),
+            fingerprint=fingerprint,
             key={str(k): str(v) for k, v in dict(data.get("key") or {}).items()},
             reason=str(data.get("reason", "")),
             line=int(data.get("line", 0)),

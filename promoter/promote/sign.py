@@ -59,10 +59,15 @@ def plan_signs(
     found = dict(zip(live, checked, strict=True))
     actions = []
     for target in unique:
-        key = keys.get(target.key) or load_signing_key(target.key)
-        if not target.applies:
-            action, reason = "skipped", f"when: {target.when} is false for this run"
-        elif digest is None:
+        if not target.applies:  # no key needed: a run without the signing secrets plans
+            reason = f"when: {target.when} is false for this run"
+            settings = target.key.settings()
+            actions.append(
+                SignAction(target.destination.name, "skipped", "", settings, reason, target.line)
+            )
+            continue
+        key = keys[target.key]
+        if digest is None:
             action, reason = "sign", "source digest unknown until the image is built"
         elif found[target]:
             action, reason = "signed", "a signature of this digest by this key is there"

@@ -206,3 +206,41 @@ def test_wrong_or_missing_password_is_exit_2(make_project: Callable[..., Project
     unset = run_cli(["plan", "-f", str(project.file)], cwd=project.root, env=env)
     assert unset.returncode == 2, unset.stderr
     assert "COSIGN_PASSWORD is not set" in unset.stderr
+
+
+def test_a_signature_whose_rule_does_not_apply_needs_no_key(
+    make_project: Callable[..., Project], tmp_path: Path
+) -> None:
+    """A pull request's run has no signing secrets: a rule signing on tags only is
+    skipped without loading the key, and the plan still applies."""
+    project = make_project(
+        git_tag="",
+        promote=(
+            '- to: [prod-a/{name}]\n  tags: ["{{sha}}"]\n  when: "branch:*"\n'
+            "- to: [prod-b/{name}]\n  tags: [release]\n  when: tag\n  sign: true\n"
+        ),
+    )
+    project.file.write_text(project.file.read_text() + "signing:\n  key_env: NOT_SET_HERE\n")
+    image = project.seed(tag="sha-" + _short_head(project.root))
+    env = {k: v for k, v in CLEAN_ENV.items() if k not in ("COSIGN_PASSWORD", "NOT_SET_HERE")}
+    plan_file = tmp_path / "plan.json"
+    args = ["plan", "-f", str(project.file), "--out", str(plan_file)]
+    planned = run_cli(args, cwd=project.root, env=env)
+    assert planned.returncode == 0, planned.stderr
+    (sign,) = json.loads(plan_file.read_text())["images"][0]["signs"]
+    assert sign["action"] == "skipped" and "fingerprint" not in sign
+    assert "when: tag is false" in sign["reason"]
+    row = next(line for line in planned.stdout.splitlines() if "(signature)" in line)
+    assert row.split()[0] == "skipped" and "key sha256" not in row
+    applied = run_cli(["apply", str(plan_file)], cwd=project.root, env=env)
+    assert applied.returncode == 0, applied.stderr
+    short = _short_head(project.root)
+    assert head_digest(project.prod_a, "web", short) == image.digest
+    assert head_digest(project.prod_b, "web", "release") is None
+
+
+def _short_head(root: Path) -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short=7", "HEAD"], cwd=root, capture_output=True, text=True
+    )
+    return done.stdout.strip()
