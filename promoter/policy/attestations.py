@@ -27,20 +27,19 @@ from typing import Any, Protocol
 from promoter.errors import RegistryError
 from promoter.oci.reference import Reference
 from promoter.policy.vulnreports import VULN_PREDICATE, summarize_report
+from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE
 
 __all__ = [
     "ATTESTATION_ARTIFACT_TYPES",
-    "DSSE_ENVELOPE",
     "REPORT_ARTIFACT_TYPES",
-    "attestation_tag",
     "gather_attached",
+    "manifest_at_tag",
 ]
 
-DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
 #: Referrer artifact types that carry DSSE attestations.
 ATTESTATION_ARTIFACT_TYPES = frozenset(
     {
-        DSSE_ENVELOPE,
+        ENVELOPE_MEDIA_TYPE,
         "application/vnd.in-toto+json",
         "application/vnd.dev.cosign.attestation.v1+json",
     }
@@ -70,15 +69,11 @@ class _Source(Protocol):
     ) -> bytes: ...
 
 
-def attestation_tag(digest: str) -> str:
-    """cosign's tag of an image's attestations: ``sha256-<hex>.att``."""
-    return digest.replace(":", "-", 1) + ".att"
-
-
-def attestation_by_tag(source: _Source, by_digest: Reference, digest: str) -> Any | None:
-    """The manifest at cosign's ``.att`` tag, or None (one GET either way)."""
+def manifest_at_tag(source: _Source, reference: Reference, tag: str) -> Any | None:
+    """The manifest at ``tag`` of ``reference``'s repository (cosign's ``.sig`` or
+    ``.att``), or None (one GET either way)."""
     try:
-        return source.get_manifest(by_digest.with_tag(attestation_tag(digest)))
+        return source.get_manifest(reference.with_tag(tag))
     except RegistryError as error:
         if error.status == 404:
             return None
@@ -122,7 +117,7 @@ class _Collector:
         layers = [
             layer
             for layer in manifest.get("layers") or []
-            if isinstance(layer, Mapping) and layer.get("mediaType") == DSSE_ENVELOPE
+            if isinstance(layer, Mapping) and layer.get("mediaType") == ENVELOPE_MEDIA_TYPE
         ]
         room = _MAX_ITEMS - len(self.attestations) - len(self.reports)
         # Attestations are appended as they are made: past the bound, the newest are read.
@@ -152,7 +147,7 @@ class _Collector:
         layers = [layer for layer in manifest.get("layers") or [] if isinstance(layer, Mapping)]
         if not layers or len(self.reports) >= _MAX_ITEMS:
             return
-        if layers[0].get("mediaType") == DSSE_ENVELOPE:
+        if layers[0].get("mediaType") == ENVELOPE_MEDIA_TYPE:
             self.envelopes(manifest, where)
             return
         entry = dict(where, digest=layers[0].get("digest"))

@@ -25,6 +25,7 @@ __all__ = [
     "SIGNATURE_ANNOTATION",
     "SIMPLE_SIGNING",
     "SignatureCheck",
+    "attestation_tag",
     "load_public_key",
     "signature_tag",
     "verify_signatures",
@@ -40,6 +41,11 @@ COSIGN_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 def signature_tag(digest: str) -> str:
     """The tag cosign stores an image's signatures under: ``sha256-<hex>.sig``."""
     return digest.replace(":", "-") + ".sig"
+
+
+def attestation_tag(digest: str) -> str:
+    """The tag cosign stores an image's attestations under: ``sha256-<hex>.att``."""
+    return digest.replace(":", "-") + ".att"
 
 
 def load_public_key(pem: bytes) -> Any:

@@ -22,11 +22,12 @@ from promoter.errors import RegistryError
 from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.reference import Reference
-from promoter.policy.attestations import attestation_by_tag, gather_attached
+from promoter.policy.attestations import gather_attached, manifest_at_tag
 from promoter.policy.cosign import (
     COSIGN_ARTIFACT_TYPE,
     SIGNATURE_ANNOTATION,
     SIMPLE_SIGNING,
+    attestation_tag,
     signature_tag,
 )
 from promoter.policy.facts_doc import FACTS_VERSION, Facts, platform_label, redact_facts
@@ -176,18 +177,6 @@ def _signature_facts(
     return {"source": how, "digest": fetched.digest, "layers": layers}
 
 
-def _signature_by_tag(
-    source: ImageSource, reference: Reference, digest: str
-) -> FetchedManifest | None:
-    """cosign's ``sha256-<hex>.sig`` manifest, or None (one GET either way)."""
-    try:
-        return source.get_manifest(reference.with_tag(signature_tag(digest)))
-    except RegistryError as error:
-        if error.status == 404:
-            return None
-        raise
-
-
 def _child_facts(
     source: ImageSource, reference: Reference, entry: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -243,8 +232,8 @@ def gather_facts(source: ImageSource, reference: Reference, *, jobs: int = 4) ->
     with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="facts") as pool:
         platforms = [pool.submit(_child_facts, source, reference, entry) for entry in children]
         attached = pool.submit(_attached, source, reference, top.digest)
-        by_tag = pool.submit(_signature_by_tag, source, by_digest, top.digest)
-        att_tag = pool.submit(attestation_by_tag, source, by_digest, top.digest)
+        by_tag = pool.submit(manifest_at_tag, source, by_digest, signature_tag(top.digest))
+        att_tag = pool.submit(manifest_at_tag, source, by_digest, attestation_tag(top.digest))
         if mt.is_manifest(top.media_type):
             facts["platforms"].append(_platform_facts(source, reference, top, None))
         facts["platforms"].extend(future.result() for future in platforms)

@@ -24,7 +24,6 @@ again (a bounded number of times).
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,6 +34,15 @@ from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.digest import compute_digest
 from promoter.oci.reference import Reference
+from promoter.policy.cosign import (
+    COSIGN_ARTIFACT_TYPE,
+    SIGNATURE_ANNOTATION,
+    SIMPLE_SIGNING,
+    attestation_tag,
+    signature_tag,
+    verify_signatures,
+)
+from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
@@ -43,41 +51,20 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTESTATION_ARTIFACT_TYPE",
-    "DSSE_LAYER",
     "PREDICATE_TYPE_ANNOTATION",
-    "SIGNATURE_ANNOTATION",
-    "SIGNATURE_ARTIFACT_TYPE",
-    "SIMPLE_SIGNING_LAYER",
     "Attached",
     "attach_attestation",
     "attach_signature",
-    "attestation_tag",
-    "signature_tag",
     "signed_by",
 ]
 
-SIMPLE_SIGNING_LAYER = "application/vnd.dev.cosign.simplesigning.v1+json"
-DSSE_LAYER = "application/vnd.dsse.envelope.v1+json"
-SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
 PREDICATE_TYPE_ANNOTATION = "predicateType"
-#: The artifact type cosign gives a signature stored as an OCI 1.1 referrer.
-SIGNATURE_ARTIFACT_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 #: The artifact type of an attestation referrer (its one layer is the DSSE envelope).
-ATTESTATION_ARTIFACT_TYPE = DSSE_LAYER
+ATTESTATION_ARTIFACT_TYPE = ENVELOPE_MEDIA_TYPE
 _EMPTY_DIGEST = compute_digest(mt.EMPTY_JSON)
 _ATTEMPTS = 5
 _MAX_PAYLOAD = 1024 * 1024
 _CREATED = "0001-01-01T00:00:00Z"
-
-
-def signature_tag(digest: str) -> str:
-    """cosign's tag of an image's signatures: ``sha256-<hex>.sig``."""
-    return digest.replace(":", "-", 1) + ".sig"
-
-
-def attestation_tag(digest: str) -> str:
-    """cosign's tag of an image's attestations: ``sha256-<hex>.att``."""
-    return digest.replace(":", "-", 1) + ".att"
 
 
 @dataclass(frozen=True)
@@ -130,9 +117,9 @@ def attach_signature(
         client,
         repository,
         _subject(client, repository, subject),
-        _Layer(SIMPLE_SIGNING_LAYER, payload, layer_annotations),
+        _Layer(SIMPLE_SIGNING, payload, layer_annotations),
         signature_tag,
-        SIGNATURE_ARTIFACT_TYPE,
+        COSIGN_ARTIFACT_TYPE,
     )
 
 
@@ -150,7 +137,7 @@ def attach_attestation(
         client,
         repository,
         _subject(client, repository, subject),
-        _Layer(DSSE_LAYER, envelope_json, layer_annotations),
+        _Layer(ENVELOPE_MEDIA_TYPE, envelope_json, layer_annotations),
         attestation_tag,
         ATTESTATION_ARTIFACT_TYPE,
     )
@@ -318,39 +305,23 @@ def signed_by(
     keys: Iterable[EllipticCurvePublicKey],
 ) -> bool:
     """Whether cosign's ``.sig`` manifest of ``subject_digest`` holds a signature of it
-    (a simple-signing payload naming that digest) that one of ``keys`` verifies."""
-    keys = list(keys)
+    (a simple-signing payload naming that digest) that one of ``keys`` verifies, as the
+    ``signed`` rule judges one (``promoter.policy.cosign``)."""
+    layers = []
     for layer in _layers_at(client, repository, signature_tag(subject_digest)):
-        if layer.get("mediaType") != SIMPLE_SIGNING_LAYER:
-            continue
         signature = (layer.get("annotations") or {}).get(SIGNATURE_ANNOTATION)
-        if not signature:
+        if layer.get("mediaType") != SIMPLE_SIGNING or not signature:
             continue
         payload = client.get_blob_bytes(repository, str(layer["digest"]), max_size=_MAX_PAYLOAD)
-        if _verifies(payload, str(signature), subject_digest, keys):
-            return True
-    return False
-
-
-def _verifies(
-    payload: bytes, signature_b64: str, digest: str, keys: list[EllipticCurvePublicKey]
-) -> bool:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    try:
-        signature = base64.b64decode(signature_b64, validate=True)
-        critical = json.loads(payload).get("critical") or {}
-        named = (critical.get("image") or {}).get("docker-manifest-digest")
-    except (binascii.Error, ValueError, AttributeError):
-        return False
-    if named != digest:
-        return False
-    for key in keys:
-        try:
-            key.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
-        except InvalidSignature:
-            continue
-        return True
-    return False
+        layers.append(
+            {
+                "mediaType": SIMPLE_SIGNING,
+                "digest": layer.get("digest"),
+                "payload": base64.b64encode(payload).decode("ascii"),
+                "signature": signature,
+            }
+        )
+    entry = {"source": "tag", "layers": layers}
+    return any(
+        check.verified for key in keys for check in verify_signatures([entry], subject_digest, key)
+    )

@@ -12,22 +12,23 @@ from collections.abc import Iterator
 import pytest
 
 from promoter.oci.reference import Reference
-from promoter.policy.cosign import verify_signatures
+from promoter.policy.cosign import (
+    COSIGN_ARTIFACT_TYPE,
+    SIMPLE_SIGNING,
+    attestation_tag,
+    signature_tag,
+    verify_signatures,
+)
 from promoter.policy.facts import gather_facts
 from promoter.registry.client import RegistryClient
 from promoter.registry.options import RegistryOptions
 from promoter.signing.attach import (
     ATTESTATION_ARTIFACT_TYPE,
-    DSSE_LAYER,
-    SIGNATURE_ARTIFACT_TYPE,
-    SIMPLE_SIGNING_LAYER,
     attach_attestation,
     attach_signature,
-    attestation_tag,
-    signature_tag,
     signed_by,
 )
-from promoter.signing.dsse import envelope_bytes, sign_envelope
+from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, envelope_bytes, sign_envelope
 from promoter.signing.keys import SigningKey, fingerprint
 from promoter.signing.simplesigning import simple_signing_payload
 from tests.support.images import make_image, push_http
@@ -69,7 +70,7 @@ def test_signatures_append_keep_other_signers_and_never_double(registry, client)
     assert two.new and two.tag_manifest != one.tag_manifest
 
     manifest = _skopeo_raw(registry.host, repository, signature_tag(digest))
-    assert [layer["mediaType"] for layer in manifest["layers"]] == [SIMPLE_SIGNING_LAYER] * 2
+    assert [layer["mediaType"] for layer in manifest["layers"]] == [SIMPLE_SIGNING] * 2
     assert manifest["layers"][0]["digest"] == one.layer
     config = json.loads(client.get_blob_bytes(repository, manifest["config"]["digest"]))
     assert config["rootfs"]["diff_ids"] == [one.layer, two.layer]
@@ -99,7 +100,7 @@ def test_signature_referrer_is_listed(registry, client) -> None:
     repository = "attach/referrer"
     digest = push_http(make_image(seed="attach-ref"), registry.url, repository, "v1")
     attached = _sign(client, repository, digest, _key())
-    found = client.referrers(repository, digest, artifact_type=SIGNATURE_ARTIFACT_TYPE)
+    found = client.referrers(repository, digest, artifact_type=COSIGN_ARTIFACT_TYPE)
     assert [d.digest for d in found] == [attached.referrer]
     referrer = json.loads(
         client.get_manifest(Reference(registry.host, repository, digest=attached.referrer)).raw
@@ -123,7 +124,7 @@ def test_attestations_at_att_tag_and_as_referrer(registry, client) -> None:
     assert not repeat.new
 
     manifest = _skopeo_raw(registry.host, repository, attestation_tag(digest))
-    assert [layer["mediaType"] for layer in manifest["layers"]] == [DSSE_LAYER] * 2
+    assert [layer["mediaType"] for layer in manifest["layers"]] == [ENVELOPE_MEDIA_TYPE] * 2
     assert manifest["layers"][0]["annotations"]["predicateType"] == predicate
     assert client.get_blob_bytes(repository, manifest["layers"][0]["digest"]) == envelope
     found = client.referrers(repository, digest, artifact_type=ATTESTATION_ARTIFACT_TYPE)
