@@ -34,6 +34,7 @@ __all__ = [
     "REPORT_ARTIFACT_TYPES",
     "gather_attached",
     "manifest_at_tag",
+    "statement_of",
 ]
 
 #: Referrer artifact types that carry DSSE attestations.
@@ -88,7 +89,7 @@ def _manifest(raw: bytes) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-def _statement_of(envelope: Mapping[str, Any]) -> dict[str, Any]:
+def statement_of(envelope: Mapping[str, Any]) -> dict[str, Any]:
     """The in-toto statement an envelope carries (unverified), or {}."""
     try:
         return _manifest(base64.b64decode(str(envelope.get("payload") or ""), validate=True))
@@ -128,7 +129,7 @@ class _Collector:
                 self.attestations.append(dict(entry, error=data))
                 continue
             envelope = _manifest(data)
-            statement = _statement_of(envelope)
+            statement = statement_of(envelope)
             predicate_type = statement.get("predicateType")
             entry["predicateType"] = predicate_type
             if predicate_type == VULN_PREDICATE:

@@ -16,8 +16,6 @@ when no dependency names the URL.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import fnmatch
 import json
 from collections.abc import Mapping
@@ -26,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from promoter.policy.attestations import statement_of
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
 from promoter.policy.results import Outcome
@@ -71,12 +70,29 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _statement(envelope: Mapping[str, Any]) -> dict[str, Any]:
+def _verified(
+    envelope: Any, keys: tuple[TrustedKey, ...]
+) -> tuple[Mapping[str, Any] | None, TrustedKey | None]:
+    """``(the signed statement, the key that verified it)``; ``(None, None)`` when no key
+    verifies the envelope, ``(None, key)`` when the signed payload is not JSON."""
+    from promoter.signing.dsse import verify_envelope
+
+    verified = verify_envelope(_mapping(envelope), [k.key for k in keys])
+    if verified is None:
+        return None, None
+    payload, fingerprint = verified
+    key = next(k for k in keys if k.fingerprint == fingerprint)
     try:
-        document = json.loads(base64.b64decode(str(envelope.get("payload") or ""), validate=True))
-    except (binascii.Error, ValueError):
-        return {}
-    return document if isinstance(document, dict) else {}
+        return _mapping(json.loads(payload)), key
+    except ValueError:
+        return None, key
+
+
+def _names_digest(statement: Mapping[str, Any], digest: str) -> bool:
+    """Whether one of the statement's subjects is ``digest``."""
+    algorithm, _, hexdigest = digest.partition(":")
+    subjects = [_mapping(s) for s in statement.get("subject") or []]
+    return any(_mapping(s.get("digest")).get(algorithm) == hexdigest for s in subjects)
 
 
 def source_of(predicate: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -123,10 +139,9 @@ def _judge_statement(
 ) -> tuple[list[str], str]:
     """The problems of one verified statement, and a description of what it says."""
     digest = str(facts.get("digest"))
-    algorithm, _, hexdigest = digest.partition(":")
     problems = []
-    subjects = [_mapping(s) for s in statement.get("subject") or []]
-    if not any(_mapping(s.get("digest")).get(algorithm) == hexdigest for s in subjects):
+    if not _names_digest(statement, digest):
+        subjects = [_mapping(s) for s in statement.get("subject") or []]
         named = ", ".join(
             f"{k}:{v}" for s in subjects for k, v in _mapping(s.get("digest")).items()
         )
@@ -161,26 +176,19 @@ def _judge_statement(
 def _judge(
     entry: Mapping[str, Any], facts: Facts, settings: _Provenance, ctx: RuleContext
 ) -> tuple[list[str], str]:
-    from promoter.signing.dsse import verify_envelope
-
-    verified = verify_envelope(_mapping(entry.get("envelope")), [k.key for k in settings.keys])
-    if verified is None:
+    statement, key = _verified(entry.get("envelope"), settings.keys)
+    if key is None:
         return [
             f"attestation does not verify with {key_names(settings.keys)} "
             "(an untrusted key, or a tampered payload)"
         ], ""
-    payload, fingerprint = verified
-    try:
-        statement = json.loads(payload)
-    except ValueError:
+    if statement is None:
         return ["the signed payload is not JSON"], ""
-    statement = _mapping(statement)
     if statement.get("predicateType") != SLSA_PROVENANCE_V1 or (
         statement.get("_type") not in _STATEMENT_TYPES
     ):
         return ["the signed payload is not an in-toto SLSA Provenance v1 statement"], ""
     problems, said = _judge_statement(statement, facts, settings, ctx)
-    key = next(k for k in settings.keys if k.fingerprint == fingerprint)
     return problems, f"verified with {key.describe()}: {said}"
 
 
@@ -190,7 +198,7 @@ def _check_provenance(facts: Facts, settings: _Provenance, ctx: RuleContext) -> 
         for entry in facts.get("attestations") or []
         if isinstance(entry, Mapping)
         and isinstance(entry.get("envelope"), Mapping)
-        and _statement(entry["envelope"]).get("predicateType") == SLSA_PROVENANCE_V1
+        and statement_of(entry["envelope"]).get("predicateType") == SLSA_PROVENANCE_V1
     ]
     if not candidates:
         return [
@@ -327,28 +335,18 @@ def _signed_reports(
 ) -> list[tuple[Mapping[str, Any], TrustedKey]]:
     """The reports from cosign vulnerability attestations whose envelope verifies with one of
     ``keys`` and whose statement names this digest, each with the key that verified it."""
-    from promoter.signing.dsse import verify_envelope
-
-    algorithm, _, hexdigest = str(facts.get("digest")).partition(":")
     found = []
     for report in reports:
-        envelope = report.get("envelope")
-        if not isinstance(envelope, Mapping):
+        if not isinstance(report.get("envelope"), Mapping):
             continue
-        verified = verify_envelope(envelope, [k.key for k in keys])
-        if verified is None:
-            continue
-        payload, fingerprint = verified
-        try:
-            statement = _mapping(json.loads(payload))
-        except ValueError:
-            continue
-        subjects = [_mapping(s) for s in statement.get("subject") or []]
-        if statement.get("predicateType") != VULN_PREDICATE or not any(
-            _mapping(s.get("digest")).get(algorithm) == hexdigest for s in subjects
+        statement, key = _verified(report["envelope"], keys)
+        if (
+            statement is not None
+            and key is not None
+            and statement.get("predicateType") == VULN_PREDICATE
+            and _names_digest(statement, str(facts.get("digest")))
         ):
-            continue
-        found.append((report, next(k for k in keys if k.fingerprint == fingerprint)))
+            found.append((report, key))
     return found
 
 
