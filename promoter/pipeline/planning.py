@@ -19,7 +19,7 @@ from promoter.errors import InputError
 from promoter.oci import Reference
 from promoter.pipeline.checks import PolicyChecker
 from promoter.promote import ImagePlan, PromotionPlan, TagTarget, block, plan_actions
-from promoter.promote.sign import SignTarget, block_signs, plan_signs
+from promoter.promote.sign import SignTarget, plan_signs
 from promoter.promote.when import when_applies
 from promoter.registry.pool import Registries
 from promoter.tagging import GitContext, RepositoryInfo, expand_template
@@ -123,8 +123,8 @@ def _plan_image(
         report = checker.check(staging.with_digest(plan.digest))
         plan.policy = report.to_dict()
         if not report.ok:
-            block(plan.actions, f"policy failed: {report.count('fail')} enforced rule(s)")
-            block_signs(plan.signs, f"policy failed: {report.count('fail')} enforced rule(s)")
+            reason = f"policy failed: {report.count('fail')} enforced rule(s)"
+            block([*plan.actions, *plan.signs], reason)
     return plan, report
 
 

@@ -12,7 +12,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from promoter.oci import Reference
-from promoter.promote.plan import WRITING_ACTIONS, TagAction
+from promoter.promote.plan import WRITING_ACTIONS, SignAction, TagAction
 from promoter.registry.pool import Registries
 
 __all__ = ["TagTarget", "block", "classify", "plan_actions"]
@@ -108,10 +108,11 @@ def plan_actions(
     return actions
 
 
-def block(actions: Iterable[TagAction], reason: str) -> None:
-    """Turn every writing action into ``blocked`` (the policy checks failed)."""
+def block(actions: Iterable[TagAction | SignAction], reason: str) -> None:
+    """Turn every writing action (a copy, a tag, a signature to make) into ``blocked``
+    (the policy checks failed)."""
     for action in actions:
-        if action.action in WRITING_ACTIONS:
+        if action.action in WRITING_ACTIONS or action.action == "sign":
             action.action = "blocked"
             action.reason = reason
 

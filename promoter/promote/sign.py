@@ -14,7 +14,7 @@ printed, never written.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
@@ -29,7 +29,7 @@ from promoter.signing.configured import load_signing_key
 from promoter.signing.keys import SigningKey
 from promoter.signing.simplesigning import simple_signing_payload
 
-__all__ = ["SignTarget", "block_signs", "plan_signs", "sign_destination", "signing_key_for"]
+__all__ = ["SignTarget", "plan_signs", "sign_destination", "signing_key_for"]
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,6 @@ def plan_signs(
             )
         )
     return actions
-
-
-def block_signs(signs: Iterable[SignAction], reason: str) -> None:
-    """Turn every signature to make into ``blocked`` (the policy checks failed)."""
-    for sign in signs:
-        if sign.action == "sign":
-            sign.action, sign.reason = "blocked", reason
 
 
 def signing_key_for(action: SignAction) -> SigningKey:

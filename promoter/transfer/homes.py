@@ -111,9 +111,10 @@ class BlobHomes:
 
     def found(self, host: str, repository: str, digest: str) -> None:
         """``repository`` holds ``digest`` (the registry said so): a home for the others."""
+        host = normalize_host(host)
         with self._lock:
-            self._held.add((normalize_host(host), repository, digest))
-            entry = self._entries.setdefault((normalize_host(host), digest), _Entry())
+            self._held.add((host, repository, digest))
+            entry = self._entries.setdefault((host, digest), _Entry())
             if entry.home is None:
                 entry.home = repository
 
