@@ -22,11 +22,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.promote.conftest import make_project
-from tests.promote.project import Project, promoter_cli
+from tests.promote.project import Project, promoter_cli, record_document
 
 __all__ = ["make_project"]
 
@@ -124,14 +123,7 @@ def test_documents_of_the_registry_commands(
 
     destination = documents["apply report"]["promotion"]["images"][0]["destinations"][0]
     registry = destination["destination"].split("/", 1)[0]
-    manifest = httpx.get(
-        f"http://{registry}/v2/web/manifests/{destination['record']}",
-        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
-        timeout=30,
-    ).json()
-    layer = manifest["layers"][0]["digest"]
-    record = httpx.get(f"http://{registry}/v2/web/blobs/{layer}", timeout=30)
-    documents["promotion record"] = record.json()
+    documents["promotion record"] = record_document(f"http://{registry}", destination["record"])
 
     inspect = promoter_cli("inspect", f"{staging}/web:1.2.3", "--output", "json", *insecure)
     documents["inspect"] = _json(inspect, "inspect")

@@ -238,13 +238,22 @@ def test_unsigned_provenance_on_azure_devops_names_the_pipeline_definition(
         assert parameters["platforms"] == ["linux/amd64", "linux/arm64"]
 
 
+def _checkout_staging_to(
+    tmp_path: Path, standin_image: str, registry: Registry, repository: str
+) -> Path:
+    """A checkout whose image hello is staged in ``repository`` of ``registry``."""
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    pipeline = (checkout / "pipeline.yml").read_text()
+    (checkout / "pipeline.yml").write_text(
+        pipeline.replace("staging/hello", f"staging/{repository}")
+    )
+    return checkout
+
+
 def test_cli_build_attaches_unsigned_provenance_locally(
     standin_image: str, registry: Registry, tmp_path: Path
 ) -> None:
-    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
-    (checkout / "pipeline.yml").write_text(
-        (checkout / "pipeline.yml").read_text().replace("staging/hello", "staging/hello-local")
-    )
+    checkout = _checkout_staging_to(tmp_path, standin_image, registry, "hello-local")
     done = _promoter(checkout, "build", "--output", "json")
     assert done.returncode == 0, done.stderr
     (image,) = json.loads(done.stdout)["images"]
@@ -271,10 +280,7 @@ def test_cli_build_signs_provenance_with_the_pipelines_key(
     from securesystemslib.dsse import Envelope
     from securesystemslib.signer import SSlibKey
 
-    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
-    (checkout / "pipeline.yml").write_text(
-        (checkout / "pipeline.yml").read_text().replace("staging/hello", "staging/hello-signed")
-    )
+    checkout = _checkout_staging_to(tmp_path, standin_image, registry, "hello-signed")
     private_pem, public_pem = generate_key_pair("a-key-password")
     (checkout / "keys").mkdir()
     (checkout / "keys" / "cosign.key").write_bytes(private_pem)

@@ -51,6 +51,32 @@ CLEAN_ENV.update({"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid
 CLEAN_ENV.update({"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"})
 
 
+def fallback_index(registry_url: str, digest: str, repository: str = "web") -> dict[str, Any]:
+    """The ``sha256-<hex>`` referrers index of ``digest`` (plain HTTP, an outside reader)."""
+    response = httpx.get(
+        f"{registry_url}/v2/{repository}/manifests/{digest.replace(':', '-')}",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def record_document(registry_url: str, record: str, repository: str = "web") -> dict[str, Any]:
+    """The promotion record stored as the manifest ``record`` (its one layer's JSON)."""
+    manifest = httpx.get(
+        f"{registry_url}/v2/{repository}/manifests/{record}",
+        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
+        timeout=30,
+    ).json()
+    layer = manifest["layers"][0]["digest"]
+    document: dict[str, Any] = httpx.get(
+        f"{registry_url}/v2/{repository}/blobs/{layer}", timeout=30
+    ).json()
+    return document
+
+
 def head_digest(registry: Registry, repository: str, ref: str) -> str | None:
     """What ``repository:ref`` names in ``registry`` (an outside reader: plain HTTP)."""
     accept = ", ".join(

@@ -12,7 +12,13 @@ import httpx
 import pytest
 
 from promoter.promote import PROMOTION_ARTIFACT_TYPE
-from tests.promote.project import Project, head_digest, promoter_cli, start_promotion
+from tests.promote.project import (
+    Project,
+    fallback_index,
+    head_digest,
+    promoter_cli,
+    start_promotion,
+)
 from tests.support.images import make_image, push_http
 
 pytestmark = pytest.mark.registry
@@ -107,16 +113,6 @@ def test_conflict_on_one_destination_writes_no_tag_anywhere(
     assert head_digest(project.prod_a, "web", image.digest) is None  # no content either
 
 
-def _fallback_index(registry_url: str, digest: str) -> dict:
-    response = httpx.get(
-        f"{registry_url}/v2/web/manifests/{digest.replace(':', '-')}",
-        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return response.json()
-
-
 def _skopeo(*args: str) -> str:
     result = subprocess.run(
         ["skopeo", *args], capture_output=True, text=True, timeout=60, check=False
@@ -135,7 +131,7 @@ def test_referrers_and_promotion_record_in_every_destination(
     assert result.returncode == 0, result.stdout + result.stderr
     head = promoter_cli("--version").stdout.split()[-1]
     for registry in (project.prod_a, project.prod_b):
-        index = _fallback_index(registry.url, image.digest)
+        index = fallback_index(registry.url, image.digest)
         kinds = {m.get("artifactType"): m["digest"] for m in index["manifests"]}
         assert "application/spdx+json" in kinds  # the SBOM travelled with the image
         record_digest = kinds[PROMOTION_ARTIFACT_TYPE]
@@ -184,7 +180,7 @@ def test_promotions_of_one_image_at_once_agree(make_project: Callable[..., Proje
     for registry in (project.prod_a, project.prod_b):
         assert head_digest(registry, "web", "1.2.3") == image.digest
         assert head_digest(registry, "web", "latest") == image.digest
-        index = _fallback_index(registry.url, image.digest)
+        index = fallback_index(registry.url, image.digest)
         records = [
             m for m in index["manifests"] if m.get("artifactType") == PROMOTION_ARTIFACT_TYPE
         ]

@@ -17,7 +17,13 @@ import httpx
 import pytest
 
 from promoter.promote import PROMOTION_ARTIFACT_TYPE
-from tests.promote.project import CLEAN_ENV, Project, head_digest
+from tests.promote.project import (
+    CLEAN_ENV,
+    Project,
+    fallback_index,
+    head_digest,
+    record_document,
+)
 from tests.support.cli import run_cli
 from tests.support.real_parts import require, skopeo_raw, tool_missing
 from tests.support.registry import Registry
@@ -74,19 +80,9 @@ def _verified_by(registry: Registry, digest: str, public_pem: bytes) -> list[boo
 
 
 def _record(registry: Registry, digest: str) -> dict:
-    index = httpx.get(
-        f"{registry.url}/v2/web/manifests/{digest.replace(':', '-')}",
-        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
-        timeout=30,
-    ).json()
+    index = fallback_index(registry.url, digest)
     found = [m for m in index["manifests"] if m.get("artifactType") == PROMOTION_ARTIFACT_TYPE]
-    manifest = httpx.get(
-        f"{registry.url}/v2/web/manifests/{found[-1]['digest']}",
-        headers={"Accept": "application/vnd.oci.image.manifest.v1+json"},
-        timeout=30,
-    ).json()
-    layer = manifest["layers"][0]["digest"]
-    return httpx.get(f"{registry.url}/v2/web/blobs/{layer}", timeout=30).json()
+    return record_document(registry.url, found[-1]["digest"])
 
 
 def _fingerprint(public_pem: bytes) -> str:
