@@ -240,3 +240,19 @@ def _short_head(root: Path) -> str:
         ["git", "rev-parse", "--short=7", "HEAD"], cwd=root, capture_output=True, text=True
     )
     return done.stdout.strip()
+
+
+def test_a_failed_policy_blocks_the_signatures_with_the_copies(
+    make_project: Callable[..., Project], tmp_path: Path
+) -> None:
+    project = _signing_project(make_project)
+    image = project.seed(user="0")  # non-root fails
+    plan_file = tmp_path / "plan.json"
+    planned = _cli("plan", "-f", str(project.file), "--out", str(plan_file), cwd=project.root)
+    assert planned.returncode == 1, planned.stderr
+    (planned_image,) = json.loads(plan_file.read_text())["images"]
+    assert {a["action"] for a in planned_image["actions"]} == {"blocked"}
+    assert [s["action"] for s in planned_image["signs"]] == ["blocked", "blocked"]
+    assert all(s["reason"].startswith("policy failed") for s in planned_image["signs"])
+    for registry in (project.prod_a, project.prod_b):
+        assert head_digest(registry, "web", image.digest.replace(":", "-") + ".sig") is None
