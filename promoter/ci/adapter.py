@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
 from promoter.ci.annotations import Annotation, annotations_of, limit_annotations, relative_path
+from promoter.ci.boundary import Boundary
 from promoter.ci.outputs import StepOutputs, step_outputs
 from promoter.ci.service import AZURE_DEVOPS, GITHUB
 from promoter.ci.summary import render_summary
@@ -59,19 +58,22 @@ class CiAdapter:
 
     service = ""
 
-    def __init__(self, env: Mapping[str, str], stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        stream: TextIO | None = None,
+        *,
+        boundary: Boundary | None = None,
+    ) -> None:
         self.env = env
-        self._stream = stream
-        self._lock = threading.Lock()
+        self.boundary = boundary or Boundary(self.service, stderr=stream)
         self._stop: Callable[[], None] | None = None
 
     # -- writing service commands ------------------------------------------------
     def command(self, line: str, *, secret: bool = False) -> None:
-        """One service command line, on stderr; redacted unless it is a mask (``secret``)."""
-        stream = self._stream or sys.stderr
-        with self._lock:
-            stream.write((line if secret else redact(line)) + "\n")
-            stream.flush()
+        """One service command line of promoter's, through the boundary's one door for
+        them (on stderr); redacted unless it is a mask (``secret``)."""
+        self.boundary.command(line, secret=secret)
 
     def temp_file(self, stem: str, suffix: str) -> Path | None:
         """A new file of ours in the runner's temp folder (see ``runner_temp_file``)."""
@@ -150,14 +152,17 @@ def runner_temp_file(env: Mapping[str, str], stem: str, suffix: str) -> Path | N
     return None
 
 
-def adapter_for(service: str, env: Mapping[str, str]) -> CiAdapter | None:
-    """The adapter of ``service`` (None for ``none``)."""
+def adapter_for(
+    service: str, env: Mapping[str, str], boundary: Boundary | None = None
+) -> CiAdapter | None:
+    """The adapter of ``service`` (None for ``none``), writing its commands through
+    ``boundary``."""
     if service == GITHUB:
         from promoter.ci.github import GitHubAdapter
 
-        return GitHubAdapter(env)
+        return GitHubAdapter(env, boundary=boundary)
     if service == AZURE_DEVOPS:
         from promoter.ci.azure import AzureDevOpsAdapter
 
-        return AzureDevOpsAdapter(env)
+        return AzureDevOpsAdapter(env, boundary=boundary)
     return None

@@ -1,16 +1,19 @@
 """kaniko's output as one collapsible group per build on CI, plain lines on a terminal.
 
 ``promoter build`` and ``promoter run`` both log builds through this class, so
-they look the same everywhere.
+they look the same everywhere. The build's lines are untrusted text (a
+Dockerfile's ``RUN`` prints what it likes): they go through the boundary's
+``untrusted_block`` (fenced on GitHub, neutralized on Azure DevOps); the group
+markers are promoter's own commands.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import TextIO
+import contextlib
 
+from promoter.ci.boundary import Boundary
 from promoter.ci.service import AZURE_DEVOPS, GITHUB
-from promoter.redaction import redact
+from promoter.untrusted import one_line
 
 __all__ = ["GroupedBuildLog"]
 
@@ -20,27 +23,33 @@ _MARKERS = {GITHUB: ("::group::", "::endgroup::"), AZURE_DEVOPS: ("##[group]", "
 class GroupedBuildLog:
     """A ``promoter.build.stage.BuildLog`` writing to stderr (nothing when ``quiet``)."""
 
-    def __init__(self, service: str, *, quiet: bool = False, stream: TextIO | None = None) -> None:
-        self._open, self._close = _MARKERS.get(service, ("== ", ""))
+    def __init__(self, boundary: Boundary, *, quiet: bool = False) -> None:
+        self._boundary = boundary
+        self._open, self._close = _MARKERS.get(boundary.service, ("", ""))
         self._quiet = quiet
-        self._stream = stream
-
-    def _write(self, text: str) -> None:
-        if self._quiet:
-            return
-        stream = self._stream or sys.stderr
-        stream.write(redact(text) + "\n")
-        stream.flush()
+        self._block: contextlib.ExitStack | None = None
 
     def begin(self, title: str) -> None:
         """A build starts: a group opens (on a terminal, a ``== title`` line)."""
-        self._write(self._open + title.replace("\n", " "))
+        if self._quiet:
+            return
+        # The title names the image and its Dockerfile: one line, no command of its own.
+        if self._open:
+            self._boundary.command(self._open + one_line(title))
+        else:
+            self._boundary.block_line("== " + one_line(title))
+        self._block = contextlib.ExitStack()
+        self._block.enter_context(self._boundary.untrusted_block())
 
     def line(self, text: str) -> None:
         """One line of kaniko's output."""
-        self._write(text)
+        if not self._quiet:
+            self._boundary.block_line(text)
 
     def end(self) -> None:
-        """The build ended: the group closes."""
-        if self._close:
-            self._write(self._close)
+        """The build ended: the fence and the group close."""
+        if self._block is not None:
+            self._block.close()
+            self._block = None
+        if self._close and not self._quiet:
+            self._boundary.command(self._close)

@@ -1,5 +1,10 @@
 """The job summary: a command's document as Markdown tables, kept under a size bound.
 
+Every value in it came from somewhere (labels and messages from the image, tags
+and refs from git, registry messages): each shows as the characters it is, HTML
+escaped and its Markdown markup escaped, one table cell each
+(``promoter.untrusted``); only promoter's own markup is Markdown.
+
 GitHub drops a step summary over 1 MiB whole; Azure DevOps shows the same
 Markdown as a build summary tab. Rows past the bound are cut, and the summary
 says how many and where the whole report is.
@@ -13,6 +18,7 @@ from typing import Any
 from promoter.ci.annotations import Annotation
 from promoter.ci.outputs import StepOutputs
 from promoter.units import format_size
+from promoter.untrusted import markdown_code, markdown_text
 
 __all__ = ["SUMMARY_LIMIT", "render_summary"]
 
@@ -25,10 +31,21 @@ Place = Callable[[str], str]
 _ICONS = {"succeeded": "✅", "refused": "⛔", "failed": "❌"}
 
 
+class _Markup(str):
+    """Markdown promoter made itself (a code span around an escaped value): kept as it is."""
+
+
+def _code(value: Any) -> _Markup:
+    """A value from outside as a code span."""
+    return _Markup(markdown_code(value))
+
+
 def _cell(value: Any) -> str:
-    """A table cell: one line, pipes escaped."""
-    text = "" if value is None else str(value)
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
+    """A table cell: one line; a value from outside shows as its characters (HTML escaped,
+    Markdown markup and pipes escaped), promoter's own markup as it is."""
+    if isinstance(value, _Markup):
+        return str(value)
+    return markdown_text(value)
 
 
 def _size(count: Any) -> str:
@@ -72,13 +89,13 @@ def _where(annotation: Annotation) -> str:
     where = annotation.file
     if annotation.line:
         where += f":{annotation.line}"
-    return f"`{where}`"
+    return _code(where)
 
 
 def _rule_line(result: Mapping[str, Any], place: Place) -> str:
     if not (result.get("file") and result.get("line")):
         return ""
-    return f"`{place(str(result['file']))}:{result['line']}`"
+    return _code(f"{place(str(result['file']))}:{result['line']}")
 
 
 def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget, place: Place) -> None:
@@ -91,7 +108,7 @@ def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget, place: Pl
             [
                 image.get("image"),
                 image.get("source"),
-                f"`{image.get('digest')}`" if image.get("digest") else "unknown",
+                _code(image.get("digest")) if image.get("digest") else "unknown",
                 ", ".join(tags.get(image.get("image"), {}).get("tagNames") or []),
             ]
             for image in plan.get("images") or []
@@ -143,19 +160,19 @@ def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget, place: Pl
         md.table(
             "Promoted",
             ["Image", "Reference"],
-            ([name, f"`{ref}`"] for name, refs in out.promoted_refs.items() for ref in refs),
+            ([name, _code(ref)] for name, refs in out.promoted_refs.items() for ref in refs),
         )
 
 
 def _check_tables(doc: Mapping[str, Any], md: _Budget, place: Place) -> None:
     md.add("")
-    md.add(f"`{doc.get('reference')}` at `{doc.get('digest')}`")
+    md.add(f"{markdown_code(doc.get('reference'))} at {markdown_code(doc.get('digest'))}")
     md.table(
         "Policy",
         ["Rule", "Status", "Message", "Rule in pipeline"],
         (
             [
-                f"{r.get('rule')}{' [' + r['platform'] + ']' if r.get('platform') else ''}",
+                f"{r.get('rule')}{' [' + str(r['platform']) + ']' if r.get('platform') else ''}",
                 r.get("status"),
                 r.get("message"),
                 _rule_line(r, place),
@@ -178,11 +195,13 @@ def render_summary(
     """The Markdown summary of one command's ``document``."""
     md = _Budget(limit)
     word = outputs.result
-    md.add(f"## {_ICONS.get(word, '')} promoter {command}: {word}".replace("  ", " "))
+    title = f"## {_ICONS.get(word, '')} promoter {markdown_text(command)}: {markdown_text(word)}"
+    md.add(title.replace("  ", " "))
     context = document.get("context") or {}
     if context.get("ref") or context.get("sha"):
         md.add("")
-        md.add(f"git `{context.get('ref') or 'no ref'}` at `{str(context.get('sha') or '')[:12]}`")
+        ref, sha = context.get("ref") or "no ref", str(context.get("sha") or "")[:12]
+        md.add(f"git {markdown_code(ref)} at {markdown_code(sha)}")
     md.table(
         "Problems",
         ["Level", "What", "Where", "Message"],
@@ -194,7 +213,7 @@ def render_summary(
         _check_tables(document, md, place)
     if outputs.digests and kind != "run":
         md.table(
-            "Digests", ["Image", "Digest"], ([k, f"`{v}`"] for k, v in outputs.digests.items())
+            "Digests", ["Image", "Digest"], ([k, _code(v)] for k, v in outputs.digests.items())
         )
     if outputs.tags and kind != "run":
         md.table("Tags", ["Tag"], ([t] for t in outputs.tags))
@@ -203,7 +222,7 @@ def render_summary(
         md.add(f"Took {document.get('seconds')} s.")
     text = "\n".join(md.lines)
     if md.cut:
-        where = f" in `{outputs.report}`" if outputs.report else " in the JSON report"
+        where = f" in {markdown_code(outputs.report)}" if outputs.report else " in the JSON report"
         text += (
             f"\n\n> **Summary cut:** {md.cut} more lines did not fit under the 1 MiB a "
             f"summary may have; the whole report is{where}."

@@ -20,6 +20,7 @@ from types import FrameType
 import click
 
 from promoter import __version__
+from promoter.ci.boundary import Boundary
 from promoter.ci.service import ENV_CI, SERVICES, detect_service
 from promoter.cli.commands import COMMANDS
 from promoter.cli.render import emit_error
@@ -31,6 +32,7 @@ from promoter.errors import (
     RefusedError,
 )
 from promoter.redaction import redact
+from promoter.untrusted import one_line
 
 __all__ = ["ENV_TIMEOUT", "EXIT_CODES", "cli", "exit_code_for", "main", "resolve_ci"]
 
@@ -192,11 +194,15 @@ def main(argv: list[str] | None = None) -> None:
     # afterwards for callers that run main() in their own process).
     previous = {name: os.environ.get(name) for name in (ENV_CI, ENV_TIMEOUT)}
     os.environ[ENV_CI] = state.ci
+    # From here on every byte printed passes the boundary (see promoter.ci.boundary).
+    state.boundary = Boundary(state.ci)
+    state.boundary.install()
     try:
         with running(state), _sigterm_as_interrupt(), _notices(state):
             code = _main_with_ci(args, state)
         sys.exit(code)
     finally:
+        state.boundary.uninstall()
         for name, value in previous.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -214,7 +220,7 @@ class _Notices(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if not self.state.quiet:
-            sys.stderr.write(redact(f"note: {record.getMessage()}") + "\n")
+            sys.stderr.write(redact(f"note: {one_line(record.getMessage())}") + "\n")
 
 
 @contextmanager
@@ -253,7 +259,7 @@ def _main_with_ci(args: list[str], state: CliState) -> int:
     if state.ci != "none":
         from promoter.ci.adapter import adapter_for
 
-        adapter = adapter_for(state.ci, os.environ)
+        adapter = adapter_for(state.ci, os.environ, state.boundary)
         if adapter is not None:
             adapter.start()
     code = _run(args, state)

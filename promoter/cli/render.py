@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from promoter.cli.state import current_state
 from promoter.errors import PromoterError
 from promoter.redaction import redact
+from promoter.untrusted import one_line
 
 if TYPE_CHECKING:
     from promoter.pipeline.report import RunReport
@@ -65,7 +66,7 @@ def emit(result: Any, text: Callable[[Any], str] | str | None = None) -> None:
 def log(message: str) -> None:
     """A progress or information line for people: always stderr, silenced by ``--quiet``."""
     if not current_state().quiet:
-        sys.stderr.write(redact(message) + "\n")
+        sys.stderr.write(redact(message) + "\n")  # the boundary neutralizes each line
 
 
 def error_document(error: PromoterError, exit_code: int) -> dict[str, Any]:
@@ -74,12 +75,16 @@ def error_document(error: PromoterError, exit_code: int) -> dict[str, Any]:
 
 
 def emit_error(error: PromoterError, exit_code: int) -> None:
-    """Print an error: one clear line on stderr, then detail; JSON on stdout when asked."""
-    lines = [f"error: {error.message}"]
+    """Print an error: one clear line on stderr, then detail; JSON on stdout when asked.
+
+    The message quotes the world (a registry's own words, a file name): it stays one
+    line, with no CI command in it; so does each line of the detail and the hint.
+    """
+    lines = [f"error: {one_line(error.message)}"]
     if error.detail:
-        lines.append(error.detail.rstrip("\n"))
+        lines += [one_line(line) for line in error.detail.rstrip("\n").splitlines()]
     if error.hint and error.hint not in error.message:
-        lines.append(f"hint: {error.hint}")
+        lines.append(f"hint: {one_line(error.hint)}")
     sys.stderr.write(redact("\n".join(lines)) + "\n")
     doc = error_document(error, exit_code)
     state = current_state()
@@ -104,5 +109,5 @@ def emit_run_report(report: RunReport) -> int:
         return EXIT_INTERRUPTED
     problem = report.problem()
     if problem:
-        sys.stderr.write(redact(f"error: {problem}") + "\n")
+        sys.stderr.write(redact(f"error: {one_line(problem)}") + "\n")
     return report.exit_code

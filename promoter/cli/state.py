@@ -13,10 +13,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
+
+from promoter.ci.boundary import Boundary
 
 __all__ = ["CliState", "current_state", "running"]
 
@@ -34,6 +36,8 @@ class CliState:
     command: str = ""
     document: dict[str, Any] | None = None
     plan_file: str = ""
+    #: stdout and stderr of this invocation, and the one door for promoter's own CI commands.
+    boundary: Boundary = field(default_factory=Boundary)
 
     @property
     def color(self) -> bool:

@@ -1,9 +1,15 @@
-"""The text form of a run report: the plan as a table, then what happened."""
+"""The text form of a run report: the plan as a table, then what happened.
+
+Values quote the world (registry messages, rule messages quoting labels, git refs,
+names from the pipeline file): each is shown as one line with no CI command in it
+(``promoter.untrusted.one_line``, here ``_v``).
+"""
 
 from __future__ import annotations
 
 from promoter.pipeline.report import RunReport
 from promoter.promote import ImagePlan, PromotionOutcome
+from promoter.untrusted import one_line as _v
 
 __all__ = ["render_text", "size_text"]
 
@@ -31,27 +37,28 @@ def _image_lines(image: ImagePlan, report: RunReport) -> list[str]:
         image.digest_from,
         "not built yet" + (f": no {image.staging_tag} tag in staging" if image.staging_tag else ""),
     )
-    lines = [f"{image.image}: {where} ({origin})"]
+    lines = [f"{_v(image.image)}: {_v(where)} ({_v(origin)})"]
     check = report.checks.get(image.image)
     if check is not None:
         lines.append(
             f"  check: {check.count('pass')} pass, {check.count('fail')} fail, {check.count('warn')} warn"
         )
         lines += [
-            f"    {r.status:<4}  {r.rule}{f' [{r.platform}]' if r.platform else ''}: {r.message}"
+            f"    {r.status:<4}  {_v(r.rule)}{f' [{_v(r.platform)}]' if r.platform else ''}: "
+            f"{_v(r.message)}"
             for r in check.results
         ]
     elif image.digest and not image.writes:
         lines.append("  check: not needed (nothing to promote)")
     rows = (
         [("ACTION", "DESTINATION", "TAG", "WHY")]
-        + [(a.action, a.destination, a.tag, a.reason) for a in image.actions]
+        + [(a.action, _v(a.destination), _v(a.tag), _v(a.reason)) for a in image.actions]
         + [
             (
                 s.action,
-                s.destination,
+                _v(s.destination),
                 "(signature)",
-                s.reason + (f"; key {s.fingerprint[:19]}" if s.fingerprint else ""),
+                _v(s.reason) + (f"; key {s.fingerprint[:19]}" if s.fingerprint else ""),
             )
             for s in image.signs
         ]
@@ -75,12 +82,13 @@ def _promotion_lines(promotion: PromotionOutcome) -> list[str]:
             copied, mounted = image.bytes_moved("copied"), image.bytes_moved("mounted")
             moved = f"; {size_text(copied)} copied, {size_text(mounted)} mounted"
         lines.append(
-            f"  {image.image}: {image.status}: {image.message}{moved} ({image.seconds:.2f} s)"
+            f"  {_v(image.image)}: {image.status}: {_v(image.message)}{moved} "
+            f"({image.seconds:.2f} s)"
         )
         for destination in image.destinations:
-            tags = ", ".join(destination.tags) or "no tags"
+            tags = ", ".join(_v(t) for t in destination.tags) or "no tags"
             lines.append(
-                f"    {destination.destination}: {tags}; record {_short(destination.record)}"
+                f"    {_v(destination.destination)}: {tags}; record {_short(destination.record)}"
             )
     return lines
 
@@ -88,27 +96,30 @@ def _promotion_lines(promotion: PromotionOutcome) -> list[str]:
 def render_text(report: RunReport) -> str:
     """The whole report for a terminal."""
     context = report.context
-    git = f"{context.get('ref') or 'no ref'} @ {(context.get('sha') or 'no commit')[:12]}"
+    git = f"{_v(context.get('ref') or 'no ref')} @ {_v((context.get('sha') or 'no commit')[:12])}"
     head = "plan" if report.dry_run else "run"
-    lines = [f"{head} of {report.file} (git: {git}; stages: {', '.join(report.stages)})"]
-    lines += [f"note: {note}" for note in report.notes]
+    lines = [f"{head} of {_v(report.file)} (git: {git}; stages: {', '.join(report.stages)})"]
+    lines += [f"note: {_v(note)}" for note in report.notes]
     if report.build is not None:
         for built in report.build.images:
             for build in built.builds:
                 where = build.pushed.reference if build.pushed else build.digest
-                lines.append(f"build {built.image}: {where} ({round(build.result.seconds, 3)} s)")
-                lines += [f"  pushed tag {t}" for t in (build.pushed.tags if build.pushed else ())]
+                lines.append(
+                    f"build {_v(built.image)}: {_v(where)} ({round(build.result.seconds, 3)} s)"
+                )
+                pushed = build.pushed.tags if build.pushed else ()
+                lines += [f"  pushed tag {_v(t)}" for t in pushed]
     if report.plan is not None:
         for image in report.plan.images:
             lines += _image_lines(image, report)
         summary = ", ".join(f"{k} {v}" for k, v in report.plan.summary().items())
         lines.append(f"plan: {summary}")
         if report.plan.unknown:
-            lines.append(f"digests still unknown: {', '.join(report.plan.unknown)}")
+            lines.append(f"digests still unknown: {', '.join(_v(u) for u in report.plan.unknown)}")
     else:
         for name, check in report.checks.items():
-            lines.append(f"check {name}: {'ok' if check.ok else 'FAILED'} ({check.digest})")
-            lines += [f"  {r.status:<4}  {r.rule}: {r.message}" for r in check.results]
+            lines.append(f"check {_v(name)}: {'ok' if check.ok else 'FAILED'} ({check.digest})")
+            lines += [f"  {r.status:<4}  {_v(r.rule)}: {_v(r.message)}" for r in check.results]
     if report.promotion is not None:
         lines += _promotion_lines(report.promotion)
         total = report.promotion.to_dict()

@@ -67,7 +67,7 @@ def build(
         push=not no_push,  # --no-push keeps the tarballs; pushed ones are removed
         insecure_registries=insecure_registries,
         ca_file=ca_file,
-        log=GroupedBuildLog(state.ci, quiet=state.quiet),
+        log=GroupedBuildLog(state.boundary, quiet=state.quiet),
         warn=lambda warning: log(f"warning: {warning}"),
     )
     report = build_pipeline(request)

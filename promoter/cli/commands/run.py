@@ -62,7 +62,7 @@ def run(
         dry_run=dry_run,
         insecure_registries=insecure_registries,
         ca_file=ca_file,
-        build_log=GroupedBuildLog(state.ci, quiet=state.quiet),
+        build_log=GroupedBuildLog(state.boundary, quiet=state.quiet),
         # Blobs as they move to production (a dry run moves none).
         listener=None if dry_run else progress_for(quiet),
     )

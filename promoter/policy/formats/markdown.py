@@ -1,24 +1,18 @@
-"""The Markdown rendering of a check, for CI job summaries."""
+"""The Markdown rendering of a check, for CI job summaries.
+
+Every value from outside (messages quote labels and config values) is HTML-escaped
+and its Markdown markup shown as text, in one table cell (``promoter.untrusted``).
+"""
 
 from __future__ import annotations
 
 from promoter.policy.formats.text import where
 from promoter.policy.results import CheckReport
+from promoter.untrusted import markdown_code, markdown_text
 
 __all__ = ["render_markdown"]
 
 _MARK = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn"}
-
-
-def _cell(text: str) -> str:
-    """A table cell: pipes escaped, newlines flattened, no raw HTML."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("\n", " ")
-    )
 
 
 def render_markdown(report: CheckReport) -> str:
@@ -27,7 +21,7 @@ def render_markdown(report: CheckReport) -> str:
     lines = [
         f"### Policy check {verdict}",
         "",
-        f"`{_cell(report.reference or report.digest)}` at `{report.digest}`: "
+        f"{markdown_code(report.reference or report.digest)} at `{report.digest}`: "
         f"{report.count('pass')} passed, {report.count('fail')} failed, "
         f"{report.count('warn')} warnings",
         "",
@@ -36,7 +30,8 @@ def render_markdown(report: CheckReport) -> str:
     ]
     for result in report.results:
         lines.append(
-            f"| {_MARK[result.status]} | `{result.rule}` | {_cell(result.platform or '')} "
-            f"| {_cell(result.message)} | {_cell(where(result))} |"
+            f"| {_MARK[result.status]} | {markdown_code(result.rule)} "
+            f"| {markdown_text(result.platform or '')} "
+            f"| {markdown_text(result.message)} | {markdown_text(where(result))} |"
         )
     return "\n".join(lines) + "\n"
