@@ -36,6 +36,7 @@ __all__ = [
     "markdown_code",
     "markdown_text",
     "neutralize",
+    "neutralize_lines",
     "one_line",
 ]
 
@@ -67,6 +68,11 @@ def neutralize(line: str) -> str:
     if ":" in line:
         line = _LEADING_COLONS.sub("\\1\\\\u003a", line, count=1)
     return line
+
+
+def neutralize_lines(text: str) -> str:
+    """``neutralize`` on each line of ``text`` (an annotation's message may have several)."""
+    return "\n".join(neutralize(line) for line in text.split("\n"))
 
 
 def has_command(line: str) -> bool:

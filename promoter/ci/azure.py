@@ -12,6 +12,7 @@ from promoter.ci.adapter import CiAdapter
 from promoter.ci.annotations import Annotation
 from promoter.ci.outputs import StepOutputs
 from promoter.ci.service import AZURE_DEVOPS
+from promoter.untrusted import neutralize_lines
 
 __all__ = ["AzureDevOpsAdapter", "escape_data", "escape_property", "task_result"]
 
@@ -76,7 +77,7 @@ class AzureDevOpsAdapter(CiAdapter):
                     "linenumber": a.line if a.file else None,
                     "columnnumber": a.column if a.file and a.line else None,
                 },
-                f"{a.title}: {a.message}",
+                neutralize_lines(f"{a.title}: {a.message}"),
             )
 
     def write_summary(self, markdown: str, command: str) -> None:

@@ -17,6 +17,7 @@ from promoter.ci.annotations import Annotation
 from promoter.ci.outputs import StepOutputs
 from promoter.ci.service import GITHUB
 from promoter.redaction import redact
+from promoter.untrusted import neutralize_lines
 
 __all__ = ["GitHubAdapter", "escape_data", "escape_property", "output_block"]
 
@@ -70,8 +71,9 @@ class GitHubAdapter(CiAdapter):
                     props.append(f"line={a.line}")
                     if a.column:
                         props.append(f"col={a.column}")
-            props.append(f"title={escape_property(a.title)}")
-            self.command(f"::{a.level} {','.join(props)}::{escape_data(a.message)}")
+            props.append(f"title={escape_property(neutralize_lines(a.title))}")
+            message = escape_data(neutralize_lines(a.message))
+            self.command(f"::{a.level} {','.join(props)}::{message}")
 
     def write_summary(self, markdown: str, command: str) -> None:
         _append(self.env.get("GITHUB_STEP_SUMMARY"), markdown)

@@ -54,6 +54,7 @@ __all__ = [
     "parse_file_command",
     "parse_workflow_command",
     "pinned_uses",
+    "read_log_commands",
     "substitute",
 ]
 
@@ -394,6 +395,46 @@ def parse_workflow_command(line: str, step: str = "") -> WorkflowCommand | None:
     return WorkflowCommand(name, properties, _unescape_data(message), text, step)
 
 
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+_LEGACY = re.compile(r"##\[(?P<name>[^\s\]]+)(?:\s+(?P<props>[^\]]*))?\](?P<message>.*)", re.I)
+
+
+def read_log_commands(text: str, step: str = "") -> list[WorkflowCommand]:
+    """Every command a runner acts on in a step's output, by the runner's rules.
+
+    Lines end at CR, LF or CRLF (a .NET ``ReadLine``). A line is a command when it
+    starts with ``::`` after leading spaces, or (the legacy form) holds ``##[name
+    key=value;...]message`` anywhere. After ``::stop-commands::TOKEN`` nothing is a
+    command until the line ``::TOKEN::``.
+    """
+    found: list[WorkflowCommand] = []
+    stopped = ""
+    for line in _LINE_ENDS.split(text):
+        command = parse_workflow_command(line, step)
+        if command is None:
+            legacy = _LEGACY.search(line)
+            if legacy is not None:
+                properties = {}
+                for item in (legacy["props"] or "").split(";"):
+                    if "=" in item:
+                        key, _, value = item.partition("=")
+                        properties[key.strip()] = value
+                command = WorkflowCommand(
+                    legacy["name"].lower(), properties, legacy["message"], line, step
+                )
+        if command is None:
+            continue
+        if stopped:
+            if command.name == stopped:
+                stopped = ""
+            continue
+        if command.name == "stop-commands":
+            stopped = command.message
+            continue
+        found.append(command)
+    return found
+
+
 def parse_file_command(text: str) -> dict[str, str]:
     """``GITHUB_OUTPUT``/``GITHUB_ENV``: ``name=value`` and ``name<<DELIM ... DELIM``."""
     values: dict[str, str] = {}
@@ -699,10 +740,7 @@ class CompositeRunner:
         )
         result.exit_code = done.returncode
         result.log = done.stdout
-        for line in done.stdout.decode("utf-8", "replace").splitlines():
-            command = parse_workflow_command(line, result.id)
-            if command is not None:
-                result.commands.append(command)
+        result.commands += read_log_commands(done.stdout.decode("utf-8", "replace"), result.id)
         result.outputs = parse_file_command(file_commands["GITHUB_OUTPUT"].read_text("utf-8"))
         job_env.update(parse_file_command(file_commands["GITHUB_ENV"].read_text("utf-8")))
         added = [p for p in file_commands["GITHUB_PATH"].read_text("utf-8").splitlines() if p]

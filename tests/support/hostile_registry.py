@@ -22,6 +22,7 @@ repository serves an honest image (``honest``) except in one way:
 | ``slow-blob``     | the layer at one byte a second                                   |
 | ``retry-after``   | 503 with ``Retry-After: 30`` on the manifest                     |
 | ``echo-auth``     | errors whose message repeats the request's Authorization header  |
+| ``command-message`` | a 403 whose message is ``message`` (CI service commands, say) |
 
 With ``auth=True`` every request needs HTTP Basic auth (any credentials), so a
 client sends its secret and ``echo-auth`` can repeat it. Requests are recorded.
@@ -121,6 +122,9 @@ class HostileRegistry:
         self.auth = auth
         self.requests: list[tuple[str, str, str | None]] = []  # method, path, Authorization
         self.content = _Content()
+        #: What ``command-message`` says in its error (kept out of ``LIES``: not a lie of
+        #: the transfer, a hostile text for the CI boundary tests).
+        self.message = "denied"
         self._deep = self.content.deep_index()
         self._wide = self.content.wide_index()
         self._lock = threading.Lock()
@@ -205,6 +209,9 @@ class HostileRegistry:
                 {"errors": [{"code": "DENIED", "message": message, "detail": authorization}]}
             )
             return _send(sock, 403, body, {"X-Echo": authorization or ""})
+        if lie == "command-message":
+            errors = [{"code": "DENIED", "message": self.message, "detail": self.message}]
+            return _send(sock, 403, _dumps({"errors": errors}))
         if kind == "manifests":
             return self._manifest(sock, method, lie, ref)
         if kind == "blobs":

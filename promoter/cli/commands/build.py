@@ -10,6 +10,7 @@ from promoter.ci.buildlog import GroupedBuildLog
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
 from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
+from promoter.untrusted import one_line as _v
 
 if TYPE_CHECKING:
     from promoter.build.outcome import BuildReport
@@ -28,8 +29,8 @@ def _text(report: BuildReport) -> str:
                 else f"{result.digest} (not pushed; tarball {result.tarball})"
             )
             platform = f" [{result.platform}]" if result.platform else ""
-            lines.append(f"{image.image}{platform}: {where}")
-            lines.extend(f"  tagged {tag}" for tag in (one.pushed.tags if one.pushed else ()))
+            lines.append(f"{_v(image.image)}{_v(platform)}: {_v(where)}")
+            lines.extend(f"  tagged {_v(tag)}" for tag in (one.pushed.tags if one.pushed else ()))
     return "\n".join(lines)
 
 

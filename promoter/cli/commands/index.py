@@ -8,6 +8,7 @@ import click
 
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
 from promoter.cli.render import emit
+from promoter.untrusted import one_line as _v
 
 __all__ = ["index"]
 
@@ -18,9 +19,9 @@ def index() -> None:
 
 
 def _text(result: dict[str, Any]) -> str:
-    lines = [f"{result['destination']}@{result['digest']}"]
+    lines = [f"{_v(result['destination'])}@{_v(result['digest'])}"]
     lines += [
-        f"  {entry['platform']:<20} {entry['digest']}  ({entry['source']})"
+        f"  {_v(entry['platform']):<20} {_v(entry['digest'])}  ({_v(entry['source'])})"
         for entry in result["manifests"]
     ]
     return "\n".join(lines)

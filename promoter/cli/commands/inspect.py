@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 import click
 
 from promoter.cli.options import insecure_registry_option, output_option
-from promoter.cli.render import emit
+from promoter.cli.render import emit, log
+from promoter.cli.state import current_state
+from promoter.untrusted import one_line as _v
 
 if TYPE_CHECKING:
     from promoter.registry.inspect import Inspection
@@ -19,25 +20,25 @@ __all__ = ["inspect", "render_inspection"]
 def render_inspection(found: Inspection) -> str:
     """The text form: one ``Key: value`` line each."""
     lines = [
-        f"Reference:  {found.reference}",
-        f"Digest:     {found.digest}",
-        f"Media type: {found.media_type}",
+        f"Reference:  {_v(found.reference)}",
+        f"Digest:     {_v(found.digest)}",
+        f"Media type: {_v(found.media_type)}",
         f"Size:       {found.size} bytes",
     ]
     if found.artifact_type:
-        lines.append(f"Artifact:   {found.artifact_type}")
+        lines.append(f"Artifact:   {_v(found.artifact_type)}")
     if found.config_media_type:
-        lines.append(f"Config:     {found.config_media_type}")
+        lines.append(f"Config:     {_v(found.config_media_type)}")
     if found.layers is not None:
         lines.append(f"Layers:     {found.layers}")
     if found.subject:
-        lines.append(f"Subject:    {found.subject}")
+        lines.append(f"Subject:    {_v(found.subject)}")
     if found.platforms:
         lines.append("Platforms:")
         lines.extend(
-            f"  {p.platform or '-':<16} {p.digest}  {p.size} bytes" for p in found.platforms
+            f"  {_v(p.platform or '-'):<16} {_v(p.digest)}  {p.size} bytes" for p in found.platforms
         )
-    lines.append(f"Tags:       {', '.join(found.tags) if found.tags else '-'}")
+    lines.append(f"Tags:       {', '.join(_v(t) for t in found.tags) if found.tags else '-'}")
     return "\n".join(lines)
 
 
@@ -70,8 +71,12 @@ def inspect(
         reference, options, with_config=show_config, with_tags=not (raw or show_config)
     )
     if raw or (show_config and found.config is not None and output != "json"):
-        sys.stdout.flush()
-        sys.stdout.buffer.write(found.raw if raw else found.config or b"")
-        sys.stdout.buffer.flush()
+        exact = current_state().boundary.write_bytes(found.raw if raw else found.config or b"")
+        if not exact:
+            log(
+                "note: these bytes hold text a CI service would run as a command, so it was "
+                "escaped as JSON escapes it (same values, other bytes); redirect stdout to a "
+                "file (> FILE) for the exact bytes"
+            )
         return
     emit(found.to_dict(), lambda _: render_inspection(found))

@@ -8,6 +8,7 @@ import click
 
 from promoter.cli.options import file_option, output_option
 from promoter.cli.render import emit, log
+from promoter.untrusted import one_line as _v
 
 __all__ = ["tags"]
 
@@ -17,22 +18,22 @@ def _describe_context(context: dict[str, Any]) -> str:
         context["source"], "local checkout"
     )
     flags = [name for name in ("dirty", "shallow", "detached") if context[name]]
-    ref = context["ref"] or "(no ref)"
-    sha = (context["sha"] or "")[:7] or "(no commit)"
+    ref = _v(context["ref"] or "(no ref)")
+    sha = _v((context["sha"] or "")[:7] or "(no commit)")
     extra = f", {', '.join(flags)}" if flags else ""
-    return f"git context: {context['event'] or 'no event'} {ref} at {sha} ({where}{extra})"
+    return f"git context: {_v(context['event'] or 'no event')} {ref} at {sha} ({where}{extra})"
 
 
 def _text(document: dict[str, Any]) -> str:
     lines = [_describe_context(document["context"])]
     for image in document["images"]:
         lines.append("")
-        lines.append(f"{image['image']}  (staging {image['staging']})")
-        lines.append(f"  version: {image['version'] or '(none)'}")
+        lines.append(f"{_v(image['image'])}  (staging {_v(image['staging'])})")
+        lines.append(f"  version: {_v(image['version'] or '(none)')}")
         lines.append("  tags:" if image["tags"] else "  tags: (none: no rule matched)")
-        lines.extend(f"    {tag}" for tag in image["tags"])
+        lines.extend(f"    {_v(tag)}" for tag in image["tags"])
         lines.append("  labels:")
-        lines.extend(f"    {key}={value}" for key, value in image["labels"].items())
+        lines.extend(f"    {_v(key)}={_v(value)}" for key, value in image["labels"].items())
     return "\n".join(lines)
 
 
@@ -54,5 +55,5 @@ def tags(pipeline_file: str, images: tuple[str, ...], output: str) -> None:
 
     report = pipeline_tags(load_pipeline(pipeline_file), images)
     for warning in report.warnings:
-        log(f"warning: {warning}")
+        log(f"warning: {_v(warning)}")
     emit(report.to_dict(), _text)

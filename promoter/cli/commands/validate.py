@@ -6,6 +6,7 @@ import click
 
 from promoter.cli.options import file_option, output_option
 from promoter.cli.render import emit
+from promoter.untrusted import one_line
 
 __all__ = ["validate"]
 
@@ -26,7 +27,7 @@ def validate(pipeline_file: str, output: str) -> None:
     emit(
         {"ok": True, "file": pipeline_file, **summary},
         lambda s: (
-            f"{pipeline_file}: valid ({s['images']} image(s), "
+            f"{one_line(pipeline_file)}: valid ({s['images']} image(s), "
             f"{s['registries']} registr{'y' if s['registries'] == 1 else 'ies'}, "
             f"{s['policies']} polic{'y' if s['policies'] == 1 else 'ies'})"
         ),
