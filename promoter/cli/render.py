@@ -89,7 +89,11 @@ def emit_error(error: PromoterError, exit_code: int) -> None:
     doc = error_document(error, exit_code)
     state = current_state()
     state.document = doc
-    if state.output in ("json", "sarif"):
+    if state.output == "sarif":
+        from promoter.policy.formats.sarif import render_sarif_error
+
+        sys.stdout.write(redact(render_sarif_error(error, exit_code)))
+    elif state.output == "json":
         sys.stdout.write(redact(json.dumps(doc, indent=2, default=str)) + "\n")
 
 

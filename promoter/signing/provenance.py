@@ -22,9 +22,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from promoter.signing.statement import BuildProvenance, Dependency, provenance_statement
+from promoter.signing.statement import (
+    LOCAL_BUILDER,
+    BuildProvenance,
+    Dependency,
+    provenance_statement,
+)
 
 __all__ = [
     "LOCAL_BUILDER",
@@ -40,8 +45,6 @@ __all__ = [
     "secret_build_args",
 ]
 
-#: ``builder.id`` outside a CI service.
-LOCAL_BUILDER = "local"
 #: The annotation on a base image that could not be resolved: why not.
 UNRESOLVED_ANNOTATION = "dev.promoter.unresolved"
 #: The annotation on a base image resolved only in part (an index without the platform).
@@ -152,13 +155,15 @@ def secret_build_args(
     return frozenset(found)
 
 
-def builder_id(service: str, env: Mapping[str, str]) -> str:
-    """``builder.id`` for the CI ``service`` (``github``, ``azure-devops``, ``none``).
+def _absolute_uri(value: str) -> str | None:
+    """``value`` when it is an absolute http(s) URI with a host, else None."""
+    parts = urlsplit(value)
+    if parts.scheme in ("https", "http") and parts.netloc and " " not in value:
+        return value
+    return None
 
-    GitHub Actions: the workflow file at its ref, ``$GITHUB_SERVER_URL/`` +
-    ``$GITHUB_WORKFLOW_REF`` (which starts with the repository); Azure DevOps: the
-    pipeline definition's page; else ``local``.
-    """
+
+def _ci_builder_id(service: str, env: Mapping[str, str]) -> str | None:
     if service == "github":
         server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
         repository = env.get("GITHUB_REPOSITORY", "").strip("/")
@@ -166,16 +171,28 @@ def builder_id(service: str, env: Mapping[str, str]) -> str:
         if workflow:
             if repository and not workflow.startswith(f"{repository}/"):
                 workflow = f"{repository}/{workflow}"
-            return f"{server}/{workflow}"
+            return f"{server}/{quote(workflow, safe='/@')}"
         if repository:
-            return f"{server}/{repository}"
+            return f"{server}/{quote(repository, safe='/')}"
     if service == "azure-devops":
         collection = env.get("SYSTEM_COLLECTIONURI", "").rstrip("/")
         project = env.get("SYSTEM_TEAMPROJECT", "")
         definition = env.get("SYSTEM_DEFINITIONID", "")
         if collection and project and definition:
             return f"{collection}/{quote(project)}/_build?definitionId={quote(definition)}"
-    return LOCAL_BUILDER
+    return None
+
+
+def builder_id(service: str, env: Mapping[str, str]) -> str:
+    """``builder.id`` for the CI ``service`` (``github``, ``azure-devops``, ``none``): a URI.
+
+    GitHub Actions: the workflow file at its ref, ``$GITHUB_SERVER_URL/`` +
+    ``$GITHUB_WORKFLOW_REF`` (which starts with the repository); Azure DevOps: the
+    pipeline definition's page; else (or when those variables do not make an absolute
+    URI) :data:`LOCAL_BUILDER`.
+    """
+    found = _ci_builder_id(service, env)
+    return (_absolute_uri(found) if found else None) or LOCAL_BUILDER
 
 
 def image_uri(reference: str, platform: str | None = None) -> str:

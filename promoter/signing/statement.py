@@ -7,7 +7,8 @@ index, when there is one). The predicate records:
   pipeline file and its digest, the image, Dockerfile, target, platform and
   build arguments, without those marked secret); the resolved dependencies
   (the git repository and commit, the base images and the executor by digest);
-- ``runDetails``: ``builder.id`` (the CI's workflow or pipeline, or ``local``),
+- ``runDetails``: ``builder.id`` (a URI: the CI's workflow or pipeline, or
+  :data:`LOCAL_BUILDER`),
   ``invocationId`` (the run's address), ``startedOn`` and ``finishedOn``.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 
 __all__ = [
     "BUILD_TYPE",
+    "LOCAL_BUILDER",
     "PROVENANCE_PREDICATE",
     "STATEMENT_TYPE",
     "BuildProvenance",
@@ -33,6 +35,11 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PROVENANCE_PREDICATE = "https://slsa.dev/provenance/v1"
 #: promoter's own build type: what ``externalParameters`` holds is promoter's to define.
 BUILD_TYPE = "https://promoter.dev/build/kaniko/v1"
+#: ``builder.id`` outside a CI service (or when the CI's variables do not make a URI).
+#: SLSA Provenance v1 types ``builder.id`` as a TypeURI: an absolute URI with a scheme that
+#: names the trusted build platform, here promoter run on a machine of its user. promoter's
+#: own version goes in ``builder.version`` (``{"promoter": "<version>"}``), not in the id.
+LOCAL_BUILDER = "https://promoter.dev/builder/local"
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,7 @@ class BuildProvenance:
     subjects: Sequence[tuple[str, str]]  # (name, "sha256:<hex>")
     parameters: Mapping[str, Any]
     dependencies: Sequence[Dependency] = ()
-    builder_id: str = "local"
+    builder_id: str = LOCAL_BUILDER
     invocation_id: str | None = None
     started: datetime | None = None
     finished: datetime | None = None

@@ -52,11 +52,14 @@ class CopyOptions:
 
     ``homes``: the run's ``BlobHomes``, shared by every copy of a run so that each
     blob crosses to a destination registry once (None: each copy on its own).
+    ``preserve_digests``: write Docker media types to an OCI layout as they are
+    (default: a copy to a layout converts them to OCI ones, as skopeo does).
     """
 
     jobs: int = 4
     referrers: bool = False
     no_clobber: bool = False
+    preserve_digests: bool = False
     blob_attempts: int = BLOB_ATTEMPTS
     homes: BlobHomes | None = field(default=None, compare=False)
 

@@ -17,6 +17,10 @@ class CopyResult:
     destination: str
     digest: str = ""
     media_type: str = ""
+    #: The digest at the source: another one than ``digest`` when the copy converted
+    #: Docker media types to OCI ones (a copy to an OCI layout); empty: ``digest``.
+    source_digest: str = ""
+    source_media_type: str = ""
     up_to_date: bool = False
     blobs_copied: int = 0
     blobs_mounted: int = 0
@@ -82,6 +86,9 @@ class CopyResult:
             "destination": self.destination,
             "digest": self.digest,
             "mediaType": self.media_type,
+            "sourceDigest": self.source_digest or self.digest,
+            "sourceMediaType": self.source_media_type or self.media_type,
+            "converted": bool(self.source_digest) and self.source_digest != self.digest,
             "upToDate": self.up_to_date,
             "blobs": {
                 "copied": self.blobs_copied,

@@ -19,6 +19,7 @@ from promoter.oci.reference import ImageReference, LayoutReference
 from promoter.registry.options import RegistryOptions
 from promoter.registry.pool import Registries
 from promoter.registry.target import open_target
+from promoter.transfer.convert import OciSource
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.engine import CopyOptions, copy_content
 from promoter.transfer.homes import BlobHomes
@@ -95,9 +96,38 @@ class TransferSession:
         options = options or CopyOptions()
         if options.homes is None:
             options = replace(options, homes=self.homes)
-        result = copy_content(src, identifier, dst, tags, options, listener)
+        if isinstance(dst_ref, LayoutReference) and not options.preserve_digests:
+            result = _copy_converted(src, identifier, dst, tags, options, listener)
+        else:
+            result = copy_content(src, identifier, dst, tags, options, listener)
         result.source, result.destination = str(src_ref), str(dst_ref)
         return result
+
+
+def _copy_converted(
+    src: TargetEndpoint,
+    identifier: str,
+    dst: TargetEndpoint,
+    tags: list[str],
+    options: CopyOptions,
+    listener: ProgressListener | None,
+) -> CopyResult:
+    """Into an OCI layout with OCI media types (what skopeo and umoci read); the result
+    names the source digest too."""
+    converting = OciSource(src)
+    top = converting.get_manifest(identifier)  # kept: the engine asks for it again
+    original = converting.original(top.digest)
+    if original is not None and original.digest != top.digest and options.referrers:
+        raise InputError(
+            f"--referrers into {dst.name}: the referrers name {original.digest}, which this "
+            f"copy converts to OCI media types (as {top.digest})",
+            hint="add --preserve-digests to copy the content and its referrers as they are",
+        )
+    # By the converted digest: the engine compares it with what the layout's tags name.
+    result = copy_content(converting, top.digest, dst, tags, options, listener)
+    if original is not None:
+        result.source_digest, result.source_media_type = original.digest, original.media_type
+    return result
 
 
 def copy_image(

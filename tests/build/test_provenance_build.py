@@ -19,6 +19,7 @@ from promoter.pipeline.builds import BuildSettings, SilentBuildLog, build_images
 from promoter.registry.options import RegistryOptions
 from promoter.registry.pool import Registries
 from promoter.signing.keys import SigningKey, generate_key_pair, load_private_key, load_public_key
+from promoter.signing.statement import LOCAL_BUILDER
 from promoter.tagging.stage import pipeline_tags
 from tests.build.test_cli_build import _clean_env, _git, _promoter, make_checkout
 from tests.support.real_parts import skopeo_raw
@@ -258,11 +259,11 @@ def test_cli_build_attaches_unsigned_provenance_locally(
     assert done.returncode == 0, done.stderr
     (image,) = json.loads(done.stdout)["images"]
     (build,) = image["builds"]
-    assert image["provenance"]["builderId"] == "local"
+    assert image["provenance"]["builderId"] == LOCAL_BUILDER
     assert image["provenance"]["signed"] is False
     (envelope,) = _attestations(registry, "hello-local", build["digest"])
     statement = _statement(envelope)
-    assert statement["predicate"]["runDetails"]["builder"]["id"] == "local"
+    assert statement["predicate"]["runDetails"]["builder"]["id"] == LOCAL_BUILDER
     assert "invocationId" not in statement["predicate"]["runDetails"]["metadata"]
     parameters = statement["predicate"]["buildDefinition"]["externalParameters"]
     assert parameters["context"] == "app"

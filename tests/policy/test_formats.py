@@ -79,7 +79,9 @@ def test_sarif_validates_and_points_at_lines(tmp_path: Path, monkeypatch) -> Non
     for result in results:
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         location = result["locations"][0]["physicalLocation"]
-        assert location["artifactLocation"]["uri"] == "pipeline.yml"  # relative to the checkout
+        # relative to the root (here the working directory: no git, no CI workspace)
+        assert location["artifactLocation"] == {"uri": "pipeline.yml", "uriBaseId": "%SRCROOT%"}
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == tmp_path.resolve().as_uri() + "/"
     assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results] == [
         3,
         4,

@@ -8,6 +8,8 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+import rfc3986
+from rfc3986 import validators
 
 from promoter.signing.dsse import sign_envelope, unsigned_envelope
 from promoter.signing.keys import generate_key_pair, load_private_key, load_public_key
@@ -23,7 +25,7 @@ from promoter.signing.provenance import (
     provenance_statement_for,
     secret_build_args,
 )
-from promoter.signing.statement import statement_bytes
+from promoter.signing.statement import LOCAL_BUILDER, statement_bytes
 
 INDEX = "sha256:" + "1" * 64
 AMD64 = "sha256:" + "2" * 64
@@ -175,8 +177,53 @@ def test_builder_id_from_github_azure_devops_or_local() -> None:
     assert builder_id("azure-devops", azure) == (
         "https://dev.azure.com/acme/Web%20Apps/_build?definitionId=17"
     )
-    assert builder_id("none", github) == "local"
-    assert builder_id("azure-devops", {}) == "local"
+    assert builder_id("none", github) == LOCAL_BUILDER
+    assert builder_id("azure-devops", {}) == LOCAL_BUILDER
+
+
+def _assert_absolute_uri(value: str) -> None:
+    """RFC 3986 by an outside parser: a scheme, a host, and every part well formed."""
+    validators.Validator().require_presence_of("scheme", "host").check_validity_of(
+        "scheme", "userinfo", "host", "port", "path", "query", "fragment"
+    ).validate(rfc3986.uri_reference(value))
+
+
+@pytest.mark.parametrize(
+    ("service", "env"),
+    [
+        ("none", {}),
+        ("github", {}),
+        ("github", {"GITHUB_REPOSITORY": "acme/web"}),
+        ("github", {"GITHUB_WORKFLOW_REF": "acme/web/.github/workflows/a b.yml@refs/heads/x#1"}),
+        ("github", {"GITHUB_SERVER_URL": "not a url", "GITHUB_REPOSITORY": "acme/web"}),
+        ("azure-devops", {}),
+        ("azure-devops", {"SYSTEM_TEAMPROJECT": "P", "SYSTEM_DEFINITIONID": "1"}),
+        (
+            "azure-devops",
+            {"SYSTEM_COLLECTIONURI": "acme", "SYSTEM_TEAMPROJECT": "P", "SYSTEM_DEFINITIONID": "1"},
+        ),
+        (
+            "azure-devops",
+            {
+                "SYSTEM_COLLECTIONURI": "https://dev.azure.com/acme/",
+                "SYSTEM_TEAMPROJECT": "Web Apps",
+                "SYSTEM_DEFINITIONID": "17",
+            },
+        ),
+    ],
+)
+def test_builder_id_is_an_absolute_uri_on_and_off_ci(service: str, env: dict[str, str]) -> None:
+    """SLSA Provenance v1 types builder.id as a TypeURI: a URI with a scheme in every case."""
+    found = builder_id(service, env)
+    _assert_absolute_uri(found)
+    assert rfc3986.uri_reference(found).scheme == "https"
+
+
+def test_the_statement_of_a_local_build_names_the_local_builder_uri() -> None:
+    statement = provenance_statement_for(_facts(builder_id=builder_id("none", {})))
+    builder = statement["predicate"]["runDetails"]["builder"]
+    assert builder["id"] == LOCAL_BUILDER == "https://promoter.dev/builder/local"
+    _assert_absolute_uri(builder["id"])
 
 
 def test_image_uris() -> None:

@@ -67,6 +67,13 @@ def skopeo() -> str:
     return "skopeo"
 
 
+@pytest.fixture
+def umoci() -> str:
+    """The umoci binary (skip, or fail under CI, when missing)."""
+    _require("umoci")
+    return "umoci"
+
+
 @dataclass
 class CliRun:
     """A finished ``promoter`` process."""

@@ -31,6 +31,12 @@ __all__ = ["copy", "render_copy"]
     "--no-clobber", is_flag=True, help="Refuse to move a tag that exists at another digest."
 )
 @click.option(
+    "--preserve-digests",
+    is_flag=True,
+    help="Into an OCI layout (oci:DIR), keep Docker media types and digests as they are "
+    "(default: convert them to OCI media types, which skopeo and umoci need).",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(1, 64),
@@ -47,6 +53,7 @@ def copy(
     batch: str | None,
     referrers: bool,
     no_clobber: bool,
+    preserve_digests: bool,
     jobs: int,
     output: str,
     quiet: bool,
@@ -58,6 +65,10 @@ def copy(
     SRC and DST are host/repo:tag, host/repo@sha256:..., oci:PATH[:tag] or
     (SRC only) docker-archive:PATH. Blobs already at DST are skipped, blobs in
     the same registry are mounted, the rest stream with constant memory.
+
+    Into an OCI layout, Docker media types become OCI ones (as skopeo writes a
+    layout): the manifests get new digests, the blobs keep theirs, and the
+    report names both digests. --preserve-digests copies them as they are.
     """
     from promoter.cli.progress import live_display, progress_for
     from promoter.registry.options import RegistryOptions
@@ -65,7 +76,9 @@ def copy(
 
     pairs = _pairs(source, destination, batch)
     listener = progress_for(quiet)
-    options = CopyOptions(jobs=jobs, referrers=referrers, no_clobber=no_clobber)
+    options = CopyOptions(
+        jobs=jobs, referrers=referrers, no_clobber=no_clobber, preserve_digests=preserve_digests
+    )
     registry_options = RegistryOptions.from_environment(
         insecure_registries=insecure_registries, ca_file=ca_file
     )
@@ -83,6 +96,7 @@ def copy(
                 pairs, options=options, registry_options=registry_options, listener=listener
             )
     if batch is None:
+        _note_docker_layout(result.to_dict(), preserve_digests)
         emit(result.to_dict(), render_copy)
         return
     doc = {
@@ -92,6 +106,8 @@ def copy(
             for i, e in sorted(many.errors.items())
         ],
     }
+    for done in doc["copies"]:
+        _note_docker_layout(done, preserve_digests)
     first = many.first_error
     if first is None or current_state().output != "json":
         emit(doc, lambda d: "\n".join(render_copy(c) for c in d["copies"]))
@@ -99,6 +115,19 @@ def copy(
         for i, error in sorted(many.errors.items()):
             log(f"failed: {pairs[i][0]} -> {pairs[i][1]}: {error.message}")
         raise first
+
+
+def _note_docker_layout(doc: dict[str, Any], preserve_digests: bool) -> None:
+    """Under --preserve-digests, say when a layout now holds Docker media types."""
+    from promoter.oci.convert import is_docker_media_type
+
+    into_layout = doc["destination"].startswith("oci:")
+    if preserve_digests and into_layout and is_docker_media_type(doc["mediaType"]):
+        log(
+            f"note: {doc['destination']} holds Docker media types ({doc['mediaType']}), "
+            "as --preserve-digests asked; skopeo and umoci refuse them in an OCI layout "
+            "(copy without --preserve-digests to convert them to OCI media types)"
+        )
 
 
 def _batch_text(batch: str) -> str:
@@ -153,6 +182,11 @@ def render_copy(doc: dict[str, Any]) -> str:
         f"{head}: up to date" if doc["upToDate"] else f"{head}: copied",
         f"digest: {doc['digest']}",
     ]
+    if doc.get("converted"):
+        lines.append(
+            f"source digest: {doc['sourceDigest']} ({doc['sourceMediaType']}, "
+            f"written as {doc['mediaType']})"
+        )
     blobs, size = doc["blobs"], doc["bytes"]
     if not doc["upToDate"]:
         lines.append(
