@@ -159,6 +159,13 @@ def parse_registry_reference(text: str) -> Reference:
         registry, repository = first, rest
         if not _DOMAIN.match(registry):
             raise _bad(original, f"{registry!r} is not a valid registry host")
+        _, colon_, port = registry.rpartition(":")
+        if (
+            colon_
+            and not registry.endswith("]")
+            and not (len(port) <= 5 and 1 <= int(port) <= 65535)
+        ):
+            raise _bad(original, f"port {port!r} of {registry!r} is not from 1 to 65535")
     else:
         registry, repository = DOCKER_HUB, name
     if registry in _DOCKER_HUB_ALIASES:

@@ -28,12 +28,11 @@ gathering code (see ``promoter.policy.secrets``).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from promoter.errors import InputError
+from promoter.files import write_file
 from promoter.policy.secrets import redact_assignment, redact_text, redact_value
 
 __all__ = [
@@ -109,18 +108,11 @@ def load_facts(path: str | Path) -> Facts:
 
 
 def write_facts(path: str | Path, facts: Facts) -> None:
-    """Write the document atomically (a temporary file renamed into place)."""
+    """Write the document atomically (a temporary file renamed over a file or link)."""
     target = Path(path)
     text = json.dumps(facts, indent=2, sort_keys=False) + "\n"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".facts-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file(target, text)
     except OSError as error:
         raise InputError(f"cannot write facts to {target}: {error}") from None

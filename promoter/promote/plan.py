@@ -270,11 +270,12 @@ class PromotionPlan:
         )
 
     def write(self, path: str | Path) -> None:
-        """Write the plan as JSON, as it is encoded (``json.dump`` writes it piece by piece)."""
+        """Write the plan as JSON, by a temporary file renamed over ``path`` (a link there
+        is replaced, not followed)."""
+        from promoter.files import write_file
+
         try:
-            with open(path, "w", encoding="utf-8") as file:
-                json.dump(self.to_dict(), file, indent=2)
-                file.write("\n")
+            write_file(path, json.dumps(self.to_dict(), indent=2) + "\n")
         except OSError as error:
             raise InputError(f"{path}: cannot write the plan: {error.strerror}") from None
 

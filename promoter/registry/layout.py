@@ -19,6 +19,7 @@ from typing import Any
 
 from promoter.config.inputfile import read_input
 from promoter.errors import ConfigError, InputError, OperationError, RegistryError
+from promoter.files import write_file
 from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.digest import Digest, Digester, DigestMismatchError, compute_digest, is_digest
@@ -95,8 +96,8 @@ class LayoutTarget:
         try:
             (self.path / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
             layout = self.path / "oci-layout"
-            if not layout.exists():
-                layout.write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+            if not layout.is_file() or layout.is_symlink():
+                write_file(layout, json.dumps({"imageLayoutVersion": "1.0.0"}))
             self._write_index({"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": []})
         except OSError as error:
             raise OperationError(f"cannot create OCI layout at {self.path}: {error}") from None
@@ -127,12 +128,11 @@ class LayoutTarget:
                 )
 
     def _write_index(self, document: dict[str, Any]) -> None:
-        data = json.dumps(document, indent=2).encode() + b"\n"
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".index-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, _file_mode())
-        os.replace(tmp, self.path / "index.json")
+        """Renamed over ``index.json``: a link there is replaced, never written through."""
+        try:
+            write_file(self.path / "index.json", json.dumps(document, indent=2) + "\n")
+        except OSError as error:
+            raise OperationError(f"cannot write {self.path / 'index.json'}: {error}") from None
 
     def _entries(self) -> list[Descriptor]:
         return [Descriptor.from_dict(e) for e in self._read_index().get("manifests", [])]

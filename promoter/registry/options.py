@@ -179,6 +179,10 @@ def _seconds(value: str, name: str) -> float:
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?\Z")
 
 
+#: The highest request rate a budget names (as pipeline.yml's schema allows).
+MAX_RATE = 100_000
+
+
 def parse_rate_limits(entries: Iterable[str], source: str = "--max-rps") -> dict[str, float]:
     """``HOST=N`` entries (``--max-rps``, ``PROMOTER_MAX_RPS``) -> host -> requests per second.
 
@@ -193,10 +197,11 @@ def parse_rate_limits(entries: Iterable[str], source: str = "--max-rps") -> dict
             value = float(number) if sep else math.nan
         except ValueError:
             value = math.nan
-        if not _HOST.match(host.strip()) or not (math.isfinite(value) and value > 0):
+        if not _HOST.match(host.strip()) or not (0 < value <= MAX_RATE):
             joint = " " if source.startswith("-") else "="
             raise InputError(
-                f"{source} {entry.strip()!r}: expected HOST=N, N requests per second above 0",
+                f"{source} {entry.strip()!r}: expected HOST=N, N requests per second above 0 "
+                f"and at most {MAX_RATE:g}",
                 hint=f"like {source}{joint}myregistry.azurecr.io=50",
             )
         limits[normalize_host(host)] = value
@@ -307,4 +312,13 @@ class RegistryOptions:
             rate = self.rate_limits.get(_bare_host(host))
         if rate is None:
             rate = config.requests_per_second or self.requests_per_second
+        if rate is not None and 1.0 / rate > self.exchange_deadline:
+            from promoter.errors import InputError
+
+            raise InputError(
+                f"{host}: a budget of {rate:g} requests per second is one request every "
+                f"{1.0 / rate:g} s, longer than the {self.exchange_deadline:g} s deadline "
+                "of a request (--timeout)",
+                hint="raise requests_per_second (or --max-rps), or --timeout",
+            )
         return rate, config.max_concurrency or self.max_concurrency

@@ -8,6 +8,14 @@ there are no bursts and no one-second window holds more than the rate allows. A
 turn is reserved under a lock and then waited for outside it, so workers
 queue in order instead of racing.
 
+A turn is a plan; what the registry counts is when a request is sent. A worker
+woken late from its turn (a busy machine) would send beside the next one, so
+the transport also calls ``sending`` at the moment it writes the request to the
+socket: at most ``floor(rate)`` requests (one below a rate of 1) go in any
+window of ``1 + SEND_MARGIN`` seconds (``(1 + SEND_MARGIN) / rate`` below 1),
+counted by when they were really sent; a request that would be one too
+many waits there until the oldest of them leaves the window.
+
 The rate adapts. A 429 (``heard``) halves it (multiplicative decrease, once
 per throttling episode however many answers in flight are refused with it),
 holds every request of the process until its ``Retry-After`` has passed, and
@@ -19,15 +27,21 @@ second, climbs back to that rate, and is lifted again.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 
-__all__ = ["MAX_HOLD", "RECOVERY", "SPACING_MARGIN", "RateLimiter", "shared_limiter"]
+__all__ = ["MAX_HOLD", "RECOVERY", "SEND_MARGIN", "SPACING_MARGIN", "RateLimiter", "shared_limiter"]
 
 #: The share of a turn added to its spacing: 50 ms of network jitter a second is absorbed.
 SPACING_MARGIN = 0.05
+
+#: The window of the requests really sent is this much over a second (and over
+#: ``1 / rate`` below 1): 100 ms between our socket write and the registry's count
+#: (a busy machine, the network) do not put one request too many in its second.
+SEND_MARGIN = 0.1
 
 #: The longest a ``Retry-After`` holds the whole process (a longer one is cut to this).
 MAX_HOLD = 300.0
@@ -47,7 +61,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if limit is not None and not limit > 0:
+        if limit is not None and not 0 < limit < math.inf:
             raise ValueError(f"a rate limit is a positive number, not {limit!r}")
         self.limit = limit
         self._clock = clock
@@ -61,13 +75,14 @@ class RateLimiter:
         self._updated = clock()
         self._epoch = 0  # bumped by every 429: turns reserved before it are checked again
         self._recent: deque[float] = deque()  # turns of the last second, while unpaced
+        self._sent: deque[float] = deque()  # when paced requests really went, latest last
         #: How many 429 answers were heard, and how many times the rate was lowered.
         self.throttled = 0
         self.decreases = 0
 
     def tighten(self, limit: float) -> None:
         """Keep to ``limit`` from now on, if it is lower than the limit so far."""
-        if not limit > 0:
+        if not 0 < limit < math.inf:
             raise ValueError(f"a rate limit is a positive number, not {limit!r}")
         with self._lock:
             if self.limit is not None and self.limit <= limit:
@@ -108,6 +123,26 @@ class RateLimiter:
                     return waited
                 if bound is not None and waited >= bound:
                     return waited
+
+    def sending(self) -> float:
+        """A paced request is being written to the socket now: wait while it would be one
+        too many in the window of those really sent (see the module), then count it.
+        Returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                if self._rate is None:
+                    return waited
+                count, window = _window_of(self._rate)
+                while self._sent and self._sent[0] <= now - window:
+                    self._sent.popleft()
+                if len(self._sent) < count:
+                    self._sent.append(now)
+                    return waited
+                pause = self._sent[-count] + window - now
+            self._sleep(pause)
+            waited += pause
 
     def heard(self, status: int, retry_after: float | None = None) -> None:
         """An answer of the registry: a 429 lowers the rate and holds every request."""
@@ -156,6 +191,13 @@ class RateLimiter:
         cutoff = turn - 1.0
         while self._recent and self._recent[0] <= cutoff:
             self._recent.popleft()
+
+
+def _window_of(rate: float) -> tuple[int, float]:
+    """How many requests may go in how long a window at ``rate`` (see the module)."""
+    if rate >= 1.0:
+        return int(rate), 1.0 + SEND_MARGIN
+    return 1, (1.0 + SEND_MARGIN) / rate
 
 
 _SHARED: dict[str, RateLimiter] = {}

@@ -7,11 +7,11 @@ writes them. Existing files are not overwritten unless asked.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.errors import InputError
+from promoter.files import write_file
 from promoter.signing.keys import fingerprint as key_fingerprint
 from promoter.signing.keys import generate_key_pair, load_public_key
 
@@ -39,17 +39,16 @@ class WrittenKeyPair:
 
 
 def _write(path: Path, data: bytes, mode: int, force: bool) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+    """Write by a temporary file renamed into place: a link at ``path`` is replaced, not
+    followed, and the private key is 0600 from its first byte."""
     try:
-        fd = os.open(path, flags, mode)
+        write_file(path, data, mode=mode, exclusive=not force)
     except FileExistsError:
         raise InputError(
             f"{path} exists already", hint="choose another --out-prefix, or pass --force"
         ) from None
     except OSError as error:
         raise InputError(f"{path}: cannot write: {error.strerror}") from None
-    with os.fdopen(fd, "wb") as file:
-        file.write(data)
 
 
 def write_key_pair(prefix: str, password: str, *, force: bool = False) -> WrittenKeyPair:
@@ -57,7 +56,7 @@ def write_key_pair(prefix: str, password: str, *, force: bool = False) -> Writte
     private_path, public_path = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
     if not force:
         for path in (private_path, public_path):
-            if path.exists():
+            if path.exists() or path.is_symlink():
                 raise InputError(
                     f"{path} exists already", hint="choose another --out-prefix, or pass --force"
                 )

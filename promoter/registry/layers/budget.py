@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from promoter.registry.deadline import time_left
@@ -94,9 +95,11 @@ class RateGate:
         self.limiter = limiter
 
     def handle(self, request: RegistryRequest) -> httpx.Response:
-        """Wait for the pace, send ``request`` on, tell the pace what came back."""
+        """Wait for the turn, send ``request`` on (``sending`` again at the socket write,
+        where a worker woken late from its turn is held to the window), tell the pace
+        what came back."""
         self.limiter.wait(time_left())
-        response = self._inner.handle(request)
+        response = self._inner.handle(replace(request, pace=self.limiter.sending))
         if response.status_code == 429:
             self.limiter.heard(429, parse_retry_after(response.headers.get("Retry-After")))
         return response

@@ -50,7 +50,13 @@ class Exchange:
             # same bytes in pieces; a fresh iterator per attempt stays replayable.
             headers["Content-Length"] = str(len(body))
             body = _pieces(body)
-        sent = client.build_request(request.method, request.url, headers=headers, content=body)
+        sent = client.build_request(
+            request.method,
+            request.url,
+            headers=headers,
+            content=body,
+            extensions={"trace": _on_headers(request.pace)} if request.pace else None,
+        )
         if request.params:
             # httpx replaces a URL's query with ``params``; an upload Location
             # carries state in its query, so merge instead.
@@ -105,6 +111,16 @@ def capped(response: httpx.Response, what: str = "") -> httpx.Response:
         request=response.request,
         extensions=response.extensions,
     )
+
+
+def _on_headers(pace: Callable[[], object]) -> Callable[[str, object], None]:
+    """httpcore's trace hook: ``pace`` just before the request's headers are written."""
+
+    def trace(event: str, info: object) -> None:
+        if event.endswith(".send_request_headers.started"):
+            pace()
+
+    return trace
 
 
 def _pieces(data: bytes) -> Iterator[bytes]:

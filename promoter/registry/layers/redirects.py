@@ -51,7 +51,7 @@ class FollowRedirects:
                 headers = {
                     k: v for k, v in (request.headers or {}).items() if k.lower() != "authorization"
                 }
-                response = self._storage.handle(replace(hop, headers=headers))
+                response = self._storage.handle(replace(hop, headers=headers, pace=None))
         if not response.is_redirect:
             return response
         response.close()

@@ -7,7 +7,7 @@ one concern; each can be tested alone over a stub or a real exchange.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,7 +27,8 @@ class RegistryRequest:
     it in errors; ``expect`` are the statuses the caller handles itself (any
     other raises ``RegistryError``, after the retries the table allows).
     ``retry`` is honoured only for a replayable body (bytes or none); ``stream``
-    leaves the body unread for the caller.
+    leaves the body unread for the caller. ``pace`` is called as the request is
+    written to the socket (the registry's rate, ``RateGate``); a hop to storage drops it.
     """
 
     method: str
@@ -43,6 +44,7 @@ class RegistryRequest:
     retry: bool = True
     follow_redirects: bool = False
     stream: bool = False
+    pace: Callable[[], object] | None = None
 
     @property
     def replayable(self) -> bool:
