@@ -274,6 +274,15 @@ def _main_with_ci(args: list[str], state: CliState) -> int:
     return code
 
 
+def _usage_error(bad: click.ClickException) -> None:
+    """``error: MESSAGE`` first (as every failure), then the command's usage and where help is."""
+    lines = [f"error: {one_line(bad.format_message())}"]
+    context = getattr(bad, "ctx", None)
+    if isinstance(context, click.Context):
+        lines += [context.get_usage(), f"hint: see '{context.command_path} --help'"]
+    sys.stderr.write(redact("\n".join(lines)) + "\n")
+
+
 def _traceback() -> None:
     sys.stderr.write(redact(traceback.format_exc()))
 
@@ -290,8 +299,8 @@ def _run(args: list[str], state: CliState) -> int:
         sys.stderr.write("error: interrupted\n")
         return 130
     except click.ClickException as bad:
-        # Usage errors: bad options or arguments (exit 2).
-        bad.show()
+        # Usage errors: bad options or arguments (exit 2), one clear line first.
+        _usage_error(bad)
         return 2
     except PromoterError as error:
         code = exit_code_for(error)
