@@ -37,6 +37,7 @@ from tests.support.azure_agent import (
     Endpoint,
     Vso,
     agent_env,
+    agent_output,
     node_missing,
     parse_vso,
     python_recorder,
@@ -283,8 +284,7 @@ def test_plan_and_apply_default_to_the_artifact_staging_directory(tmp_path: Path
 
 
 def _completes(done: subprocess.CompletedProcess[str]) -> list[Vso]:
-    lines = (done.stdout + done.stderr).splitlines()
-    return [v for v in parse_vso(lines) if v.command == "task.complete"]
+    return [v for v in parse_vso(agent_output(done)) if v.command == "task.complete"]
 
 
 @pytest.mark.usefixtures("node")
@@ -357,7 +357,7 @@ def test_no_promoter_and_no_bundled_wheel_is_a_clear_failure(tmp_path: Path) -> 
 
 
 def _vso_of(done: subprocess.CompletedProcess[str]) -> list[Vso]:
-    return parse_vso((done.stdout + done.stderr).splitlines())
+    return parse_vso(agent_output(done))
 
 
 def _outputs(vso: list[Vso]) -> dict[str, str]:
