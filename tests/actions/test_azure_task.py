@@ -41,6 +41,7 @@ from tests.support.azure_agent import (
     node_missing,
     parse_vso,
     python_recorder,
+    python_stub,
     recorded_calls,
     run_task,
 )
@@ -224,19 +225,9 @@ def test_host_variables_are_named_as_promoter_reads_them() -> None:
     ]
 
 
-def _fake_python(path: Path, log: Path, exit_code: int, complete: str | None = None) -> Path:
-    """A ``pythonPath`` that imports promoter (``-c`` probes exit 0), records its calls and
-    exits ``exit_code``, printing ``##vso[task.complete result=<complete>]`` first if given."""
-    line = f"##vso[task.complete result={complete};]promoter: its own" if complete else ""
-    path.write_text(
-        "#!/bin/sh\n"
-        f"printf '%s\\n' \"$*\" >> '{log}'\n"
-        '[ "$1" = "-c" ] && exit 0\n'
-        + (f"echo '{line}' >&2\n" if line else "")
-        + f"exit {exit_code}\n"
-    )
-    path.chmod(0o755)
-    return path
+def _argv_lines(log: Path) -> list[str]:
+    """The arguments of each recorded call, joined by blanks."""
+    return [" ".join(call["argv"]) for call in recorded_calls(log)]
 
 
 @pytest.mark.usefixtures("node")
@@ -261,24 +252,24 @@ def test_commands_map_to_promoter_arguments(
     tmp_path: Path, inputs: dict[str, str], argv: str
 ) -> None:
     log = tmp_path / "calls"
-    python = _fake_python(tmp_path / "python", log, 0)
+    python = python_stub(tmp_path / "python", log, 0)
     env = agent_env(tmp_path, tmp_path, {"pythonPath": str(python), **inputs})
     done = run_task(env, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    calls = log.read_text().splitlines()
+    calls = _argv_lines(log)
     assert calls[-1] == f"-m promoter --ci azure-devops {argv}"
 
 
 @pytest.mark.usefixtures("node")
 def test_plan_and_apply_default_to_the_artifact_staging_directory(tmp_path: Path) -> None:
     log = tmp_path / "calls"
-    python = _fake_python(tmp_path / "python", log, 0)
+    python = python_stub(tmp_path / "python", log, 0)
     staging = tmp_path / "staging"
     for command in ("plan", "apply"):
         env = agent_env(tmp_path, tmp_path, {"pythonPath": str(python), "command": command})
         env["BUILD_ARTIFACTSTAGINGDIRECTORY"] = str(staging)
         assert run_task(env, tmp_path).returncode == 0
-    plan, apply = log.read_text().splitlines()[-3::2]
+    plan, apply = _argv_lines(log)[-3::2]
     assert plan.endswith(f"plan -f pipeline.yml --out {staging}/promoter-plan.json")
     assert apply.endswith(f"apply {staging}/promoter-plan.json")
 
@@ -302,7 +293,7 @@ def _completes(done: subprocess.CompletedProcess[str]) -> list[Vso]:
 def test_result_from_the_exit_code_when_promoter_set_none(
     tmp_path: Path, code: int, result: str, message: str
 ) -> None:
-    python = _fake_python(tmp_path / "python", tmp_path / "calls", code)
+    python = python_stub(tmp_path / "python", tmp_path / "calls", code)
     done = run_task(agent_env(tmp_path, tmp_path, {"pythonPath": str(python)}), tmp_path)
     (complete,) = _completes(done)
     assert complete.properties["result"] == result
@@ -312,9 +303,8 @@ def test_result_from_the_exit_code_when_promoter_set_none(
 
 @pytest.mark.usefixtures("node")
 def test_promoters_own_result_is_left_alone(tmp_path: Path) -> None:
-    python = _fake_python(
-        tmp_path / "python", tmp_path / "calls", 1, complete="SucceededWithIssues"
-    )
+    own = "##vso[task.complete result=SucceededWithIssues;]promoter: its own\n"
+    python = python_stub(tmp_path / "python", tmp_path / "calls", 1, output=[("stderr", own)])
     done = run_task(agent_env(tmp_path, tmp_path, {"pythonPath": str(python)}), tmp_path)
     (complete,) = _completes(done)
     assert complete.properties["result"] == "SucceededWithIssues"
@@ -324,7 +314,7 @@ def test_promoters_own_result_is_left_alone(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("node")
 def test_bad_inputs_fail_before_promoter_runs(tmp_path: Path) -> None:
     log = tmp_path / "calls"
-    python = _fake_python(tmp_path / "python", log, 0)
+    python = python_stub(tmp_path / "python", log, 0)
     for inputs, words in [
         ({"command": "deploy"}, "not one of run, plan"),
         ({"args": "'unterminated"}, "unterminated single quote"),
@@ -337,7 +327,7 @@ def test_bad_inputs_fail_before_promoter_runs(tmp_path: Path) -> None:
         assert complete.properties["result"] == "Failed"
         assert "bad input" in complete.message and words in complete.message, complete.message
         assert done.returncode == 2
-    assert not any(line.startswith("-m promoter") for line in log.read_text().splitlines())
+    assert not any(line.startswith("-m promoter") for line in _argv_lines(log))
 
 
 @pytest.mark.usefixtures("node")

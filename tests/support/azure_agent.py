@@ -10,7 +10,8 @@ the agent does (LF, CR and CR LF each end a line) and ``parse_vso`` reads back
 every logging command as the agent finds it: the first ``##vso[`` anywhere in a
 line (any case), ``area.action k=v;...]message``, with the agent's unescaping.
 ``python_recorder`` writes a stand-in for ``pythonPath`` that records the
-arguments and ``PROMOTER_*`` variables of every call, then runs the real Python.
+arguments and ``PROMOTER_*`` variables of every call, then runs the real Python;
+``python_stub`` records the same way and answers with a given output and exit code.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ __all__ = [
     "node_missing",
     "parse_vso",
     "python_recorder",
+    "python_stub",
     "recorded_calls",
     "run_task",
 ]
@@ -221,6 +223,29 @@ def python_recorder(path: Path, log: Path, python: str = sys.executable) -> Path
         "    env = {k: v for k, v in os.environ.items() if k.startswith('PROMOTER_')}\n"
         "    f.write(json.dumps({'argv': sys.argv[1:], 'env': env}) + '\\n')\n"
         f"os.execv({python!r}, [{python!r}, *sys.argv[1:]])\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+def python_stub(
+    path: Path, log: Path, exit_code: int, *, output: Iterable[tuple[str, str]] = ()
+) -> Path:
+    """A ``pythonPath`` that imports promoter (a ``-c`` probe exits 0), records every call as
+    ``python_recorder`` does, writes ``output`` (``("stdout"|"stderr", text)`` pairs, as they
+    are, no newline added) and exits ``exit_code``."""
+    path.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"with open({str(log)!r}, 'a', encoding='utf-8') as f:\n"
+        "    env = {k: v for k, v in os.environ.items() if k.startswith('PROMOTER_')}\n"
+        "    f.write(json.dumps({'argv': sys.argv[1:], 'env': env}) + '\\n')\n"
+        "if sys.argv[1:2] == ['-c']:\n"
+        "    sys.exit(0)\n"
+        f"for stream, text in {list(output)!r}:\n"
+        "    getattr(sys, stream).write(text)\n"
+        "    getattr(sys, stream).flush()\n"
+        f"sys.exit({exit_code})\n"
     )
     path.chmod(0o755)
     return path

@@ -20,8 +20,28 @@ const os = require('os');
 const path = require('path');
 const { Writable } = require('stream');
 
-const tl = require('azure-pipelines-task-lib/task');
 const lib = require('./lib');
+
+const MUTED = new Writable({
+  write(_chunk, _encoding, done) {
+    done();
+  },
+});
+
+/** The task library, loaded muted: as it loads it debug-prints the name of every INPUT_*
+ * and ENDPOINT_AUTH_* variable, and a service connection's id is part of such a name.
+ * (Its `internal` module holds the stream that `tl.setStdStream` sets.) */
+function loadTaskLib() {
+  const internal = require('azure-pipelines-task-lib/internal');
+  internal._setStdStream(MUTED);
+  try {
+    return require('azure-pipelines-task-lib/task');
+  } finally {
+    internal._setStdStream(process.stdout);
+  }
+}
+
+const tl = loadTaskLib();
 
 const HUB_HOSTS = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
 const IMDS_URL = 'http://169.254.169.254/metadata/identity/oauth2/token';
@@ -29,12 +49,7 @@ const HTTP_TIMEOUT_MS = 60000;
 
 /** Run `fn` with the task library's output muted: it debug-prints the values it reads. */
 function quietly(fn) {
-  const sink = new Writable({
-    write(_chunk, _encoding, done) {
-      done();
-    },
-  });
-  tl.setStdStream(sink);
+  tl.setStdStream(MUTED);
   try {
     return fn();
   } finally {
