@@ -30,6 +30,7 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.actions.conftest import azure_project_env
 from tests.promote.project import Project
 from tests.support.azure_agent import (
     ROOT,
@@ -48,7 +49,6 @@ from tests.support.azure_agent import (
 from tests.support.images import make_image, write_layout
 from tests.support.real_parts import require
 from tests.support.registry import Registry
-from tests.support.tls import write_htpasswd
 from tests.support.token_server import TokenServer, answer_json
 
 SCHEMAS = ROOT.parent / "shared" / "schemas"
@@ -376,59 +376,6 @@ def _assert_secret_nowhere(
         assert not any(secret in arg for arg in call["argv"]), call["argv"]
 
 
-@pytest.fixture
-def auth_project(registry_factory: Callable[..., Registry], tmp_path: Path) -> Project:
-    """The promotion project with its production registry ``prod-a`` behind htpasswd."""
-    password = "azdo-" + secrets.token_hex(12)
-    htpasswd = write_htpasswd(tmp_path / "htpasswd", {"alice": password})
-    staging, prod_a, prod_b = (
-        registry_factory(),
-        registry_factory(htpasswd=htpasswd),
-        registry_factory(),
-    )
-    project = Project(
-        tmp_path / "project",
-        staging,
-        prod_a,
-        prod_b,
-        promote='- to: [prod-a/{name}]\n  tags: ["{{version}}", latest]\n  when: tag\n'
-        "  mutable: [latest]\n",
-    )
-    project.password = password  # type: ignore[attr-defined]
-    return project
-
-
-def _git_head(root: Path) -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def _project_env(project: Project, tmp_path: Path, inputs: dict[str, str]) -> dict[str, str]:
-    endpoint = Endpoint(
-        id="11111111-2222-3333-4444-555555555555",
-        scheme="UsernamePassword",
-        url=project.prod_a.url,
-        parameters={
-            "username": "alice",
-            "password": project.password,  # type: ignore[attr-defined]
-            "registry": project.prod_a.url,
-        },
-    )
-    python = python_recorder(tmp_path / "python-recorder", tmp_path / "calls.jsonl")
-    return agent_env(
-        tmp_path / "agent",
-        project.root,
-        {"pythonPath": str(python), **inputs},
-        endpoint=endpoint,
-        extra={
-            "BUILD_SOURCEBRANCH": "refs/tags/v1.2.3",
-            "BUILD_SOURCEBRANCHNAME": "v1.2.3",
-            "BUILD_SOURCEVERSION": _git_head(project.root),
-        },
-    )
-
-
 def _complete(vso: list[Vso]) -> Vso:
     completes = [v for v in vso if v.command == "task.complete"]
     assert len(completes) == 1, completes
@@ -440,7 +387,7 @@ def test_promote_succeeds_with_the_service_connection(
     auth_project: Project, tmp_path: Path
 ) -> None:
     image = auth_project.seed()
-    env = _project_env(auth_project, tmp_path, {"command": "promote"})
+    env = azure_project_env(auth_project, tmp_path, {"command": "promote"})
     done = run_task(env, auth_project.root)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -488,7 +435,7 @@ def test_a_policy_refusal_fails_the_task_even_with_debug(
     auth_project: Project, tmp_path: Path
 ) -> None:
     auth_project.seed(user="0")  # runs as root: the non-root rule refuses it
-    env = _project_env(auth_project, tmp_path, {"command": "promote", "args": "--debug"})
+    env = azure_project_env(auth_project, tmp_path, {"command": "promote", "args": "--debug"})
     done = run_task(env, auth_project.root)
     assert done.returncode == 1, done.stdout + done.stderr
     vso = _vso_of(done)
@@ -511,7 +458,7 @@ def test_a_configuration_error_is_an_issue_at_its_pipeline_line(
     assert "    staging: staging/web\n" in text
     auth_project.file.write_text(text.replace("staging: staging/web", "staging: stagin/web"))
     line = 1 + auth_project.file.read_text().splitlines().index("    staging: stagin/web")
-    env = _project_env(auth_project, tmp_path, {"command": "run", "stages": "check,promote"})
+    env = azure_project_env(auth_project, tmp_path, {"command": "run", "stages": "check,promote"})
     done = run_task(env, auth_project.root)
     assert done.returncode == 2, done.stdout + done.stderr
     vso = _vso_of(done)
