@@ -14,6 +14,7 @@ exactly as given.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.azure_agent import (
+    TASK_DIR,
     Endpoint,
     Vso,
     agent_env,
@@ -218,3 +220,56 @@ def test_promoters_commands_are_passed_on_whole_and_its_issues_as_task_issue(
     assert logged.message == "a % b"
     (complete,) = [v for v in commands if v.command == "task.complete"]
     assert complete.message == "promoter: refused (exit 1)"  # promoter's own, left alone
+
+
+def _node(script: str) -> object:
+    """Run ``script`` with the shim's lib.js as ``lib``; what it prints, as JSON."""
+    lib = TASK_DIR / "promoter-task" / "lib.js"
+    code = f"const lib = require({json.dumps(str(lib))});\n{script}"
+    done = subprocess.run(["node", "-e", code], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.usefixtures("node")
+def test_one_line_escapes() -> None:
+    cases = {
+        "a\r\nb": "a\\r\\nb",
+        "x ##vso[task.setvariable variable=X]1": "x \\u0023#vso[task.setvariable variable=X]1",
+        "##VSO[a.b]##[error]e": "\\u0023#VSO[a.b]\\u0023#[error]e",
+        "\x1b[31m\u2028\x85\tok": "\\x1b[31m\\u2028\\x85\tok",
+        "# ## #vso[ ##vso ##x[": "# ## #vso[ ##vso ##x[",
+    }
+    got = _node(f"process.stdout.write(JSON.stringify({json.dumps(list(cases))}.map(lib.oneLine)))")
+    assert got == list(cases.values())
+
+
+@pytest.mark.usefixtures("node")
+def test_agent_lines_split_as_the_agent_does_across_chunks() -> None:
+    """LF, CR and CR LF end a line, a CR LF split over two chunks is one end, UTF-8 split
+    over two chunks is one character, and the last unfinished line gets an end."""
+    chunks = [[0x61, 0x0D], [0x0A, 0x62, 0x0D, 0x63, 0xE2], [0x82, 0xAC, 0x0A, 0x64]]
+    got = _node(
+        "const out = []; const s = new lib.AgentLines((l, e) => out.push([l, e]));"
+        f"for (const c of {json.dumps(chunks)}) s.push(Buffer.from(c)); s.end();"
+        "process.stdout.write(JSON.stringify(out));"
+    )
+    assert got == [["a", "\r\n"], ["b", "\r"], ["c\u20ac", "\n"], ["d", "\n"]]
+
+
+def test_the_stand_in_agent_parser_follows_the_agents_rules() -> None:
+    """The first ``##vso[`` of a line, anywhere and in any case; CR ends a line; a
+    malformed first command makes the line plain output; ``task.issue`` is ``task.logissue``."""
+    lines = [
+        "text ##VSO[task.setvariable variable=X]1 ##vso[task.prependpath]/evil",
+        "a\r##vso[task.prependpath]/p",
+        "##vso[nodot]x ##vso[task.setvariable variable=Y]2",
+        "##vso[task.issue type=error;]m%0Aore",
+    ]
+    got = [(v.command, v.properties, v.message) for v in parse_vso(lines)]
+    assert got == [
+        ("task.setvariable", {"variable": "X"}, "1 ##vso[task.prependpath]/evil"),
+        ("task.prependpath", {}, "/p"),
+        ("task.logissue", {"type": "error"}, "m\nore"),
+    ]
+    assert agent_lines("a\r\nb\rc\nd\x0be\u2028f") == ["a", "b", "c", "d\x0be\u2028f"]
