@@ -30,6 +30,7 @@ import jsonschema
 import pytest
 import yaml
 
+from tests.actions.conftest import azure_project_env
 from tests.promote.project import Project
 from tests.support.azure_agent import (
     ROOT,
@@ -37,16 +38,17 @@ from tests.support.azure_agent import (
     Endpoint,
     Vso,
     agent_env,
+    agent_output,
     node_missing,
     parse_vso,
     python_recorder,
+    python_stub,
     recorded_calls,
     run_task,
 )
 from tests.support.images import make_image, write_layout
 from tests.support.real_parts import require
 from tests.support.registry import Registry
-from tests.support.tls import write_htpasswd
 from tests.support.token_server import TokenServer, answer_json
 
 SCHEMAS = ROOT.parent / "shared" / "schemas"
@@ -223,19 +225,9 @@ def test_host_variables_are_named_as_promoter_reads_them() -> None:
     ]
 
 
-def _fake_python(path: Path, log: Path, exit_code: int, complete: str | None = None) -> Path:
-    """A ``pythonPath`` that imports promoter (``-c`` probes exit 0), records its calls and
-    exits ``exit_code``, printing ``##vso[task.complete result=<complete>]`` first if given."""
-    line = f"##vso[task.complete result={complete};]promoter: its own" if complete else ""
-    path.write_text(
-        "#!/bin/sh\n"
-        f"printf '%s\\n' \"$*\" >> '{log}'\n"
-        '[ "$1" = "-c" ] && exit 0\n'
-        + (f"echo '{line}' >&2\n" if line else "")
-        + f"exit {exit_code}\n"
-    )
-    path.chmod(0o755)
-    return path
+def _argv_lines(log: Path) -> list[str]:
+    """The arguments of each recorded call, joined by blanks."""
+    return [" ".join(call["argv"]) for call in recorded_calls(log)]
 
 
 @pytest.mark.usefixtures("node")
@@ -260,31 +252,30 @@ def test_commands_map_to_promoter_arguments(
     tmp_path: Path, inputs: dict[str, str], argv: str
 ) -> None:
     log = tmp_path / "calls"
-    python = _fake_python(tmp_path / "python", log, 0)
+    python = python_stub(tmp_path / "python", log, 0)
     env = agent_env(tmp_path, tmp_path, {"pythonPath": str(python), **inputs})
     done = run_task(env, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    calls = log.read_text().splitlines()
+    calls = _argv_lines(log)
     assert calls[-1] == f"-m promoter --ci azure-devops {argv}"
 
 
 @pytest.mark.usefixtures("node")
 def test_plan_and_apply_default_to_the_artifact_staging_directory(tmp_path: Path) -> None:
     log = tmp_path / "calls"
-    python = _fake_python(tmp_path / "python", log, 0)
+    python = python_stub(tmp_path / "python", log, 0)
     staging = tmp_path / "staging"
     for command in ("plan", "apply"):
         env = agent_env(tmp_path, tmp_path, {"pythonPath": str(python), "command": command})
         env["BUILD_ARTIFACTSTAGINGDIRECTORY"] = str(staging)
         assert run_task(env, tmp_path).returncode == 0
-    plan, apply = log.read_text().splitlines()[-3::2]
+    plan, apply = _argv_lines(log)[-3::2]
     assert plan.endswith(f"plan -f pipeline.yml --out {staging}/promoter-plan.json")
     assert apply.endswith(f"apply {staging}/promoter-plan.json")
 
 
 def _completes(done: subprocess.CompletedProcess[str]) -> list[Vso]:
-    lines = (done.stdout + done.stderr).splitlines()
-    return [v for v in parse_vso(lines) if v.command == "task.complete"]
+    return [v for v in parse_vso(agent_output(done)) if v.command == "task.complete"]
 
 
 @pytest.mark.usefixtures("node")
@@ -302,7 +293,7 @@ def _completes(done: subprocess.CompletedProcess[str]) -> list[Vso]:
 def test_result_from_the_exit_code_when_promoter_set_none(
     tmp_path: Path, code: int, result: str, message: str
 ) -> None:
-    python = _fake_python(tmp_path / "python", tmp_path / "calls", code)
+    python = python_stub(tmp_path / "python", tmp_path / "calls", code)
     done = run_task(agent_env(tmp_path, tmp_path, {"pythonPath": str(python)}), tmp_path)
     (complete,) = _completes(done)
     assert complete.properties["result"] == result
@@ -312,9 +303,8 @@ def test_result_from_the_exit_code_when_promoter_set_none(
 
 @pytest.mark.usefixtures("node")
 def test_promoters_own_result_is_left_alone(tmp_path: Path) -> None:
-    python = _fake_python(
-        tmp_path / "python", tmp_path / "calls", 1, complete="SucceededWithIssues"
-    )
+    own = "##vso[task.complete result=SucceededWithIssues;]promoter: its own\n"
+    python = python_stub(tmp_path / "python", tmp_path / "calls", 1, output=[("stderr", own)])
     done = run_task(agent_env(tmp_path, tmp_path, {"pythonPath": str(python)}), tmp_path)
     (complete,) = _completes(done)
     assert complete.properties["result"] == "SucceededWithIssues"
@@ -324,7 +314,7 @@ def test_promoters_own_result_is_left_alone(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("node")
 def test_bad_inputs_fail_before_promoter_runs(tmp_path: Path) -> None:
     log = tmp_path / "calls"
-    python = _fake_python(tmp_path / "python", log, 0)
+    python = python_stub(tmp_path / "python", log, 0)
     for inputs, words in [
         ({"command": "deploy"}, "not one of run, plan"),
         ({"args": "'unterminated"}, "unterminated single quote"),
@@ -337,7 +327,7 @@ def test_bad_inputs_fail_before_promoter_runs(tmp_path: Path) -> None:
         assert complete.properties["result"] == "Failed"
         assert "bad input" in complete.message and words in complete.message, complete.message
         assert done.returncode == 2
-    assert not any(line.startswith("-m promoter") for line in log.read_text().splitlines())
+    assert not any(line.startswith("-m promoter") for line in _argv_lines(log))
 
 
 @pytest.mark.usefixtures("node")
@@ -357,7 +347,7 @@ def test_no_promoter_and_no_bundled_wheel_is_a_clear_failure(tmp_path: Path) -> 
 
 
 def _vso_of(done: subprocess.CompletedProcess[str]) -> list[Vso]:
-    return parse_vso((done.stdout + done.stderr).splitlines())
+    return parse_vso(agent_output(done))
 
 
 def _outputs(vso: list[Vso]) -> dict[str, str]:
@@ -386,59 +376,6 @@ def _assert_secret_nowhere(
         assert not any(secret in arg for arg in call["argv"]), call["argv"]
 
 
-@pytest.fixture
-def auth_project(registry_factory: Callable[..., Registry], tmp_path: Path) -> Project:
-    """The promotion project with its production registry ``prod-a`` behind htpasswd."""
-    password = "azdo-" + secrets.token_hex(12)
-    htpasswd = write_htpasswd(tmp_path / "htpasswd", {"alice": password})
-    staging, prod_a, prod_b = (
-        registry_factory(),
-        registry_factory(htpasswd=htpasswd),
-        registry_factory(),
-    )
-    project = Project(
-        tmp_path / "project",
-        staging,
-        prod_a,
-        prod_b,
-        promote='- to: [prod-a/{name}]\n  tags: ["{{version}}", latest]\n  when: tag\n'
-        "  mutable: [latest]\n",
-    )
-    project.password = password  # type: ignore[attr-defined]
-    return project
-
-
-def _git_head(root: Path) -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def _project_env(project: Project, tmp_path: Path, inputs: dict[str, str]) -> dict[str, str]:
-    endpoint = Endpoint(
-        id="11111111-2222-3333-4444-555555555555",
-        scheme="UsernamePassword",
-        url=project.prod_a.url,
-        parameters={
-            "username": "alice",
-            "password": project.password,  # type: ignore[attr-defined]
-            "registry": project.prod_a.url,
-        },
-    )
-    python = python_recorder(tmp_path / "python-recorder", tmp_path / "calls.jsonl")
-    return agent_env(
-        tmp_path / "agent",
-        project.root,
-        {"pythonPath": str(python), **inputs},
-        endpoint=endpoint,
-        extra={
-            "BUILD_SOURCEBRANCH": "refs/tags/v1.2.3",
-            "BUILD_SOURCEBRANCHNAME": "v1.2.3",
-            "BUILD_SOURCEVERSION": _git_head(project.root),
-        },
-    )
-
-
 def _complete(vso: list[Vso]) -> Vso:
     completes = [v for v in vso if v.command == "task.complete"]
     assert len(completes) == 1, completes
@@ -450,7 +387,7 @@ def test_promote_succeeds_with_the_service_connection(
     auth_project: Project, tmp_path: Path
 ) -> None:
     image = auth_project.seed()
-    env = _project_env(auth_project, tmp_path, {"command": "promote"})
+    env = azure_project_env(auth_project, tmp_path, {"command": "promote"})
     done = run_task(env, auth_project.root)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -498,7 +435,7 @@ def test_a_policy_refusal_fails_the_task_even_with_debug(
     auth_project: Project, tmp_path: Path
 ) -> None:
     auth_project.seed(user="0")  # runs as root: the non-root rule refuses it
-    env = _project_env(auth_project, tmp_path, {"command": "promote", "args": "--debug"})
+    env = azure_project_env(auth_project, tmp_path, {"command": "promote", "args": "--debug"})
     done = run_task(env, auth_project.root)
     assert done.returncode == 1, done.stdout + done.stderr
     vso = _vso_of(done)
@@ -521,7 +458,7 @@ def test_a_configuration_error_is_an_issue_at_its_pipeline_line(
     assert "    staging: staging/web\n" in text
     auth_project.file.write_text(text.replace("staging: staging/web", "staging: stagin/web"))
     line = 1 + auth_project.file.read_text().splitlines().index("    staging: stagin/web")
-    env = _project_env(auth_project, tmp_path, {"command": "run", "stages": "check,promote"})
+    env = azure_project_env(auth_project, tmp_path, {"command": "run", "stages": "check,promote"})
     done = run_task(env, auth_project.root)
     assert done.returncode == 2, done.stdout + done.stderr
     vso = _vso_of(done)

@@ -5,10 +5,13 @@ inputs as ``INPUT_<NAME>``, a service connection as ``ENDPOINT_URL_<id>``,
 ``ENDPOINT_AUTH_<id>`` (JSON), ``ENDPOINT_AUTH_SCHEME_<id>``,
 ``ENDPOINT_AUTH_PARAMETER_<id>_<KEY>`` and ``ENDPOINT_DATA_<id>_<KEY>``, and the
 ``AGENT_*``, ``SYSTEM_*`` and ``BUILD_*`` variables. ``run_task`` runs the
-task under Node.js as the agent does; ``parse_vso`` reads back every logging
-command (``##vso[area.action k=v;...]message``) with the agent's unescaping.
+task under Node.js as the agent does; ``agent_lines`` splits output into lines as
+the agent does (LF, CR and CR LF each end a line) and ``parse_vso`` reads back
+every logging command as the agent finds it: the first ``##vso[`` anywhere in a
+line (any case), ``area.action k=v;...]message``, with the agent's unescaping.
 ``python_recorder`` writes a stand-in for ``pythonPath`` that records the
-arguments and ``PROMOTER_*`` variables of every call, then runs the real Python.
+arguments and ``PROMOTER_*`` variables of every call, then runs the real Python;
+``python_stub`` records the same way and answers with a given output and exit code.
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ __all__ = [
     "Endpoint",
     "Vso",
     "agent_env",
+    "agent_lines",
+    "agent_output",
     "node_missing",
     "parse_vso",
     "python_recorder",
+    "python_stub",
     "recorded_calls",
     "run_task",
 ]
@@ -143,9 +149,11 @@ class Vso:
     message: str
 
 
-_VSO = re.compile(
-    r"##vso\[(?P<command>[A-Za-z]+\.[A-Za-z]+)(?:\s+(?P<props>[^\]]*))?\](?P<msg>.*)$"
-)
+_PREFIX = re.compile(r"##vso\[", re.IGNORECASE)
+_AREA_EVENT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+#: Names the agent takes for the same command (the task library writes ``task.issue``).
+_ALIASES = {"task.issue": "task.logissue"}
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _unescape(text: str) -> str:
@@ -159,19 +167,49 @@ def _unescape(text: str) -> str:
     )
 
 
+def agent_lines(text: str) -> list[str]:
+    """``text`` in lines as the agent reads a step's output: LF, CR and CR LF end a line
+    (and nothing else: not the other separators ``str.splitlines`` knows)."""
+    lines = _LINE_END.split(text)
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
+def agent_output(done: subprocess.CompletedProcess[str]) -> list[str]:
+    """The lines the agent reads from a task's stdout and, apart, its stderr."""
+    return agent_lines(done.stdout) + agent_lines(done.stderr)
+
+
+def _command(line: str) -> Vso | None:
+    """The logging command the agent finds in ``line``: the first ``##vso[`` only; when
+    that one is malformed, the line is plain output (a later one is not looked for)."""
+    prefix = _PREFIX.search(line)
+    if prefix is None:
+        return None
+    end = line.find("]", prefix.end())
+    if end < 0:
+        return None
+    info = line[prefix.end() : end].strip()
+    name, _, props = info.partition(" ")
+    if not _AREA_EVENT.fullmatch(name):
+        return None
+    properties = {}
+    for part in props.split(";"):
+        if "=" in part:
+            key, value = part.split("=", 1)
+            properties[key.strip()] = _unescape(value)
+    name = _ALIASES.get(name.lower(), name.lower())
+    return Vso(name, properties, _unescape(line[end + 1 :]))
+
+
 def parse_vso(lines: Iterable[str]) -> list[Vso]:
-    """Every logging command in ``lines`` (a line holds at most one), unescaped."""
+    """Every logging command in ``lines`` as the agent finds them (each line is split on
+    CR and LF again, as the agent would), unescaped; ``task.issue`` reads as ``task.logissue``."""
     found = []
-    for line in lines:
-        match = _VSO.search(line)
-        if not match:
-            continue
-        properties = {}
-        for part in (match["props"] or "").split(";"):
-            if "=" in part:
-                key, value = part.split("=", 1)
-                properties[key.strip()] = _unescape(value)
-        found.append(Vso(match["command"].lower(), properties, _unescape(match["msg"])))
+    for text in lines:
+        for line in agent_lines(text):
+            command = _command(line)
+            if command is not None:
+                found.append(command)
     return found
 
 
@@ -185,6 +223,29 @@ def python_recorder(path: Path, log: Path, python: str = sys.executable) -> Path
         "    env = {k: v for k, v in os.environ.items() if k.startswith('PROMOTER_')}\n"
         "    f.write(json.dumps({'argv': sys.argv[1:], 'env': env}) + '\\n')\n"
         f"os.execv({python!r}, [{python!r}, *sys.argv[1:]])\n"
+    )
+    path.chmod(0o755)
+    return path
+
+
+def python_stub(
+    path: Path, log: Path, exit_code: int, *, output: Iterable[tuple[str, str]] = ()
+) -> Path:
+    """A ``pythonPath`` that imports promoter (a ``-c`` probe exits 0), records every call as
+    ``python_recorder`` does, writes ``output`` (``("stdout"|"stderr", text)`` pairs, as they
+    are, no newline added) and exits ``exit_code``."""
+    path.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"with open({str(log)!r}, 'a', encoding='utf-8') as f:\n"
+        "    env = {k: v for k, v in os.environ.items() if k.startswith('PROMOTER_')}\n"
+        "    f.write(json.dumps({'argv': sys.argv[1:], 'env': env}) + '\\n')\n"
+        "if sys.argv[1:2] == ['-c']:\n"
+        "    sys.exit(0)\n"
+        f"for stream, text in {list(output)!r}:\n"
+        "    getattr(sys, stream).write(text)\n"
+        "    getattr(sys, stream).flush()\n"
+        f"sys.exit({exit_code})\n"
     )
     path.chmod(0o755)
     return path

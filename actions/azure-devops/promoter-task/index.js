@@ -7,6 +7,12 @@
 // `python -m promoter --ci azure-devops COMMAND ...` with its output passed through.
 // promoter writes the outputs, the summary, the issues and the result itself; the shim
 // sets the result from the exit code only when promoter did not.
+//
+// Every line the shim writes itself shows a value it did not write (an input, a path, an
+// error's message) through lib.oneLine, so no input becomes an agent command or a second
+// line; the task library's own debug lines of inputs and variables are muted (`quietly`),
+// and the shim logs the values itself, made safe. promoter's output (stdout and stderr) is
+// passed on line by line on the task's stdout, so the shim's own lines start a line.
 
 const childProcess = require('child_process');
 const fs = require('fs');
@@ -14,8 +20,28 @@ const os = require('os');
 const path = require('path');
 const { Writable } = require('stream');
 
-const tl = require('azure-pipelines-task-lib/task');
 const lib = require('./lib');
+
+const MUTED = new Writable({
+  write(_chunk, _encoding, done) {
+    done();
+  },
+});
+
+/** The task library, loaded muted: as it loads it debug-prints the name of every INPUT_*
+ * and ENDPOINT_AUTH_* variable, and a service connection's id is part of such a name.
+ * (Its `internal` module holds the stream that `tl.setStdStream` sets.) */
+function loadTaskLib() {
+  const internal = require('azure-pipelines-task-lib/internal');
+  internal._setStdStream(MUTED);
+  try {
+    return require('azure-pipelines-task-lib/task');
+  } finally {
+    internal._setStdStream(process.stdout);
+  }
+}
+
+const tl = loadTaskLib();
 
 const HUB_HOSTS = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
 const IMDS_URL = 'http://169.254.169.254/metadata/identity/oauth2/token';
@@ -23,17 +49,26 @@ const HTTP_TIMEOUT_MS = 60000;
 
 /** Run `fn` with the task library's output muted: it debug-prints the values it reads. */
 function quietly(fn) {
-  const sink = new Writable({
-    write(_chunk, _encoding, done) {
-      done();
-    },
-  });
-  tl.setStdStream(sink);
+  tl.setStdStream(MUTED);
   try {
     return fn();
   } finally {
     tl.setStdStream(process.stdout);
   }
+}
+
+/** An input or variable, read without the task library's debug line of its raw value. */
+function input(name) {
+  return quietly(() => tl.getInput(name, false));
+}
+
+function variable(name) {
+  return quietly(() => tl.getVariable(name));
+}
+
+/** A debug line of the shim's own: `values` are shown with lib.oneLine. */
+function debug(text, ...values) {
+  tl.debug([text, ...values.map(lib.oneLine)].join(' '));
 }
 
 /** Register a secret with the agent (it masks it in every log line) and return it. */
@@ -79,11 +114,11 @@ async function entraTokenByFederation(id, get) {
   if (!tenant || !clientId) {
     throw new lib.InputError(`service connection ${id}: workload identity needs tenantid and serviceprincipalid`);
   }
-  const oidcBase = tl.getVariable('System.OidcRequestUri');
+  const oidcBase = variable('System.OidcRequestUri');
   if (!oidcBase) throw new Error('System.OidcRequestUri is not set: this agent cannot issue OIDC tokens');
   const accessToken = secret(
     quietly(() => tl.getEndpointAuthorizationParameter('SystemVssConnection', 'AccessToken', true)) ||
-      quietly(() => tl.getVariable('System.AccessToken')),
+      variable('System.AccessToken'),
   );
   if (!accessToken) throw new Error('no System.AccessToken to ask for an OIDC token with');
   const oidcUrl = new URL(oidcBase);
@@ -142,12 +177,13 @@ async function entraTokenByManagedIdentity(get) {
 async function registryCredentials(id) {
   const { scheme, get } = endpointAuthorization(id);
   const kind = scheme.toLowerCase();
-  const registryType = (tl.getEndpointDataParameter(id, 'registrytype', true) || '').toUpperCase();
+  const registryType = (quietly(() => tl.getEndpointDataParameter(id, 'registrytype', true)) || '').toUpperCase();
+  const endpointUrl = () => quietly(() => tl.getEndpointUrl(id, true));
   let host;
   let credential;
   if (registryType === 'ACR') {
     host = lib.registryHost(
-      get('loginServer') || tl.getEndpointDataParameter(id, 'loginServer', true) || tl.getEndpointUrl(id, true),
+      get('loginServer') || quietly(() => tl.getEndpointDataParameter(id, 'loginServer', true)) || endpointUrl(),
     );
     if (!host) throw new lib.InputError(`service connection ${id}: no login server`);
     if (kind === 'serviceprincipal') {
@@ -160,7 +196,7 @@ async function registryCredentials(id) {
       throw new lib.InputError(`service connection ${id}: authentication scheme '${scheme}' is not supported`);
     }
   } else {
-    host = lib.registryHost(get('registry') || tl.getEndpointUrl(id, true));
+    host = lib.registryHost(get('registry') || endpointUrl());
     if (!host) throw new lib.InputError(`service connection ${id}: no registry URL`);
     credential = { username: get('username'), password: secret(get('password')) };
   }
@@ -194,7 +230,7 @@ function bundledWheel() {
 }
 
 function run(what, file, args) {
-  tl.debug(`${what}: ${file} ${args.join(' ')}`);
+  debug(`${what}:`, file, ...args);
   const done = childProcess.spawnSync(file, args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 900000 });
   if (done.error) throw new Error(`${what}: ${done.error.message}`);
   if (done.status !== 0) throw new Error(`${what}: exit ${done.status === null ? done.signal : done.status}`);
@@ -212,11 +248,12 @@ function findPython(pythonPath) {
     throw new lib.InputError(`promoter is not importable by ${base} and this task carries no promoter wheel`);
   }
   const root =
-    tl.getVariable('Agent.ToolsDirectory') || tl.getVariable('Agent.TempDirectory') || os.tmpdir();
+    variable('Agent.ToolsDirectory') || variable('Agent.TempDirectory') || os.tmpdir();
   const dir = path.join(root, 'promoter-task', path.basename(wheel, '.whl'));
   const python = venvPython(dir);
   if (fs.existsSync(python) && promoterImportable(python)) return python;
-  console.log(`promoter is not importable by ${base}: installing ${path.basename(wheel)} into ${dir}`);
+  const [shownBase, shownWheel, shownDir] = [base, path.basename(wheel), dir].map(lib.oneLine);
+  console.log(`promoter is not importable by ${shownBase}: installing ${shownWheel} into ${shownDir}`);
   fs.rmSync(dir, { recursive: true, force: true });
   run('python -m venv', base, ['-m', 'venv', dir]);
   run('pip install', python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', wheel]);
@@ -227,28 +264,55 @@ function findPython(pythonPath) {
 // ---------------------------------------------------------------------------------------
 // Inputs and the run
 
+const INPUTS = ['command', 'pipeline', 'images', 'stages', 'planFile', 'containerRegistry', 'args'];
+
 function readInputs() {
+  const raw = {};
+  for (const name of [...INPUTS, 'workingDirectory', 'pythonPath']) {
+    raw[name] = input(name);
+    tl.debug(`${name}=${lib.oneLine(raw[name])}`);
+  }
   const workingDirectory =
-    tl.getInput('workingDirectory', false) ||
-    tl.getVariable('System.DefaultWorkingDirectory') ||
-    process.cwd();
-  const command = (tl.getInput('command', false) || 'run').trim().toLowerCase();
-  let planFile = tl.getInput('planFile', false);
+    raw.workingDirectory || variable('System.DefaultWorkingDirectory') || process.cwd();
+  const command = (raw.command || 'run').trim().toLowerCase();
+  let planFile = raw.planFile;
   if (!planFile && (command === 'plan' || command === 'apply')) {
-    const staging = tl.getVariable('Build.ArtifactStagingDirectory');
+    const staging = variable('Build.ArtifactStagingDirectory');
     planFile = path.join(staging || workingDirectory, 'promoter-plan.json');
   }
   return {
     command,
-    pipeline: tl.getInput('pipeline', false) || 'pipeline.yml',
-    images: lib.splitList(tl.getInput('images', false)),
-    stages: (tl.getInput('stages', false) || '').trim(),
+    pipeline: raw.pipeline || 'pipeline.yml',
+    images: lib.splitList(raw.images),
+    stages: (raw.stages || '').trim(),
     planFile,
-    args: lib.splitArgs(tl.getInput('args', false) || ''),
+    args: lib.splitArgs(raw.args || ''),
     workingDirectory,
-    pythonPath: (tl.getInput('pythonPath', false) || '').trim(),
-    containerRegistry: (tl.getInput('containerRegistry', false) || '').trim(),
+    pythonPath: (raw.pythonPath || '').trim(),
+    containerRegistry: (raw.containerRegistry || '').trim(),
   };
+}
+
+/** Fail the task: `what` is the shim's own text, `detail` any text (shown with lib.oneLine). */
+function fail(code, what, detail) {
+  tl.setResult(tl.TaskResult.Failed, `promoter task: ${what}: ${lib.oneLine(detail)}`);
+  process.exitCode = code;
+}
+
+/** An argument as the `[command]` line shows it: quoted when it needs to be, one safe line. */
+function shownArg(arg) {
+  return lib.oneLine(/[\s'"\\#\x00-\x1f\x7f-\x9f\u2028\u2029]/.test(arg) ? JSON.stringify(arg) : arg);
+}
+
+/** Passes one of promoter's streams on to the task's stdout, whole lines at a time (so two
+ * streams never share a line), and reports each line to `watch`. */
+function passOn(watch) {
+  let atStart = true;
+  return new lib.AgentLines((line, end) => {
+    if (atStart) watch(line);
+    process.stdout.write((atStart ? lib.passedOn(line) : line) + end);
+    atStart = end !== '';
+  });
 }
 
 /** Run promoter, pass its output through, watch for its own task.complete. */
@@ -259,16 +323,10 @@ function runPromoter(python, argv, cwd, env) {
       if (lib.isTaskComplete(line)) completed = true;
     };
     const child = childProcess.spawn(python, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const outWatcher = new lib.LineWatcher(watch);
-    const errWatcher = new lib.LineWatcher(watch);
-    child.stdout.on('data', (chunk) => {
-      outWatcher.push(chunk);
-      process.stdout.write(chunk);
-    });
-    child.stderr.on('data', (chunk) => {
-      errWatcher.push(chunk);
-      process.stderr.write(chunk);
-    });
+    const outWatcher = passOn(watch);
+    const errWatcher = passOn(watch);
+    child.stdout.on('data', (chunk) => outWatcher.push(chunk));
+    child.stderr.on('data', (chunk) => errWatcher.push(chunk));
     const forward = (signal) => () => child.kill(signal);
     const handlers = { SIGINT: forward('SIGINT'), SIGTERM: forward('SIGTERM') };
     for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
@@ -295,13 +353,13 @@ async function main() {
     if (inputs.containerRegistry) {
       const { host, env: credentialEnv } = await registryCredentials(inputs.containerRegistry);
       Object.assign(env, credentialEnv);
-      console.log(`promoter: credentials for ${host} from service connection ${inputs.containerRegistry}`);
+      const [shownHost, shownId] = [host, inputs.containerRegistry].map(lib.oneLine);
+      console.log(`promoter: credentials for ${shownHost} from service connection ${shownId}`);
     }
     python = findPython(inputs.pythonPath);
   } catch (error) {
-    const kind = error instanceof lib.InputError ? 'bad input' : 'operation failed';
-    tl.setResult(tl.TaskResult.Failed, `promoter task: ${kind}: ${error.message}`);
-    process.exitCode = error instanceof lib.InputError ? 2 : 3;
+    const bad = error instanceof lib.InputError;
+    fail(bad ? 2 : 3, bad ? 'bad input' : 'operation failed', error.message);
     return;
   }
 
@@ -309,17 +367,14 @@ async function main() {
   try {
     argv = ['-m', 'promoter', '--ci', 'azure-devops', ...lib.promoterArgs(inputs)];
   } catch (error) {
-    tl.setResult(tl.TaskResult.Failed, `promoter task: bad input: ${error.message}`);
-    process.exitCode = 2;
+    fail(2, 'bad input', error.message);
     return;
   }
-  const shown = argv.map((arg) => (/[\s'"\\]/.test(arg) ? JSON.stringify(arg) : arg)).join(' ');
-  console.log(`[command]${python} ${shown}`);
+  console.log(`[command]${[python, ...argv].map(shownArg).join(' ')}`);
 
   const outcome = await runPromoter(python, argv, inputs.workingDirectory, env);
   if (outcome.error) {
-    tl.setResult(tl.TaskResult.Failed, `promoter task: could not start ${python}: ${outcome.error.message}`);
-    process.exitCode = 3;
+    fail(3, `could not start ${lib.oneLine(python)}`, outcome.error.message);
     return;
   }
   if (!outcome.completed) {
@@ -329,7 +384,4 @@ async function main() {
   process.exitCode = outcome.code === null ? 130 : outcome.code;
 }
 
-main().catch((error) => {
-  tl.setResult(tl.TaskResult.Failed, `promoter task: internal error: ${error && error.message}`);
-  process.exitCode = 3;
-});
+main().catch((error) => fail(3, 'internal error', error && error.message));

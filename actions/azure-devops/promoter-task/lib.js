@@ -1,5 +1,8 @@
 'use strict';
-// Pure helpers of the promoter task: no task library, no I/O. index.js wires them up.
+// Pure helpers of the promoter task: no task state, no I/O. index.js wires them up.
+
+const { StringDecoder } = require('string_decoder');
+const { TaskCommand, commandFromString } = require('azure-pipelines-task-lib/taskcommand');
 
 /** The names of the per-registry variables promoter reads (promoter.registry.credentials). */
 const ENV_PREFIX = 'PROMOTER_REGISTRY_';
@@ -195,25 +198,86 @@ function resultForExit(code, signal) {
   return { failed: true, message: `promoter: ${what} (exit ${code})` };
 }
 
-/** Watches a stream chunk by chunk and calls `onLine` for every complete line. */
-class LineWatcher {
+/**
+ * One value the task did not write (an input, a path, an error's message) made safe to
+ * show in a line of the task's output. The agent acts on the first `##vso[` anywhere in a
+ * line, renders `##[error]`, `##[group]`... and splits lines on CR as well as LF: control
+ * characters become escapes (`\r`, `\n`, `\x1b`, `\u2028`) so the value stays on its line,
+ * and the first `#` of `##[` and `##vso[` (any case) becomes the text `\u0023`. These are
+ * promoter's own rules (promoter.untrusted.one_line), so both write the same escapes.
+ */
+function oneLine(value) {
+  const text = value === null || value === undefined ? '' : String(value);
+  return text.replace(CONTROL, escapeControl).replace(HASH_COMMAND, '\\u0023#');
+}
+
+// Control characters but the tab: C0, DEL, C1, and the Unicode line and paragraph separators.
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]/g;
+const HASH_COMMAND = /##(?=\[|vso\[)/gi;
+const NAMED = { '\n': '\\n', '\r': '\\r' };
+
+function escapeControl(char) {
+  if (NAMED[char]) return NAMED[char];
+  const code = char.charCodeAt(0);
+  return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * A line of promoter's output as the task passes it on: promoter's `task.logissue` (the
+ * agent's name) becomes `task.issue` (the task library's name for the same command, the one
+ * its MockTestRunner counts), re-escaped by the task library; every other line is unchanged.
+ */
+function passedOn(line) {
+  if (!/^##vso\[task\.logissue[\s\]]/i.test(line)) return line;
+  let command;
+  try {
+    command = commandFromString(line);
+  } catch {
+    return line;
+  }
+  return new TaskCommand('task.issue', command.properties, command.message).toString();
+}
+
+/**
+ * Splits a stream into lines as the agent does (LF, CR or CR LF ends a line) and calls
+ * `onLine(line, end)` for each, `end` being the line's own terminator ('' for a piece of a
+ * very long line). Bytes are decoded as UTF-8 across chunks; a CR at a chunk's end waits
+ * for the next chunk (it may start with LF).
+ */
+class AgentLines {
   constructor(onLine) {
     this.onLine = onLine;
+    this.decoder = new StringDecoder('utf8');
     this.rest = '';
   }
 
   push(chunk) {
-    const text = this.rest + chunk.toString('utf8');
-    const lines = text.split('\n');
-    this.rest = lines.pop();
-    // A line longer than 64 KiB is no logging command worth watching for.
-    if (this.rest.length > 65536) this.rest = this.rest.slice(0, 256);
-    for (const line of lines) this.onLine(line.replace(/\r$/, ''));
+    let text = this.rest + this.decoder.write(chunk);
+    let held = '';
+    if (text.endsWith('\r')) {
+      held = '\r';
+      text = text.slice(0, -1);
+    }
+    const pattern = /\r\n|\r|\n/g;
+    let start = 0;
+    for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+      this.onLine(text.slice(start, match.index), match[0]);
+      start = match.index + match[0].length;
+    }
+    this.rest = text.slice(start);
+    // A line longer than 64 KiB is passed on in pieces: `end` '' says the line goes on.
+    if (this.rest.length > 65536) {
+      this.onLine(this.rest, '');
+      this.rest = '';
+    }
+    this.rest += held;
   }
 
   end() {
-    if (this.rest) this.onLine(this.rest);
+    const text = this.rest + this.decoder.end();
     this.rest = '';
+    if (text.endsWith('\r')) this.onLine(text.slice(0, -1), '\r');
+    else if (text) this.onLine(text, '\n');
   }
 }
 
@@ -221,12 +285,14 @@ module.exports = {
   ACR_RESOURCE,
   ACR_SCOPE,
   COMMANDS,
+  AgentLines,
   InputError,
-  LineWatcher,
   credentialEnv,
   hostEnvPrefix,
   isTaskComplete,
+  oneLine,
   param,
+  passedOn,
   promoterArgs,
   registryHost,
   resultForExit,
