@@ -5,16 +5,25 @@ repository at the first computed staging tag); each promote rule's
 destinations and tags (templates expanded, ``when`` evaluated against the git
 context); what each destination tag needs; and, for images with something to
 write, the policy checks on the staging digest (a failure blocks them).
+
+A plan records what its tag rules read (:func:`plan_context`: the git context's
+ref, event, dates, base and default branches, and the clock) and the SHA-256 of
+its pipeline file (:func:`pipeline_digest`), so that ``apply`` can derive the
+destinations and tags from the file again (``promoter.pipeline.binding``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from promoter.config.inputfile import read_input
 from promoter.errors import InputError
 from promoter.oci import Reference
 from promoter.pipeline.checks import PolicyChecker
@@ -30,7 +39,17 @@ if TYPE_CHECKING:
     from promoter.config import Image, Pipeline
     from promoter.policy.results import CheckReport
 
-__all__ = ["Built", "PlanInputs", "plan_images"]
+__all__ = [
+    "Built",
+    "PlanInputs",
+    "context_from_plan",
+    "pipeline_digest",
+    "plan_context",
+    "plan_images",
+    "recorded_path",
+    "sign_targets",
+    "tag_targets",
+]
 
 
 @dataclass(frozen=True)
@@ -54,7 +73,9 @@ class PlanInputs:
     metadata: Mapping[str, Metadata] | None = None  # computed once by the caller
 
 
-def _targets(image: Image, meta: Metadata, inputs: PlanInputs) -> list[TagTarget]:
+def tag_targets(image: Image, meta: Metadata, inputs: PlanInputs) -> list[TagTarget]:
+    """Every destination tag of the image's promote rules (``applies``: its ``when`` holds)."""
+
     def expand(text: str) -> str:
         return expand_template(text, meta, inputs.context, inputs.repository, now=inputs.now)
 
@@ -80,7 +101,7 @@ def _targets(image: Image, meta: Metadata, inputs: PlanInputs) -> list[TagTarget
     return targets
 
 
-def _sign_targets(image: Image, inputs: PlanInputs) -> list[SignTarget]:
+def sign_targets(image: Image, inputs: PlanInputs) -> list[SignTarget]:
     """The destinations of the rules that sign, with their keys."""
     targets: list[SignTarget] = []
     for rule in image.promote:
@@ -116,8 +137,8 @@ def _plan_image(
         )
         if found is not None:
             plan.digest, plan.digest_from = found.digest, "staging-tag"
-    plan.actions = plan_actions(plan.digest, _targets(image, meta, inputs), registries, pool)
-    plan.signs = plan_signs(plan.digest, _sign_targets(image, inputs), registries, pool)
+    plan.actions = plan_actions(plan.digest, tag_targets(image, meta, inputs), registries, pool)
+    plan.signs = plan_signs(plan.digest, sign_targets(image, inputs), registries, pool)
     report = None
     if checker is not None and plan.digest is not None and (plan.writes or plan.to_sign):
         report = checker.check(staging.with_digest(plan.digest))
@@ -147,11 +168,10 @@ def plan_images(
         file=str(inputs.pipeline.file),
         created=created,
         registries={h: dict(v) for h, v in (hosts or {}).items()},
-        context={
-            "sha": inputs.context.sha,
-            "ref": inputs.context.ref,
-            "source": inputs.context.source,
-            "runUrl": run_url,
+        context={**plan_context(inputs), "runUrl": run_url},
+        pipeline={
+            "path": recorded_path(inputs.pipeline.file),
+            "sha256": pipeline_digest(inputs.pipeline.file),
         },
     )
     reports: dict[str, CheckReport] = {}
@@ -167,3 +187,77 @@ def plan_images(
         if report is not None:
             reports[image_plan.image] = report
     return plan, reports
+
+
+def recorded_path(file: str | Path) -> str:
+    """The pipeline file's path as a plan records it: relative to the working directory
+    when the file is below it (another CI job's checkout may sit elsewhere), else absolute."""
+    absolute = os.path.abspath(file)
+    relative = os.path.relpath(absolute)
+    return absolute if relative.startswith(os.pardir) else relative
+
+
+def pipeline_digest(file: str | Path) -> str:
+    """``sha256:<hex>`` of the pipeline file's bytes (bounded, as every input is read)."""
+    raw = read_input(str(file), what="pipeline file", hint="pass the pipeline file with -f")
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def plan_context(inputs: PlanInputs) -> dict[str, Any]:
+    """The git context as a plan keeps it: the record's commit and ref, and every fact the
+    tag rules and ``when`` read (the event payload's base and default branches, not the
+    payload), and the rules' clock."""
+    context, payload = inputs.context, inputs.context.payload
+    pull = payload.get("pull_request")
+    base = pull.get("base") if isinstance(pull, Mapping) else None
+    repository = payload.get("repository")
+    return {
+        "sha": context.sha,
+        "ref": context.ref,
+        "source": context.source,
+        "event": context.event_name,
+        "commitDate": context.commit_date.isoformat() if context.commit_date else None,
+        "baseRef": _text(payload.get("base_ref")),
+        "pullRequestBaseRef": _text(base.get("ref")) if isinstance(base, Mapping) else None,
+        "eventDefaultBranch": _text(repository.get("default_branch"))
+        if isinstance(repository, Mapping)
+        else None,
+        "defaultBranch": inputs.repository.default_branch,
+        "time": inputs.now.isoformat(),
+    }
+
+
+def _moment(text: Any, key: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        raise InputError(f"the plan's context.{key} {str(text)[:40]!r} is not a time") from None
+    if moment.tzinfo is None:
+        raise InputError(f"the plan's context.{key} {str(text)[:40]!r} has no time zone")
+    return moment
+
+
+def context_from_plan(context: Mapping[str, Any]) -> tuple[GitContext, RepositoryInfo, datetime]:
+    """Back from :func:`plan_context`: what the tag rules see, and their clock."""
+    payload: dict[str, Any] = {}
+    if context.get("baseRef") is not None:
+        payload["base_ref"] = context["baseRef"]
+    if context.get("pullRequestBaseRef") is not None:
+        payload["pull_request"] = {"base": {"ref": context["pullRequestBaseRef"]}}
+    if context.get("eventDefaultBranch") is not None:
+        payload["repository"] = {"default_branch": context["eventDefaultBranch"]}
+    commit_date = context.get("commitDate")
+    git = GitContext(
+        source=str(context.get("source") or "none"),
+        event_name=str(context.get("event") or ""),
+        ref=str(context.get("ref") or ""),
+        sha=str(context.get("sha") or ""),
+        commit_date=_moment(commit_date, "commitDate") if commit_date else None,
+        payload=payload,
+    )
+    repository = RepositoryInfo(default_branch=str(context.get("defaultBranch") or ""))
+    return git, repository, _moment(context.get("time"), "time")

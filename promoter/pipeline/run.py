@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from promoter import __version__
 from promoter.config import load_pipeline
 from promoter.oci.reference import parse_registry_reference
+from promoter.pipeline.binding import bind_plan
 from promoter.pipeline.builds import BuildSettings, SilentBuildLog, build_images, staged_digests
 from promoter.pipeline.checks import PolicyChecker
 from promoter.pipeline.planning import Built, PlanInputs, plan_images
@@ -151,13 +152,16 @@ def apply_plan_file(
     ca_file: str | None = None,
     now: datetime | None = None,
     listener: Any = None,
+    pipeline_file: str | None = None,
 ) -> RunReport:
-    """``promoter apply PLAN.json``: carry out a reviewed plan, refusing if the world moved.
+    """``promoter apply PLAN.json``: carry out a reviewed plan, refusing if the world moved
+    or if it does what its pipeline file (``pipeline_file``, else the one it names) does not.
 
     ``listener`` (a ``promoter.transfer.ProgressListener``) hears the blobs move.
     """
     started = time.monotonic()
     plan = load_plan(path)
+    bind_plan(plan, path, pipeline_file)
     report = RunReport(plan.file, False, ("promote",), dict(plan.context))
     report.plan = plan
     options = registry_options(plan.registries, insecure_registries, ca_file)

@@ -1,8 +1,10 @@
 """``promoter apply PLAN --shard I/N`` and ``--finish``: one plan's content over several jobs.
 
-Both refuse what ``apply`` refuses, before any write: a plan whose digests are
-not known yet or whose sources are not its pipeline's staging repositories
-(exit 2), and a stale plan (exit 1). A shard then uploads its share of the
+Both refuse what ``apply`` refuses, before any write: a plan that does what its
+pipeline file's promote rules do not produce, or made from other bytes of the
+file (exit 1, ``promoter.pipeline.binding``), a plan whose digests are not known
+yet or whose sources are not its pipeline's staging repositories (exit 2), and
+a stale plan (exit 1). A shard then uploads its share of the
 blobs (``promoter.promote.shard``); the finish checks from the registries that
 every destination holds every blob (exit 1, listing what is missing, and
 nothing written, when one does not), then applies the plan as ``apply`` does.
@@ -17,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from promoter import __version__
+from promoter.pipeline.binding import bind_plan
 from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import registry_options
 from promoter.promote import ApplyOptions, PromotionPlan, apply_plan, load_plan
@@ -29,7 +32,7 @@ __all__ = ["apply_shard_file", "finish_plan_file"]
 
 
 def _trusted(plan: PromotionPlan, registries: Registries) -> None:
-    """What ``apply_plan`` refuses first: unknown digests, foreign sources, a stale plan."""
+    """What ``apply_plan`` refuses first: unknown digests, a stale plan."""
     check_provenance(plan)
     with ThreadPoolExecutor(8, thread_name_prefix="fresh") as pool:
         check_freshness(plan, registries, pool)
@@ -41,9 +44,11 @@ def apply_shard_file(
     *,
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
+    pipeline_file: str | None = None,
 ) -> ShardOutcome:
     """``promoter apply PLAN --shard I/N``: shard I's blobs to their destinations; no tag."""
     plan = load_plan(path)
+    bind_plan(plan, path, pipeline_file)
     options = registry_options(plan.registries, insecure_registries, ca_file)
     with Registries(options) as registries:
         _trusted(plan, registries)
@@ -57,11 +62,13 @@ def finish_plan_file(
     ca_file: str | None = None,
     now: datetime | None = None,
     listener: Any = None,
+    pipeline_file: str | None = None,
 ) -> RunReport:
     """``promoter apply PLAN --finish``: every blob in place (else ``IncompleteContentError``,
     exit 1, nothing written), then the plan applied: manifests, tags, records."""
     started = time.monotonic()
     plan = load_plan(path)
+    bind_plan(plan, path, pipeline_file)
     report = RunReport(plan.file, False, ("promote",), dict(plan.context))
     report.plan = plan
     options = registry_options(plan.registries, insecure_registries, ca_file)

@@ -210,8 +210,11 @@ class PromotionPlan:
     """Every image's plan, plus what ``apply`` needs to reach the registries again.
 
     ``registries`` maps a host to its transport settings (``insecure``,
-    ``auth`` kind): never a secret. ``context`` holds the git commit, ref and
-    CI run URL that go into the promotion record.
+    ``auth`` kind): never a secret; ``apply`` takes them from the pipeline file,
+    not from here. ``context`` holds the git commit, ref and CI run URL that go
+    into the promotion record, and what the tag rules read of the git context
+    (``apply`` derives the destinations and tags from them again). ``pipeline``
+    binds the plan to its pipeline file: ``{"path", "sha256"}``.
     """
 
     file: str
@@ -219,6 +222,7 @@ class PromotionPlan:
     images: list[ImagePlan] = field(default_factory=list)
     registries: dict[str, dict[str, Any]] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
+    pipeline: dict[str, str] = field(default_factory=dict)
 
     def count(self, action: str) -> int:
         """How many tags of every image have ``action``."""
@@ -241,6 +245,7 @@ class PromotionPlan:
         return {
             "format": PLAN_FORMAT,
             "file": self.file,
+            "pipeline": dict(self.pipeline),
             "created": self.created,
             "context": dict(self.context),
             "registries": {host: dict(v) for host, v in self.registries.items()},
@@ -267,6 +272,7 @@ class PromotionPlan:
                 for h, v in dict(registries).items()
             },
             context=dict(data.get("context") or {}),
+            pipeline={str(k): str(v) for k, v in dict(data.get("pipeline") or {}).items()},
         )
 
     def write(self, path: str | Path) -> None:
@@ -315,6 +321,13 @@ def load_plan(path: str | Path) -> PromotionPlan:
             f"not a promoter plan (format {shown}, expected {PLAN_FORMAT!r})",
             file=file,
             hint="write one with 'promoter plan --out plan.json'",
+        )
+    if "pipeline" not in data:
+        raise ConfigError(
+            "the plan names no pipeline file digest (made by an older promoter): "
+            "it cannot be checked against its pipeline file",
+            file=file,
+            hint="make the plan again with 'promoter plan --out plan.json'",
         )
     _schema_errors(file, data)
     try:

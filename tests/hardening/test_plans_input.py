@@ -8,6 +8,7 @@ nothing listens, so any request would be exit 3, not 2.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -24,6 +25,11 @@ from tests.config.cli_runner import ROOT, Outcome, run_in_process
 D = "sha256:" + "a" * 64
 E = "sha256:" + "b" * 64
 NOWHERE = "127.0.0.1:9"
+#: The quickstart's pipeline file, as a plan made from it records it.
+QUICKSTART = (
+    "sha256:"
+    + hashlib.sha256((ROOT / "examples" / "quickstart" / "pipeline.yml").read_bytes()).hexdigest()
+)
 
 
 def _plan() -> dict[str, Any]:
@@ -31,8 +37,21 @@ def _plan() -> dict[str, Any]:
     return {
         "format": "promoter.plan/v1",
         "file": "pipeline.yml",
+        "pipeline": {"path": "pipeline.yml", "sha256": QUICKSTART},
         "created": "2026-01-01T00:00:00+00:00",
-        "context": {"sha": "c" * 40, "ref": "refs/tags/v1.0.0", "source": None, "runUrl": None},
+        "context": {
+            "sha": "c" * 40,
+            "ref": "refs/tags/v1.0.0",
+            "source": None,
+            "runUrl": None,
+            "event": "push",
+            "commitDate": None,
+            "baseRef": None,
+            "pullRequestBaseRef": None,
+            "eventDefaultBranch": None,
+            "defaultBranch": "main",
+            "time": "2026-01-01T00:00:00+00:00",
+        },
         "registries": {
             "127.0.0.1:5000": {"alias": "staging", "insecure": True, "auth": "docker-config"},
             "127.0.0.1:5001": {"alias": "prod-a", "insecure": True, "auth": "docker-config"},
@@ -192,11 +211,11 @@ def test_a_source_that_is_not_the_staging_repository_is_refused(project: Path) -
 
 def test_a_plan_whose_pipeline_file_is_not_there_is_refused(project: Path) -> None:
     plan = _plan()
-    plan["file"] = "elsewhere/pipeline.yml"
+    plan["pipeline"]["path"] = "elsewhere/pipeline.yml"
     first = _apply(project, plan)
     assert first == (
         "error: the plan's pipeline file 'elsewhere/pipeline.yml' is not there: "
-        "its sources cannot be checked"
+        "the plan cannot be checked against it"
     )
 
 
@@ -244,9 +263,12 @@ def test_generated_plans_are_refused_with_a_key_path_or_pass(
     (project / "plan.json").write_text(json.dumps(plan))
     outcome = run_in_process(["apply", "plan.json"])
     assert "internal error" not in outcome.stderr and "Traceback" not in outcome.stderr
-    assert outcome.code in (0, 2, 3), (
-        outcome
-    )  # 3: a valid plan reaching for a registry that is not there
+    # 1: a plan doing what the pipeline file does not produce; 3: a valid plan reaching
+    # for a registry that is not there
+    assert outcome.code in (0, 1, 2, 3), outcome
+    if outcome.code == 1:
+        first = outcome.first_error_line
+        assert first.startswith("error: plan.json"), first
     if outcome.code == 2:
         first = outcome.first_error_line
         assert (

@@ -21,6 +21,21 @@ from promoter.promote import (
 
 D = "sha256:" + "a" * 64
 E = "sha256:" + "b" * 64
+#: What a plan records of its pipeline file and git context (``apply`` checks them).
+BOUND = {
+    "pipeline": {"path": "p.yml", "sha256": "sha256:" + "f" * 64},
+    "context": {
+        "sha": "c" * 40,
+        "ref": "refs/tags/v1.2.3",
+        "event": "push",
+        "commitDate": None,
+        "baseRef": None,
+        "pullRequestBaseRef": None,
+        "eventDefaultBranch": None,
+        "defaultBranch": "main",
+        "time": "2026-01-01T00:00:00+00:00",
+    },
+}
 
 
 @pytest.mark.parametrize(
@@ -79,7 +94,8 @@ def _plan() -> PromotionPlan:
         "2026-01-01T00:00:00+00:00",
         [image],
         {"127.0.0.1:5000": {"alias": "staging", "insecure": True, "auth": "docker-config"}},
-        {"sha": "c" * 40, "ref": "refs/tags/v1.2.3", "runUrl": None},
+        {**BOUND["context"], "runUrl": None},
+        {"path": "pipeline.yml", "sha256": "sha256:" + "f" * 64},
     )
 
 
@@ -113,7 +129,9 @@ def test_block_turns_only_writes_into_blocked() -> None:
         ("[]", "not a JSON object"),
         ('{"format": "other"}', "not a promoter plan"),
         (
-            json.dumps({"format": "promoter.plan/v1", "file": "p.yml", "images": [{"image": "x"}]}),
+            json.dumps(
+                {"format": "promoter.plan/v1", "file": "p.yml", **BOUND, "images": [{"image": "x"}]}
+            ),
             "images[0]: missing required key 'source'",
         ),
         (
@@ -121,6 +139,7 @@ def test_block_turns_only_writes_into_blocked() -> None:
                 {
                     "format": "promoter.plan/v1",
                     "file": "p.yml",
+                    **BOUND,
                     "images": [
                         {
                             "image": "x",
@@ -132,6 +151,10 @@ def test_block_turns_only_writes_into_blocked() -> None:
                 }
             ),
             "images[0].actions[0].action: invalid value 'nuke'",
+        ),
+        (
+            json.dumps({"format": "promoter.plan/v1", "file": "p.yml", "images": []}),
+            "the plan names no pipeline file digest (made by an older promoter)",
         ),
     ],
 )

@@ -33,6 +33,14 @@ __all__ = ["apply"]
     "(auto: Azure DevOps' SYSTEM_JOBPOSITIONINPHASE/SYSTEM_TOTALJOBSINPHASE).",
 )
 @click.option(
+    "-f",
+    "--file",
+    "pipeline_file",
+    default=None,
+    metavar="FILE",
+    help="The pipeline file the plan was made from (default: the path the plan records).",
+)
+@click.option(
     "--finish",
     is_flag=True,
     default=False,
@@ -44,6 +52,7 @@ __all__ = ["apply"]
 def apply(
     plan_file: str,
     shard_text: str | None,
+    pipeline_file: str | None,
     finish: bool,
     output: str,
     quiet: bool,
@@ -53,8 +62,10 @@ def apply(
     """Apply a plan written by 'promoter plan --out', refusing if the world moved.
 
     Exits 1 and writes nothing when a source digest or a destination tag has
-    changed since the plan was made. --shard and --finish split the work over
-    several CI jobs: every shard first, then one --finish.
+    changed since the plan was made, when the pipeline file is not the one the
+    plan was made from (its SHA-256), or when the plan copies, tags or signs
+    anything its promote rules do not produce. --shard and --finish split the
+    work over several CI jobs: every shard first, then one --finish.
     """
     from promoter.cli.interrupts import graceful_interrupts
     from promoter.cli.progress import live_display, progress_for
@@ -65,7 +76,7 @@ def apply(
             "then one --finish"
         )
     if shard_text is not None:
-        return _shard(plan_file, shard_text, insecure_registries, ca_file)
+        return _shard(plan_file, shard_text, pipeline_file, insecure_registries, ca_file)
     listener = progress_for(quiet)
     with graceful_interrupts(), live_display(listener):
         if finish:
@@ -76,6 +87,7 @@ def apply(
                 insecure_registries=insecure_registries,
                 ca_file=ca_file,
                 listener=listener,
+                pipeline_file=pipeline_file,
             )
         else:
             from promoter.pipeline import apply_plan_file
@@ -85,19 +97,28 @@ def apply(
                 insecure_registries=insecure_registries,
                 ca_file=ca_file,
                 listener=listener,
+                pipeline_file=pipeline_file,
             )
     return emit_run_report(report)
 
 
 def _shard(
-    plan_file: str, shard_text: str, insecure_registries: tuple[str, ...], ca_file: str | None
+    plan_file: str,
+    shard_text: str,
+    pipeline_file: str | None,
+    insecure_registries: tuple[str, ...],
+    ca_file: str | None,
 ) -> int:
     from promoter.pipeline import apply_shard_file
     from promoter.promote.shard import parse_shard
 
     shard = parse_shard(shard_text, os.environ)
     outcome = apply_shard_file(
-        plan_file, shard, insecure_registries=insecure_registries, ca_file=ca_file
+        plan_file,
+        shard,
+        insecure_registries=insecure_registries,
+        ca_file=ca_file,
+        pipeline_file=pipeline_file,
     )
     emit(outcome.to_dict(), lambda _doc: _shard_text(outcome))
     return 0
