@@ -78,14 +78,13 @@ def verified_statement(
     """``(the signed statement, the key that verified it, "")``, or ``(None, key or None,
     why not)``: the key is given when a trusted key signed what is refused (an envelope of
     another payload type, a payload that is not strict JSON)."""
-    from promoter.signing.dsse import payload_type_problem, verify_envelope
+    from promoter.signing.dsse import INTOTO_PAYLOAD_TYPE, payload_type_problem, verify_envelope
 
     envelope = _mapping(envelope)
     problem = payload_type_problem(envelope)
-    own_type = str(envelope.get("payloadType")) if problem else None
-    verified = verify_envelope(
-        envelope, [k.key for k in keys], **({"payload_type": own_type} if own_type else {})
-    )
+    # Of another type, it is refused; verified with its own type, the message says who signed.
+    own_type = str(envelope.get("payloadType")) if problem else INTOTO_PAYLOAD_TYPE
+    verified = verify_envelope(envelope, [k.key for k in keys], payload_type=own_type)
     if verified is None:
         reason = f"attestation does not verify with {key_names(keys)} "
         return None, None, problem or reason + "(an untrusted key, or a tampered payload)"
