@@ -224,15 +224,9 @@ class RegistryTransport:
             response.close()
 
 
-def _deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:
-    """An ``httpx.HTTPTransport`` whose sockets keep to the thread's deadline or speed
-    floor (``promoter.registry.deadline``): httpx has no seam for its network backend."""
-    import httpx
+def _deadline_transport(**kwargs: Any) -> httpx.BaseTransport:
+    """A transport whose sockets keep to the thread's deadline or speed floor
+    (``promoter.registry.deadline``), through httpcore's public network backend."""
+    from promoter.registry.deadline_transport import DeadlineTransport
 
-    from promoter.registry.deadline import deadline_backend
-
-    transport = httpx.HTTPTransport(**kwargs)
-    pool = getattr(transport, "_pool", None)
-    if pool is not None and hasattr(pool, "_network_backend"):
-        pool._network_backend = deadline_backend()
-    return transport
+    return DeadlineTransport(**kwargs)
