@@ -91,6 +91,12 @@ def render_text(report: RunReport) -> str:
     git = f"{context.get('ref') or 'no ref'} @ {(context.get('sha') or 'no commit')[:12]}"
     head = "plan" if report.dry_run else "run"
     lines = [f"{head} of {report.file} (git: {git}; stages: {', '.join(report.stages)})"]
+    if report.plan is not None and report.plan.rollback is not None:
+        back = report.plan.rollback
+        lines.append(
+            f"rollback of {back.tag} (--to {back.to}); reason: {back.reason or '-'}"
+            + ("; policy checks skipped" if back.skipped_checks else "")
+        )
     lines += [f"note: {note}" for note in report.notes]
     if report.build is not None:
         for built in report.build.images:
