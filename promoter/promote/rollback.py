@@ -48,6 +48,23 @@ __all__ = [
 ]
 
 _TEMPLATE = re.compile(r"\{\{.*?\}\}")
+_ANY = "[A-Za-z0-9_.-]+"
+#: What each template variable can render to in a tag (the rest: any tag characters).
+_SHAPES = {
+    "version": r"v?[0-9]+(?:\.[0-9]+)*(?:-[0-9A-Za-z.-]+)?",
+    "raw": r"v?[0-9]+(?:\.[0-9]+)*(?:-[0-9A-Za-z.-]+)?",
+    "major": "[0-9]+",
+    "minor": "[0-9]+",
+    "patch": "[0-9]+",
+    "sha": "[0-9a-f]{7,40}",
+    "date": "[0-9][0-9A-Za-z_.-]*",
+    "commit_date": "[0-9][0-9A-Za-z_.-]*",
+}
+
+
+def _shape(expression: str) -> str:
+    words = expression.strip("{}~ #").split()
+    return _SHAPES.get(words[0] if words else "", _ANY)
 
 
 @dataclass(frozen=True)
@@ -60,11 +77,17 @@ class RuleTarget:
 
 
 def tag_matches(pattern: str, tag: str) -> bool:
-    """A rule's tag (maybe a template: ``{{version}}``, ``v{{major}}``) against a tag."""
+    """A rule's tag (maybe a template: ``{{version}}``, ``v{{major}}``) against a tag: each
+    expression matches what its variable renders to (``{{version}}`` a version,
+    ``{{sha}}`` hex, ``{{branch}}`` any tag characters)."""
     if "{{" not in pattern:
         return pattern == tag
-    parts = [re.escape(p) for p in _TEMPLATE.split(pattern)]
-    return re.fullmatch("[A-Za-z0-9_.-]+".join(parts), tag) is not None
+    texts = _TEMPLATE.split(pattern)
+    shapes = [f"(?:{_shape(e)})" for e in _TEMPLATE.findall(pattern)]
+    regex = re.escape(texts[0]) + "".join(
+        s + re.escape(t) for s, t in zip(shapes, texts[1:], strict=True)
+    )
+    return re.fullmatch(regex, tag) is not None
 
 
 def rule_targets(pipeline: Pipeline, image_name: str, tag: str) -> list[RuleTarget]:
