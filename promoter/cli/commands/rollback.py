@@ -13,16 +13,31 @@ __all__ = ["rollback"]
 
 @click.command()
 @click.argument("image")
-@click.option("--tag", "tag", required=True, metavar="TAG", help="The mutable tag to move back.")
+@click.option(
+    "--tag",
+    "tag",
+    required=True,
+    metavar="TAG",
+    envvar="PROMOTER_ROLLBACK_TAG",
+    help="The mutable tag to move back (or PROMOTER_ROLLBACK_TAG).",
+)
 @click.option(
     "--to",
     "to",
     default="previous",
     show_default=True,
     metavar="previous|DIGEST",
-    help="The digest the tag named before (from the records), or this promoted digest.",
+    envvar="PROMOTER_ROLLBACK_TO",
+    help="The digest the tag named before (from the records), or this promoted digest "
+    "(or PROMOTER_ROLLBACK_TO).",
 )
-@click.option("--reason", default="", metavar="TEXT", help="Why; kept in the rollback record.")
+@click.option(
+    "--reason",
+    default="",
+    metavar="TEXT",
+    envvar="PROMOTER_ROLLBACK_REASON",
+    help="Why; kept in the rollback record (or PROMOTER_ROLLBACK_REASON).",
+)
 @click.option(
     "--skip-checks",
     is_flag=True,
