@@ -219,3 +219,30 @@ def test_policies_are_checked_again_unless_skipped(logged_project: Project) -> N
     record = record_document(project.prod_a.url, destination["record"])
     assert record["skippedChecks"] is True
     assert _latest(project) == (a.digest, a.digest)
+
+
+def test_on_github_a_rollback_writes_outputs_and_a_summary_as_a_promotion(
+    make_project: Callable[..., Project], tmp_path: Path
+) -> None:
+    from tests.ci.test_cli_on_ci import github_env
+    from tests.support.actions_runner import parse_file_command
+    from tests.support.cli import run_cli
+
+    project = make_project(git_tag="")
+    a = release(project, "2.0.0", "r0")
+    release(project, "2.0.1", "r1")
+    env = {**github_env(project, tmp_path), "PROMOTER_ROLLBACK_TAG": "latest"}
+    env["PROMOTER_ROLLBACK_REASON"] = "from the workflow's input"
+    done = run_cli(["rollback", "web", "-f", str(project.file)], env=env, cwd=project.root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    outputs = parse_file_command((tmp_path / "output").read_text())
+    assert outputs["result"] == "succeeded"
+    assert json.loads(outputs["digests"]) == {"web": a.digest}
+    assert json.loads(outputs["promoted-refs"]) == {
+        "web": sorted(f"{r.host}/web@{a.digest}" for r in (project.prod_a, project.prod_b))
+    }
+    report = json.loads(Path(outputs["report"]).read_text())
+    assert report["plan"]["rollback"]["reason"] == "from the workflow's input"
+    summary = (tmp_path / "summary").read_text()
+    assert "rolled-back" in summary and a.digest[:19] in summary
+    assert _latest(project) == (a.digest, a.digest)
