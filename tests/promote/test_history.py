@@ -11,6 +11,7 @@ from promoter.oci import Descriptor
 from tests.promote.project import Project, head_digest, promoter_cli
 from tests.promote.releases import history_of, release, roll_back
 from tests.support.images import make_image, push_http
+from tests.test_json_keys import bad_keys
 
 pytestmark = pytest.mark.registry
 
@@ -42,7 +43,9 @@ def test_three_promotions_then_a_rollback(make_project: Callable[..., Project]) 
 
     rolled = roll_back(project, "--tag", "latest", "--reason", "a | <b>bad</b> release")
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
-    after = history_of(project, latest)["entries"]
+    document = history_of(project, latest)
+    assert list(bad_keys(document)) == []
+    after = document["entries"]
     assert [(e["digest"], e["kind"]) for e in after] == [
         (b.digest, "rollback"),
         (c.digest, "promotion"),

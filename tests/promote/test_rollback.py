@@ -14,6 +14,7 @@ from tests.promote.project import Project, head_digest, promoter_cli, record_doc
 from tests.promote.releases import history_of, release, roll_back
 from tests.support.images import make_image, push_http
 from tests.support.registry import Registry
+from tests.test_json_keys import bad_keys
 
 pytestmark = pytest.mark.registry
 
@@ -66,6 +67,7 @@ def test_rollback_moves_every_destination_and_records_it(
     result = roll_back(project, "--tag", "latest", "--reason", "bad release", "--output", "json")
     assert result.returncode == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
+    assert list(bad_keys(report)) == []
     assert report["plan"]["kind"] == "rollback"
     assert report["plan"]["rollback"] == {
         "tag": "latest",
