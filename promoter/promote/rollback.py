@@ -289,7 +289,11 @@ def apply_rollback(
         elif not names:
             outcome.status, outcome.message = "up-to-date", "every tag already names the digest"
         else:
-            _roll(image, plan, registries, options, outcome, names, pool)
+            STOP.applying = True  # an interrupt now waits for the commit point
+            try:
+                _roll(image, plan, registries, options, outcome, names, pool)
+            finally:
+                STOP.applying = False
     outcome.seconds = time.monotonic() - started
     return PromotionOutcome([outcome], outcome.seconds)
 

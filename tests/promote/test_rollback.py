@@ -168,6 +168,10 @@ def test_dry_run_and_out_write_nothing_and_apply_carries_the_plan_out(
     plan_file = tmp_path / "rollback.json"
     out = roll_back(project, "--tag", "latest", "--reason", "r", "--out", str(plan_file))
     assert out.returncode == 0, out.stderr
+    for split in (("--shard", "1/2"), ("--finish",)):
+        sharded = promoter_cli("apply", str(plan_file), *split)
+        assert sharded.returncode == 2, sharded.stderr
+        assert "moves tags only" in sharded.stderr
     assert len(_writes(project)) == before
     assert _latest(project) == (b.digest, b.digest)
 
