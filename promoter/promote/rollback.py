@@ -218,9 +218,10 @@ def check_promoted(
         )
 
 
-def check_rollback_plan(plan: PromotionPlan) -> None:
+def check_rollback_plan(plan: PromotionPlan) -> list[RuleTarget]:
     """Refuse (exit 2) a rollback plan its pipeline's rules would not make: one image,
-    one tag, the destinations the rules name for it, and that tag mutable in each."""
+    one tag, the destinations the rules name for it, and that tag mutable in each (an
+    immutable one: exit 1); return the rules' destinations."""
     from promoter.config.loader import load_pipeline
 
     if plan.rollback is None or len(plan.images) != 1:
@@ -235,13 +236,18 @@ def check_rollback_plan(plan: PromotionPlan) -> None:
     targets = rule_targets(load_pipeline(plan.file), image.image, tag)
     wanted = {t.destination.name for t in targets}
     named = {a.destination for a in image.actions}
-    odd = [a for a in image.actions if a.tag != tag or not a.mutable]
+    odd = [
+        a
+        for a in image.actions
+        if a.tag != tag or not a.mutable or a.action not in ("tag", "noop", "blocked")
+    ]
     if named != wanted or odd or image.digest is None:
         raise InputError(
             f"{image.image}:{tag}: the rollback plan's actions are not what {plan.file}'s "
             f"rules make (destinations {', '.join(sorted(wanted))})",
             hint="make the plan again with 'promoter rollback --out'",
         )
+    return targets
 
 
 def _check_fresh(image: ImagePlan, registries: Registries, pool: Executor) -> None:
@@ -253,7 +259,7 @@ def _check_fresh(image: ImagePlan, registries: Registries, pool: Executor) -> No
             (
                 f"{action.destination}:{action.tag}",
                 frozenset({action.current, digest}),
-                str(action.current),
+                action.current or "nothing",
             )
         )
         wanted.append((f"{action.destination}@{digest}", frozenset({digest}), digest))
@@ -277,13 +283,15 @@ def apply_rollback(
 ) -> PromotionOutcome:
     """Carry out a rollback plan: fresh or refused, then every tag at once, then records."""
     started = time.monotonic()
-    check_rollback_plan(plan)
+    targets = check_rollback_plan(plan)
     image = plan.images[0]
     outcome = ImageOutcome(image.image, image.digest, "rolled-back")
     names = list(dict.fromkeys(a.destination for a in image.writes))
     with ThreadPoolExecutor(max(2, len(image.actions) * 2), thread_name_prefix="rollback") as pool:
         if options.check_fresh:
             _check_fresh(image, registries, pool)
+        if image.digest is not None and names:  # still a promoted digest everywhere
+            check_promoted(registries, targets, image.digest, pool)
         if any(a.action == "blocked" for a in image.actions):
             outcome.status, outcome.message = "blocked", "policy checks failed on the target"
         elif not names:

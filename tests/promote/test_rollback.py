@@ -168,6 +168,12 @@ def test_dry_run_and_out_write_nothing_and_apply_carries_the_plan_out(
     plan_file = tmp_path / "rollback.json"
     out = roll_back(project, "--tag", "latest", "--reason", "r", "--out", str(plan_file))
     assert out.returncode == 0, out.stderr
+    edited = json.loads(plan_file.read_text())
+    edited["images"][0]["actions"].pop()  # one destination only: not all or none
+    (tmp_path / "edited.json").write_text(json.dumps(edited))
+    partial = promoter_cli("apply", str(tmp_path / "edited.json"))
+    assert partial.returncode == 2, partial.stderr
+    assert "not what" in partial.stderr
     for split in (("--shard", "1/2"), ("--finish",)):
         sharded = promoter_cli("apply", str(plan_file), *split)
         assert sharded.returncode == 2, sharded.stderr
