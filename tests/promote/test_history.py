@@ -151,3 +151,45 @@ def test_a_repository_merges_its_tags_histories(make_project: Callable[..., Proj
     )
     assert by_digest.returncode == 2, by_digest.stderr
     assert "follows a tag" in by_digest.stderr
+
+
+def test_history_reads_records_through_the_referrers_api(
+    make_project: Callable[..., Project],
+) -> None:
+    """distribution 2.8 has no referrers API: the registry's answer is the same index its
+    ``sha256-<hex>`` tag holds, given at ``/referrers/`` (the one part not real), and the
+    walk never asks for a fallback tag."""
+    import json
+
+    from promoter.oci.reference import parse_registry_reference
+    from promoter.promote.history import tag_history
+    from promoter.registry.client import RegistryClient
+    from promoter.registry.options import RegistryOptions
+    from tests.promote.project import fallback_index
+    from tests.support.fault_transport import FaultTransport, Rule
+
+    project = make_project(git_tag="")
+    images = [release(project, f"2.0.{n}", f"r{n}") for n in range(3)]
+    index_type = {"Content-Type": "application/vnd.oci.image.index.v1+json"}
+    rules = [
+        Rule(
+            "GET",
+            f"/referrers/{image.digest}",
+            FaultTransport.answer(
+                200,
+                json.dumps(fallback_index(project.prod_a.url, image.digest)).encode(),
+                index_type,
+            ),
+            times=5,
+        )
+        for image in images
+    ]
+    seam = FaultTransport(rules)
+    options = RegistryOptions(transport=seam, insecure_registries=(project.prod_a.host,))
+    with RegistryClient(project.prod_a.host, options) as client:
+        reference = parse_registry_reference(f"{project.prod_a.host}/web:latest")
+        found = tag_history(client, reference, 10)
+    assert [e.digest for e in found.entries] == [i.digest for i in reversed(images)]
+    assert "first promotion" in found.end
+    assert any("/referrers/" in path for _, path, _ in seam.log)
+    assert not any("/manifests/sha256-" in path for _, path, _ in seam.log)
