@@ -27,10 +27,13 @@ def _image_lines(image: ImagePlan, report: RunReport) -> list[str]:
     origin = {
         "build": "built in this run",
         "staging-tag": f"staging tag {image.staging_tag}",
+        "rollback": "the rollback's target, a digest promoted to every destination",
     }.get(
         image.digest_from,
         "not built yet" + (f": no {image.staging_tag} tag in staging" if image.staging_tag else ""),
     )
+    if image.digest_from == "rollback":
+        where = str(image.digest)
     lines = [f"{image.image}: {where} ({origin})"]
     check = report.checks.get(image.image)
     if check is not None:

@@ -165,6 +165,9 @@ def test_dry_run_and_out_write_nothing_and_apply_carries_the_plan_out(
     planned = json.loads(dry.stdout)
     assert planned["dryRun"] is True and planned["promotion"] is None
     assert [x["action"] for x in planned["plan"]["images"][0]["actions"]] == ["tag", "tag"]
+    text = roll_back(project, "--tag", "latest", "--dry-run").stdout
+    assert "rollback of latest (--to previous)" in text
+    assert f"web: {a.digest} (the rollback's target" in text
     plan_file = tmp_path / "rollback.json"
     out = roll_back(project, "--tag", "latest", "--reason", "r", "--out", str(plan_file))
     assert out.returncode == 0, out.stderr

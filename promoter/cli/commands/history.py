@@ -76,7 +76,9 @@ def render_history_markdown(found: History) -> str:
             e.kind,
             ", ".join(e.tags),
             e.at,
-            _short(e.previous) if e.previous_known else "unknown",
+            (_short(e.previous) if e.previous else "none (new tag)")
+            if e.previous_known
+            else "unknown",
             git,
             e.run_url,
             ", ".join(e.checks),
