@@ -128,12 +128,17 @@ def test_a_record_without_previous_is_shown_and_ends_the_walk(
         subject = Descriptor(old.media_type, old.digest, old.size)
         document = {"digest": old.digest, "tags": ["latest"], "time": "2030-01-01T00:00:00+00:00"}
         RecordWriter().push(endpoint, subject, document, "2030-01-01T00:00:00+00:00")
+        # and one too large to be read (a record is at most 256 KiB): skipped and named
+        huge = {**document, "kind": "rollback", "reason": "x" * 300_000}
+        RecordWriter().push(endpoint, subject, huge, "2030-01-02T00:00:00+00:00")
 
     found = history_of(project, f"{project.prod_a.host}/web:latest")
     assert [(e["digest"], e["kind"], e["previous"]) for e in found["entries"]] == [
         (old.digest, "promotion", "unknown")
     ]
     assert "predates" in found["end"]
+    (skipped,) = found["skippedRecords"]
+    assert "not a readable record (its record is 3" in skipped  # ~300 kB: not read
     assert a.digest != old.digest
 
 
