@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from promoter import __version__
+from promoter.errors import InputError
 from promoter.pipeline.binding import bind_plan
 from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import registry_options
@@ -32,7 +33,12 @@ __all__ = ["apply_shard_file", "finish_plan_file"]
 
 
 def _trusted(plan: PromotionPlan, registries: Registries) -> None:
-    """What ``apply_plan`` refuses first: unknown digests, a stale plan."""
+    """What ``apply_plan`` refuses first: another kind of plan, unknown digests, a stale plan."""
+    if plan.kind != "promotion":
+        raise InputError(
+            f"a {plan.kind} plan moves tags only, it has no content to shard",
+            hint="apply it whole: 'promoter apply PLAN', without --shard or --finish",
+        )
     check_provenance(plan)
     with ThreadPoolExecutor(8, thread_name_prefix="fresh") as pool:
         check_freshness(plan, registries, pool)
