@@ -12,6 +12,7 @@ from promoter.cli.commands.index import index
 from promoter.cli.commands.inspect import inspect
 from promoter.cli.commands.keygen import keygen
 from promoter.cli.commands.plan import plan
+from promoter.cli.commands.prune import prune
 from promoter.cli.commands.run import run
 from promoter.cli.commands.schema import schema
 from promoter.cli.commands.tags import tags
@@ -32,4 +33,5 @@ COMMANDS: tuple[click.Command, ...] = (
     tags,
     schema,
     keygen,
+    prune,
 )
