@@ -134,6 +134,11 @@ def test_prune_keeps_what_is_needed_and_deletes_the_rest_with_its_signatures(
     assert set(deleted) == {i.digest for i in seeded.deleted.values()}
     assert set(kept) == {i.digest for i in seeded.kept.values()}
     assert all({"repository", "digest", "tags", "reason"} <= set(e) for e in document["delete"])
+    # The budget: a manifest GET and a config GET per staging digest, plus the ping, the tag
+    # list and the referrer tags of what is deleted; one HEAD per destination for the rest.
+    assert document["stagingDigests"] == 12  # 9 tagged, 3 index children
+    assert document["requests"][project.staging.host] <= 2 * 12 + 2 + 2
+    assert document["requests"][project.prod_a.host] <= 5 + 2  # 5 HEADs (b4 found there)
     assert "promoted" in kept[seeded.kept["b4"].digest]["reason"]
     assert "promoted" in kept[seeded.kept["b5"].digest]["reason"]
     assert "keep_tags" in kept[seeded.kept["b6"].digest]["reason"]
@@ -242,3 +247,25 @@ def test_without_retention_prune_is_bad_input(
     done = promoter_cli("prune", "-f", str(project.file))
     assert done.returncode == 2
     assert "has no retention: nothing to prune" in done.stderr.splitlines()[0]
+
+
+def test_on_github_prune_writes_its_outputs_and_summary(project: Project, tmp_path: Path) -> None:
+    from tests.ci.test_cli_on_ci import github_env
+    from tests.support.actions_runner import parse_file_command
+    from tests.support.cli import run_cli
+
+    images = [_image(f"g{days}", days) for days in (20, 21, 22)]
+    for n, image in enumerate(images):
+        push_http(image, project.staging.url, "web", f"g{n}")
+    env = github_env(project, tmp_path)
+    plan = tmp_path / "prune.json"
+    done = run_cli(["prune", "-f", str(project.file), "--out", str(plan)], env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    outputs = parse_file_command((tmp_path / "output").read_text())
+    assert outputs["result"] == "succeeded"
+    assert outputs["plan"] == str(plan)
+    summary = (tmp_path / "summary").read_text()
+    assert "promoter prune: succeeded" in summary
+    assert "### To delete (dry run)" in summary
+    assert f"`{images[2].digest}` | g2 |" in summary
+    assert "### Kept" in summary and "one of the newest 2" in summary
