@@ -176,24 +176,29 @@ def _plan_tags(plan: PrunePlan, repository: str) -> set[str]:
 
 
 def _look_again(plan: PrunePlan, registries: Registries, repository: str) -> _Now:
-    """The repository's tags now: each tag the plan did not know, and each tag of a kept
-    digest that names another digest now, by the digest it names."""
+    """The repository's tags now, by the digest each names where the plan had it name
+    another (or did not know it): deleting a digest by digest removes every tag naming it."""
     host, _, name = repository.partition("/")
     client = registries.client(host)
     known = _plan_tags(plan, repository)
-    kept = {t: e.digest for e in plan.keep if e.repository == repository for t in e.tags}
+    owner = {
+        t: e.digest
+        for e in [*plan.keep, *plan.delete]
+        if e.repository == repository
+        for t in e.tags
+    }
     now = _Now()
     ordinary = []
     for tag in client.list_tags(name):
         named = referrer_tag(tag)
-        if named is not None and tag not in known:
-            now.new_referrer_tags.setdefault(named[0], []).append(tag)
-        elif named is None and (tag not in known or tag in kept):
+        if named is None:
             ordinary.append(tag)
+        elif tag not in known:
+            now.new_referrer_tags.setdefault(named[0], []).append(tag)
     with ThreadPoolExecutor(8) as pool:
         found = pool.map(lambda t: client.head_manifest(Reference(host, name, tag=t)), ordinary)
         for tag, descriptor in zip(ordinary, found, strict=True):
-            if descriptor is not None and kept.get(tag) != descriptor.digest:
+            if descriptor is not None and owner.get(tag) != descriptor.digest:
                 now.new_tags.setdefault(descriptor.digest, []).append(tag)
     return now
 
