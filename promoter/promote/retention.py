@@ -268,9 +268,20 @@ def plan_repository(
             tuple(stored.tags),
             _delete_reason(rules.retention, stored, now),
             stored.created,
-            steps_for(client, survey, stored, protected),
+            _unpromoted(registries, rules, steps_for(client, survey, stored, protected)),
             tuple(survey.referrer_tags(stored.digest)),
         )
         for stored in doomed
     ]
     return delete, keep
+
+
+def _unpromoted(
+    registries: Registries, rules: RepositoryRules, steps: tuple[Step, ...]
+) -> tuple[Step, ...]:
+    """``steps`` without the children of a deleted index that a destination holds on their own."""
+    return tuple(
+        step
+        for step in steps
+        if step.what != "child" or promoted_at(registries, step.digest, rules.destinations) is None
+    )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from promoter.errors import RegistryError
 from promoter.oci.reference import Reference
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ def _config_created(client: RegistryClient, repository: str, digest: str) -> dat
     """The config's ``org.opencontainers.image.created`` label, else its ``created``."""
     try:
         document: Any = json.loads(client.get_blob_bytes(repository, digest, max_size=4 << 20))
-    except ValueError:
+    except (ValueError, RegistryError):  # unreadable or missing: no date, so it is kept
         return None
     if not isinstance(document, dict):
         return None
