@@ -270,3 +270,21 @@ def test_on_github_prune_writes_its_outputs_and_summary(project: Project, tmp_pa
     assert "### To delete (dry run)" in summary
     assert f"`{images[2].digest}` | g2 |" in summary
     assert "### Kept" in summary and "one of the newest 2" in summary
+
+
+@pytest.mark.parametrize(
+    ("document", "says"),
+    [
+        ({"kind": "prune", "format": "promoter.prune/v0"}, "not a prune plan"),
+        ({"kind": "prune", "format": "promoter.prune/v1", "delete": []}, "malformed prune plan"),
+    ],
+    ids=["format", "shape"],
+)
+def test_a_broken_prune_plan_is_bad_input(
+    tmp_path: Path, document: dict[str, str], says: str
+) -> None:
+    plan = tmp_path / "prune.json"
+    plan.write_text(json.dumps(document))
+    done = promoter_cli("apply", str(plan))
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr.splitlines()[0]
