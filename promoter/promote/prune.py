@@ -26,13 +26,25 @@ if TYPE_CHECKING:
     from promoter.config.model import Retention
     from promoter.registry.pool import Registries
 
-__all__ = ["PRUNE_FORMAT", "PruneOutcome", "PrunePlan", "apply_prune", "prune_plan_from_dict"]
+__all__ = [
+    "PRUNE_FORMAT",
+    "PruneOutcome",
+    "PrunePlan",
+    "apply_prune",
+    "prune_plan_from_dict",
+    "request_counts",
+]
 
 PRUNE_FORMAT = "promoter.prune/v1"
 _UNSEEN = (
     "untagged manifests are not listed: the registry's tag list is all a plain registry "
     "(distribution) offers, so a manifest no tag names is neither kept nor deleted here"
 )
+
+
+def request_counts(by_host: dict[str, int]) -> list[dict[str, Any]]:
+    """``{host: n}`` as ``[{"host": ..., "count": n}]`` (hosts are data, not keys)."""
+    return [{"host": host, "count": count} for host, count in sorted(by_host.items())]
 
 
 @dataclass
@@ -61,7 +73,7 @@ class PrunePlan:
             "delete": [entry.to_dict() for entry in self.delete],
             "keep": [entry.to_dict() for entry in self.keep],
             "notes": list(self.notes),
-            "requests": dict(self.requests),
+            "requests": request_counts(self.requests),
             "stagingDigests": self.digests,
         }
 
@@ -153,7 +165,7 @@ class PruneOutcome:
             "manifestsDeleted": self.manifests,
             "alreadyGone": self.gone,
             "seconds": round(self.seconds, 3),
-            "requests": dict(self.requests),
+            "requests": request_counts(self.requests),
         }
 
 

@@ -40,7 +40,7 @@ def render_prune(document: dict[str, Any]) -> str:
     for note in document["notes"]:
         lines.append(f"note: {note}")
     manifests = sum(len(e.get("deletes") or []) for e in document["delete"])
-    requests = sum(document["requests"].values())
+    requests = sum(r["count"] for r in document["requests"])
     digests = document["stagingDigests"]
     lines.append(
         f"{len(document['delete'])} to delete ({manifests} manifest(s) with their referrers "
