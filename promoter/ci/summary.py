@@ -189,7 +189,7 @@ def _prune_tables(doc: Mapping[str, Any], md: _Budget) -> None:
         "Skipped (changed since the plan)",
         ["Repository", "Digest", "Why"],
         (
-            [e.get("repository"), f"`{e.get('digest')}`", e.get("skipped")]
+            [e.get("repository"), _code(e.get("digest")), e.get("skipped")]
             for e in applied.get("skipped") or []
         ),
     )
@@ -200,7 +200,7 @@ def _prune_tables(doc: Mapping[str, Any], md: _Budget) -> None:
         (
             [
                 e.get("repository"),
-                f"`{e.get('digest')}`",
+                _code(e.get("digest")),
                 ", ".join(e.get("tags") or []),
                 e.get("reason"),
             ]
@@ -214,7 +214,7 @@ def _prune_tables(doc: Mapping[str, Any], md: _Budget) -> None:
         (
             [
                 e.get("repository"),
-                f"`{e.get('digest')}`",
+                _code(e.get("digest")),
                 ", ".join(e.get("tags") or []),
                 e.get("reason"),
             ]

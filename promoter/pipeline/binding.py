@@ -40,7 +40,7 @@ from promoter.promote.classify import TagTarget
 from promoter.promote.plan import ImagePlan, PromotionPlan, TagAction
 from promoter.tagging.stage import image_metadata
 
-__all__ = ["UnboundPlanError", "bind_plan"]
+__all__ = ["UnboundPlanError", "bind_plan", "bound_pipeline"]
 
 _REPLAN = "make the plan again with 'promoter plan --out plan.json' and review it"
 
@@ -49,9 +49,9 @@ class UnboundPlanError(RefusedError):
     """The plan does something its pipeline file does not produce (or the file changed)."""
 
 
-def _pipeline_path(plan: PromotionPlan, where: str, pipeline_file: str | None) -> str:
-    recorded = plan.pipeline.get("path")
-    if not recorded or not plan.pipeline.get("sha256"):
+def _pipeline_path(pipeline: Mapping[str, str], where: str, pipeline_file: str | None) -> str:
+    recorded = pipeline.get("path")
+    if not recorded or not pipeline.get("sha256"):
         raise InputError(
             f"{where}: the plan names no pipeline file digest (made by an older promoter)",
             hint="make the plan again with 'promoter plan --out plan.json'",
@@ -66,18 +66,27 @@ def _pipeline_path(plan: PromotionPlan, where: str, pipeline_file: str | None) -
     return path
 
 
-def bind_plan(plan: PromotionPlan, where: str, pipeline_file: str | None = None) -> Pipeline:
-    """Check ``plan`` (read from the file ``where``) against its pipeline file; return the
-    pipeline, with the plan's registry settings and signing keys replaced by the file's."""
-    path = _pipeline_path(plan, where, pipeline_file)
-    recorded, now = plan.pipeline["sha256"], pipeline_digest(path)
-    if now != recorded:
+def bound_pipeline(
+    recorded: Mapping[str, str], where: str, pipeline_file: str | None = None
+) -> tuple[str, Pipeline]:
+    """The pipeline file a plan (read from ``where``) records, its path and the pipeline: the
+    one given with ``-f``, else the recorded path; refused (``UnboundPlanError``) when its
+    bytes are not the ones the plan was made from."""
+    path = _pipeline_path(recorded, where, pipeline_file)
+    now = pipeline_digest(path)
+    if now != recorded["sha256"]:
         raise UnboundPlanError(
-            f"{where} was made from {path} with {recorded}, the file now has {now}; "
+            f"{where} was made from {path} with {recorded['sha256']}, the file now has {now}; "
             "make the plan again",
             detail="nothing was written",
         )
-    pipeline = load_pipeline(path)
+    return path, load_pipeline(path)
+
+
+def bind_plan(plan: PromotionPlan, where: str, pipeline_file: str | None = None) -> Pipeline:
+    """Check ``plan`` (read from the file ``where``) against its pipeline file; return the
+    pipeline, with the plan's registry settings and signing keys replaced by the file's."""
+    path, pipeline = bound_pipeline(plan.pipeline, where, pipeline_file)
     if plan.kind == "rollback":
         # A rollback's tag is the one its rule writes whatever the git context (its `when`
         # is not asked): promote.rollback.check_rollback_plan holds it to that file's rules.

@@ -11,13 +11,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from promoter.config import load_pipeline
 from promoter.config.inputfile import read_json_input
 from promoter.errors import ConfigError, InputError
+from promoter.files import write_file
 from promoter.oci.reference import Reference
+from promoter.pipeline.binding import UnboundPlanError, bound_pipeline
+from promoter.pipeline.planning import pipeline_digest, recorded_path
 from promoter.pipeline.settings import registry_options
 from promoter.promote.prune import PruneOutcome, PrunePlan, apply_prune, prune_plan_from_dict
 from promoter.promote.retention import RepositoryRules, plan_repository
@@ -126,6 +128,10 @@ def plan_prune(request: PruneRequest) -> PruneReport:
     settings = pipeline.registry_settings()
     plan = PrunePlan(str(pipeline.file), settings, _rules(pipeline, request.images))
     plan.created_at = now.isoformat()
+    plan.pipeline = {
+        "path": recorded_path(pipeline.file),
+        "sha256": pipeline_digest(pipeline.file),
+    }
     options = registry_options(settings, request.insecure_registries, request.ca_file)
     with Registries(options) as registries:
         for rules in plan.rules:
@@ -171,14 +177,42 @@ def load_prune_plan(path: str) -> PrunePlan:
     return prune_plan_from_dict(data, path)
 
 
+def bind_prune_plan(plan: PrunePlan, where: str, pipeline_file: str | None = None) -> None:
+    """Hold ``plan`` to its pipeline file, as a promotion plan is held: the file's bytes are
+    the ones the plan was made from; every repository it deletes in is a staging repository
+    that the file gives a retention; the rules each delete is checked against again, and the
+    registries' settings and credentials, come from the file, never from the plan."""
+    path, pipeline = bound_pipeline(plan.pipeline, where, pipeline_file)
+    allowed = {rules.repository: rules for rules in _rules(pipeline, ())}
+    named = dict.fromkeys(
+        [*(r.repository for r in plan.rules), *(e.repository for e in plan.delete)]
+    )
+    foreign = [repository for repository in named if repository not in allowed]
+    if foreign:
+        raise UnboundPlanError(
+            f"{where}: {foreign[0]} is not a staging repository with a retention in {path}; "
+            "nothing was deleted",
+            hint="make the plan again with 'promoter prune --out prune.json' and review it",
+        )
+    plan.rules = [allowed[repository] for repository in named]
+    plan.registries = pipeline.registry_settings()
+    plan.pipeline_file = str(pipeline.file)
+
+
 def apply_prune_file(
-    path: str, *, insecure_registries: Sequence[str] = (), ca_file: str | None = None
+    path: str,
+    *,
+    insecure_registries: Sequence[str] = (),
+    ca_file: str | None = None,
+    pipeline_file: str | None = None,
 ) -> PruneReport:
-    """``promoter apply prune.json``: delete exactly what the plan lists, each checked again."""
+    """``promoter apply prune.json``: delete exactly what the plan lists, each checked again,
+    after holding the plan to its pipeline file (``pipeline_file``, else the one it names)."""
     from promoter.registry.pool import Registries
 
     started = time.monotonic()
     plan = load_prune_plan(path)
+    bind_prune_plan(plan, path, pipeline_file)
     options = registry_options(plan.registries, insecure_registries, ca_file)
     with Registries(options) as registries:
         report = PruneReport(plan, outcome=_apply(plan, registries))
@@ -190,4 +224,4 @@ def write_prune_plan(plan: PrunePlan, path: str) -> None:
     """Write ``plan`` as JSON to ``path``."""
     import json
 
-    Path(path).write_text(json.dumps(plan.to_dict(), indent=2) + "\n", encoding="utf-8")
+    write_file(path, json.dumps(plan.to_dict(), indent=2) + "\n")

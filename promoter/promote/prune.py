@@ -61,12 +61,16 @@ class PrunePlan:
     requests: dict[str, int] = field(default_factory=dict)
     digests: int = 0
     created_at: str = ""
+    #: The pipeline file the plan was made from: ``path`` and ``sha256`` (see
+    #: ``pipeline.binding``); apply takes the repositories' rules and the registries from it.
+    pipeline: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": PRUNE_FORMAT,
             "kind": "prune",
             "pipelineFile": self.pipeline_file,
+            "pipeline": dict(self.pipeline),
             "createdAt": self.created_at,
             "registries": self.registries,
             "repositories": [rules.to_dict() for rules in self.rules],
@@ -138,6 +142,7 @@ def prune_plan_from_dict(data: dict[str, Any], file: str) -> PrunePlan:
             delete=[_entry(e) for e in data["delete"]],
             keep=[_entry(e) for e in data["keep"]],
             created_at=str(data.get("createdAt", "")),
+            pipeline={str(k): str(v) for k, v in dict(data.get("pipeline") or {}).items()},
         )
         for entry in plan.delete:
             plan.rules_of(entry.repository)

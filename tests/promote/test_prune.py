@@ -294,3 +294,36 @@ def test_a_broken_prune_plan_is_bad_input(
     done = promoter_cli("apply", str(plan))
     assert done.returncode == 2, done.stderr
     assert says in done.stderr.splitlines()[0]
+
+
+def test_a_prune_plan_is_bound_to_its_pipeline_file(project: Project) -> None:
+    # A plan handed between jobs: an edited one deletes nothing the file's retention does
+    # not cover (a production repository, say), and a changed file voids the plan.
+    seeded = _seed(project)
+    plan = project.root / "prune.json"
+    assert promoter_cli("prune", "-f", str(project.file), "--out", str(plan)).returncode == 0
+    written = json.loads(plan.read_text())
+    assert set(written["pipeline"]) == {"path", "sha256"}
+    victim = seeded.deleted["b7"]
+    push_http(victim, project.prod_b.url, "web", "release")  # a production digest
+    entry = next(e for e in written["delete"] if e["digest"] == victim.digest)
+    production = f"{project.prod_b.host}/web"
+    edited = {**written, "delete": [{**entry, "repository": production}]}
+    edited["repositories"] = [*written["repositories"], {**written["repositories"][0],
+                                                         "repository": production}]  # fmt: skip
+    plan.write_text(json.dumps(edited))
+    done = promoter_cli("apply", str(plan))
+    assert done.returncode == 1, done.stderr
+    first = done.stderr.splitlines()[0]
+    assert f"{production} is not a staging repository with a retention" in first
+    assert _exists(project.prod_b, victim.digest) and _exists(project.staging, victim.digest)
+    # The file changed since the plan: refused, nothing deleted.
+    plan.write_text(json.dumps(written))
+    project.file.write_text(project.file.read_text() + "\n# changed\n")
+    done = promoter_cli("apply", str(plan))
+    assert done.returncode == 1 and "make the plan again" in done.stderr.splitlines()[0]
+    assert _exists(project.staging, victim.digest)
+    # A plan that names no pipeline file (an older promoter's): bad input.
+    plan.write_text(json.dumps({k: v for k, v in written.items() if k != "pipeline"}))
+    assert promoter_cli("apply", str(plan)).returncode == 2
+    assert _exists(project.staging, victim.digest)

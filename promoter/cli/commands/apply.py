@@ -80,7 +80,7 @@ def apply(
         from promoter.pipeline.prune import is_prune_plan
 
         if is_prune_plan(plan_file):
-            return _prune(plan_file, insecure_registries, ca_file)
+            return _prune(plan_file, pipeline_file, insecure_registries, ca_file)
     if shard_text is not None:
         return _shard(plan_file, shard_text, pipeline_file, insecure_registries, ca_file)
     listener = progress_for(quiet)
@@ -108,12 +108,22 @@ def apply(
     return emit_run_report(report)
 
 
-def _prune(plan_file: str, insecure_registries: tuple[str, ...], ca_file: str | None) -> int:
+def _prune(
+    plan_file: str,
+    pipeline_file: str | None,
+    insecure_registries: tuple[str, ...],
+    ca_file: str | None,
+) -> int:
     """A prune plan (``"kind": "prune"``): delete exactly what it lists, each checked again."""
     from promoter.cli.commands.prune import emit_prune_report
     from promoter.pipeline.prune import apply_prune_file
 
-    report = apply_prune_file(plan_file, insecure_registries=insecure_registries, ca_file=ca_file)
+    report = apply_prune_file(
+        plan_file,
+        insecure_registries=insecure_registries,
+        ca_file=ca_file,
+        pipeline_file=pipeline_file,
+    )
     return emit_prune_report(report)
 
 
