@@ -65,21 +65,12 @@ def specs_from_image(
     build = image.build
     merged_labels = {key: render(value) for key, value in build.labels.items()}
     merged_labels.update(labels or {})
-    args = {key: render(value) for key, value in build.args.items()}
-    secret_args = _literal_secrets(args)
-    for key, value in _environment_args(pipeline, image, os.environ if env is None else env):
-        if build.env_args[key].secret:
-            secret_args[key] = value
-        else:
-            args[key] = value
+    args, secret_args = _build_arguments(pipeline, image, render, env)
     executor = ExecutorSettings(
         image=build.executor.image or DEFAULT_EXECUTOR_IMAGE,
         timeout=float(build.executor.timeout or DEFAULT_TIMEOUT),
     )
-    cache = None
-    if build.cache is not None:
-        ttl = f"{build.cache.ttl}s" if build.cache.ttl else None
-        cache = CacheSettings(repo=build.cache.repo.name, ttl=ttl)
+    cache = _cache_settings(image)
     staging = image.staging.name
     platforms: Sequence[str | None] = build.platforms or (None,)
     specs = []
@@ -105,6 +96,33 @@ def specs_from_image(
             )
         )
     return specs
+
+
+def _build_arguments(
+    pipeline: Pipeline,
+    image: Image,
+    render: Callable[[str], str],
+    env: Mapping[str, str] | None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The image's build arguments, rendered, split into plain ones and secret ones."""
+    build = image.build
+    args = {key: render(value) for key, value in build.args.items()}
+    secret_args = _literal_secrets(args)
+    for key, value in _environment_args(pipeline, image, os.environ if env is None else env):
+        if build.env_args[key].secret:
+            secret_args[key] = value
+        else:
+            args[key] = value
+    return args, secret_args
+
+
+def _cache_settings(image: Image) -> CacheSettings | None:
+    """kaniko's layer cache for the image, or None when it declares none."""
+    cache = image.build.cache
+    if cache is None:
+        return None
+    ttl = f"{cache.ttl}s" if cache.ttl else None
+    return CacheSettings(repo=cache.repo.name, ttl=ttl)
 
 
 def _literal_secrets(args: dict[str, str]) -> dict[str, str]:

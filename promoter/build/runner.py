@@ -103,6 +103,73 @@ def _dockerfile_in_container(spec: BuildSpec) -> tuple[str, tuple[tuple[Path, st
     return f"{CONTAINER_CONTEXT}/{inside.as_posix()}", ()
 
 
+def _run_in_docker(
+    spec: BuildSpec, output: Path, config_dir: Path, tail: LogTail, log: LogCallback
+) -> int | None:
+    """Run kaniko as a container of the Docker engine; its exit code, None on timeout."""
+    from promoter.build.docker_engine import ContainerJob, run_in_container
+
+    dockerfile, extra = _dockerfile_in_container(spec)
+    paths = ExecutorPaths(CONTAINER_CONTEXT, dockerfile, CONTAINER_OUTPUT)
+    job = ContainerJob(
+        image=spec.executor.image,
+        arguments=kaniko_arguments(spec, paths),
+        context=spec.context.resolve(),
+        output=output.resolve(),
+        docker_config=config_dir,
+        name=spec.name,
+        timeout=spec.executor.timeout,
+        extra_mounts=extra,
+        environment=dict(spec.secret_build_args),
+    )
+    return run_in_container(job, tail, log)
+
+
+def _run_executor(
+    executor: Path,
+    spec: BuildSpec,
+    output: Path,
+    config_dir: Path,
+    tail: LogTail,
+    log: LogCallback,
+) -> int | None:
+    """Run the kaniko executor binary as a subprocess; its exit code, None on timeout."""
+    paths = ExecutorPaths(
+        str(spec.context.resolve()),
+        str(spec.dockerfile_path.resolve()),
+        str(output.resolve()),
+    )
+    return run_as_subprocess(
+        executor,
+        kaniko_arguments(spec, paths),
+        docker_config=config_dir,
+        timeout=spec.executor.timeout,
+        environment=spec.secret_build_args,
+        tail=tail,
+        on_log=log,
+    )
+
+
+def _raise_on_failure(spec: BuildSpec, code: int | None, tail: LogTail) -> None:
+    """Raise KanikoFailed for a timeout (``code`` None) or a non-zero exit of kaniko."""
+    if code is None:
+        raise KanikoFailed(
+            f"build of {spec.name} timed out after {spec.executor.timeout:g}s and was stopped",
+            exit_code=None,
+            last_lines=[line for line in tail.lines if line.strip()][-15:],
+            dockerfile_line=None,
+            hint="raise build.executor.timeout, or make the build faster (e.g. a layer cache)",
+        )
+    if code != 0:
+        raise build_failure(
+            image=spec.name,
+            exit_code=code,
+            tail=tail,
+            dockerfile=spec.dockerfile_path,
+            dockerfile_label=shown_path(spec.dockerfile_path),
+        )
+
+
 def build_image(
     spec: BuildSpec,
     *,
@@ -133,54 +200,11 @@ def build_image(
     started = time.monotonic()
     with private_docker_config(logins, scratch_dir) as config_dir:
         if chosen == "docker":
-            from promoter.build.docker_engine import ContainerJob, run_in_container
-
-            dockerfile, extra = _dockerfile_in_container(spec)
-            paths = ExecutorPaths(CONTAINER_CONTEXT, dockerfile, CONTAINER_OUTPUT)
-            job = ContainerJob(
-                image=spec.executor.image,
-                arguments=kaniko_arguments(spec, paths),
-                context=spec.context.resolve(),
-                output=output.resolve(),
-                docker_config=config_dir,
-                name=spec.name,
-                timeout=spec.executor.timeout,
-                extra_mounts=extra,
-                environment=dict(spec.secret_build_args),
-            )
-            code = run_in_container(job, tail, log)
+            code = _run_in_docker(spec, output, config_dir, tail, log)
         else:
-            paths = ExecutorPaths(
-                str(spec.context.resolve()),
-                str(spec.dockerfile_path.resolve()),
-                str(output.resolve()),
-            )
-            code = run_as_subprocess(
-                path,
-                kaniko_arguments(spec, paths),
-                docker_config=config_dir,
-                timeout=spec.executor.timeout,
-                environment=spec.secret_build_args,
-                tail=tail,
-                on_log=log,
-            )
+            code = _run_executor(path, spec, output, config_dir, tail, log)
     seconds = time.monotonic() - started
-    if code is None:
-        raise KanikoFailed(
-            f"build of {spec.name} timed out after {spec.executor.timeout:g}s and was stopped",
-            exit_code=None,
-            last_lines=[line for line in tail.lines if line.strip()][-15:],
-            dockerfile_line=None,
-            hint="raise build.executor.timeout, or make the build faster (e.g. a layer cache)",
-        )
-    if code != 0:
-        raise build_failure(
-            image=spec.name,
-            exit_code=code,
-            tail=tail,
-            dockerfile=spec.dockerfile_path,
-            dockerfile_label=shown_path(spec.dockerfile_path),
-        )
+    _raise_on_failure(spec, code, tail)
     digest = read_digest(output, spec.name)
     tarball = tarball_path(output, spec.name) if spec.push == "promoter" else None
     return BuildResult(

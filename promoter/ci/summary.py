@@ -98,6 +98,39 @@ def _rule_line(result: Mapping[str, Any], place: Place) -> str:
     return _code(f"{place(str(result['file']))}:{result['line']}")
 
 
+def _policy_rows(doc: Mapping[str, Any], place: Place) -> list[list[Any]]:
+    """One row per policy result of every image the run checked."""
+    rows = []
+    for name, check in (doc.get("checks") or {}).items():
+        for r in check.get("results") or []:
+            line = _rule_line(r, place)
+            platform = f" [{r['platform']}]" if r.get("platform") else ""
+            rows.append(
+                [name, f"{r.get('rule')}{platform}", r.get("status"), r.get("message"), line]
+            )
+    return rows
+
+
+def _promotion_table(promotion: Mapping[str, Any], md: _Budget) -> None:
+    """What each image's promotion moved, and the run's totals under it."""
+    md.table(
+        "What moved",
+        ["Image", "Status", "Copied", "Mounted", "Seconds", "Message"],
+        (
+            [
+                i.get("image"), i.get("status"), _size(i.get("bytesCopied")),
+                _size(i.get("bytesMounted")), i.get("seconds"), i.get("message"),
+            ]
+            for i in promotion.get("images") or []
+        ),
+    )  # fmt: skip
+    md.add("")
+    md.add(
+        f"Moved {_size(promotion.get('bytesCopied'))} copied, "
+        f"{_size(promotion.get('bytesMounted'))} mounted in {promotion.get('seconds')} s."
+    )
+
+
 def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget, place: Place) -> None:
     plan = doc.get("plan") or {}
     tags = {t.get("image"): t for t in doc.get("tags") or []}
@@ -114,15 +147,11 @@ def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget, place: Pl
             for image in plan.get("images") or []
         ),
     )
-    policy_rows = []
-    for name, check in (doc.get("checks") or {}).items():
-        for r in check.get("results") or []:
-            line = _rule_line(r, place)
-            platform = f" [{r['platform']}]" if r.get("platform") else ""
-            policy_rows.append(
-                [name, f"{r.get('rule')}{platform}", r.get("status"), r.get("message"), line]
-            )
-    md.table("Policy", ["Image", "Rule", "Status", "Message", "Rule in pipeline"], policy_rows)
+    md.table(
+        "Policy",
+        ["Image", "Rule", "Status", "Message", "Rule in pipeline"],
+        _policy_rows(doc, place),
+    )
     md.table(
         "Promotions",
         ["Image", "Destination", "Tag", "Action", "Why"],
@@ -140,22 +169,7 @@ def _run_tables(doc: Mapping[str, Any], out: StepOutputs, md: _Budget, place: Pl
     )
     promotion = doc.get("promotion")
     if promotion:
-        md.table(
-            "What moved",
-            ["Image", "Status", "Copied", "Mounted", "Seconds", "Message"],
-            (
-                [
-                    i.get("image"), i.get("status"), _size(i.get("bytesCopied")),
-                    _size(i.get("bytesMounted")), i.get("seconds"), i.get("message"),
-                ]
-                for i in promotion.get("images") or []
-            ),
-        )  # fmt: skip
-        md.add("")
-        md.add(
-            f"Moved {_size(promotion.get('bytesCopied'))} copied, "
-            f"{_size(promotion.get('bytesMounted'))} mounted in {promotion.get('seconds')} s."
-        )
+        _promotion_table(promotion, md)
     if out.promoted_refs:
         md.table(
             "Promoted",

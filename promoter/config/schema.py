@@ -108,89 +108,95 @@ def _allowed_keys(schema: Mapping[str, Any]) -> list[str]:
     return [key for key in schema.get("properties", {}) if key not in ("rule",)]
 
 
-def _problems_of(error: SchemaViolation, doc: Document) -> Iterator[Problem]:
+def _unknown_key_problems(error: SchemaViolation, doc: Document) -> Iterator[Problem]:
+    """One problem per key the schema does not allow here, with "did you mean"."""
+    allowed = _allowed_keys(error.schema)
+    for key in _extra_keys(error):
+        child = (*error.path, key)
+        hint = did_you_mean(key, allowed) or (
+            f"allowed here: {', '.join(allowed)}" if allowed else None
+        )
+        yield Problem(doc.key_mark(child), format_path(child), f"unknown key '{key}'", hint)
+
+
+def _missing_key_problems(error: SchemaViolation, doc: Document) -> Iterator[Problem]:
+    """One problem per missing required key, unless a misspelling already reports it."""
     path: KeyPath = error.path
-    here = format_path(path)
     schema = error.schema
-    custom = schema.get("x-message")
+    present = error.instance if isinstance(error.instance, Mapping) else {}
+    unknown = [key for key in present if key not in schema.get("properties", {})]
+    closed = schema.get("additionalProperties") is False
+    for key in error.expected:
+        if key in present:
+            continue
+        misspelt = [u for u in unknown if did_you_mean(u, [key])]
+        if misspelt and closed:
+            continue  # reported once, as an unknown key with "did you mean"
+        hint = f"did you mean '{key}' instead of '{misspelt[0]}'?" if misspelt else None
+        yield Problem(doc.key_mark(path), format_path(path), f"missing required key '{key}'", hint)
+
+
+def _choice_message(error: SchemaViolation) -> tuple[str, str | None]:
+    """The message and hint for a value outside an ``enum`` or unequal to a ``const``."""
+    schema = error.schema
+    value = error.instance
+    choices = error.expected if error.keyword == "enum" else [error.expected]
+    listed = ", ".join(str(choice) for choice in choices)
+    lead = schema.get("x-message") or "invalid value"
+    hint = (
+        did_you_mean(value, [str(choice) for choice in choices])
+        or schema.get("x-hint")
+        or f"expected one of: {listed}"
+    )
+    return f"{lead} {_show(value)}", hint
+
+
+def _value_message(error: SchemaViolation) -> tuple[str, str | None]:
+    """The message and hint for a bad value (the problem lies at the value, not a key)."""
     validator = error.keyword
     value = error.instance
-    rule_value: Any = error.expected
-    if validator == "additionalProperties":
-        allowed = _allowed_keys(schema)
-        for key in _extra_keys(error):
-            child = (*path, key)
-            hint = did_you_mean(key, allowed) or (
-                f"allowed here: {', '.join(allowed)}" if allowed else None
-            )
-            yield Problem(doc.key_mark(child), format_path(child), f"unknown key '{key}'", hint)
-        return
-    if validator == "required":
-        present = value if isinstance(value, Mapping) else {}
-        unknown = [key for key in present if key not in schema.get("properties", {})]
-        closed = schema.get("additionalProperties") is False
-        for key in rule_value:
-            if key in present:
-                continue
-            misspelt = [u for u in unknown if did_you_mean(u, [key])]
-            if misspelt and closed:
-                continue  # reported once, as an unknown key with "did you mean"
-            hint = f"did you mean '{key}' instead of '{misspelt[0]}'?" if misspelt else None
-            yield Problem(doc.key_mark(path), here, f"missing required key '{key}'", hint)
-        return
-    mark = doc.mark(path)
-    if error.in_property_names:
-        # A bad key: point at the key itself; jsonschema's path ends at the parent.
-        child = (*path, str(value))
-        yield Problem(doc.key_mark(child), format_path(child), f"{custom or 'invalid name'}")
-        return
+    expected: Any = error.expected
+    custom = error.schema.get("x-message")
     if validator in ("enum", "const"):
-        choices = rule_value if validator == "enum" else [rule_value]
-        listed = ", ".join(str(choice) for choice in choices)
-        lead = custom or "invalid value"
-        hint = (
-            did_you_mean(value, [str(choice) for choice in choices])
-            or schema.get("x-hint")
-            or f"expected one of: {listed}"
-        )
-        yield Problem(mark, here, f"{lead} {_show(value)}", hint)
-        return
+        return _choice_message(error)
     if validator == "type":
-        wanted = rule_value
-        names = [wanted] if isinstance(wanted, str) else list(wanted)
-        expected = " or ".join(_TYPE_NAMES.get(name, name) for name in names)
-        yield Problem(mark, here, f"expected {expected}, got {_kind(value)}")
-        return
-    if validator == "pattern" and schema.get("x-secret"):
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = " or ".join(_TYPE_NAMES.get(name, name) for name in names)
+        return f"expected {wanted}, got {_kind(value)}", None
+    if validator == "pattern" and error.schema.get("x-secret"):
         # The value may be a secret pasted where a variable name belongs: never echo it.
-        yield Problem(mark, here, str(custom))
-        return
+        return str(custom), None
     if validator == "pattern":
-        yield Problem(
-            mark,
-            here,
-            f"{_show(value)}: {custom or 'does not match ' + str(rule_value)}",
-        )
-        return
+        return f"{_show(value)}: {custom or 'does not match ' + str(expected)}", None
     if validator in ("minimum", "exclusiveMinimum", "maximum"):
         bound = {"minimum": "at least", "exclusiveMinimum": "above", "maximum": "at most"}
-        yield Problem(
-            mark, here, f"{_show(value)}: {custom or f'must be {bound[validator]} {rule_value}'}"
-        )
+        return f"{_show(value)}: {custom or f'must be {bound[validator]} {expected}'}", None
+    fixed = {
+        "minItems": "must not be empty",
+        "minProperties": "must not be empty",
+        "minLength": "must not be an empty string",
+        "uniqueItems": "has duplicate entries",
+        "false": "not allowed here",
+    }
+    return fixed.get(validator, f"fails the schema's '{validator}' rule"), None
+
+
+def _problems_of(error: SchemaViolation, doc: Document) -> Iterator[Problem]:
+    """The located problems one schema violation makes."""
+    if error.keyword == "additionalProperties":
+        yield from _unknown_key_problems(error, doc)
         return
-    if validator in ("minItems", "minProperties"):
-        yield Problem(mark, here, "must not be empty")
+    if error.keyword == "required":
+        yield from _missing_key_problems(error, doc)
         return
-    if validator == "minLength":
-        yield Problem(mark, here, "must not be an empty string")
+    if error.in_property_names:
+        # A bad key: point at the key itself; jsonschema's path ends at the parent.
+        child = (*error.path, str(error.instance))
+        message = error.schema.get("x-message") or "invalid name"
+        yield Problem(doc.key_mark(child), format_path(child), f"{message}")
         return
-    if validator == "uniqueItems":
-        yield Problem(mark, here, "has duplicate entries")
-        return
-    if validator == "false":
-        yield Problem(mark, here, "not allowed here")
-        return
-    yield Problem(mark, here, f"fails the schema's '{validator}' rule")
+    message, hint = _value_message(error)
+    yield Problem(doc.mark(error.path), format_path(error.path), message, hint)
 
 
 def schema_problems(doc: Document, schema: Mapping[str, Any] | None = None) -> list[Problem]:

@@ -128,18 +128,8 @@ def _descriptor(data: Any, where: str) -> Descriptor:
         raise InvalidManifestError(f"manifest field {where}: {error.message}") from None
 
 
-def parse_manifest(
-    raw: bytes,
-    content_type: str | None = None,
-    *,
-    digest: str | None = None,
-    reference: str | None = None,
-) -> Manifest | Index:
-    """Parse ``raw`` into a view; refuse schema 1 and unknown types with a clear message.
-
-    ``digest`` is the digest of ``raw`` when the caller already knows it (it
-    must have been verified); otherwise it is computed (sha256).
-    """
+def _load_document(raw: bytes, reference: str | None) -> dict[str, Any]:
+    """``raw`` as a JSON object, refused when over the size limit, not JSON or not an object."""
     where = f" of {reference}" if reference else ""
     if len(raw) > MAX_MANIFEST_SIZE:
         raise InvalidManifestError(
@@ -154,6 +144,23 @@ def parse_manifest(
         ) from None
     if not isinstance(document, dict):
         raise InvalidManifestError(f"manifest{where} is not a JSON object", reference=reference)
+    return document
+
+
+def parse_manifest(
+    raw: bytes,
+    content_type: str | None = None,
+    *,
+    digest: str | None = None,
+    reference: str | None = None,
+) -> Manifest | Index:
+    """Parse ``raw`` into a view; refuse schema 1 and unknown types with a clear message.
+
+    ``digest`` is the digest of ``raw`` when the caller already knows it (it
+    must have been verified); otherwise it is computed (sha256).
+    """
+    where = f" of {reference}" if reference else ""
+    document = _load_document(raw, reference)
     media_type = sniff_media_type(document, content_type)
     if mt.is_schema1(media_type) or document.get("schemaVersion") == 1:
         raise UnsupportedManifestError(

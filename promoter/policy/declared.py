@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.config.inputfile import read_input_text
-from promoter.config.source import parse_document
+from promoter.config.source import Document, parse_document
 from promoter.errors import ConfigError
 
 __all__ = ["MODES", "PolicyRule", "load_policy_file", "parse_policies"]
@@ -77,40 +77,42 @@ def parse_policies(text: str, file: str) -> list[PolicyRule]:
             column=mark.column,
             path="policies",
         )
-    rules: list[PolicyRule] = []
-    for index, item in enumerate(items):
-        mark = document.mark(("policies", index))
-        where = f"policies[{index}]"
-        if not isinstance(item, dict):
-            raise ConfigError(
-                "a rule must be a mapping with a 'rule' key",
-                file=file,
-                line=mark.line,
-                column=mark.column,
-                path=where,
-            )
-        name = item.get("rule")
-        if not isinstance(name, str) or not name:
-            raise ConfigError(
-                "missing 'rule' (the rule's name)",
-                file=file,
-                line=mark.line,
-                column=mark.column,
-                path=where,
-            )
-        mode = item.get("mode", "enforce")
-        if mode not in MODES:
-            at = document.mark(("policies", index, "mode"))
-            raise ConfigError(
-                f"mode must be 'enforce' or 'warn', not {mode!r}",
-                file=file,
-                line=at.line,
-                column=at.column,
-                path=f"{where}.mode",
-            )
-        options = {k: v for k, v in item.items() if k not in ("rule", "mode")}
-        rules.append(PolicyRule(name, mode, options, file, mark.line, index))
-    return rules
+    return [_declared_rule(document, file, index, item) for index, item in enumerate(items)]
+
+
+def _declared_rule(document: Document, file: str, index: int, item: Any) -> PolicyRule:
+    """The rule at ``policies[index]``; refused unless a mapping with a name and a known mode."""
+    mark = document.mark(("policies", index))
+    where = f"policies[{index}]"
+    if not isinstance(item, dict):
+        raise ConfigError(
+            "a rule must be a mapping with a 'rule' key",
+            file=file,
+            line=mark.line,
+            column=mark.column,
+            path=where,
+        )
+    name = item.get("rule")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(
+            "missing 'rule' (the rule's name)",
+            file=file,
+            line=mark.line,
+            column=mark.column,
+            path=where,
+        )
+    mode = item.get("mode", "enforce")
+    if mode not in MODES:
+        at = document.mark(("policies", index, "mode"))
+        raise ConfigError(
+            f"mode must be 'enforce' or 'warn', not {mode!r}",
+            file=file,
+            line=at.line,
+            column=at.column,
+            path=f"{where}.mode",
+        )
+    options = {k: v for k, v in item.items() if k not in ("rule", "mode")}
+    return PolicyRule(name, mode, options, file, mark.line, index)
 
 
 def load_policy_file(path: str | Path) -> list[PolicyRule]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,6 +11,8 @@ import pytest
 
 from tests.build.archive import read_archive
 from tests.support.cli import run_cli
+from tests.support.env import clean_env
+from tests.support.git import git
 from tests.support.kaniko_standin import BUSYBOX
 
 pytestmark = pytest.mark.docker
@@ -50,20 +51,6 @@ ENTRYPOINT ["/busybox","echo","hello"]
 """
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
-def _clean_env() -> dict[str, str]:
-    """This process's environment without any CI's variables (the checkout is the context)."""
-    prefixes = ("GITHUB_", "RUNNER_", "BUILD_", "SYSTEM_", "AGENT_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.pop("TF_BUILD", None)
-    return env
-
-
 def make_checkout(root: Path, executor: str, staging: str) -> Path:
     """A git repository with pipeline.yml and app/, tagged v1.2.3 at HEAD."""
     root.mkdir(parents=True, exist_ok=True)
@@ -71,17 +58,17 @@ def make_checkout(root: Path, executor: str, staging: str) -> Path:
     shutil.copy2(BUSYBOX, root / "app" / "busybox")
     (root / "app" / "Dockerfile").write_text(DOCKERFILE)
     (root / "pipeline.yml").write_text(PIPELINE.format(executor=executor, staging=staging))
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "add", ".")
-    _git(root, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "init")
-    _git(root, "tag", "v1.2.3")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "init")
+    git(root, "tag", "v1.2.3")
     return root
 
 
 def _promoter(
     cwd: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return run_cli(args, cwd=cwd, env={**_clean_env(), **(env or {})}, timeout=300)
+    return run_cli(args, cwd=cwd, env={**clean_env(), **(env or {})}, timeout=300)
 
 
 def test_build_no_push_reports_digest_and_tarball(standin_image: str, tmp_path: Path) -> None:
@@ -92,7 +79,7 @@ def test_build_no_push_reports_digest_and_tarball(standin_image: str, tmp_path: 
     (image,) = report["images"]
     assert image["image"] == "hello"
     assert image["version"] == "1.2.3"
-    sha = _git(checkout, "rev-parse", "--short=7", "HEAD")
+    sha = git(checkout, "rev-parse", "--short=7", "HEAD")
     assert image["tags"] == [  # latest=auto: the semver rule adds latest
         "127.0.0.1:5999/hello:1.2.3",
         f"127.0.0.1:5999/hello:sha-{sha}",
@@ -107,7 +94,7 @@ def test_build_no_push_reports_digest_and_tarball(standin_image: str, tmp_path: 
     assert labels["org.example.version"] == "1.2.3"  # {{version}} rendered into the build arg
     assert labels["org.example.minor"] == "1.2"  # by the tag engine's own templates
     assert labels["org.opencontainers.image.title"] == "hello"  # the tag engine's labels
-    assert labels["org.opencontainers.image.revision"] == _git(checkout, "rev-parse", "HEAD")
+    assert labels["org.opencontainers.image.revision"] == git(checkout, "rev-parse", "HEAD")
     assert "== build hello" in done.stderr  # the group title, kaniko's lines below it
     assert "COPY busybox /busybox" in done.stderr
     shutil.rmtree(Path(build["tarball"]).parent.parent, ignore_errors=True)
@@ -178,7 +165,7 @@ def test_build_inside_a_kaniko_image_runs_the_executor(
     checkout = make_checkout(
         tmp_path / "repo", "unused.invalid/executor:never-pulled", "127.0.0.1:5999"
     )
-    env = _clean_env()
+    env = clean_env()
     env["DOCKER_HOST"] = f"unix://{tmp_path}/no-engine.sock"
     env["PROMOTER_KANIKO_EXECUTOR"] = str(standin_script)
     done = run_cli(["build", "--no-push", "--output", "json"], cwd=checkout, env=env, timeout=300)
@@ -201,17 +188,8 @@ def test_build_gets_only_the_cache_registry_credentials(standin_image: str, tmp_
         "      executor:\n",
     )
     (checkout / "pipeline.yml").write_text(pipeline)
-    _git(
-        checkout,
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.invalid",
-        "commit",
-        "-qam",
-        "cache",
-    )
-    env = _clean_env()
+    git(checkout, "commit", "-qam", "cache")
+    env = clean_env()
     secret = "cli-build-secret-9f2c"
     env["PROMOTER_REGISTRY_USERNAME"] = "builder"  # offered for every registry
     env["PROMOTER_REGISTRY_PASSWORD"] = secret

@@ -21,7 +21,9 @@ from promoter.registry.pool import Registries
 from promoter.signing.keys import SigningKey, generate_key_pair, load_private_key, load_public_key
 from promoter.signing.statement import LOCAL_BUILDER
 from promoter.tagging.stage import pipeline_tags
-from tests.build.test_cli_build import _clean_env, _git, _promoter, make_checkout
+from tests.build.test_cli_build import _promoter, make_checkout
+from tests.support.env import clean_env
+from tests.support.git import git
 from tests.support.real_parts import skopeo_raw
 from tests.support.registry import Registry
 
@@ -116,8 +118,8 @@ def _build_in_process(
 
 def _recommit(checkout: Path) -> None:
     """Commit the checkout's changes and move v1.2.3 to the new commit."""
-    _git(checkout, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "c")
-    _git(checkout, "tag", "-f", "v1.2.3")
+    git(checkout, "commit", "-qam", "c")
+    git(checkout, "tag", "-f", "v1.2.3")
 
 
 def _add_build_args(checkout: Path, lines: str) -> None:
@@ -142,7 +144,7 @@ def test_a_signed_build_carries_provenance_that_verifies(
     checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
     _with_secret_arg(checkout)
     key, public_pem = _key()
-    env = {**_clean_env(), **GITHUB_ENV, "GITHUB_SHA": _git(checkout, "rev-parse", "HEAD")}
+    env = {**clean_env(), **GITHUB_ENV, "GITHUB_SHA": git(checkout, "rev-parse", "HEAD")}
     env["GITHUB_WORKSPACE"] = str(checkout)
     image = _build_in_process(checkout, registry, env, key)
     (build,) = image["builds"]
@@ -174,7 +176,7 @@ def test_a_signed_build_carries_provenance_that_verifies(
     assert parameters["withheldBuildArgs"] == ["NPM_TOKEN"]
     dependencies = predicate["buildDefinition"]["resolvedDependencies"]
     source = next(d for d in dependencies if d.get("name") == "source")
-    assert source["digest"] == {"gitCommit": _git(checkout, "rev-parse", "HEAD")}
+    assert source["digest"] == {"gitCommit": git(checkout, "rev-parse", "HEAD")}
     assert SECRET_VALUE not in json.dumps(envelope)
     assert SECRET_VALUE not in base64.b64decode(envelope["payload"]).decode()
 
@@ -205,13 +207,13 @@ def test_unsigned_provenance_on_azure_devops_names_the_pipeline_definition(
         )
     )
     env = {
-        **_clean_env(),
+        **clean_env(),
         "TF_BUILD": "True",
         "SYSTEM_COLLECTIONURI": "https://dev.azure.com/acme/",
         "SYSTEM_TEAMPROJECT": "Web Apps",
         "SYSTEM_DEFINITIONID": "17",
         "BUILD_BUILDID": "99",
-        "BUILD_SOURCEVERSION": _git(checkout, "rev-parse", "HEAD"),
+        "BUILD_SOURCEVERSION": git(checkout, "rev-parse", "HEAD"),
         "BUILD_SOURCEBRANCH": "refs/tags/v1.2.3",
         "BUILD_REPOSITORY_URI": "https://dev.azure.com/acme/Web%20Apps/_git/hello",
         "BUILD_SOURCESDIRECTORY": str(checkout),
@@ -421,7 +423,7 @@ def test_a_literal_secret_build_argument_warns_and_stays_out_of_the_log_and_reco
 
     log = _KeptBuildLog()
     pipeline = load_pipeline(str(checkout / "pipeline.yml"))
-    env = _clean_env()
+    env = clean_env()
     now = datetime.now(timezone.utc)
     settings = BuildSettings(
         RegistryOptions.from_environment(insecure_registries=[registry.host]),

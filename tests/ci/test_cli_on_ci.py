@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.promote.project import CLEAN_ENV, Project
+from tests.promote.project import Project
 from tests.support.actions_runner import parse_file_command, parse_workflow_command
 from tests.support.azure_agent import parse_vso
 from tests.support.cli import run_cli
+from tests.support.env import CLEAN_ENV
+from tests.support.git import git
 from tests.support.images import make_image, push_http
 from tests.support.registry import Registry
 from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles, make_tls, write_htpasswd
@@ -30,12 +32,7 @@ pytestmark = pytest.mark.registry
 
 def head_commit(project: Project) -> str:
     """The commit the project's checkout is at."""
-    done = run_git(project.root, "rev-parse", "HEAD")
-    return done.stdout.strip()
-
-
-def run_git(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return git(project.root, "rev-parse", "HEAD")
 
 
 def github_env(project: Project, tmp: Path) -> dict[str, str]:

@@ -4,15 +4,15 @@ the plan (so nothing is read from a registry, nothing written)."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from tests.support.cli import run_cli
+from tests.support.env import clean_env
 
 #: No Azure DevOps job variables, whatever runs the tests.
-ENV = {k: v for k, v in os.environ.items() if not k.startswith(("SYSTEM_", "TF_BUILD"))}
+ENV = clean_env()
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,9 @@ import pytest
 from promoter.config import load_pipeline
 from promoter.config.secretargs import secret_arg_name
 from tests.config.cli_runner import run_in_process, run_subprocess
+from tests.support.git import git
 from tests.support.registry import Registry
-from tests.tagging.test_git_context import commit, git
+from tests.tagging.test_git_context import commit
 
 PIPELINE = """\
 version: 1

@@ -4,7 +4,6 @@ name is the pipeline's git context (its checkout's HEAD), through the real CLI."
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable
 
 import pytest
@@ -12,7 +11,8 @@ import pytest
 from tests.policy.attesting import envelope, provenance, push_att_tag
 from tests.policy.crafting import generate_key, public_pem
 from tests.promote.conftest import make_project
-from tests.promote.project import CLEAN_ENV, Project, promoter_cli
+from tests.promote.project import Project, promoter_cli
+from tests.support.git import git
 
 __all__ = ["make_project"]
 
@@ -24,13 +24,6 @@ POLICIES = (
 )
 
 
-def _git(project: Project, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=project.root, env=CLEAN_ENV, check=True, capture_output=True, text=True
-    )
-    return done.stdout.strip()
-
-
 def test_run_check_stage_requires_the_checkouts_commit(
     make_project: Callable[..., Project],
 ) -> None:
@@ -38,7 +31,7 @@ def test_run_check_stage_requires_the_checkouts_commit(
     key = generate_key()
     (project.root / "cosign.pub").write_bytes(public_pem(key))
     image = project.seed()
-    head = _git(project, "rev-parse", "HEAD")
+    head = git(project.root, "rev-parse", "HEAD")
     data = envelope(provenance(image.digest, head), key)
     push_att_tag(
         [(data, "https://slsa.dev/provenance/v1")], image.digest, project.staging.url, "web"
@@ -51,9 +44,9 @@ def test_run_check_stage_requires_the_checkouts_commit(
     assert head[:12] in rule["message"] and "cosign.pub" in rule["message"]
 
     # A new commit carries the release tag now: the provenance names the old one.
-    _git(project, "commit", "-q", "--allow-empty", "-m", "next")
-    _git(project, "tag", "-f", project.git_tag)
-    moved = _git(project, "rev-parse", "HEAD")
+    git(project.root, "commit", "-q", "--allow-empty", "-m", "next")
+    git(project.root, "tag", "-f", project.git_tag)
+    moved = git(project.root, "rev-parse", "HEAD")
     result = promoter_cli("run", "--stage", "check", "-f", str(project.file), "-o", "json")
     assert result.returncode == 1, result.stderr
     (rule,) = json.loads(result.stdout)["checks"]["web"]["results"]

