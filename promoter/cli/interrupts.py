@@ -2,7 +2,7 @@
 
 While a promotion runs (``promoter apply``, ``promoter run``), the first
 interrupt asks every image to stop at its next safe point
-(``promoter.promote.apply.STOP``): an image still copying writes no tag and no
+(``promoter.promote.stopping.STOP``): an image still copying writes no tag and no
 record, an image in its tag phase (the commit point, a few requests)
 finishes it. The command then exits 130 and says what was done and what was
 not. A second interrupt stops at once. Outside a promotion an interrupt is
@@ -19,7 +19,7 @@ from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any
 
-from promoter.promote.apply import STOP
+from promoter.promote.stopping import STOP
 from promoter.untrusted import neutralize_lines
 
 __all__ = ["EXIT_INTERRUPTED", "graceful_interrupts", "interrupted_summary"]

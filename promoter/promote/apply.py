@@ -26,12 +26,11 @@ finishes its tags and records. Images not started yet do not start.
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, TypeVar
 
 from promoter.errors import InputError, PromoterError, RegistryError
@@ -39,31 +38,26 @@ from promoter.oci import Descriptor
 from promoter.oci.reference import parse_registry_reference
 from promoter.promote.freshness import check_freshness
 from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
-from promoter.promote.plan import ImagePlan, PromotionPlan, TagAction
+from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.record import RecordWriter
 from promoter.promote.sign import sign_destination, signing_key_for
 from promoter.promote.source import SharedSource
+from promoter.promote.stopping import STOP, Stopped, WatchingListener
+from promoter.promote.tagphase import moved_immutable, tag_and_record
 from promoter.promote.verify import content_of, verify_content
 from promoter.registry.pool import Registries
 from promoter.registry.retry import RetryPolicy
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer import BlobHomes, CopyOptions, ProgressListener, copy_content
 from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
-from promoter.transfer.progress import BlobAction
 
 __all__ = [
-    "STOP",
     "ApplyOptions",
-    "StopRequest",
-    "Stopped",
     "apply_plan",
     "check_provenance",
     "endpoint_for",
     "plan_homes",
     "promote_image",
-    "record_document",
-    "tag_and_record",
-    "write_tags",
 ]
 
 T = TypeVar("T")
@@ -75,95 +69,6 @@ RACE_ATTEMPTS = 3
 RACE_RETRIES = RetryPolicy(
     max_attempts=RACE_ATTEMPTS, base_delay=0.2, max_delay=1.0, total_time=math.inf
 )
-
-
-class StopRequest:
-    """An interrupt asked for: promotions stop before their tag phase, finish it once in it.
-
-    ``request`` is safe in a signal handler (it only sets an event); the
-    images in their tag phase are counted so the CLI can say what it waits for.
-    """
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self.tagging: set[str] = set()
-        #: ``apply_plan`` is running: an interrupt now waits for the commit point.
-        self.applying = False
-
-    @property
-    def requested(self) -> bool:
-        """An interrupt came."""
-        return self._event.is_set()
-
-    def request(self) -> None:
-        """Ask every promotion to stop at its next safe point."""
-        self._event.set()
-
-    def clear(self) -> None:
-        """Forget a previous interrupt (a new command in the same process)."""
-        self._event.clear()
-        self.applying = False
-        with self._lock:
-            self.tagging.clear()
-
-    def check(self) -> None:
-        """Raise ``Stopped`` when an interrupt came (a point before the commit)."""
-        if self._event.is_set():
-            raise Stopped
-
-    def enter_tag_phase(self, image: str) -> None:
-        """The commit point: from here the image's tags and records are finished."""
-        with self._lock:
-            self.check()
-            self.tagging.add(image)
-
-    def leave_tag_phase(self, image: str) -> None:
-        """The image's tag phase is over."""
-        with self._lock:
-            self.tagging.discard(image)
-
-
-class Stopped(BaseException):
-    """Unwinds an image's promotion before its tag phase (not an ``Exception``: no
-    retry or error handler on the way may swallow it)."""
-
-
-#: The process's one stop request: signals are process-wide.
-STOP = StopRequest()
-
-
-class _WatchingListener(ProgressListener):
-    """Passes progress on, and stops a copy at its next event once an interrupt came."""
-
-    def __init__(self, inner: ProgressListener | None) -> None:
-        self.inner = inner or ProgressListener()
-
-    def planned(self, source: str, destination: str, blobs: int, total_bytes: int) -> None:
-        STOP.check()
-        self.inner.planned(source, destination, blobs, total_bytes)
-
-    def blob_started(self, descriptor: Descriptor) -> None:
-        STOP.check()
-        self.inner.blob_started(descriptor)
-
-    def blob_advanced(self, descriptor: Descriptor, chunk_bytes: int) -> None:
-        STOP.check()
-        self.inner.blob_advanced(descriptor, chunk_bytes)
-
-    def blob_restarted(self, descriptor: Descriptor, reason: str) -> None:
-        STOP.check()
-        self.inner.blob_restarted(descriptor, reason)
-
-    def blob_finished(self, descriptor: Descriptor, action: BlobAction) -> None:
-        self.inner.blob_finished(descriptor, action)
-        STOP.check()
-
-    def manifest_written(self, digest: str, tag: str | None) -> None:
-        self.inner.manifest_written(digest, tag)
-
-    def finished(self, destination: str, digest: str) -> None:
-        self.inner.finished(destination, digest)
 
 
 @dataclass(frozen=True)
@@ -349,7 +254,7 @@ def _promote(
         top = source.get_manifest(run.digest)
         results = _copy_and_verify(run, top, options)
         # a last look: an immutable tag another promotion wrote meanwhile is a conflict
-        moved = _moved_immutable(image, targets, reads)
+        moved = moved_immutable(image, targets, reads)
         if moved:
             outcome.status = "conflict"
             outcome.message = (
@@ -386,7 +291,7 @@ def _copy_and_verify(
             run.targets[n],
             [],
             copy_options,
-            _WatchingListener(options.listener),
+            WatchingListener(options.listener),
             pool=run.reads,
             present=present[n],
         )
@@ -447,101 +352,3 @@ def _sign_only(image: ImagePlan, registries: Registries, outcome: ImageOutcome) 
         result.signatures.append(_signature_entry(action.fingerprint, attached))
     outcome.destinations = list(results.values())
     outcome.message = f"{len(image.to_sign)} signature(s) made; every tag already in place"
-
-
-def write_tags(
-    pool: Executor,
-    targets: Mapping[str, TargetEndpoint],
-    top: FetchedManifest,
-    writes: Sequence[TagAction],
-    results: Mapping[str, DestinationOutcome],
-) -> None:
-    """Write ``writes`` (each a destination and a tag) as ``top``: all destinations at
-    once, one thread each, after every destination holds the content. The one tag
-    writer of promotions and rollbacks."""
-
-    def tag(name: str) -> None:
-        for action in writes:
-            if action.destination == name:
-                targets[name].put_manifest(top, action.tag, root=False)
-                results[name].tags.append(action.tag)
-
-    list(pool.map(tag, targets))
-
-
-def tag_and_record(
-    pool: Executor,
-    image: ImagePlan,
-    targets: Mapping[str, TargetEndpoint],
-    top: FetchedManifest,
-    results: dict[str, DestinationOutcome],
-    plan: PromotionPlan,
-    options: ApplyOptions,
-) -> None:
-    """The tags across all destinations, then a record in each (the tag phase)."""
-    write_tags(pool, targets, top, image.writes, results)
-    moment = (options.now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    subject = Descriptor(top.media_type, top.digest, len(top.raw))
-
-    def record(name: str) -> None:
-        document = record_document(image, plan, name, results[name].tags, moment, options.version)
-        results[name].record = options.records.push(targets[name], subject, document, moment)
-
-    list(pool.map(record, targets))
-
-
-def _moved_immutable(
-    image: ImagePlan, targets: Mapping[str, TargetEndpoint], pool: ThreadPoolExecutor
-) -> list[str]:
-    """Immutable tags about to be written that now name another digest."""
-    immutable = [a for a in image.writes if not a.mutable]
-    now = pool.map(lambda a: targets[a.destination].resolve(a.tag), immutable)
-    return [
-        f"{a.destination}:{a.tag}"
-        for a, there in zip(immutable, now, strict=True)
-        if there is not None and there != image.digest
-    ]
-
-
-def record_document(
-    image: ImagePlan,
-    plan: PromotionPlan,
-    destination: str,
-    tags: list[str],
-    moment: str,
-    version: str,
-) -> dict[str, Any]:
-    """The record of one destination: what was written there, from what, and why.
-
-    ``previous`` lists, for every tag written, the digest it named before (``digest``
-    None: the tag was new), so ``promoter history`` can walk the chain back one record per step.
-    """
-    context: Mapping[str, Any] = plan.context
-    policy = image.policy or {}
-    before = {a.tag: a.current for a in image.writes if a.destination == destination}
-    document: dict[str, Any] = {
-        "kind": plan.kind,
-        "source": f"{image.source}@{image.digest}",
-        "digest": image.digest,
-        "destination": destination,
-        "tags": list(tags),
-        "previous": [{"tag": tag, "digest": before.get(tag)} for tag in tags],
-        "policy": {
-            "ok": policy.get("ok"),
-            "results": policy.get("results", []),
-        },
-        "signatures": [
-            {"fingerprint": s.fingerprint, "format": "cosign simple signing"}
-            for s in image.signs
-            if s.destination == destination and s.action in ("sign", "signed")
-        ],
-        "git": {"commit": context.get("sha"), "ref": context.get("ref")},
-        "ci": {"runUrl": context.get("runUrl")},
-        "time": moment,
-        "promoter": version,
-        "pipeline": plan.file,
-    }
-    if plan.rollback is not None:
-        document["reason"] = plan.rollback.reason
-        document["skippedChecks"] = plan.rollback.skipped_checks
-    return document

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promoter.errors import OperationError
 from promoter.oci import Descriptor, compute_digest, parse_manifest
@@ -25,11 +25,15 @@ from promoter.oci.manifest import Index
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
 
+if TYPE_CHECKING:
+    from promoter.promote.plan import ImagePlan, PromotionPlan
+
 __all__ = [
     "PROMOTION_ARTIFACT_TYPE",
     "RecordWriter",
     "add_to_fallback_index",
     "fallback_tag",
+    "record_document",
     "record_manifest",
 ]
 
@@ -197,3 +201,47 @@ def add_to_fallback_index(endpoint: TargetEndpoint, subject: str, entry: Descrip
             "in the referrers index (concurrent writers)",
             hint="re-run the promotion; the record itself is stored by digest",
         )
+
+
+def record_document(
+    image: ImagePlan,
+    plan: PromotionPlan,
+    destination: str,
+    tags: list[str],
+    moment: str,
+    version: str,
+) -> dict[str, Any]:
+    """The record of one destination: what was written there, from what, and why.
+
+    ``previous`` lists, for every tag written, the digest it named before (``digest``
+    None: the tag was new), so ``promoter history`` can walk the chain back one record per step.
+    """
+    context: Mapping[str, Any] = plan.context
+    policy = image.policy or {}
+    before = {a.tag: a.current for a in image.writes if a.destination == destination}
+    document: dict[str, Any] = {
+        "kind": plan.kind,
+        "source": f"{image.source}@{image.digest}",
+        "digest": image.digest,
+        "destination": destination,
+        "tags": list(tags),
+        "previous": [{"tag": tag, "digest": before.get(tag)} for tag in tags],
+        "policy": {
+            "ok": policy.get("ok"),
+            "results": policy.get("results", []),
+        },
+        "signatures": [
+            {"fingerprint": s.fingerprint, "format": "cosign simple signing"}
+            for s in image.signs
+            if s.destination == destination and s.action in ("sign", "signed")
+        ],
+        "git": {"commit": context.get("sha"), "ref": context.get("ref")},
+        "ci": {"runUrl": context.get("runUrl")},
+        "time": moment,
+        "promoter": version,
+        "pipeline": plan.file,
+    }
+    if plan.rollback is not None:
+        document["reason"] = plan.rollback.reason
+        document["skippedChecks"] = plan.rollback.skipped_checks
+    return document

@@ -27,11 +27,13 @@ from promoter.errors import InputError, PromoterError, RefusedError
 from promoter.oci import Reference
 from promoter.oci.digest import is_digest
 from promoter.oci.reference import parse_registry_reference
-from promoter.promote.apply import STOP, ApplyOptions, Stopped, endpoint_for, tag_and_record
+from promoter.promote.apply import ApplyOptions, endpoint_for
 from promoter.promote.freshness import StalePlanError
 from promoter.promote.history import RecordReader
 from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan
+from promoter.promote.stopping import STOP, Stopped
+from promoter.promote.tagphase import tag_and_record
 from promoter.registry.pool import Registries
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ import pytest
 
 from promoter.errors import InputError
 from promoter.promote import ImagePlan, PromotionPlan, TagAction, load_plan
-from promoter.promote.apply import record_document
 from promoter.promote.plan import RollbackInfo
+from promoter.promote.record import record_document
 from promoter.promote.rollback import tag_matches
 
 A = "sha256:" + "a" * 64
