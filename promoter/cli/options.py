@@ -59,6 +59,17 @@ def file_option(func: F) -> F:
     )(func)
 
 
+def optional_file_option(help_text: str) -> Callable[[F], F]:
+    """``-f/--file``: a pipeline file the command may do without (``None`` when not given)."""
+
+    def decorate(func: F) -> F:
+        return click.option(
+            "-f", "--file", "pipeline_file", default=None, metavar="FILE", help=help_text
+        )(func)
+
+    return decorate
+
+
 def quiet_option(func: F) -> F:
     """``--quiet``: no progress lines."""
     return click.option(

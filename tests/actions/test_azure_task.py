@@ -44,6 +44,7 @@ from tests.support.azure_agent import (
     python_recorder,
     python_stub,
     recorded_calls,
+    run_lib_js,
     run_task,
 )
 from tests.support.images import make_image, write_layout
@@ -197,11 +198,7 @@ def node() -> None:
 
 def _lib(expression: str) -> Any:
     """Evaluate ``expression`` with the shim's lib.js as ``lib`` (JSON back)."""
-    lib = TASK_DIR / "promoter-task" / "lib.js"
-    script = f"const lib = require({json.dumps(str(lib))});\nprocess.stdout.write(JSON.stringify({expression}));"
-    done = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return run_lib_js(f"process.stdout.write(JSON.stringify({expression}));")
 
 
 @pytest.mark.usefixtures("node")

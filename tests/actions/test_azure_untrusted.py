@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.azure_agent import (
-    TASK_DIR,
     Endpoint,
     Vso,
     agent_env,
@@ -32,6 +31,7 @@ from tests.support.azure_agent import (
     parse_vso,
     python_stub,
     recorded_calls,
+    run_lib_js,
     run_task,
 )
 from tests.support.real_parts import require
@@ -222,15 +222,6 @@ def test_promoters_commands_are_passed_on_whole_and_its_issues_as_task_issue(
     assert complete.message == "promoter: refused (exit 1)"  # promoter's own, left alone
 
 
-def _node(script: str) -> object:
-    """Run ``script`` with the shim's lib.js as ``lib``; what it prints, as JSON."""
-    lib = TASK_DIR / "promoter-task" / "lib.js"
-    code = f"const lib = require({json.dumps(str(lib))});\n{script}"
-    done = subprocess.run(["node", "-e", code], capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 @pytest.mark.usefixtures("node")
 def test_one_line_escapes() -> None:
     cases = {
@@ -240,7 +231,9 @@ def test_one_line_escapes() -> None:
         "\x1b[31m\u2028\x85\tok": "\\x1b[31m\\u2028\\x85\tok",
         "# ## #vso[ ##vso ##x[": "# ## #vso[ ##vso ##x[",
     }
-    got = _node(f"process.stdout.write(JSON.stringify({json.dumps(list(cases))}.map(lib.oneLine)))")
+    got = run_lib_js(
+        f"process.stdout.write(JSON.stringify({json.dumps(list(cases))}.map(lib.oneLine)))"
+    )
     assert got == list(cases.values())
 
 
@@ -249,7 +242,7 @@ def test_agent_lines_split_as_the_agent_does_across_chunks() -> None:
     """LF, CR and CR LF end a line, a CR LF split over two chunks is one end, UTF-8 split
     over two chunks is one character, and the last unfinished line gets an end."""
     chunks = [[0x61, 0x0D], [0x0A, 0x62, 0x0D, 0x63, 0xE2], [0x82, 0xAC, 0x0A, 0x64]]
-    got = _node(
+    got = run_lib_js(
         "const out = []; const s = new lib.AgentLines((l, e) => out.push([l, e]));"
         f"for (const c of {json.dumps(chunks)}) s.push(Buffer.from(c)); s.end();"
         "process.stdout.write(JSON.stringify(out));"

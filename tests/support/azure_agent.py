@@ -39,6 +39,7 @@ __all__ = [
     "python_recorder",
     "python_stub",
     "recorded_calls",
+    "run_lib_js",
     "run_task",
 ]
 
@@ -256,3 +257,13 @@ def recorded_calls(log: Path) -> list[dict[str, Any]]:
     if not log.exists():
         return []
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
+
+
+def run_lib_js(script: str) -> Any:
+    """Run ``script`` under Node with the task shim's lib.js as ``lib``; what it prints, as
+    JSON (the one way the tests call into lib.js)."""
+    lib = TASK_DIR / "promoter-task" / "lib.js"
+    code = f"const lib = require({json.dumps(str(lib))});\n{script}"
+    done = subprocess.run(["node", "-e", code], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)

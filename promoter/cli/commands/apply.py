@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promoter.cli.options import insecure_registry_option, output_option, quiet_option
+from promoter.cli.options import (
+    insecure_registry_option,
+    optional_file_option,
+    output_option,
+    quiet_option,
+)
 from promoter.cli.render import emit, emit_run_report
 from promoter.errors import InputError
 
@@ -32,13 +37,8 @@ __all__ = ["apply"]
     help="Upload only shard I of N's share of the blobs; no manifest or tag "
     "(auto: Azure DevOps' SYSTEM_JOBPOSITIONINPHASE/SYSTEM_TOTALJOBSINPHASE).",
 )
-@click.option(
-    "-f",
-    "--file",
-    "pipeline_file",
-    default=None,
-    metavar="FILE",
-    help="The pipeline file the plan was made from (default: the path the plan records).",
+@optional_file_option(
+    "The pipeline file the plan was made from (default: the path the plan records)."
 )
 @click.option(
     "--finish",

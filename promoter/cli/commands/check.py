@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from promoter.cli.options import insecure_registry_option, output_option
+from promoter.cli.options import insecure_registry_option, optional_file_option, output_option
 from promoter.cli.render import emit, log
 
 __all__ = ["check"]
@@ -15,9 +15,7 @@ __all__ = ["check"]
 @click.option(
     "--policy", "policy_file", metavar="FILE", help="A YAML file with a 'policies:' list."
 )
-@click.option(
-    "-f", "--file", "pipeline_file", metavar="FILE", help="Take the policies of this pipeline file."
-)
+@optional_file_option("Take the policies of this pipeline file.")
 @click.option(
     "--facts", "facts_file", metavar="FILE", help="Check saved facts offline instead of REF."
 )

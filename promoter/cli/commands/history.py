@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from promoter.cli.options import insecure_registry_option, output_option
+from promoter.cli.options import insecure_registry_option, optional_file_option, output_option
 from promoter.cli.render import emit
 from promoter.cli.state import current_state
 
@@ -99,14 +99,7 @@ def render_history_markdown(found: History) -> str:
     show_default=True,
     help="At most N entries.",
 )
-@click.option(
-    "-f",
-    "--file",
-    "pipeline_file",
-    default=None,
-    metavar="FILE",
-    help="Take the registries' settings (insecure, auth) from this pipeline file.",
-)
+@optional_file_option("Take the registries' settings (insecure, auth) from this pipeline file.")
 @output_option("text", "json", "markdown")
 @insecure_registry_option
 def history(
