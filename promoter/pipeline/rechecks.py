@@ -5,9 +5,10 @@ rewrite them: turn a ``blocked`` action into ``copy`` and write ``ok: true``, or
 name another digest of staging. Before ``apply`` (``--shard``, ``--finish``)
 writes anything, :func:`recheck_policies` runs the pipeline file's policies
 (the check stage's :class:`PolicyChecker`) on the digest each image promotes,
-once per staging digest, concurrently, and refuses the plan (exit 1,
-:class:`PolicyRecheckError`) when an enforced rule fails. The plan's results are
-replaced by the ones just made, so the promotion records state those.
+once per staging digest, concurrently (no request when the file has no
+policy), and refuses the plan (exit 1, :class:`PolicyRecheckError`) when an
+enforced rule fails. The plan's results are replaced by the ones just made, so
+the promotion records state those.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from typing import TYPE_CHECKING
 from promoter.errors import RefusedError
 from promoter.oci.reference import parse_registry_reference
 from promoter.pipeline.checks import PolicyChecker
+from promoter.policy.results import CheckReport
 from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.registry.pool import Registries
 from promoter.untrusted import one_line
 
 if TYPE_CHECKING:
     from promoter.config import Pipeline
-    from promoter.policy.results import CheckReport
 
 __all__ = ["PolicyRecheckError", "recheck_policies"]
 
@@ -66,14 +67,19 @@ def recheck_policies(
     commit = str(plan.context.get("sha") or "") or None
     checker = PolicyChecker(pipeline, registries, now or datetime.now(timezone.utc), commit)
     digests = sorted({f"{i.source}@{i.digest}" for i in images})
-    with ThreadPoolExecutor(min(_CONCURRENT, len(digests)), thread_name_prefix="recheck") as pool:
-        made = dict(
-            zip(
-                digests,
-                pool.map(lambda d: checker.check(parse_registry_reference(d)), digests),
-                strict=True,
+    if not checker.rules:  # nothing to enforce: no request, and no result to state
+        made = {d: CheckReport(d, d.rpartition("@")[2]) for d in digests}
+    else:
+        with ThreadPoolExecutor(
+            min(_CONCURRENT, len(digests)), thread_name_prefix="recheck"
+        ) as pool:
+            made = dict(
+                zip(
+                    digests,
+                    pool.map(lambda d: checker.check(parse_registry_reference(d)), digests),
+                    strict=True,
+                )
             )
-        )
     reports: dict[str, CheckReport] = {}
     problems: list[str] = []
     for image in images:

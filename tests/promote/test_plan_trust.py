@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.promote.project import CLEAN_ENV, Project, head_digest
+from tests.promote.project import CLEAN_ENV, Project, head_digest, record_document
 from tests.promote.test_plan_binding import _cli, _plan, _tags, _untouched, _write
 from tests.support.cli import run_cli
 
@@ -225,3 +225,27 @@ def test_a_plan_naming_a_pipeline_file_outside_the_checkout_is_refused(
     applied = _cli("apply", "plan.json", "-f", "pipeline.yml", cwd=project.root)
     assert applied.returncode == 0, applied.stderr
     assert head_digest(project.prod_b, "web", "1.2.3") == image.digest
+
+
+@pytest.mark.parametrize("policies", ["  - rule: non-root\n", ""])
+def test_the_records_state_the_check_made_at_apply_not_the_plans(
+    make_project: Callable[..., Project], policies: str
+) -> None:
+    project = make_project(policies=policies)
+    image = project.seed()
+    planned = _plan(project)
+    edited = copy.deepcopy(planned)
+    claimed = {"rule": "a-rule-that-never-ran", "status": "pass", "mode": "enforce"}
+    edited["images"][0]["policy"]["results"] = [{**claimed, "message": "edited", "file": None}]
+    _write(project, edited)
+    applied = _cli("apply", "plan.json", "--output", "json", cwd=project.root)
+    assert applied.returncode == 0, applied.stderr
+    report = json.loads(applied.stdout)
+    rules = ["non-root"] if policies else []  # no policy: nothing checked, nothing claimed
+    assert [r["rule"] for r in report["checks"]["web"]["results"]] == rules
+    assert report["checks"]["web"]["digest"] == image.digest
+    for destination in report["promotion"]["images"][0]["destinations"]:
+        registry = destination["destination"].split("/", 1)[0]
+        record = record_document(f"http://{registry}", destination["record"])
+        assert [r["rule"] for r in record["policy"]["results"]] == rules
+        assert record["policy"]["ok"] is True
