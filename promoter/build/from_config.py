@@ -21,6 +21,7 @@ from promoter.build.spec import (
 )
 from promoter.config import Image, Pipeline
 from promoter.config.problems import shown_path
+from promoter.config.secretargs import secret_arg_name
 from promoter.errors import ConfigError
 from promoter.redaction import register_secret
 
@@ -65,7 +66,7 @@ def specs_from_image(
     merged_labels = {key: render(value) for key, value in build.labels.items()}
     merged_labels.update(labels or {})
     args = {key: render(value) for key, value in build.args.items()}
-    secret_args = {}
+    secret_args = _literal_secrets(args)
     for key, value in _environment_args(pipeline, image, os.environ if env is None else env):
         if build.env_args[key].secret:
             secret_args[key] = value
@@ -104,6 +105,17 @@ def specs_from_image(
             )
         )
     return specs
+
+
+def _literal_secrets(args: dict[str, str]) -> dict[str, str]:
+    """Take the literal arguments with secret-looking names (``NPM_TOKEN: abc123``, a
+    ``validate`` warning) out of ``args``: registered as secrets, they reach kaniko the way
+    ``{env: ...}`` secrets do (its environment), never a command line or a record."""
+    found = {key: value for key, value in args.items() if secret_arg_name(key)}
+    for key, value in found.items():
+        register_secret(value)
+        del args[key]
+    return found
 
 
 def _environment_args(

@@ -32,11 +32,18 @@ __all__ = [
     "runner_temp_file",
 ]
 
-_KINDS = {"run": "run", "plan": "run", "apply": "run", "check": "check", "build": "build"}
+_KINDS = {
+    "run": "run",
+    "plan": "run",
+    "apply": "run",
+    "rollback": "run",
+    "check": "check",
+    "build": "build",
+}
 
 
 def document_kind(command: str) -> str:
-    """What shape a command's document has: ``run`` (run, plan, apply), ``check``, ..."""
+    """What shape a command's document has: ``run`` (run, plan, apply, rollback), ``check``, ..."""
     return _KINDS.get(command, command)
 
 

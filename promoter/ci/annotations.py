@@ -79,6 +79,16 @@ def _error(error: Mapping[str, Any]) -> Annotation:
     )
 
 
+def _warning(warning: Mapping[str, Any]) -> Annotation:
+    """A pipeline file's warning (a literal secret build argument) at its line."""
+    path = f"{warning['path']}: " if warning.get("path") else ""
+    return Annotation(
+        "warning", "pipeline warning", f"{path}{warning.get('message') or ''}",
+        str(warning["file"]) if warning.get("file") else None,
+        _int(warning.get("line")), _int(warning.get("column")), rank=_RANKS["input"],
+    )  # fmt: skip
+
+
 def _checks(image: str, check: Mapping[str, Any]) -> Iterator[Annotation]:
     for result in check.get("results") or []:
         status = result.get("status")
@@ -133,6 +143,8 @@ def annotations_of(document: Mapping[str, Any], kind: str) -> list[Annotation]:
         found += _run(document)
     elif kind == "check":
         found += _checks(str(document.get("reference") or "image"), document)
+    elif kind == "validate":
+        found += [_warning(w) for w in document.get("warnings") or [] if isinstance(w, Mapping)]
     elif kind == "tags":
         found += [
             Annotation("warning", "promoter tags", str(w)) for w in document.get("warnings") or []

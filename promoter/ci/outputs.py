@@ -34,7 +34,7 @@ AZURE_NAMES = {
     "plan": "plan",
 }
 
-_PROMOTED = ("promoted", "up-to-date")
+_PROMOTED = ("promoted", "up-to-date", "rolled-back")
 _LANDED = ("copy", "tag", "noop")
 
 

@@ -87,7 +87,7 @@ def interrupted_summary(document: dict[str, Any]) -> list[str] | None:
     images = (document.get("promotion") or {}).get("images") or []
     for image in images:
         line = f"{image.get('image')}: {image.get('status')}: {image.get('message')}"
-        (done if image.get("status") == "promoted" else not_done).append(line)
+        (done if image.get("status") in ("promoted", "rolled-back") else not_done).append(line)
     document["ok"] = False
     document["exitCode"] = EXIT_INTERRUPTED
     document["interrupted"] = {"done": done, "notDone": not_done}

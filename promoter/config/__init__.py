@@ -12,6 +12,7 @@ import os
 from promoter.config.model import (
     BuildCache,
     BuildConfig,
+    ConfigWarning,
     EnvBuildArg,
     Executor,
     Image,
@@ -28,6 +29,7 @@ from promoter.config.model import (
 __all__ = [
     "BuildCache",
     "BuildConfig",
+    "ConfigWarning",
     "EnvBuildArg",
     "Executor",
     "Image",

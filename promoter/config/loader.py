@@ -32,6 +32,7 @@ from promoter.config.model import (
 )
 from promoter.config.problems import KeyPath, raise_problems
 from promoter.config.schema import schema_problems
+from promoter.config.secretargs import literal_secret_warnings
 from promoter.config.source import Document, read_document
 from promoter.units import parse_duration
 
@@ -207,6 +208,7 @@ class _Builder:
             signing=self.signing(("signing",), data["signing"], "key_file")
             if "signing" in data
             else None,
+            warnings=tuple(literal_secret_warnings(self.doc)),
         )
 
 

@@ -251,6 +251,36 @@ class PolicyRuleConfig:
 
 
 @dataclass(frozen=True)
+class ConfigWarning:
+    """Something in the pipeline file that loads but should change: where, and why."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        """``pipeline.yml:12:9: images.web.build.args.NPM_TOKEN: warning: ...``"""
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: warning: {self.message}"
+
+    def located(self) -> str:
+        """``pipeline.yml:12:9: images.web.build.args.NPM_TOKEN: ...`` (for a line that
+        already says it is a warning)."""
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The warning in a command's JSON document."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
 class Pipeline:
     """A loaded, validated pipeline file."""
 
@@ -261,6 +291,8 @@ class Pipeline:
     policies: tuple[PolicyRuleConfig, ...] = ()
     #: ``signing``: the pipeline's key (provenance, ``sign: true``), or None.
     signing: SigningConfig | None = None
+    #: What loads but should change (a literal secret build argument), in file order.
+    warnings: tuple[ConfigWarning, ...] = ()
 
     @property
     def base_dir(self) -> Path:

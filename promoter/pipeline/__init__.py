@@ -13,17 +13,20 @@ from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import STAGES, RunRequest, parse_stages
 
 if TYPE_CHECKING:
+    from promoter.pipeline.rollback import RollbackRequest, rollback_tag
     from promoter.pipeline.run import apply_plan_file, run_pipeline
     from promoter.pipeline.shards import apply_shard_file, finish_plan_file
 
 __all__ = [
     "STAGES",
+    "RollbackRequest",
     "RunReport",
     "RunRequest",
     "apply_plan_file",
     "apply_shard_file",
     "finish_plan_file",
     "parse_stages",
+    "rollback_tag",
     "run_pipeline",
 ]
 
@@ -33,6 +36,8 @@ _LAZY = {
     "run_pipeline": "promoter.pipeline.run",
     "apply_shard_file": "promoter.pipeline.shards",
     "finish_plan_file": "promoter.pipeline.shards",
+    "RollbackRequest": "promoter.pipeline.rollback",
+    "rollback_tag": "promoter.pipeline.rollback",
 }
 
 

@@ -160,6 +160,12 @@ def bind_plan(
             detail="nothing was written",
         )
     pipeline = load_pipeline(path)
+    if plan.kind == "rollback":
+        # A rollback's tag is the one its rule writes whatever the git context (its `when`
+        # is not asked): promote.rollback.check_rollback_plan holds it to that file's rules.
+        plan.registries = registry_hosts(pipeline)
+        plan.file = str(pipeline.file)
+        return pipeline
     _check_context(plan, where, pipeline, env)
     working = [image for image in plan.images if image.writes or image.to_sign]
     declared = {image.image: _declared(pipeline, image, path) for image in working}

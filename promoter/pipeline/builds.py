@@ -87,7 +87,7 @@ def build_pipeline(request: BuildRequest) -> BuildReport:
     pipeline = load_pipeline(request.pipeline_file)
     tags = pipeline_tags(pipeline, request.images, env=env, now=now)
     if request.warn is not None:
-        for warning in tags.warnings:
+        for warning in (*(w.located() for w in pipeline.warnings), *tags.warnings):
             request.warn(warning)
     options = registry_options(
         registry_hosts(pipeline), request.insecure_registries, request.ca_file

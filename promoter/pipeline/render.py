@@ -33,10 +33,13 @@ def _image_lines(image: ImagePlan, report: RunReport) -> list[str]:
     origin = {
         "build": "built in this run",
         "staging-tag": f"staging tag {image.staging_tag}",
+        "rollback": "the rollback's target, a digest promoted to every destination",
     }.get(
         image.digest_from,
         "not built yet" + (f": no {image.staging_tag} tag in staging" if image.staging_tag else ""),
     )
+    if image.digest_from == "rollback":
+        where = str(image.digest)
     lines = [f"{_v(image.image)}: {_v(where)} ({_v(origin)})"]
     check = report.checks.get(image.image)
     if check is not None:
@@ -99,6 +102,12 @@ def render_text(report: RunReport) -> str:
     git = f"{_v(context.get('ref') or 'no ref')} @ {_v((context.get('sha') or 'no commit')[:12])}"
     head = "plan" if report.dry_run else "run"
     lines = [f"{head} of {_v(report.file)} (git: {git}; stages: {', '.join(report.stages)})"]
+    if report.plan is not None and report.plan.rollback is not None:
+        back = report.plan.rollback
+        lines.append(
+            f"rollback of {_v(back.tag)} (--to {_v(back.to)}); reason: {_v(back.reason or '-')}"
+            + ("; policy checks skipped" if back.skipped_checks else "")
+        )
     lines += [f"note: {_v(note)}" for note in report.notes]
     if report.build is not None:
         for built in report.build.images:

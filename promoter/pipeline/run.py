@@ -8,6 +8,7 @@ the same with nothing written: no registry write, no Docker engine.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 
 __all__ = ["apply_plan_file", "run_pipeline"]
 
+#: What the CLI shows on stderr as a note (``promoter.cli.main``'s handler).
+_LOG = logging.getLogger("promoter.pipeline")
+
 
 def run_pipeline(request: RunRequest) -> RunReport:
     """Run the requested stages (or plan them, with ``dry_run``) and report every outcome.
@@ -51,6 +55,8 @@ def run_pipeline(request: RunRequest) -> RunReport:
     env = os.environ if request.env is None else request.env
     now = request.now or datetime.now(timezone.utc)
     pipeline = load_pipeline(request.pipeline_file)
+    for warning in pipeline.warnings:  # on stderr first (the report's notes have it too)
+        _LOG.warning("%s", warning)
     images = select_images(pipeline, request.images)
     context, repository = detect_context(pipeline.base_dir, env)
     metadata = {i.name: image_metadata(i, context, repository, now=now) for i in images}
@@ -66,6 +72,7 @@ def run_pipeline(request: RunRequest) -> RunReport:
         for image in images
     ]
     report.notes += [f"warning: {w}" for w in context.warnings]
+    report.notes += [f"warning: {w.located()}" for w in pipeline.warnings]
     hosts = registry_hosts(pipeline)
     options = registry_options(hosts, request.insecure_registries, request.ca_file)
     built: dict[str, Built] = {}

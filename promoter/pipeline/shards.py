@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from promoter import __version__
+from promoter.errors import InputError
 from promoter.pipeline.binding import bind_plan
 from promoter.pipeline.rechecks import recheck_policies
 from promoter.pipeline.report import RunReport
@@ -40,8 +41,13 @@ __all__ = ["apply_shard_file", "finish_plan_file"]
 def _trusted(
     plan: PromotionPlan, pipeline: Pipeline, registries: Registries, path: str
 ) -> dict[str, CheckReport]:
-    """What ``apply_plan`` refuses first: unknown digests, a failing policy (checked
-    again, not read from the plan), a stale plan. The check reports, by image."""
+    """What ``apply_plan`` refuses first: another kind of plan, unknown digests, a failing
+    policy (checked again, not read from the plan), a stale plan. The check reports."""
+    if plan.kind != "promotion":
+        raise InputError(
+            f"a {plan.kind} plan moves tags only, it has no content to shard",
+            hint="apply it whole: 'promoter apply PLAN', without --shard or --finish",
+        )
     check_provenance(plan)
     reports = recheck_policies(plan, pipeline, registries, path)
     with ThreadPoolExecutor(8, thread_name_prefix="fresh") as pool:

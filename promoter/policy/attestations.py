@@ -9,7 +9,9 @@ Two places hold a DSSE-signed in-toto attestation about a digest:
   its DSSE layers the envelopes.
 
 Each envelope goes into the facts as it is stored (``attestations``), unverified:
-the rules verify. Vulnerability reports are summarised instead (they can be large,
+the rules verify. Envelopes, statements and reports are read with the one strict JSON
+reader (:func:`promoter.config.inputfile.loads_strict`: a duplicate key is refused),
+and a statement only out of an envelope of the in-toto payload type. Vulnerability reports are summarised instead (they can be large,
 and the facts document is bounded): a cosign vulnerability attestation
 (``https://cosign.sigstore.dev/attestation/vuln/v1``), or a SARIF or Trivy JSON
 report attached as a referrer, becomes one ``vulnerabilityReports`` entry with its
@@ -24,17 +26,20 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from promoter.config.inputfile import loads_strict
 from promoter.errors import RegistryError
 from promoter.oci.reference import Reference
 from promoter.policy.vulnreports import VULN_PREDICATE, summarize_report
-from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE
+from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, payload_type_problem
 
 __all__ = [
     "ATTESTATION_ARTIFACT_TYPES",
     "REPORT_ARTIFACT_TYPES",
     "gather_attached",
     "manifest_at_tag",
+    "read_statement",
     "statement_of",
+    "strict_object",
 ]
 
 #: Referrer artifact types that carry DSSE attestations.
@@ -55,6 +60,14 @@ REPORT_ARTIFACT_TYPES = frozenset(
         "application/vnd.cosign.vuln+json",
     }
 )
+#: The format a report attached with an artifact type claims to be; it is read as that.
+_CLAIMED = {
+    "application/sarif+json": "sarif",
+    "application/vnd.sarif+json": "sarif",
+    "application/vnd.aquasec.trivy.report+json": "trivy",
+    "application/vnd.trivy.report+json": "trivy",
+    "application/vnd.cosign.vuln+json": "cosign-vuln",
+}
 #: At most this many envelopes and reports are read per image; each at most this large.
 _MAX_ITEMS = 32
 _MAX_ENVELOPE = 1024 * 1024
@@ -89,12 +102,36 @@ def _manifest(raw: bytes) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
+def strict_object(raw: bytes | str, what: str) -> tuple[dict[str, Any], str | None]:
+    """``(document, None)``, or ``({}, why not)`` when ``raw`` is not one strict JSON object
+    (:func:`promoter.config.inputfile.loads_strict`: no duplicate keys)."""
+    try:
+        document = loads_strict(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        return {}, f"{what} is not strict JSON: {str(error)[:200]}"
+    except RecursionError:
+        return {}, f"{what} is nested too deeply"
+    if not isinstance(document, dict):
+        return {}, f"{what} is not a JSON object"
+    return document, None
+
+
+def read_statement(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """``(the in-toto statement an envelope carries, unverified, None)``, or ``({}, why
+    not)``: another payload type, a payload not base64, not strict JSON, not an object."""
+    problem = payload_type_problem(envelope)
+    if problem is not None:
+        return {}, problem
+    try:
+        payload = base64.b64decode(str(envelope.get("payload") or ""), validate=True)
+    except (binascii.Error, ValueError):
+        return {}, "the envelope's payload is not base64"
+    return strict_object(payload, "the envelope's payload")
+
+
 def statement_of(envelope: Mapping[str, Any]) -> dict[str, Any]:
     """The in-toto statement an envelope carries (unverified), or {}."""
-    try:
-        return _manifest(base64.b64decode(str(envelope.get("payload") or ""), validate=True))
-    except (binascii.Error, ValueError):
-        return {}
+    return read_statement(envelope)[0]
 
 
 class _Collector:
@@ -128,12 +165,16 @@ class _Collector:
             if isinstance(data, str):
                 self.attestations.append(dict(entry, error=data))
                 continue
-            envelope = _manifest(data)
-            statement = statement_of(envelope)
+            envelope, problem = strict_object(data, "the envelope")
+            statement, problem = read_statement(envelope) if problem is None else ({}, problem)
             predicate_type = statement.get("predicateType")
             entry["predicateType"] = predicate_type
-            if predicate_type == VULN_PREDICATE:
-                report = summarize_report(statement, self._created(manifest, layer))
+            if problem is not None:
+                entry["error"] = problem
+                if envelope and len(data) <= _MAX_ENVELOPE:  # the rules judge it again
+                    entry["envelope"] = envelope
+            elif predicate_type == VULN_PREDICATE:
+                report = summarize_report(statement, self._created(manifest, layer), "cosign-vuln")
                 if len(data) <= _MAX_ENVELOPE:  # kept for a rule that wants it signed
                     report["envelope"] = envelope
                 self.reports.append(dict(entry, **report, attested=True))
@@ -156,8 +197,13 @@ class _Collector:
         if isinstance(data, str):
             self.reports.append(dict(entry, error=data))
             return
-        document = _manifest(data)
-        self.reports.append(dict(entry, **summarize_report(document, self._created(manifest))))
+        document, problem = strict_object(data, "the report")
+        claimed = _CLAIMED.get(str(where.get("artifactType")))
+        if problem is not None:
+            self.reports.append(dict(entry, format=claimed or "unknown", error=problem))
+            return
+        summary = summarize_report(document, self._created(manifest), claimed)
+        self.reports.append(dict(entry, **summary))
 
     def _created(self, manifest: Mapping[str, Any], layer: Mapping[str, Any] | None = None) -> Any:
         """The time the registry side says a report was made: an annotation, else None."""

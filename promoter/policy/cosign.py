@@ -6,7 +6,8 @@ layer's ``dev.cosignproject.cosign/signature`` annotation holds the base64
 ASN.1 DER ECDSA signature over the payload bytes (SHA-256). The manifest is
 found by the tag ``sha256-<hex>.sig`` next to the image, or as an OCI referrer.
 The payload says which manifest digest it signs: ``critical.image
-["docker-manifest-digest"]``; that must be the checked image's digest.
+["docker-manifest-digest"]``; that must be the checked image's digest. The payload is
+read with the one strict JSON reader: a duplicate key is refused.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from promoter.config.inputfile import loads_strict
 
 __all__ = [
     "COSIGN_ARTIFACT_TYPE",
@@ -72,13 +74,14 @@ class SignatureCheck:
 
 
 def _lookup(mapping: Any, key: str) -> Any:
-    """A key of a JSON object, case-insensitively (cosign writes Docker-manifest-digest)."""
+    """A key of a JSON object, case-insensitively (cosign writes Docker-manifest-digest);
+    ``ValueError`` when two spellings of it are there (readers would differ on which)."""
     if not isinstance(mapping, dict):
         return None
-    for name, value in mapping.items():
-        if isinstance(name, str) and name.lower() == key:
-            return value
-    return None
+    found = [value for name, value in mapping.items() if str(name).lower() == key]
+    if len(found) > 1:
+        raise ValueError(f"signed payload names {key!r} twice (in different cases)")
+    return found[0] if found else None
 
 
 def _check_layer(layer: dict[str, Any], digest: str, key: Any, source: str) -> SignatureCheck:
@@ -104,14 +107,18 @@ def _check_layer(layer: dict[str, Any], digest: str, key: Any, source: str) -> S
         key.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
         return no("signature does not verify with the key (wrong key or tampered payload)")
+    try:  # strict: a duplicate key could name two digests to two readers
+        document = loads_strict(payload)
+    except (ValueError, RecursionError) as error:
+        return no(f"signed payload is not strict JSON: {str(error)[:200]}")
     try:
-        document = json.loads(payload)
-    except ValueError:
-        return no("signed payload is not JSON")
-    critical = _lookup(document, "critical")
-    if _lookup(critical, "type") != COSIGN_TYPE:
+        critical = _lookup(document, "critical")
+        kind = _lookup(critical, "type")
+        signed = _lookup(_lookup(critical, "image"), "docker-manifest-digest")
+    except ValueError as error:
+        return no(str(error))
+    if kind != COSIGN_TYPE:
         return no(f"signed payload is not a {COSIGN_TYPE!r}")
-    signed = _lookup(_lookup(critical, "image"), "docker-manifest-digest")
     if signed != digest:
         return no(f"signature is for {signed}, not this image ({digest})")
     return SignatureCheck(True, "signature verifies with the key", source)

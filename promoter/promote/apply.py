@@ -28,8 +28,8 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -39,7 +39,7 @@ from promoter.oci import Descriptor
 from promoter.oci.reference import parse_registry_reference
 from promoter.promote.freshness import check_freshness
 from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
-from promoter.promote.plan import ImagePlan, PromotionPlan
+from promoter.promote.plan import ImagePlan, PromotionPlan, TagAction
 from promoter.promote.record import RecordWriter
 from promoter.promote.sign import sign_destination, signing_key_for
 from promoter.promote.source import SharedSource
@@ -55,10 +55,15 @@ __all__ = [
     "STOP",
     "ApplyOptions",
     "StopRequest",
+    "Stopped",
     "apply_plan",
     "check_provenance",
+    "endpoint_for",
     "plan_homes",
     "promote_image",
+    "record_document",
+    "tag_and_record",
+    "write_tags",
 ]
 
 T = TypeVar("T")
@@ -103,9 +108,9 @@ class StopRequest:
             self.tagging.clear()
 
     def check(self) -> None:
-        """Raise ``_Stopped`` when an interrupt came (a point before the commit)."""
+        """Raise ``Stopped`` when an interrupt came (a point before the commit)."""
         if self._event.is_set():
-            raise _Stopped
+            raise Stopped
 
     def enter_tag_phase(self, image: str) -> None:
         """The commit point: from here the image's tags and records are finished."""
@@ -119,7 +124,7 @@ class StopRequest:
             self.tagging.discard(image)
 
 
-class _Stopped(BaseException):
+class Stopped(BaseException):
     """Unwinds an image's promotion before its tag phase (not an ``Exception``: no
     retry or error handler on the way may swallow it)."""
 
@@ -177,7 +182,7 @@ class ApplyOptions:
     homes: BlobHomes | None = field(default=None, compare=False)
 
 
-def _endpoint(registries: Registries, name: str) -> TargetEndpoint:
+def endpoint_for(registries: Registries, name: str) -> TargetEndpoint:
     reference = parse_registry_reference(name)
     return TargetEndpoint(RepositoryTarget(registries.client(reference.registry), reference))
 
@@ -187,6 +192,10 @@ def apply_plan(
 ) -> PromotionOutcome:
     """Apply ``plan``: refuse a stale plan, then promote every image (in parallel)."""
     options = options or ApplyOptions()
+    if plan.kind == "rollback":
+        from promoter.promote.rollback import apply_rollback
+
+        return apply_rollback(plan, registries, options)
     started = time.monotonic()
     check_provenance(plan)
     if options.homes is None:
@@ -276,7 +285,7 @@ def promote_image(
             STOP.check()
             _promote(image, plan, registries, options, outcome)
             break
-        except _Stopped:
+        except Stopped:
             outcome.status = "interrupted"
             outcome.message = "interrupted before the tag phase: no tag and no record written"
             break
@@ -327,8 +336,8 @@ def _promote(
         _sign_only(image, registries, outcome)
         return
     names = list(dict.fromkeys(a.destination for a in image.writes))
-    source = SharedSource(_endpoint(registries, image.source), readers=len(names))
-    targets = {name: _endpoint(registries, name) for name in names}
+    source = SharedSource(endpoint_for(registries, image.source), readers=len(names))
+    targets = {name: endpoint_for(registries, name) for name in names}
     # One pool per image for blobs and checks, shared by its destinations: only
     # the destination threads wait on it, never its own workers.
     width = max(8, options.jobs * len(names))
@@ -352,7 +361,7 @@ def _promote(
         _sign(run, top, results, registries)
         STOP.enter_tag_phase(image.image)
         try:
-            _tag_and_record(run, top, results, plan, options)
+            tag_and_record(run.per_destination, image, targets, top, results, plan, options)
         finally:
             STOP.leave_tag_phase(image.image)
     outcome.destinations = [results[name] for name in names]
@@ -440,30 +449,45 @@ def _sign_only(image: ImagePlan, registries: Registries, outcome: ImageOutcome) 
     outcome.message = f"{len(image.to_sign)} signature(s) made; every tag already in place"
 
 
-def _tag_and_record(
-    run: _Run,
+def write_tags(
+    pool: Executor,
+    targets: Mapping[str, TargetEndpoint],
+    top: FetchedManifest,
+    writes: Sequence[TagAction],
+    results: Mapping[str, DestinationOutcome],
+) -> None:
+    """Write ``writes`` (each a destination and a tag) as ``top``: all destinations at
+    once, one thread each, after every destination holds the content. The one tag
+    writer of promotions and rollbacks."""
+
+    def tag(name: str) -> None:
+        for action in writes:
+            if action.destination == name:
+                targets[name].put_manifest(top, action.tag, root=False)
+                results[name].tags.append(action.tag)
+
+    list(pool.map(tag, targets))
+
+
+def tag_and_record(
+    pool: Executor,
+    image: ImagePlan,
+    targets: Mapping[str, TargetEndpoint],
     top: FetchedManifest,
     results: dict[str, DestinationOutcome],
     plan: PromotionPlan,
     options: ApplyOptions,
 ) -> None:
-    """Steps 3 and 4: the tags across all destinations, then a record in each."""
-
-    def tag(name: str) -> None:
-        for action in run.image.writes:
-            if action.destination == name:
-                run.targets[name].put_manifest(top, action.tag, root=False)
-                results[name].tags.append(action.tag)
-
-    run.each(tag)
+    """The tags across all destinations, then a record in each (the tag phase)."""
+    write_tags(pool, targets, top, image.writes, results)
     moment = (options.now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     subject = Descriptor(top.media_type, top.digest, len(top.raw))
 
     def record(name: str) -> None:
-        document = _record(run.image, plan, name, results[name].tags, moment, options.version)
-        results[name].record = options.records.push(run.targets[name], subject, document, moment)
+        document = record_document(image, plan, name, results[name].tags, moment, options.version)
+        results[name].record = options.records.push(targets[name], subject, document, moment)
 
-    run.each(record)
+    list(pool.map(record, targets))
 
 
 def _moved_immutable(
@@ -479,7 +503,7 @@ def _moved_immutable(
     ]
 
 
-def _record(
+def record_document(
     image: ImagePlan,
     plan: PromotionPlan,
     destination: str,
@@ -487,13 +511,21 @@ def _record(
     moment: str,
     version: str,
 ) -> dict[str, Any]:
+    """The record of one destination: what was written there, from what, and why.
+
+    ``previous`` lists, for every tag written, the digest it named before (``digest``
+    None: the tag was new), so ``promoter history`` can walk the chain back one record per step.
+    """
     context: Mapping[str, Any] = plan.context
     policy = image.policy or {}
-    return {
+    before = {a.tag: a.current for a in image.writes if a.destination == destination}
+    document: dict[str, Any] = {
+        "kind": plan.kind,
         "source": f"{image.source}@{image.digest}",
         "digest": image.digest,
         "destination": destination,
         "tags": list(tags),
+        "previous": [{"tag": tag, "digest": before.get(tag)} for tag in tags],
         "policy": {
             "ok": policy.get("ok"),
             "results": policy.get("results", []),
@@ -509,3 +541,7 @@ def _record(
         "promoter": version,
         "pipeline": plan.file,
     }
+    if plan.rollback is not None:
+        document["reason"] = plan.rollback.reason
+        document["skippedChecks"] = plan.rollback.skipped_checks
+    return document

@@ -21,10 +21,12 @@ from promoter.errors import ConfigError, InputError
 __all__ = [
     "ACTIONS",
     "PLAN_FORMAT",
+    "PLAN_KINDS",
     "SIGN_ACTIONS",
     "WRITING_ACTIONS",
     "ImagePlan",
     "PromotionPlan",
+    "RollbackInfo",
     "SignAction",
     "TagAction",
     "load_plan",
@@ -44,6 +46,8 @@ WRITING_ACTIONS = frozenset({"copy", "tag"})
 SIGN_ACTIONS = ("sign", "signed", "blocked", "skipped")
 #: The version of the plan file format.
 PLAN_FORMAT = "promoter.plan/v1"
+#: What a plan does: promote checked digests, or move a mutable tag back (``promoter rollback``).
+PLAN_KINDS = ("promotion", "rollback")
 #: The snake_case registry settings of plan files written before every key was camelCase.
 _OLD_SETTING_KEYS = {
     "username_env": "usernameEnv",
@@ -206,6 +210,36 @@ class ImagePlan:
 
 
 @dataclass
+class RollbackInfo:
+    """What a rollback plan moves back, and why: the tag, what ``--to`` asked, the reason
+    (kept in the record), and whether the policy checks were skipped (also kept)."""
+
+    tag: str
+    to: str = "previous"  # previous | a digest
+    reason: str = ""
+    skipped_checks: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "tag": self.tag,
+            "to": self.to,
+            "reason": self.reason,
+            "skippedChecks": self.skipped_checks,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RollbackInfo:
+        """Parse the JSON form."""
+        return cls(
+            tag=str(data["tag"]),
+            to=str(data.get("to", "previous")),
+            reason=str(data.get("reason", "")),
+            skipped_checks=bool(data.get("skippedChecks", False)),
+        )
+
+
+@dataclass
 class PromotionPlan:
     """Every image's plan, plus what ``apply`` needs to reach the registries again.
 
@@ -223,6 +257,9 @@ class PromotionPlan:
     registries: dict[str, dict[str, Any]] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
     pipeline: dict[str, str] = field(default_factory=dict)
+    #: ``promotion``, or ``rollback`` (one image, one tag, ``rollback`` says which).
+    kind: str = "promotion"
+    rollback: RollbackInfo | None = None
 
     def count(self, action: str) -> int:
         """How many tags of every image have ``action``."""
@@ -242,8 +279,9 @@ class PromotionPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """The plan file's JSON document."""
-        return {
+        document: dict[str, Any] = {
             "format": PLAN_FORMAT,
+            "kind": self.kind,
             "file": self.file,
             "pipeline": dict(self.pipeline),
             "created": self.created,
@@ -253,6 +291,9 @@ class PromotionPlan:
             "unknownDigests": self.unknown,
             "images": [image.to_dict() for image in self.images],
         }
+        if self.rollback is not None:
+            document["rollback"] = self.rollback.to_dict()
+        return document
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PromotionPlan:
@@ -263,6 +304,13 @@ class PromotionPlan:
                 hint="write one with 'promoter plan --out plan.json'",
             )
         registries = data.get("registries") or {}
+        kind = str(data.get("kind", "promotion"))
+        rollback = data.get("rollback")
+        if kind not in PLAN_KINDS or (kind == "rollback") != isinstance(rollback, Mapping):
+            raise InputError(
+                f"plan kind {kind!r} with{'' if rollback else 'out'} a 'rollback' section",
+                hint="write one with 'promoter plan --out' or 'promoter rollback --out'",
+            )
         return cls(
             file=str(data.get("file", "")),
             created=str(data.get("created", "")),
@@ -273,6 +321,8 @@ class PromotionPlan:
             },
             context=dict(data.get("context") or {}),
             pipeline={str(k): str(v) for k, v in dict(data.get("pipeline") or {}).items()},
+            kind=kind,
+            rollback=RollbackInfo.from_dict(rollback) if isinstance(rollback, Mapping) else None,
         )
 
     def write(self, path: str | Path) -> None:

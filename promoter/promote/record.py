@@ -3,8 +3,10 @@
 An OCI image manifest with ``artifactType``
 ``application/vnd.promoter.promotion.v1+json``, the empty config
 (``application/vnd.oci.empty.v1+json``, ``{}``), one layer holding the JSON
-record (source, digest, tags, policy results, git commit, CI run URL, time,
-promoter version) and ``subject`` = the promoted manifest. It is pushed by
+record (``kind``: promotion or rollback, source, digest, tags, ``previous``: per tag
+written the digest it named before, policy results, git commit, CI run URL,
+time, promoter version; a rollback's ``reason`` and ``skippedChecks``) and
+``subject`` = the promoted manifest. It is pushed by
 digest; where the registry has no referrers API (distribution 2.8) the
 ``sha256-<hex>`` tag-schema index is created or extended to list it.
 """

@@ -8,7 +8,11 @@ cross-repository mount) and cached per scope set until shortly before it expires
 
 With an identity (refresh) token the token endpoint is called with
 ``POST grant_type=refresh_token``; otherwise with ``GET ?service&scope``, with
-Basic credentials when we have a username and password.
+Basic credentials when we have a username and password. The token request
+goes through the handler the transport gives (``RegistryTransport``: the retry
+table, the registry's pace, the exchange's deadline and body bound), but not
+through the request budget: the request that needs the token already holds a
+slot, and a second one could wait for ever when every slot waits for a token.
 """
 
 from __future__ import annotations
@@ -16,22 +20,30 @@ from __future__ import annotations
 import base64
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from promoter.errors import AuthError, NetworkError
+from promoter.errors import AuthError, NetworkError, RegistryError
 from promoter.redaction import register_secret
 from promoter.registry.challenge import Challenge, parse_challenge
 from promoter.registry.credentials import Credential
+from promoter.registry.errors import parse_error_body
+from promoter.registry.layers.request import RegistryRequest
+from promoter.registry.retry import is_retryable_status
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Authenticator", "Token", "basic_header", "pull_scope", "push_scope"]
+    from promoter.registry.layers.request import Handler
+
+__all__ = ["Authenticator", "Token", "basic_header", "pull_scope", "push_scope", "token_request"]
 
 _DEFAULT_TOKEN_LIFETIME = 60.0
 _EXPIRY_MARGIN = 0.9  # refresh at 90% of the lifetime
+#: How a token request is named in errors: "get token from REALM".
+_TOKEN_ACTION = "get token from"
 
 
 def pull_scope(repository: str) -> str:
@@ -62,18 +74,22 @@ class Token:
 
 
 class Authenticator:
-    """Headers for requests to one registry; thread-safe; tokens cached per scope set."""
+    """Headers for requests to one registry; thread-safe; tokens cached per scope set.
+
+    ``http`` is the registry's client, for an identity-token factory (Azure's
+    exchange); ``send`` takes the token requests (see the module).
+    """
 
     def __init__(
         self,
         host: str,
         credential_lookup: Callable[[], Credential | None],
         http: Callable[[], httpx.Client],
-        deadline: float = 60.0,
+        send: Handler,
     ) -> None:
         self.host = host
-        #: Seconds a whole token exchange may take (the registry's exchange deadline).
-        self.deadline = deadline
+        #: Where token requests go: retried, paced and bounded, without a budget slot.
+        self._send = send
         self._lookup = credential_lookup
         self._credential: Credential | None = None
         self._looked_up = False
@@ -184,63 +200,51 @@ class Authenticator:
         ):
             credential = self._with_identity_token(credential, realm, service)
         self.token_requests += 1
-        client = self._http()
+        request = token_request(realm, service, scopes, credential)
         try:
-            if credential is not None and credential.identity_token:
-                request = client.build_request(
-                    "POST",
-                    realm,
-                    data={
-                        "grant_type": "refresh_token",
-                        "service": service,
-                        "scope": " ".join(scopes),
-                        "refresh_token": credential.identity_token,
-                        "client_id": "promoter",
-                    },
-                )
-            else:
-                params: dict[str, str | list[str]] = {"scope": list(scopes)}
-                if service:
-                    params["service"] = service
-                headers: dict[str, str] = {}
-                if credential is not None and credential.username and credential.password:
-                    headers["Authorization"] = basic_header(
-                        credential.username, credential.password
-                    )
-                request = client.build_request("GET", realm, params=params, headers=headers)
-            response = self._send_bounded(client, request, realm)
+            response = self._send.handle(request)
         except httpx.TransportError as error:
             raise NetworkError(
                 f"{self.host}: token endpoint {realm} unreachable: {type(error).__name__}"
             ) from None
         if response.status_code != 200:
-            raise AuthError(
-                f"{self.host}: the token endpoint refused the credentials "
-                f"(HTTP {response.status_code})",
-                status=response.status_code,
-                code="UNAUTHORIZED",
-                reference=self.host,
-                detail=f"credentials tried: {self.source}",
-            )
+            raise self._token_error(response, realm)
         try:
             document = response.json()
         except ValueError:
             document = None
         return _token_from(document)
 
-    def _send_bounded(
-        self, client: httpx.Client, request: httpx.Request, realm: str
-    ) -> httpx.Response:
-        """The token endpoint's answer within the exchange deadline, its body bounded
-        as every small answer's (``capped``: 4 MiB, an error's 64 KiB)."""
-        from promoter.registry.deadline import within
-        from promoter.registry.layers.exchange import capped
-
-        message = (
-            f"{self.host}: token endpoint {realm}: no complete answer within {self.deadline:g} s"
+    def _token_error(self, response: httpx.Response, realm: str) -> RegistryError:
+        """What a token endpoint's answer other than 200 means: refused credentials
+        (401, 403), a busy or failing endpoint (the retry table's statuses, after its
+        attempts), or another answer, said as it is."""
+        status = response.status_code
+        if status in (401, 403):
+            return AuthError(
+                f"{self.host}: the token endpoint refused the credentials (HTTP {status})",
+                status=status,
+                code="UNAUTHORIZED",
+                reference=self.host,
+                detail=f"credentials tried: {self.source}",
+            )
+        code, _ = parse_error_body(response.content)
+        if is_retryable_status(status, code):
+            return RegistryError(
+                f"{self.host}: the token endpoint {realm} is unavailable (HTTP {status})",
+                status=status,
+                code=code,
+                reference=self.host,
+                hint="the registry's token service may be down or busy; "
+                "it was retried within the bounds: run again later",
+            )
+        return RegistryError(
+            f"{self.host}: the token endpoint {realm} answered HTTP {status}"
+            + (f" ({code})" if code else ""),
+            status=status,
+            code=code,
+            reference=self.host,
         )
-        with within(self.deadline, message):
-            return capped(client.send(request, stream=True), f"get token from {realm}")
 
     def _with_identity_token(self, credential: Credential, realm: str, service: str) -> Credential:
         """Run the credential's identity-token factory once (Azure's exchange) and keep it."""
@@ -251,6 +255,40 @@ class Authenticator:
         with self._lock:
             self._credential = made
         return made
+
+
+def token_request(
+    realm: str, service: str, scopes: Iterable[str], credential: Credential | None
+) -> RegistryRequest:
+    """The token request: ``POST`` the refresh-token grant with an identity token, else
+    ``GET`` the realm with every scope as its own ``scope`` parameter (the realm's own
+    query kept) and Basic credentials when there are a username and a password."""
+    if credential is not None and credential.identity_token:
+        form = {
+            "grant_type": "refresh_token",
+            "service": service,
+            "scope": " ".join(scopes),
+            "refresh_token": credential.identity_token,
+            "client_id": "promoter",
+        }
+        return RegistryRequest(
+            "POST",
+            realm,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            content=urllib.parse.urlencode(form).encode("ascii"),
+            action=_TOKEN_ACTION,
+            reference=realm,
+        )
+    query = [("scope", scope) for scope in scopes]
+    if service:
+        query.append(("service", service))
+    parts = urllib.parse.urlsplit(realm)
+    joined = "&".join(q for q in (parts.query, urllib.parse.urlencode(query)) if q)
+    headers: dict[str, str] = {}
+    if credential is not None and credential.username and credential.password:
+        headers["Authorization"] = basic_header(credential.username, credential.password)
+    url = parts._replace(query=joined).geturl()
+    return RegistryRequest("GET", url, headers=headers, action=_TOKEN_ACTION, reference=realm)
 
 
 def _token_from(document: Any) -> Token:

@@ -14,6 +14,13 @@ layer touches httpx:
   64 KiB reads, 1.1-1.3 s with 512 KiB and 1.0 s with 1 MiB, at a peak RSS of
   33, 46 and 60 MiB (4 blobs at once). 512 KiB keeps memory well under the
   64 MiB bound while taking most of the gain.
+
+This is the one module of promoter that touches internals of httpx or
+httpcore (``httpx._main``, ``HTTP11Connection.READ_NUM_BYTES``); both packages
+are pinned with an upper bound in pyproject.toml, and
+tests/registry/test_httpx_setup.py fails loudly when either internal moves.
+The sockets' deadline needs none: ``deadline_transport`` gives httpcore's
+public ``network_backend`` to a pool of its own.
 """
 
 from __future__ import annotations

@@ -70,13 +70,23 @@ class RegistryTransport:
             options.trust_roots.load_early(trust_key(self.host, options))
         prepare()  # after the trust roots started loading: the two overlap
         deadline = options.exchange_deadline
-        self.auth = Authenticator(self.host, credential_lookup, self.http, deadline)
         exchange = Exchange(self.http, self.stats, deadline)
         storage = Exchange(self._storage_client, self.stats, deadline) if self.insecure else None
         retry = options.retry
         rate, self.max_concurrency = options.limits_for(self.host)
         #: The pace of this registry, shared by every client and worker of the process.
         self.limiter = shared_limiter(self.host, rate)
+        #: The token endpoint's requests and retries (it is not the registry: counted apart).
+        self.token_stats = TransportStats()
+        # A token request is retried, paced and bounded as any request, but takes no
+        # budget slot: the request it is for holds one already (see ``auth``).
+        token = Exchange(self.http, self.token_stats, deadline)
+        self.auth = Authenticator(
+            self.host,
+            credential_lookup,
+            self.http,
+            RetryFlow(RateGate(token, self.limiter), retry, self.token_stats, options.on_wait),
+        )
         paced = RateGate(FollowRedirects(exchange, storage or exchange), self.limiter)
         self.budget = RequestBudget(
             RetryFlow(AuthFlow(paced, self.auth), retry, self.stats, options.on_wait),
@@ -214,15 +224,9 @@ class RegistryTransport:
             response.close()
 
 
-def _deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:
-    """An ``httpx.HTTPTransport`` whose sockets keep to the thread's deadline or speed
-    floor (``promoter.registry.deadline``): httpx has no seam for its network backend."""
-    import httpx
+def _deadline_transport(**kwargs: Any) -> httpx.BaseTransport:
+    """A transport whose sockets keep to the thread's deadline or speed floor
+    (``promoter.registry.deadline``), through httpcore's public network backend."""
+    from promoter.registry.deadline_transport import DeadlineTransport
 
-    from promoter.registry.deadline import deadline_backend
-
-    transport = httpx.HTTPTransport(**kwargs)
-    pool = getattr(transport, "_pool", None)
-    if pool is not None and hasattr(pool, "_network_backend"):
-        pool._network_backend = deadline_backend()
-    return transport
+    return DeadlineTransport(**kwargs)

@@ -24,6 +24,7 @@ __all__ = [
     "INTOTO_PAYLOAD_TYPE",
     "envelope_bytes",
     "pae",
+    "payload_type_problem",
     "sign_envelope",
     "unsigned_envelope",
     "verify_envelope",
@@ -62,14 +63,34 @@ def unsigned_envelope(payload: bytes, payload_type: str = INTOTO_PAYLOAD_TYPE) -
     }
 
 
+def payload_type_problem(
+    envelope: Mapping[str, Any], expected: str = INTOTO_PAYLOAD_TYPE
+) -> str | None:
+    """Why ``envelope`` is not one of ``expected`` payload type, or None when it is.
+
+    The type is signed with the payload (see :func:`pae`), but a valid signature over
+    another type is still another kind of document: a reader accepts only its own."""
+    found = envelope.get("payloadType")
+    if found == expected:
+        return None
+    shown = repr(found[:80]) if isinstance(found, str) else "missing"
+    return f"the envelope's payloadType is {shown}, not {expected!r}"
+
+
 def verify_envelope(
-    envelope: Mapping[str, Any], keys: Iterable[EllipticCurvePublicKey]
+    envelope: Mapping[str, Any],
+    keys: Iterable[EllipticCurvePublicKey],
+    *,
+    payload_type: str = INTOTO_PAYLOAD_TYPE,
 ) -> tuple[bytes, str] | None:
-    """The payload and the fingerprint of the first key that verifies a signature, or None."""
+    """The payload and the fingerprint of the first key that verifies a signature, or None;
+    None as well when the envelope's payload type is not ``payload_type``."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
+    if payload_type_problem(envelope, payload_type) is not None:
+        return None
     try:
         payload = base64.b64decode(str(envelope["payload"]), validate=True)
         signed = pae(str(envelope["payloadType"]), payload)

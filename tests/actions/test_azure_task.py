@@ -106,6 +106,7 @@ def test_task_json_is_valid_and_keeps_the_contract() -> None:
         "check",
         "promote",
         "copy",
+        "rollback",
     ]
     assert inputs["command"]["defaultValue"] == "run"
     assert inputs["pipeline"]["defaultValue"] == "pipeline.yml"
@@ -168,6 +169,21 @@ def test_example_pipeline_is_valid_and_uses_the_digest_output() -> None:
     assert "dependencies.build.outputs['promoter.digest']" in text
     assert "command: promote" in text and "containerRegistry:" in text
     assert document["trigger"]["tags"]["include"] == ["v*"] and document["pr"]
+
+
+def test_rollback_example_is_valid_and_passes_the_parameters_by_environment() -> None:
+    schema = _schema("azure-pipelines.json")
+    task = json.loads(TASK_JSON.read_text())
+    path = ROOT / "examples" / "azure-devops" / "rollback.yml"
+    document = yaml.safe_load(path.read_text())
+    assert _errors(_with_task(schema, task), document) == []
+    assert [p["name"] for p in document["parameters"]] == ["tag", "to", "reason"]
+    (stage,) = document["stages"]
+    (job,) = stage["jobs"]
+    steps = job["strategy"]["runOnce"]["deploy"]["steps"]
+    step = next(s for s in steps if s.get("task") == "Promoter@0")
+    assert step["inputs"]["command"] == "rollback" and "args" not in step["inputs"]
+    assert step["env"]["PROMOTER_ROLLBACK_TAG"] == "${{ parameters.tag }}"
 
 
 # --------------------------------------------------------------------------------------
@@ -249,6 +265,10 @@ def _argv_lines(log: Path) -> list[str]:
             "check -f pipeline.yml 127.0.0.1:1/web:1",
         ),
         ({"command": "copy", "args": "oci:x:1 127.0.0.1:1/y:1"}, "copy oci:x:1 127.0.0.1:1/y:1"),
+        (
+            {"command": "rollback", "images": "web", "args": "--tag latest"},
+            "rollback -f pipeline.yml web --tag latest",
+        ),
     ],
 )
 def test_commands_map_to_promoter_arguments(

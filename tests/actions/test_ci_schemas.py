@@ -81,7 +81,7 @@ def test_the_schema_catches_a_broken_action() -> None:
 
 
 def test_there_is_an_example_workflow() -> None:
-    assert [p.name for p in WORKFLOWS] == ["promote-sharded.yml", "workflow.yml"]
+    assert [p.name for p in WORKFLOWS] == ["promote-sharded.yml", "rollback.yml", "workflow.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -122,3 +122,20 @@ def test_the_example_logs_in_to_azure_through_oidc_and_passes_the_digest_on() ->
             assert "${{" not in step.get("run", ""), step  # expressions reach scripts via env
     assert "startsWith(github.ref, 'refs/tags/v')" in jobs["promote"]["if"]
     assert jobs["promote"]["steps"][-2]["with"]["command"] == "promote"
+
+
+def test_the_rollback_example_takes_the_tag_as_input_and_passes_it_by_environment() -> None:
+    workflow = _load(ROOT / "examples" / "github" / "rollback.yml")
+    dispatch = workflow["on"]["workflow_dispatch"]["inputs"]
+    assert set(dispatch) == {"tag", "to", "reason"} and dispatch["tag"]["required"] is True
+    (job,) = workflow["jobs"].values()
+    assert job["environment"] == "production"
+    step = next(s for s in job["steps"] if "/promoter/actions/github@" in str(s.get("uses")))
+    assert step["with"]["command"] == "rollback" and "args" not in step["with"]
+    assert step["env"] == {
+        "PROMOTER_ROLLBACK_TAG": "${{ inputs.tag }}",
+        "PROMOTER_ROLLBACK_TO": "${{ inputs.to }}",
+        "PROMOTER_ROLLBACK_REASON": "${{ inputs.reason }}",
+    }
+    for s in job["steps"]:
+        assert "${{" not in s.get("run", ""), s  # inputs reach scripts via env only

@@ -219,6 +219,10 @@ def _run_step(
             {"command": "copy", "args": "'oci:a b' \"c d\" --referrers"},
             ["copy", "oci:a b", "c d", "--referrers"],
         ),
+        (
+            {"command": "rollback", "images": "web", "args": "--dry-run"},
+            ["rollback", "-f", "pipeline.yml", "web", "--dry-run"],
+        ),
     ],
 )
 def test_inputs_map_to_promoters_command_line(

@@ -380,3 +380,70 @@ def test_a_build_argument_from_the_environment_reaches_kaniko_and_a_secret_one_n
         " in the job's environment, as a secret variable on CI)"
     ]
     assert "== build" not in unset.stderr
+
+
+class _KeptBuildLog(SilentBuildLog):
+    """The build's log lines as kaniko wrote them (before any redaction by the CLI)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def test_a_literal_secret_build_argument_warns_and_stays_out_of_the_log_and_records(
+    standin_image: str, registry: Registry, tmp_path: Path
+) -> None:
+    """``NPM_TOKEN: <literal>`` in pipeline.yml: validate warns at its line (exit 0); the
+    build gives kaniko the value through its environment (the image's label shows it got
+    it), and neither kaniko's own log, nor promoter's output, nor the provenance has it."""
+    checkout = make_checkout(tmp_path / "repo", standin_image, registry.host)
+    _add_build_args(checkout, f"        NPM_TOKEN: {SECRET_VALUE}\n")
+    dockerfile = (checkout / "app" / "Dockerfile").read_text()
+    (checkout / "app" / "Dockerfile").write_text(
+        dockerfile.replace(
+            "ARG MINOR\n", "ARG MINOR\nARG NPM_TOKEN\nLABEL org.example.t=$NPM_TOKEN\n"
+        )
+    )
+    _recommit(checkout)
+    line = next(
+        n
+        for n, text in enumerate((checkout / "pipeline.yml").read_text().splitlines(), 1)
+        if SECRET_VALUE in text
+    )
+    checked = _promoter(checkout, "validate")
+    assert checked.returncode == 0, checked.stderr
+    assert (
+        f"pipeline.yml:{line}:9: images.hello.build.args.NPM_TOKEN: warning: a literal secret in"
+        " the pipeline file; take it from the environment with {env: NPM_TOKEN}"
+    ) in checked.stderr.splitlines()
+
+    log = _KeptBuildLog()
+    pipeline = load_pipeline(str(checkout / "pipeline.yml"))
+    env = _clean_env()
+    now = datetime.now(timezone.utc)
+    settings = BuildSettings(
+        RegistryOptions.from_environment(insecure_registries=[registry.host]),
+        log,
+        insecure_registries=(registry.host,),
+        env=env,
+    )
+    report = build_images(pipeline, pipeline_tags(pipeline, env=env, now=now), now, settings)
+    ((build,),) = [image["builds"] for image in report.to_dict()["images"]]
+    assert any("--build-arg=NPM_TOKEN" in text for text in log.lines), log.lines
+    assert not any("--build-arg=NPM_TOKEN=" in text for text in log.lines)
+    assert not any(SECRET_VALUE in text for text in log.lines)
+    manifest = _skopeo_raw(f"{registry.host}/hello@{build['digest']}")
+    config = json.loads(_blob(registry, "hello", manifest["config"]["digest"]))
+    assert config["config"]["Labels"]["org.example.t"] == SECRET_VALUE  # kaniko got it
+    (envelope,) = _attestations(registry, "hello", build["digest"])
+    parameters = _statement(envelope)["predicate"]["buildDefinition"]["externalParameters"]
+    assert parameters["withheldBuildArgs"] == ["NPM_TOKEN"]
+    assert SECRET_VALUE not in json.dumps(envelope)
+    assert SECRET_VALUE not in json.dumps(report.to_dict())
+
+    done = _promoter(checkout, "build", "--output", "json")
+    assert done.returncode == 0, done.stderr
+    assert SECRET_VALUE not in done.stdout + done.stderr
+    assert f"pipeline.yml:{line}:9: images.hello.build.args.NPM_TOKEN: a literal" in done.stderr

@@ -31,6 +31,7 @@ __all__ = [
     "VULN_PREDICATE",
     "attach_report",
     "envelope",
+    "envelope_of_payload",
     "provenance",
     "push_att_referrer",
     "push_att_tag",
@@ -84,6 +85,14 @@ def envelope(statement: dict[str, Any], private: Any, *, tamper: bool = False) -
         changed = dict(statement, subject=[{"name": "evil", "digest": {"sha256": "0" * 64}}])
         signed["payload"] = base64.b64encode(statement_bytes(changed)).decode()
     return envelope_bytes(signed)
+
+
+def envelope_of_payload(
+    payload: bytes, private: Any, payload_type: str = "application/vnd.in-toto+json"
+) -> bytes:
+    """The DSSE envelope of raw ``payload`` bytes (hand-written JSON, another payload
+    type), validly signed with ``private``."""
+    return envelope_bytes(sign_envelope(payload, signing_key(private), payload_type))
 
 
 def push_att_tag(envelopes: list[tuple[bytes, str]], digest: str, url: str, repo: str) -> None:

@@ -99,7 +99,7 @@ def test_wrong_type_and_non_json_payloads() -> None:
         "is not a 'cosign container image signature'"
         in _verify([_layer(key, other_type)], key)[0][1]
     )
-    assert "not JSON" in _verify([_layer(key, b"\xff not json")], key)[0][1]
+    assert "not strict JSON" in _verify([_layer(key, b"\xff not json")], key)[0][1]
 
 
 def test_load_public_key_refuses_non_ec_keys() -> None:

@@ -11,15 +11,18 @@ import json
 import os
 import secrets
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from promoter.errors import AuthError, NetworkError, PromoterError
+from promoter.cli.main import exit_code_for
+from promoter.errors import AuthError, NetworkError, PromoterError, RegistryError
 from promoter.oci import Reference
 from promoter.registry import RegistryClient, RegistryConfig, RegistryOptions
 from promoter.registry.credentials import DefaultCredentials, host_env_prefix
+from promoter.registry.retry import RetryPolicy
 from tests.support.images import make_image
 from tests.support.oci_store import push_with_client
 from tests.support.registry import Registry
@@ -331,3 +334,118 @@ def test_parallel_requests_share_one_token_request(
         )
     assert answers == [False] * 16
     assert len(token_server.requests) == 1
+
+
+# -- the token request rides the transport stack ------------------------------
+
+_LOGIN = {"PROMOTER_REGISTRY_USERNAME": USER, "PROMOTER_REGISTRY_PASSWORD": PASSWORD}
+
+
+def test_a_busy_token_endpoint_is_asked_again(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(token=token_server.token_auth_config())
+    token_server.failures = 1  # one 503 (Retry-After: 0), then tokens
+    with _client(registry.host, _LOGIN) as client:
+        assert client.list_tags("tok/busy") == []
+        stats = client.transport.token_stats
+    assert len(token_server.requests) == 2
+    assert stats.requests == 2 and stats.retries == 1
+
+
+def test_a_token_endpoint_that_stays_down_is_unavailable_not_refused(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(token=token_server.token_auth_config())
+    token_server.failures = -1  # every answer a 503
+    policy = RetryPolicy(max_attempts=3, base_delay=0.01)
+    with (
+        _client(registry.host, _LOGIN, retry=policy) as client,
+        pytest.raises(RegistryError) as caught,
+    ):
+        client.list_tags("tok/down")
+    error = caught.value
+    assert not isinstance(error, AuthError)
+    assert "token endpoint" in error.message and "unavailable (HTTP 503)" in error.message
+    assert "refused" not in error.message
+    assert error.status == 503 and exit_code_for(error) == 3
+    assert len(token_server.requests) == policy.max_attempts  # the retry table's attempts
+    _assert_no_secret(error, PASSWORD)
+
+
+def test_a_token_endpoint_that_refuses_says_refused_and_is_not_asked_again(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(token=token_server.token_auth_config())
+    wrong = "wrong-" + secrets.token_hex(8)
+    environ = {"PROMOTER_REGISTRY_USERNAME": USER, "PROMOTER_REGISTRY_PASSWORD": wrong}
+    with _client(registry.host, environ) as client, pytest.raises(AuthError) as caught:
+        client.list_tags("tok/refused")
+    error = caught.value
+    assert "the token endpoint refused the credentials (HTTP 401)" in error.message
+    assert error.detail is not None and "PROMOTER_REGISTRY_" in error.detail
+    assert len(token_server.requests) == 1  # a 401 is not in the retry table
+    _assert_no_secret(error, wrong)
+
+
+def test_another_token_answer_is_said_as_it_is(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(token=token_server.token_auth_config())
+    token_server.failures, token_server.failure_status = -1, 400
+    with _client(registry.host, _LOGIN) as client, pytest.raises(RegistryError) as caught:
+        client.list_tags("tok/odd")
+    error = caught.value
+    assert not isinstance(error, AuthError)
+    assert "answered HTTP 400 (UNAVAILABLE)" in error.message
+    assert len(token_server.requests) == 1
+
+
+def test_a_realm_query_is_kept_beside_the_scopes(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(
+        token=token_server.token_auth_config(realm=f"{token_server.realm}?account=promoter")
+    )
+    with _client(registry.host, _LOGIN) as client:
+        assert client.list_tags("tok/query") == []
+    (request,) = token_server.requests
+    assert request.params == ("account", "scope", "service")
+    assert request.scopes == ("repository:tok/query:pull",)
+
+
+def test_the_token_request_keeps_the_registry_pace(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    """At 2 requests a second, the token request waits its turn after the request before
+    it, and the request it is for waits its turn after it."""
+    registry = registry_factory(token=token_server.token_auth_config())
+    with _client(registry.host, _LOGIN, requests_per_second=2) as client:
+        client.transport.base_url()  # the ping (paced too) learns the bearer challenge
+        time.sleep(1.0)  # its turn is past: the next request goes at once
+        started = time.monotonic()
+        with client.transport.slot("GET"):  # one request's turn, taken now
+            pass
+        assert client.list_tags("tok/paced") == []  # a token request, then the tag list
+        done = time.monotonic()
+    (request,) = token_server.requests
+    spacing = 1 / 2
+    assert request.at - started >= 0.9 * spacing
+    assert done - request.at >= 0.9 * spacing
+
+
+def test_a_stalled_token_endpoint_fails_within_the_exchange_deadline(
+    registry_factory: Callable[..., Registry], token_server: TokenServer
+) -> None:
+    registry = registry_factory(token=token_server.token_auth_config())
+    token_server.stall = 5.0
+    with _client(registry.host, _LOGIN, exchange_deadline=1.0) as client:
+        client.transport.base_url()
+        started = time.monotonic()
+        with pytest.raises(NetworkError) as caught:
+            client.list_tags("tok/stalled")
+        took = time.monotonic() - started
+    assert took < 2.5
+    assert "get token from" in caught.value.message
+    assert "no complete answer within 1 s" in caught.value.message
+    assert len(token_server.requests) == 1  # a spent deadline is not retried

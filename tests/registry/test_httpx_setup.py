@@ -56,3 +56,74 @@ def test_prepare_takes_over_a_placeholder_left_by_the_command_line() -> None:
     )
     assert done.stdout.strip() == "[]"
     assert "not loaded inside promoter" in done.stderr
+
+
+_REVISIT = (
+    "promoter/registry/httpx_setup.py relies on an internal of {what} that moved in "
+    "{what} {version}: revisit that module and the pin of {what} in pyproject.toml"
+)
+
+
+def test_the_internals_httpx_setup_relies_on_are_where_it_expects() -> None:
+    """Fails loudly when httpx or httpcore moves what ``prepare`` tunes (and the upper
+    bounds of the pins in pyproject.toml are to be revisited)."""
+    import importlib.util
+    from pathlib import Path
+
+    import httpcore
+    import httpx
+
+    spec = importlib.util.find_spec("httpcore._sync.http11")
+    assert spec is not None, _REVISIT.format(what="httpcore", version=httpcore.__version__)
+    from httpcore._sync.http11 import HTTP11Connection
+
+    read_size = getattr(HTTP11Connection, "READ_NUM_BYTES", None)
+    assert isinstance(read_size, int), _REVISIT.format(
+        what="httpcore", version=httpcore.__version__
+    )
+    package = Path(httpx.__file__).parent
+    assert (package / "_main.py").is_file(), _REVISIT.format(
+        what="httpx", version=httpx.__version__
+    )
+
+
+def test_the_installed_httpx_and_httpcore_are_inside_the_pins() -> None:
+    from importlib.metadata import version
+    from pathlib import Path
+
+    import pytest
+    from packaging.requirements import Requirement
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    pins = {
+        requirement.name: requirement.specifier
+        for requirement in map(
+            Requirement, tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+        )
+    }
+    for name in ("httpx", "httpcore"):
+        assert any(spec.operator == "<" for spec in pins[name]), f"{name} has no upper bound"
+        assert version(name) in pins[name], f"{name} {version(name)} is outside {pins[name]}"
+
+
+def test_the_deadline_transport_says_failures_in_httpx_words() -> None:
+    """The own transport (httpcore's public ``network_backend``): a refused connection
+    is ``httpx.ConnectError``, as the retry table expects."""
+    import socket
+
+    import httpx
+
+    from promoter.registry.deadline_transport import DeadlineTransport
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: the connection is refused
+        with httpx.Client(transport=DeadlineTransport()) as client:
+            try:
+                client.get(f"http://127.0.0.1:{port}/v2/")
+            except httpx.ConnectError as error:
+                assert isinstance(error.__cause__, Exception)
+            else:
+                raise AssertionError("a refused connection answered")

@@ -180,7 +180,8 @@ def _authenticator(
     host: str, client: httpx.Client, password: str = HTPASSWD_PASSWORD
 ) -> Authenticator:
     login = Credential(HTPASSWD_USER, password, source="test login")
-    return Authenticator(host, lambda: login, lambda: client)
+    token_exchange, _ = _exchange(client)  # token requests counted apart from the flow's
+    return Authenticator(host, lambda: login, lambda: client, token_exchange)
 
 
 @dataclass

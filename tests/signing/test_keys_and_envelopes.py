@@ -11,7 +11,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from promoter.errors import InputError
 from promoter.redaction import redact
-from promoter.signing.dsse import pae, sign_envelope, unsigned_envelope, verify_envelope
+from promoter.signing.dsse import (
+    pae,
+    payload_type_problem,
+    sign_envelope,
+    unsigned_envelope,
+    verify_envelope,
+)
 from promoter.signing.keys import (
     COSIGN_PEM_TYPE,
     generate_key_pair,
@@ -127,3 +133,21 @@ def test_a_tampered_payload_or_another_key_fails() -> None:
     other = ec.generate_private_key(ec.SECP256R1()).public_key()
     assert verify_envelope(envelope, [other]) is None
     assert verify_envelope(unsigned_envelope(b"{}"), [public]) is None
+
+
+def test_an_envelope_of_another_payload_type_is_not_accepted() -> None:
+    """A valid signature over another payload type is another kind of document: the reader
+    of in-toto statements refuses it, and accepts it only when asked for that type."""
+    private_pem, public_pem = generate_key_pair("pw")
+    key = load_private_key(private_pem.decode(), "pw", source="k")
+    public = load_public_key(public_pem, source="pub")
+    other_type = "application/vnd.example.note+json"
+    envelope = sign_envelope(statement_bytes(_statement()), key, payload_type=other_type)
+    assert verify_envelope(envelope, [public]) is None
+    assert payload_type_problem(envelope) == (
+        f"the envelope's payloadType is {other_type!r}, not 'application/vnd.in-toto+json'"
+    )
+    verified = verify_envelope(envelope, [public], payload_type=other_type)
+    assert verified is not None and verified[1] == key.fingerprint
+    assert payload_type_problem(dict(envelope, payloadType=None)) is not None
+    assert payload_type_problem(sign_envelope(b"{}", key)) is None

@@ -15,7 +15,12 @@ Endpoints (the same handler serves ``/token`` and ``/oauth2/token``):
   [, tenant]`` -> ``{"refresh_token"}`` (as Azure Container Registry answers).
 
 Users map to the actions they may have; unknown users get 401. Every request is
-recorded (method, path, parameter *names*) so tests can count and inspect them.
+recorded (method, path, parameter *names*, when it arrived) so tests can count
+and inspect them.
+
+Faults, for the token request's retries and bounds: ``failures`` answers of
+``failure_status`` (with ``Retry-After: 0``) come before any token (a negative
+count: every answer), and ``stall`` holds each answer back that many seconds.
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ class Recorded:
     params: tuple[str, ...]
     scopes: tuple[str, ...]
     authorized_as: str | None
+    #: ``time.monotonic()`` when it arrived.
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -72,6 +79,9 @@ class TokenServer:
     lifetime: int = 300
     requests: list[Recorded] = field(default_factory=list)
     refresh_tokens: dict[str, str] = field(default_factory=dict)
+    failures: int = 0
+    failure_status: int = 503
+    stall: float = 0.0
 
     def start(self, directory: Path) -> TokenServer:
         """Generate the key and certificate, and serve on a free loopback port."""
@@ -202,6 +212,22 @@ def _handler(server: TokenServer) -> type[BaseHTTPRequestHandler]:
         def _answer(self, status: int, body: dict[str, Any]) -> None:
             answer_json(self, status, body)
 
+        def _fault(self) -> bool:
+            """Answer with the configured fault instead of serving; True if it did."""
+            if server.stall:
+                time.sleep(server.stall)
+            if server.failures == 0:
+                return False
+            server.failures -= 1 if server.failures > 0 else 0
+            data = json.dumps({"errors": [{"code": "UNAVAILABLE", "message": "busy"}]}).encode()
+            self.send_response(server.failure_status)
+            self.send_header("Retry-After", "0")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return True
+
         def _basic_user(self) -> tuple[str | None, bool]:
             header = self.headers.get("Authorization", "")
             if not header.startswith("Basic "):
@@ -238,6 +264,8 @@ def _handler(server: TokenServer) -> type[BaseHTTPRequestHandler]:
             params = parse_qs(urlsplit(self.path).query)
             user, valid = self._basic_user()
             self._record(params, user)
+            if self._fault():
+                return
             if not valid:
                 self._answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad login"}]})
                 return
@@ -262,6 +290,8 @@ def _handler(server: TokenServer) -> type[BaseHTTPRequestHandler]:
             if grant == "refresh_token":
                 user = server.refresh_tokens.get(params.get("refresh_token", [""])[0])
                 self._record(params, user)
+                if self._fault():
+                    return
                 if user is None:
                     self._answer(401, {"errors": [{"code": "UNAUTHORIZED", "message": "refresh"}]})
                     return

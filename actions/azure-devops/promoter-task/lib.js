@@ -11,7 +11,7 @@ const ENV_PREFIX = 'PROMOTER_REGISTRY_';
 const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
 const ACR_RESOURCE = 'https://containerregistry.azure.net';
 
-const COMMANDS = ['run', 'plan', 'apply', 'check', 'promote', 'copy'];
+const COMMANDS = ['run', 'plan', 'apply', 'check', 'promote', 'copy', 'rollback'];
 
 /** Exit code of promoter -> the task's result message (DESIGN §3). */
 const EXIT_MESSAGES = {
@@ -131,6 +131,8 @@ function promoterCommandArgs(inputs) {
       return ['apply', inputs.planFile, '-f', pipeline, ...extra]; // the checkout's file
     case 'check':
       return ['check', '-f', pipeline, ...extra];
+    case 'rollback': // IMAGE from images; --tag, --to, --reason from args or the environment
+      return ['rollback', '-f', pipeline, ...(inputs.images || []), ...extra];
     case 'copy':
       if (extra.length === 0) throw new InputError('copy: give SRC and DST in the args input');
       return ['copy', ...extra];

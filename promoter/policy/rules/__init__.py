@@ -21,12 +21,20 @@ from promoter.policy.rules.content import CONTENT_RULES
 from promoter.policy.rules.image import IMAGE_RULES
 from promoter.policy.rules.provenance import PROVENANCE_RULES
 from promoter.policy.rules.signed import SIGNED_RULE
+from promoter.policy.rules.vulnerabilities import VULNERABILITIES_RULE
 
 __all__ = ["RULES", "CompiledRule", "RuleContext", "RuleSpec", "compile_rules"]
 
 RULES: dict[str, RuleSpec] = {
     spec.name: spec
-    for spec in (*IMAGE_RULES, *PROVENANCE_RULES, *CONTENT_RULES, SIGNED_RULE, *ATTESTED_RULES)
+    for spec in (
+        *IMAGE_RULES,
+        *PROVENANCE_RULES,
+        *CONTENT_RULES,
+        SIGNED_RULE,
+        *ATTESTED_RULES,
+        VULNERABILITIES_RULE,
+    )
 }
 
 

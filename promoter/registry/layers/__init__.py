@@ -8,7 +8,9 @@ From the top (what ``RegistryTransport.send`` calls) to the bottom::
     FollowRedirects   follow to storage, without credentials, verified even when insecure
     Exchange          one request on the pooled httpx client
 
-The scheme discovery's ping runs ``RetryFlow`` over ``Exchange`` alone.
+The scheme discovery's ping runs ``RetryFlow`` over ``Exchange`` alone; the
+token requests ``AuthFlow`` makes run ``RetryFlow`` over ``RateGate`` over
+``Exchange`` (no ``RequestBudget`` slot: the request they are for holds one).
 """
 
 from __future__ import annotations
