@@ -5,14 +5,32 @@ maps each class to an exit code in one table (``EXIT_CODES``).
 
     PromoterError
     ├── InputError              exit 2  bad input: arguments, references, files
-    │   └── ConfigError                 pipeline.yml (carries file, line, column, key path)
+    │   ├── ConfigError                 pipeline.yml (carries file, line, column, key path)
+    │   ├── TemplateError               a tag or label template that does not render
+    │   └── UnsupportedManifestError    a manifest of a kind promoter does not read
     ├── RefusedError            exit 1  refused by policy or by a tag conflict
-    │   └── TagConflict
+    │   ├── TagConflict
+    │   ├── StalePlanError              a plan whose world moved since it was made
+    │   ├── UnboundPlanError            a plan its pipeline file would not make
+    │   ├── PolicyRecheckError          a plan's digest an enforced policy fails at apply
+    │   └── IncompleteContentError      --finish before every shard put its content
     └── OperationError          exit 3  the operation failed
         ├── RegistryError               carries status, OCI error code, reference
-        │   └── AuthError               names the credential source, never the secret
+        │   ├── AuthError               names the credential source, never the secret
+        │   ├── DigestMismatchError     bytes that do not hash to their digest
+        │   └── InvalidManifestError    a manifest that does not parse as its type
         ├── NetworkError
+        │   ├── BrokenBody              a body cut short, or longer than it said
+        │   └── DeadlineExceeded        no complete answer within the deadline
         └── BuildError
+            └── KanikoFailed            kaniko's own failure, with its Dockerfile line
+
+Two ``ValueError`` classes stay outside the tree on purpose: ``units.UnitError`` (a
+size or duration that does not read; the config loader and the policy reader
+turn it into a ``ConfigError`` at the key's line) and
+``config.validator.UnsupportedKeyword`` (our schema uses a keyword the
+validator lacks: a defect of promoter's, caught by the schema tests, never a
+user's input). ``tests/test_error_tree.py`` holds this drawing to the code.
 """
 
 from __future__ import annotations

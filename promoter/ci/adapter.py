@@ -57,7 +57,9 @@ class Finished:
         self.document: Mapping[str, Any] = document or {}
         self.exit_code = exit_code
         self.plan_file = plan_file
-        self.kind = document_kind(self.command)
+        # ``apply`` of a prune plan prints a prune document, not a run's.
+        prune = self.document.get("kind") == "prune"
+        self.kind = "prune" if prune else document_kind(self.command)
 
 
 class CiAdapter:

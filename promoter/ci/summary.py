@@ -182,6 +182,47 @@ def _check_tables(doc: Mapping[str, Any], md: _Budget, place: Place) -> None:
     )
 
 
+def _prune_tables(doc: Mapping[str, Any], md: _Budget) -> None:
+    applied = doc.get("applied") or {}
+    skipped = {e.get("digest"): e.get("skipped") for e in applied.get("skipped") or []}
+    md.table(
+        "Skipped (changed since the plan)",
+        ["Repository", "Digest", "Why"],
+        (
+            [e.get("repository"), _code(e.get("digest")), e.get("skipped")]
+            for e in applied.get("skipped") or []
+        ),
+    )
+    word = "Deleted" if applied else "To delete (dry run)"
+    md.table(
+        word,
+        ["Repository", "Digest", "Tags", "Why"],
+        (
+            [
+                e.get("repository"),
+                _code(e.get("digest")),
+                ", ".join(e.get("tags") or []),
+                e.get("reason"),
+            ]
+            for e in doc.get("delete") or []
+            if e.get("digest") not in skipped
+        ),
+    )
+    md.table(
+        "Kept",
+        ["Repository", "Digest", "Tags", "Why"],
+        (
+            [
+                e.get("repository"),
+                _code(e.get("digest")),
+                ", ".join(e.get("tags") or []),
+                e.get("reason"),
+            ]
+            for e in doc.get("keep") or []
+        ),
+    )
+
+
 def render_summary(
     command: str,
     document: Mapping[str, Any],
@@ -211,6 +252,8 @@ def render_summary(
         _run_tables(document, outputs, md, place)
     elif kind == "check":
         _check_tables(document, md, place)
+    elif kind == "prune":
+        _prune_tables(document, md)
     if outputs.digests and kind != "run":
         md.table(
             "Digests", ["Image", "Digest"], ([k, _code(v)] for k, v in outputs.digests.items())

@@ -263,6 +263,19 @@ def _sign(check: _Checker, path: KeyPath, sign: object) -> Iterator[Problem]:
         )
 
 
+def _retention(check: _Checker, path: KeyPath, retention: Mapping[str, Any]) -> Iterator[Problem]:
+    if "keep_newer_than" in retention:
+        yield from check.unit((*path, "keep_newer_than"), retention["keep_newer_than"], size=False)
+    for index, glob in enumerate(retention.get("keep_tags", [])):
+        problem = _glob_problem(glob)
+        if problem:
+            yield check.at(
+                (*path, "keep_tags", index),
+                f"{glob!r}: {problem}",
+                "a glob's '[' needs its ']', like v[0-9]*",
+            )
+
+
 def _images(check: _Checker, images: Mapping[str, Any]) -> Iterator[Problem]:
     for name, image in images.items():
         path: KeyPath = ("images", name)
@@ -278,6 +291,8 @@ def _images(check: _Checker, images: Mapping[str, Any]) -> Iterator[Problem]:
         for index, label in enumerate(image.get("labels", [])):
             yield from check.templates((*path, "labels", index), label)
         yield from check.target((*path, "staging"), image["staging"])
+        if "retention" in image:
+            yield from _retention(check, (*path, "retention"), image["retention"])
         for index, rule in enumerate(image.get("promote", [])):
             yield from _promote(check, (*path, "promote", index), rule, image["staging"])
 
@@ -346,6 +361,8 @@ def semantic_problems(doc: Document) -> list[Problem]:
     if "signing" in doc.data:
         problems.extend(_key_source(check, ("signing",), doc.data["signing"], "key_file"))
     problems.extend(_images(check, doc.data["images"]))
+    if "retention" in doc.data:
+        problems.extend(_retention(check, ("retention",), doc.data["retention"]))
     for index, policy in enumerate(doc.data.get("policies", [])):
         problems.extend(_policy(check, index, policy))
     return problems

@@ -26,6 +26,7 @@ from promoter.config.model import (
     Registry,
     RegistryAuth,
     Repository,
+    Retention,
     SigningConfig,
     When,
     frozen_mapping,
@@ -155,6 +156,18 @@ class _Builder:
             sign=self.sign((*path, "sign"), data.get("sign", False)),
         )
 
+    def retention(self, path: KeyPath, data: Mapping[str, Any] | None) -> Retention | None:
+        if data is None:
+            return None
+        newer = data.get("keep_newer_than")
+        tags = data.get("keep_tags")
+        return Retention(
+            keep_last=int(data["keep_last"]) if "keep_last" in data else None,
+            keep_newer_than=parse_duration(newer) if newer is not None else None,
+            keep_tags=tuple(tags) if tags is not None else None,
+            **self.position(path),
+        )
+
     def image(self, name: str, data: Mapping[str, Any]) -> Image:
         path: KeyPath = ("images", name)
         labels = dict(label.split("=", 1) for label in data.get("labels", ()))
@@ -170,6 +183,7 @@ class _Builder:
                 for index, rule in enumerate(data.get("promote", ()))
             ),
             **self.position(path),
+            retention=self.retention((*path, "retention"), data.get("retention")),
         )
 
     def policy(self, index: int, data: Mapping[str, Any]) -> PolicyRuleConfig:
@@ -209,6 +223,7 @@ class _Builder:
             if "signing" in data
             else None,
             warnings=tuple(literal_secret_warnings(self.doc)),
+            retention=self.retention(("retention",), data.get("retention")),
         )
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "Registry",
     "RegistryAuth",
     "Repository",
+    "Retention",
     "SigningConfig",
     "When",
     "frozen_mapping",
@@ -214,6 +215,47 @@ class PromoteRule:
 
 
 @dataclass(frozen=True)
+class Retention:
+    """``retention``: what ``promoter prune`` keeps in a staging repository.
+
+    ``keep_last`` newest digests, every digest created within ``keep_newer_than``
+    seconds, every digest a tag matching one of ``keep_tags`` names. None: the key
+    is not set (an image's retention falls back to the top level's key by key).
+    """
+
+    keep_last: int | None = None
+    keep_newer_than: int | None = None
+    keep_tags: tuple[str, ...] | None = None
+    line: int = 0
+    column: int = 0
+
+    def over(self, default: Retention | None) -> Retention:
+        """This retention's keys, the ones it leaves unset taken from ``default``."""
+        if default is None:
+            return self
+        return Retention(
+            keep_last=self.keep_last if self.keep_last is not None else default.keep_last,
+            keep_newer_than=self.keep_newer_than
+            if self.keep_newer_than is not None
+            else default.keep_newer_than,
+            keep_tags=self.keep_tags if self.keep_tags is not None else default.keep_tags,
+            line=self.line,
+            column=self.column,
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """The keys that are set, camelCase (a prune plan keeps them)."""
+        found: dict[str, Any] = {}
+        if self.keep_last is not None:
+            found["keepLast"] = self.keep_last
+        if self.keep_newer_than is not None:
+            found["keepNewerThan"] = self.keep_newer_than
+        if self.keep_tags is not None:
+            found["keepTags"] = list(self.keep_tags)
+        return found
+
+
+@dataclass(frozen=True)
 class Image:
     """One image: its build, its tag rules and labels, staging, and promotions."""
 
@@ -226,6 +268,8 @@ class Image:
     promote: tuple[PromoteRule, ...] = ()
     line: int = 0
     column: int = 0
+    #: ``images.<name>.retention`` as written (None: not set); see ``Pipeline.retention_of``.
+    retention: Retention | None = None
 
 
 @dataclass(frozen=True)
@@ -293,6 +337,15 @@ class Pipeline:
     signing: SigningConfig | None = None
     #: What loads but should change (a literal secret build argument), in file order.
     warnings: tuple[ConfigWarning, ...] = ()
+
+    #: ``retention``: the default of every image's staging repository, or None.
+    retention: Retention | None = None
+
+    def retention_of(self, image: Image) -> Retention | None:
+        """The image's retention: its own keys over the top level's (None: neither is set)."""
+        if image.retention is None:
+            return self.retention
+        return image.retention.over(self.retention)
 
     @property
     def base_dir(self) -> Path:

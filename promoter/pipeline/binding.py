@@ -57,7 +57,7 @@ from promoter.tagging.localgit import checkout_head
 from promoter.tagging.stage import image_metadata
 from promoter.untrusted import one_line
 
-__all__ = ["UnboundPlanError", "bind_plan", "checkout_root"]
+__all__ = ["UnboundPlanError", "bind_plan", "bound_pipeline", "checkout_root"]
 
 _REPLAN = "make the plan again with 'promoter plan --out plan.json' and review it"
 
@@ -85,10 +85,10 @@ def checkout_root(env: Mapping[str, str]) -> Path:
 
 
 def _pipeline_path(
-    plan: PromotionPlan, where: str, pipeline_file: str | None, env: Mapping[str, str]
+    pipeline: Mapping[str, str], where: str, pipeline_file: str | None, env: Mapping[str, str]
 ) -> str:
-    recorded = plan.pipeline.get("path")
-    if not recorded or not plan.pipeline.get("sha256"):
+    recorded = pipeline.get("path")
+    if not recorded or not pipeline.get("sha256"):
         raise InputError(
             f"{where}: the plan names no pipeline file digest (made by an older promoter)",
             hint="make the plan again with 'promoter plan --out plan.json'",
@@ -141,6 +141,28 @@ def _check_context(
         )
 
 
+def bound_pipeline(
+    recorded: Mapping[str, str],
+    where: str,
+    pipeline_file: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[str, Pipeline]:
+    """The pipeline file a plan (read from ``where``) records, its path and the pipeline: the
+    one given with ``-f``, else the recorded path, which must be in this checkout (``env``:
+    the process environment by default); refused (``UnboundPlanError``) when its bytes are
+    not the ones the plan was made from."""
+    env = os.environ if env is None else env
+    path = _pipeline_path(recorded, where, pipeline_file, env)
+    now = pipeline_digest(path)
+    if now != recorded["sha256"]:
+        raise UnboundPlanError(
+            f"{where} was made from {path} with {recorded['sha256']}, the file now has {now}; "
+            "make the plan again",
+            detail="nothing was written",
+        )
+    return path, load_pipeline(path)
+
+
 def bind_plan(
     plan: PromotionPlan,
     where: str,
@@ -151,15 +173,7 @@ def bind_plan(
     job's git context (``env``: the process environment by default); return the
     pipeline, with the plan's registry settings and signing keys replaced by the file's."""
     env = os.environ if env is None else env
-    path = _pipeline_path(plan, where, pipeline_file, env)
-    recorded, now = plan.pipeline["sha256"], pipeline_digest(path)
-    if now != recorded:
-        raise UnboundPlanError(
-            f"{where} was made from {path} with {recorded}, the file now has {now}; "
-            "make the plan again",
-            detail="nothing was written",
-        )
-    pipeline = load_pipeline(path)
+    path, pipeline = bound_pipeline(plan.pipeline, where, pipeline_file, env)
     if plan.kind == "rollback":
         # A rollback's tag is the one its rule writes whatever the git context (its `when`
         # is not asked): promote.rollback.check_rollback_plan holds it to that file's rules.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
 
 import pytest
@@ -184,3 +185,31 @@ def test_a_credential_is_redacted_in_its_basic_header_form() -> None:
 def test_adapter_base_is_abstract() -> None:
     with pytest.raises(NotImplementedError):
         CiAdapter({}).mask("x")
+
+
+HOSTILE_CELL = (
+    "<img src=x onerror=alert(1)> | [click](https://evil.example) `x` **b**\n::set-output"
+)
+
+
+def test_summary_shows_outside_text_as_text_in_intact_cells() -> None:
+    # Labels and registry messages in the policy table, a tag and a git ref: HTML escaped,
+    # Markdown markup shown as characters, pipes escaped, one line; every row keeps its cells.
+    document = _run_document(1, 1)
+    document["checks"]["img0"]["results"][0]["message"] = HOSTILE_CELL  # type: ignore[index]
+    document["plan"]["images"][0]["actions"][0]["tag"] = "1.0|<b>x</b>"  # type: ignore[index]
+    document["context"] = {"ref": "refs/heads/`<script>`", "sha": "a" * 40}
+    outputs = step_outputs(document, "run", 1)
+    text = render_summary("run", document, "run", outputs, annotations_of(document, "run"))
+    assert "<img" not in text and "<b>" not in text
+    # A code span shows its text as it is (no HTML in it); a backtick in it gets a longer fence.
+    assert "`` refs/heads/`<script>` ``" in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "\\[click\\](https://evil.example)" in text  # no link: its brackets are escaped
+    rows = [line for line in text.splitlines() if line.startswith("| ")]
+    for row in rows:  # a table row's cells: its unescaped pipes, as many as its header's
+        cells = len(re.findall(r"(?<!\\)\|", row))
+        header = next(h for h in reversed(rows[: rows.index(row) + 1]) if "---" not in h
+                      and not h.startswith("| img0") and not h.startswith("| error"))  # fmt: skip
+        assert cells == len(re.findall(r"(?<!\\)\|", header)), row
+    assert "\\*\\*b\\*\\*\\\\n::set-output" in text  # the LF shown, in its cell

@@ -30,6 +30,7 @@ from tests.support.registry import Registry
 __all__ = [
     "CLEAN_ENV",
     "Project",
+    "attach_sbom",
     "head_digest",
     "promoter_cli",
     "start_promotion",
@@ -61,6 +62,25 @@ def fallback_index(registry_url: str, digest: str, repository: str = "web") -> d
     response.raise_for_status()
     document: dict[str, Any] = response.json()
     return document
+
+
+def attach_sbom(registry_url: str, repository: str, image: Image) -> Image:
+    """Push an SBOM referring to ``image`` and the ``sha256-<hex>`` fallback index listing it
+    (plain HTTP, an outside writer); returns the SBOM."""
+    sbom = make_artifact(image)
+    push_http(sbom, registry_url, repository)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [sbom.descriptor()],
+    }
+    httpx.put(
+        f"{registry_url}/v2/{repository}/manifests/{image.digest.replace(':', '-')}",
+        content=json.dumps(index).encode(),
+        headers={"Content-Type": "application/vnd.oci.image.index.v1+json"},
+        timeout=30,
+    ).raise_for_status()
+    return sbom
 
 
 def record_document(registry_url: str, record: str, repository: str = "web") -> dict[str, Any]:
@@ -229,20 +249,7 @@ class Project:
         image = make_image(seed=seed, user=user, labels=LABELS, layer_sizes=layer_sizes)
         push_http(image, self.staging.url, name, tag)
         if referrers:
-            sbom = make_artifact(image)
-            push_http(sbom, self.staging.url, name)
-            index = {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.index.v1+json",
-                "manifests": [sbom.descriptor()],
-            }
-            raw = json.dumps(index).encode()
-            httpx.put(
-                f"{self.staging.url}/v2/{name}/manifests/{image.digest.replace(':', '-')}",
-                content=raw,
-                headers={"Content-Type": "application/vnd.oci.image.index.v1+json"},
-                timeout=30,
-            ).raise_for_status()
+            attach_sbom(self.staging.url, name, image)
         return image
 
     def request(self, **overrides: Any) -> Any:

@@ -213,13 +213,14 @@ def _config(
     htpasswd: str | None,
     token: TokenAuthConfig | None,
     access_log: bool = False,
+    deletes: bool = True,
 ) -> dict[str, Any]:
     config: dict[str, Any] = {
         "version": 0.1,
         "log": {"level": "error", "accesslog": {"disabled": not access_log}},
         "storage": {
             "filesystem": {"rootdirectory": str(root / "storage")},
-            "delete": {"enabled": True},
+            "delete": {"enabled": deletes},
             "maintenance": {"uploadpurging": {"enabled": False}},
         },
         "http": {"addr": host, "secret": "test-only-http-secret"},
@@ -249,13 +250,15 @@ def start_registry(
     ipv6: bool = False,
     attempts: int = 3,
     access_log: bool = False,
+    deletes: bool = True,
 ) -> Registry:
     """Write a config under ``root`` and start a registry on a free loopback port.
 
     ``tls`` is ``(certificate_pem_path, key_pem_path)``; ``htpasswd`` a path to a
     bcrypt htpasswd file; ``token`` distribution's token-auth settings; ``ipv6``
     listens on ``[::1]`` instead of 127.0.0.1; ``access_log`` writes a line per
-    request to ``log_path`` (read back with ``Registry.requests``).
+    request to ``log_path`` (read back with ``Registry.requests``); ``deletes=False``
+    starts it as distribution ships, refusing deletes (405 UNSUPPORTED).
     """
     root.mkdir(parents=True, exist_ok=True)
     last: Exception | None = None
@@ -264,7 +267,15 @@ def start_registry(
         config_path = root / "config.yml"
         config_path.write_text(
             yaml.safe_dump(
-                _config(root, host, tls=tls, htpasswd=htpasswd, token=token, access_log=access_log)
+                _config(
+                    root,
+                    host,
+                    tls=tls,
+                    htpasswd=htpasswd,
+                    token=token,
+                    access_log=access_log,
+                    deletes=deletes,
+                )
             )
         )
         registry = Registry(

@@ -13,6 +13,7 @@ from promoter.cli.commands.index import index
 from promoter.cli.commands.inspect import inspect
 from promoter.cli.commands.keygen import keygen
 from promoter.cli.commands.plan import plan
+from promoter.cli.commands.prune import prune
 from promoter.cli.commands.rollback import rollback
 from promoter.cli.commands.run import run
 from promoter.cli.commands.schema import schema
@@ -36,4 +37,5 @@ COMMANDS: tuple[click.Command, ...] = (
     keygen,
     history,
     rollback,
+    prune,
 )

@@ -60,7 +60,8 @@ def apply(
     insecure_registries: tuple[str, ...],
     ca_file: str | None,
 ) -> int:
-    """Apply a plan written by 'promoter plan --out', refusing if the world moved.
+    """Apply a plan written by 'promoter plan --out' (or 'promoter prune --out'),
+    refusing if the world moved.
 
     Exits 1 and writes nothing when a source digest or a destination tag has
     changed since the plan was made, when the pipeline file is not the one the
@@ -80,6 +81,11 @@ def apply(
             "--shard and --finish go to different jobs: run every --shard I/N first, "
             "then one --finish"
         )
+    if shard_text is None and not finish:
+        from promoter.pipeline.prune import is_prune_plan
+
+        if is_prune_plan(plan_file):
+            return _prune(plan_file, pipeline_file, insecure_registries, ca_file)
     if shard_text is not None:
         return _shard(plan_file, shard_text, pipeline_file, insecure_registries, ca_file)
     listener = progress_for(quiet)
@@ -105,6 +111,25 @@ def apply(
                 pipeline_file=pipeline_file,
             )
     return emit_run_report(report)
+
+
+def _prune(
+    plan_file: str,
+    pipeline_file: str | None,
+    insecure_registries: tuple[str, ...],
+    ca_file: str | None,
+) -> int:
+    """A prune plan (``"kind": "prune"``): delete exactly what it lists, each checked again."""
+    from promoter.cli.commands.prune import emit_prune_report
+    from promoter.pipeline.prune import apply_prune_file
+
+    report = apply_prune_file(
+        plan_file,
+        insecure_registries=insecure_registries,
+        ca_file=ca_file,
+        pipeline_file=pipeline_file,
+    )
+    return emit_prune_report(report)
 
 
 def _shard(
