@@ -12,6 +12,7 @@ maps each class to an exit code in one table (``EXIT_CODES``).
     │   ├── TagConflict
     │   ├── StalePlanError              a plan whose world moved since it was made
     │   ├── UnboundPlanError            a plan its pipeline file would not make
+    │   ├── PolicyRecheckError          a plan's digest an enforced policy fails at apply
     │   └── IncompleteContentError      --finish before every shard put its content
     └── OperationError          exit 3  the operation failed
         ├── RegistryError               carries status, OCI error code, reference

@@ -114,7 +114,7 @@ def test_documents_of_the_registry_commands(
     documents["check"] = _json(check, "check")
     documents["facts file"] = json.loads(facts_file.read_text())
 
-    apply = promoter_cli("apply", str(plan_file), "--output", "json")
+    apply = promoter_cli("apply", str(plan_file), "--output", "json", cwd=project.root)
     documents["apply report"] = _json(apply, "apply")
     run = promoter_cli(
         "run", "--stage", "check,promote", "-f", str(project.file), "--output", "json"

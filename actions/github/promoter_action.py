@@ -220,7 +220,7 @@ def promoter_arguments(inputs: Mapping[str, str], runner_temp: str) -> list[str]
     elif command == "apply":
         if not plan_file:
             raise ActionError("command apply needs the plan-file input")
-        body = ["apply", plan_file]
+        body = ["apply", plan_file, "-f", pipeline]  # the checkout's file, not the plan's
         _ignored(inputs, ("images", "stages"), command)
     elif command == "check":
         body = ["check", "-f", pipeline]

@@ -22,6 +22,7 @@ from promoter.pipeline.binding import bind_plan
 from promoter.pipeline.builds import BuildSettings, SilentBuildLog, build_images, staged_digests
 from promoter.pipeline.checks import PolicyChecker
 from promoter.pipeline.planning import Built, PlanInputs, plan_images
+from promoter.pipeline.rechecks import recheck_policies
 from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import (
     RunRequest,
@@ -30,6 +31,7 @@ from promoter.pipeline.settings import (
     registry_options,
 )
 from promoter.promote import ApplyOptions, apply_plan, load_plan
+from promoter.promote.apply import check_provenance
 from promoter.registry.pool import Registries
 from promoter.tagging import detect_context
 from promoter.tagging.stage import image_metadata, pipeline_tags, select_images
@@ -161,18 +163,21 @@ def apply_plan_file(
     listener: Any = None,
     pipeline_file: str | None = None,
 ) -> RunReport:
-    """``promoter apply PLAN.json``: carry out a reviewed plan, refusing if the world moved
-    or if it does what its pipeline file (``pipeline_file``, else the one it names) does not.
+    """``promoter apply PLAN.json``: carry out a reviewed plan, refusing if the world moved,
+    if it does what its pipeline file (``pipeline_file``, else the one it names) does not,
+    or if an enforced policy fails on a digest it writes (checked again here).
 
     ``listener`` (a ``promoter.transfer.ProgressListener``) hears the blobs move.
     """
     started = time.monotonic()
     plan = load_plan(path)
-    bind_plan(plan, path, pipeline_file)
+    pipeline = bind_plan(plan, path, pipeline_file)
     report = RunReport(plan.file, False, ("promote",), dict(plan.context))
     report.plan = plan
     options = registry_options(plan.registries, insecure_registries, ca_file)
     with Registries(options) as registries:
+        check_provenance(plan)  # bad input before any request
+        report.checks = recheck_policies(plan, pipeline, registries, path, now)
         applying = ApplyOptions(version=__version__, now=now, check_fresh=True, listener=listener)
         report.promotion = apply_plan(plan, registries, applying)
     report.seconds = time.monotonic() - started

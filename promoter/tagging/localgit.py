@@ -19,7 +19,7 @@ from promoter.errors import InputError, OperationError
 from promoter.tagging.context import GitContext, RepositoryInfo
 from promoter.tagging.remotes import public_url, repository_name
 
-__all__ = ["local_context", "redact_urls"]
+__all__ = ["checkout_head", "local_context", "redact_urls"]
 
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
@@ -129,3 +129,30 @@ def local_context(path: str | Path = ".") -> tuple[GitContext, RepositoryInfo]:
         raise OperationError(
             f"cannot read the git repository at {where}: {type(error).__name__}"
         ) from error
+
+
+def checkout_head(path: str | Path) -> tuple[Path, str] | None:
+    """The top folder of the checkout holding ``path`` and its HEAD commit (``""``: no
+    commit yet); None when ``path`` is in no git work tree."""
+    import git
+
+    try:
+        repo = git.Repo(path, search_parent_directories=True)
+    except (git.NoSuchPathError, git.InvalidGitRepositoryError):
+        return None
+    with repo:
+        if repo.bare or repo.working_tree_dir is None:
+            return None
+        top = Path(repo.working_tree_dir)
+        try:
+            return top, str(repo.git.rev_parse("--verify", "--quiet", "HEAD^{commit}")).strip()
+        except git.GitCommandError as error:
+            detail = redact_urls(str(error.stderr or "").strip())
+            if "dubious ownership" in detail:
+                raise InputError(
+                    f"git refuses the repository at {top}: it belongs to another user",
+                    hint=f"git config --global --add safe.directory {top}",
+                ) from error
+            if error.status == 1 and not detail:  # --verify --quiet: HEAD names no commit
+                return top, ""
+            raise OperationError(f"git failed in {top}", detail=detail or None) from error

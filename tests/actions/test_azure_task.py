@@ -253,7 +253,10 @@ def _argv_lines(log: Path) -> list[str]:
         ),
         ({"command": "promote", "pipeline": "ci/p.yml"}, "run -f ci/p.yml --stage check,promote"),
         ({"command": "plan", "planFile": "plan.json"}, "plan -f pipeline.yml --out plan.json"),
-        ({"command": "apply", "planFile": "plan.json"}, "apply plan.json"),
+        (
+            {"command": "apply", "planFile": "plan.json", "pipeline": "ci/p.yml"},
+            "apply plan.json -f ci/p.yml",
+        ),
         (
             {"command": "check", "args": "127.0.0.1:1/web:1"},
             "check -f pipeline.yml 127.0.0.1:1/web:1",
@@ -288,7 +291,7 @@ def test_plan_and_apply_default_to_the_artifact_staging_directory(tmp_path: Path
         assert run_task(env, tmp_path).returncode == 0
     plan, apply = _argv_lines(log)[-3::2]
     assert plan.endswith(f"plan -f pipeline.yml --out {staging}/promoter-plan.json")
-    assert apply.endswith(f"apply {staging}/promoter-plan.json")
+    assert apply.endswith(f"apply {staging}/promoter-plan.json -f pipeline.yml")
 
 
 def _completes(done: subprocess.CompletedProcess[str]) -> list[Vso]:

@@ -203,7 +203,10 @@ def _run_step(
             {"command": "plan", "plan-file": "out/plan.json", "images": "web"},
             ["plan", "-f", "pipeline.yml", "--image", "web", "--out", "out/plan.json"],
         ),
-        ({"command": "apply", "plan-file": "plan.json"}, ["apply", "plan.json"]),
+        (
+            {"command": "apply", "plan-file": "plan.json", "pipeline": "ci/p.yml"},
+            ["apply", "plan.json", "-f", "ci/p.yml"],
+        ),
         (
             {"command": "check", "args": "reg.example/web:1 --output sarif"},
             ["check", "-f", "pipeline.yml", "reg.example/web:1", "--output", "sarif"],

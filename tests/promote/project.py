@@ -181,6 +181,17 @@ class Project:
     def _git(self, *args: str) -> None:
         git(self.root, *args)
 
+    def head(self) -> str:
+        """The checkout's HEAD commit."""
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=self.root,
+            env=CLEAN_ENV,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+
     def default_promote(self) -> str:
         """Both productions get ``{{version}}`` (immutable) and ``latest`` (mutable) on a tag."""
         return textwrap.dedent(

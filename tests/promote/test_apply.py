@@ -35,7 +35,7 @@ def test_apply_carries_out_the_plan(make_project: Callable[..., Project], tmp_pa
     image = project.seed()
     plan_file = tmp_path / "plan.json"
     _plan(project, plan_file)
-    result = promoter_cli("apply", str(plan_file), "--output", "json")
+    result = promoter_cli("apply", str(plan_file), "--output", "json", cwd=project.root)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["promotion"]["images"][0]["status"] == "promoted"
@@ -44,7 +44,7 @@ def test_apply_carries_out_the_plan(make_project: Callable[..., Project], tmp_pa
         assert head_digest(registry, "web", "latest") == image.digest
     assert head_digest(project.prod_a, "web", "edge") is None  # skipped: not on main
     # applying the same plan again: the tags now name the planned digest, nothing moves
-    again = promoter_cli("apply", str(plan_file), "--output", "json")
+    again = promoter_cli("apply", str(plan_file), "--output", "json", cwd=project.root)
     assert again.returncode == 0, again.stderr
 
 
@@ -59,7 +59,7 @@ def test_stale_plan_is_refused_and_writes_nothing(
     other = make_image(seed="intruder", user="1000")
     push_http(other, project.prod_b.url, "web", "latest")
     blobs = (project.prod_a.blob_count(), project.prod_b.blob_count())
-    result = promoter_cli("apply", str(plan_file))
+    result = promoter_cli("apply", str(plan_file), cwd=project.root)
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("error: the plan is stale")
     assert f"{project.prod_b.host}/web:latest now names {other.digest}" in result.stderr
@@ -76,7 +76,7 @@ def test_plan_with_moved_source_is_refused(
     plan_file = tmp_path / "plan.json"
     _plan(project, plan_file)
     rebuilt = project.seed(seed="second")  # the staging tag now names another build
-    result = promoter_cli("apply", str(plan_file))
+    result = promoter_cli("apply", str(plan_file), cwd=project.root)
     assert result.returncode == 1, result.stderr
     assert "stale" in result.stderr
     assert f"now names {rebuilt.digest}" in result.stderr
@@ -235,7 +235,7 @@ def test_apply_of_a_plan_made_before_the_build_is_refused(
     plan_file = tmp_path / "plan.json"
     plan = _plan(project, plan_file)
     assert plan["unknownDigests"] == ["web"]
-    result = promoter_cli("apply", str(plan_file))
+    result = promoter_cli("apply", str(plan_file), cwd=project.root)
     assert result.returncode == 2
     assert result.stderr.startswith("error: the plan does not know the digest of web")
     assert project.prod_a.blob_count() == 0 and project.prod_b.blob_count() == 0
@@ -250,7 +250,7 @@ def test_apply_of_a_plan_with_a_conflict_writes_no_tag(
     push_http(other, project.prod_a.url, "web", "1.2.3")
     plan_file = tmp_path / "plan.json"
     _plan(project, plan_file, exit_code=1)  # the dry run already says it would be refused
-    result = promoter_cli("apply", str(plan_file), "--output", "json")
+    result = promoter_cli("apply", str(plan_file), "--output", "json", cwd=project.root)
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["promotion"]["images"][0]["status"] == "conflict"
     assert head_digest(project.prod_b, "web", "1.2.3") is None

@@ -211,7 +211,7 @@ def test_a_plan_whose_world_moved_skips_and_names_those_digests(project: Project
     b7, b8 = seeded.deleted["b7"], seeded.deleted["b8"]
     push_http(b8, project.staging.url, "web", "v2.0")  # now a protected tag names it
     push_http(b7, project.prod_b.url, "web", "9.9.9")  # promoted since the plan
-    done = promoter_cli("apply", str(plan), "--output", "json")
+    done = promoter_cli("apply", str(plan), "--output", "json", cwd=project.root)
     assert done.returncode == 1, done.stderr
     assert "2 digest(s) skipped" in done.stderr
     applied = json.loads(done.stdout)["applied"]
@@ -222,7 +222,7 @@ def test_a_plan_whose_world_moved_skips_and_names_those_digests(project: Project
     assert _exists(project.staging, b7.digest) and _exists(project.staging, b8.digest)
     assert _exists(project.staging, seeded.old_signature.digest)
     assert not _exists(project.staging, seeded.deleted["multi-old"].digest)
-    text = promoter_cli("apply", str(plan))
+    text = promoter_cli("apply", str(plan), cwd=project.root)
     assert text.returncode == 1
     assert f"skipped {project.staging.host}/web@{b8.digest}: tag v2.0" in text.stdout
 
@@ -312,7 +312,7 @@ def test_a_prune_plan_is_bound_to_its_pipeline_file(project: Project) -> None:
     edited["repositories"] = [*written["repositories"], {**written["repositories"][0],
                                                          "repository": production}]  # fmt: skip
     plan.write_text(json.dumps(edited))
-    done = promoter_cli("apply", str(plan))
+    done = promoter_cli("apply", str(plan), cwd=project.root)
     assert done.returncode == 1, done.stderr
     first = done.stderr.splitlines()[0]
     assert f"{production} is not a staging repository with a retention" in first
@@ -320,10 +320,10 @@ def test_a_prune_plan_is_bound_to_its_pipeline_file(project: Project) -> None:
     # The file changed since the plan: refused, nothing deleted.
     plan.write_text(json.dumps(written))
     project.file.write_text(project.file.read_text() + "\n# changed\n")
-    done = promoter_cli("apply", str(plan))
+    done = promoter_cli("apply", str(plan), cwd=project.root)
     assert done.returncode == 1 and "make the plan again" in done.stderr.splitlines()[0]
     assert _exists(project.staging, victim.digest)
     # A plan that names no pipeline file (an older promoter's): bad input.
     plan.write_text(json.dumps({k: v for k, v in written.items() if k != "pipeline"}))
-    assert promoter_cli("apply", str(plan)).returncode == 2
+    assert promoter_cli("apply", str(plan), cwd=project.root).returncode == 2
     assert _exists(project.staging, victim.digest)

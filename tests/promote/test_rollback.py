@@ -174,17 +174,17 @@ def test_dry_run_and_out_write_nothing_and_apply_carries_the_plan_out(
     edited = json.loads(plan_file.read_text())
     edited["images"][0]["actions"].pop()  # one destination only: not all or none
     (tmp_path / "edited.json").write_text(json.dumps(edited))
-    partial = promoter_cli("apply", str(tmp_path / "edited.json"))
+    partial = promoter_cli("apply", str(tmp_path / "edited.json"), cwd=project.root)
     assert partial.returncode == 2, partial.stderr
     assert "not what" in partial.stderr
     for split in (("--shard", "1/2"), ("--finish",)):
-        sharded = promoter_cli("apply", str(plan_file), *split)
+        sharded = promoter_cli("apply", str(plan_file), *split, cwd=project.root)
         assert sharded.returncode == 2, sharded.stderr
         assert "moves tags only" in sharded.stderr
     assert len(_writes(project)) == before
     assert _latest(project) == (b.digest, b.digest)
 
-    applied = promoter_cli("apply", str(plan_file), "--output", "json")
+    applied = promoter_cli("apply", str(plan_file), "--output", "json", cwd=project.root)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert json.loads(applied.stdout)["promotion"]["images"][0]["status"] == "rolled-back"
     assert _latest(project) == (a.digest, a.digest)
@@ -204,7 +204,7 @@ def test_apply_refuses_a_rollback_plan_once_the_tag_moved(
     other = make_image(seed="meanwhile", user="1000")
     push_http(other, project.prod_a.url, "web", "latest")
     before = len(_writes(project))
-    stale = promoter_cli("apply", str(plan_file))
+    stale = promoter_cli("apply", str(plan_file), cwd=project.root)
     assert stale.returncode == 1, stale.stderr
     assert stale.stderr.startswith("error: the rollback plan is stale")
     assert f"{project.prod_a.host}/web:latest now names {other.digest}" in stale.stderr

@@ -280,7 +280,8 @@ def test_finish_refuses_a_plan_from_another_pipeline(sharded: Sharded) -> None:
     project, images = sharded
     _plan(project)
     # one shard does it all, as a GitHub Actions step: its outputs and summary are written
-    github = {**CLEAN_ENV, "GITHUB_ACTIONS": "true"}
+    github = {**CLEAN_ENV, "GITHUB_ACTIONS": "true"}  # at the plan's ref and commit
+    github.update(GITHUB_REF=f"refs/tags/{project.git_tag}", GITHUB_SHA=project.head())
     github["GITHUB_OUTPUT"] = str(project.root.parent / "output")
     github["GITHUB_STEP_SUMMARY"] = str(project.root.parent / "summary.md")
     args = ["apply", "plan.json", "--shard", "1/1"]

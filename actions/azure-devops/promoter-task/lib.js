@@ -128,7 +128,7 @@ function promoterCommandArgs(inputs) {
     case 'plan':
       return ['plan', '-f', pipeline, '--out', inputs.planFile, ...extra];
     case 'apply':
-      return ['apply', inputs.planFile, ...extra];
+      return ['apply', inputs.planFile, '-f', pipeline, ...extra]; // the checkout's file
     case 'check':
       return ['check', '-f', pipeline, ...extra];
     case 'rollback': // IMAGE from images; --tag, --to, --reason from args or the environment

@@ -38,7 +38,8 @@ __all__ = ["apply"]
     "(auto: Azure DevOps' SYSTEM_JOBPOSITIONINPHASE/SYSTEM_TOTALJOBSINPHASE).",
 )
 @optional_file_option(
-    "The pipeline file the plan was made from (default: the path the plan records)."
+    "The pipeline file the plan was made from (default: the path the plan records, "
+    "which must be in this checkout)."
 )
 @click.option(
     "--finish",
@@ -64,9 +65,13 @@ def apply(
 
     Exits 1 and writes nothing when a source digest or a destination tag has
     changed since the plan was made, when the pipeline file is not the one the
-    plan was made from (its SHA-256), or when the plan copies, tags or signs
-    anything its promote rules do not produce. --shard and --finish split the
-    work over several CI jobs: every shard first, then one --finish.
+    plan was made from (its SHA-256), when the plan was made at another git ref
+    or commit than this job's (on CI; elsewhere: than the checkout's HEAD),
+    when it copies, tags or signs anything its promote rules do not produce,
+    or when an enforced policy fails on a digest it writes (checked again, not
+    read from the plan). Without -f, the file the plan names must be in this
+    checkout (else exit 2). --shard and --finish split the work over several
+    CI jobs: every shard first, then one --finish.
     """
     from promoter.cli.interrupts import graceful_interrupts
     from promoter.cli.progress import live_display, progress_for
