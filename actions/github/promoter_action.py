@@ -31,7 +31,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-COMMANDS = ("run", "plan", "apply", "check", "promote", "copy", "rollback")
+COMMANDS = ("run", "plan", "apply", "check", "promote", "copy", "rollback", "prune")
 #: promoter's options that belong before the command (the group's own).
 GLOBAL_FLAGS = ("--debug",)
 MARKER = ".promoter-action"
@@ -228,6 +228,9 @@ def promoter_arguments(inputs: Mapping[str, str], runner_temp: str) -> list[str]
     elif command == "rollback":  # IMAGE from images; --tag, --to, --reason from args or env
         body = ["rollback", "-f", pipeline, *_list(inputs.get("images", ""))]
         _ignored(inputs, ("stages", "plan-file"), command)
+    elif command == "prune":  # a dry run unless args say --apply; plan-file: --out
+        body = ["prune", "-f", pipeline, *images, *(["--out", plan_file] if plan_file else [])]
+        _ignored(inputs, ("stages",), command)
     else:  # copy
         body = ["copy"]
         _ignored(inputs, ("images", "stages", "plan-file"), command)

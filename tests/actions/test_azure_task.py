@@ -108,6 +108,7 @@ def test_task_json_is_valid_and_keeps_the_contract() -> None:
         "promote",
         "copy",
         "rollback",
+        "prune",
     ]
     assert inputs["command"]["defaultValue"] == "run"
     assert inputs["pipeline"]["defaultValue"] == "pipeline.yml"
@@ -266,6 +267,11 @@ def _argv_lines(log: Path) -> list[str]:
             {"command": "rollback", "images": "web", "args": "--tag latest"},
             "rollback -f pipeline.yml web --tag latest",
         ),
+        (
+            {"command": "prune", "images": "web", "planFile": "prune.json"},
+            "prune -f pipeline.yml --image web --out prune.json",
+        ),
+        ({"command": "prune", "args": "--apply"}, "prune -f pipeline.yml --apply"),
     ],
 )
 def test_commands_map_to_promoter_arguments(

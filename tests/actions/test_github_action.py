@@ -223,6 +223,11 @@ def _run_step(
             {"command": "rollback", "images": "web", "args": "--dry-run"},
             ["rollback", "-f", "pipeline.yml", "web", "--dry-run"],
         ),
+        (
+            {"command": "prune", "images": "web", "plan-file": "prune.json"},
+            ["prune", "-f", "pipeline.yml", "--image", "web", "--out", "prune.json"],
+        ),
+        ({"command": "prune", "args": "--apply"}, ["prune", "-f", "pipeline.yml", "--apply"]),
     ],
 )
 def test_inputs_map_to_promoters_command_line(

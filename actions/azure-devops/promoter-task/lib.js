@@ -11,7 +11,7 @@ const ENV_PREFIX = 'PROMOTER_REGISTRY_';
 const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
 const ACR_RESOURCE = 'https://containerregistry.azure.net';
 
-const COMMANDS = ['run', 'plan', 'apply', 'check', 'promote', 'copy', 'rollback'];
+const COMMANDS = ['run', 'plan', 'apply', 'check', 'promote', 'copy', 'rollback', 'prune'];
 
 /** Exit code of promoter -> the task's result message (DESIGN §3). */
 const EXIT_MESSAGES = {
@@ -133,6 +133,8 @@ function promoterCommandArgs(inputs) {
       return ['check', '-f', pipeline, ...extra];
     case 'rollback': // IMAGE from images; --tag, --to, --reason from args or the environment
       return ['rollback', '-f', pipeline, ...(inputs.images || []), ...extra];
+    case 'prune': // a dry run unless Arguments say --apply; the plan file, when given: --out
+      return ['prune', '-f', pipeline, ...images, ...(inputs.planFile ? ['--out', inputs.planFile] : []), ...extra];
     case 'copy':
       if (extra.length === 0) throw new InputError('copy: give SRC and DST in the args input');
       return ['copy', ...extra];
