@@ -23,14 +23,14 @@ from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.reference import Reference
 from promoter.policy.attestations import gather_attached, manifest_at_tag
-from promoter.policy.cosign import (
+from promoter.policy.facts_doc import FACTS_VERSION, Facts, platform_label, redact_facts
+from promoter.signing.cosign import (
     COSIGN_ARTIFACT_TYPE,
     SIGNATURE_ANNOTATION,
     SIMPLE_SIGNING,
     attestation_tag,
     signature_tag,
 )
-from promoter.policy.facts_doc import FACTS_VERSION, Facts, platform_label, redact_facts
 
 __all__ = ["IN_TOTO", "FetchedManifest", "ImageSource", "gather_facts"]
 

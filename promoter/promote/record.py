@@ -18,12 +18,11 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from promoter.errors import OperationError
-from promoter.oci import Descriptor, compute_digest, parse_manifest
+from promoter.oci import Descriptor, compute_digest
 from promoter.oci import mediatypes as mt
-from promoter.oci.manifest import Index
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
+from promoter.transfer.referrers import add_to_fallback_index, fallback_tag
 
 if TYPE_CHECKING:
     from promoter.promote.plan import ImagePlan, PromotionPlan
@@ -41,13 +40,6 @@ __all__ = [
 PROMOTION_ARTIFACT_TYPE = "application/vnd.promoter.promotion.v1+json"
 _CREATED = "org.opencontainers.image.created"
 _EMPTY_DIGEST = compute_digest(mt.EMPTY_JSON)
-#: Read-modify-write rounds on the fallback index when another writer races us.
-_INDEX_ATTEMPTS = 5
-
-
-def fallback_tag(digest: str) -> str:
-    """The referrers tag schema: ``sha256:abc`` -> ``sha256-abc``."""
-    return digest.replace(":", "-", 1)
 
 
 def _dumps(document: Mapping[str, Any]) -> bytes:
@@ -162,45 +154,6 @@ def _upload(endpoint: TargetEndpoint, data: bytes, media_type: str) -> None:
         return [data[offset:]]
 
     endpoint.write_blob(blob, opener)
-
-
-def _listed(manifest: FetchedManifest | None) -> list[dict[str, Any]]:
-    if manifest is None:
-        return []
-    parsed = parse_manifest(manifest.raw, manifest.media_type, digest=manifest.digest)
-    if not isinstance(parsed, Index):
-        return []
-    document = json.loads(manifest.raw)
-    return [m for m in document.get("manifests", []) if isinstance(m, dict)]
-
-
-def add_to_fallback_index(endpoint: TargetEndpoint, subject: str, entry: Descriptor) -> None:
-    """List ``entry`` in the ``sha256-<hex>`` index of ``subject`` (create or extend it).
-
-    Registries offer no compare-and-swap on tags, so after writing, the index is
-    read back; if a concurrent writer replaced it without our entry, merge again.
-    """
-    tag = fallback_tag(subject)
-    for _ in range(_INDEX_ATTEMPTS):
-        entries = _listed(endpoint.stored_manifest(tag))
-        if any(e.get("digest") == entry.digest for e in entries):
-            return
-        document = {
-            "schemaVersion": 2,
-            "mediaType": mt.OCI_INDEX,
-            "manifests": [*entries, entry.to_dict()],
-        }
-        raw = _dumps(document)
-        written = compute_digest(raw)
-        endpoint.put_manifest(FetchedManifest(raw, mt.OCI_INDEX, written), tag, root=False)
-        if endpoint.resolve(tag) == written:
-            return  # nobody replaced it since: our entry is listed
-    if not any(e.get("digest") == entry.digest for e in _listed(endpoint.stored_manifest(tag))):
-        raise OperationError(
-            f"{endpoint.name}:{tag}: could not list the promotion record {entry.digest} "
-            "in the referrers index (concurrent writers)",
-            hint="re-run the promotion; the record itself is stored by digest",
-        )
 
 
 def record_document(

@@ -34,7 +34,8 @@ from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.digest import compute_digest
 from promoter.oci.reference import Reference
-from promoter.policy.cosign import (
+from promoter.registry.target import RepositoryTarget
+from promoter.signing.cosign import (
     COSIGN_ARTIFACT_TYPE,
     SIGNATURE_ANNOTATION,
     SIMPLE_SIGNING,
@@ -43,6 +44,8 @@ from promoter.policy.cosign import (
     verify_signatures,
 )
 from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE
+from promoter.transfer.endpoints import TargetEndpoint
+from promoter.transfer.referrers import add_to_fallback_index
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
@@ -289,10 +292,6 @@ def _list_referrer(
     client: RegistryClient, repository: str, subject: str, descriptor: Descriptor
 ) -> None:
     """Where the registry has no referrers API, list the referrer in the tag-schema index."""
-    from promoter.promote.record import add_to_fallback_index
-    from promoter.registry.target import RepositoryTarget
-    from promoter.transfer.endpoints import TargetEndpoint
-
     endpoint = TargetEndpoint(RepositoryTarget(client, Reference(client.host, repository)))
     if not endpoint.indexes_referrers():
         add_to_fallback_index(endpoint, subject, descriptor)
@@ -306,7 +305,7 @@ def signed_by(
 ) -> bool:
     """Whether cosign's ``.sig`` manifest of ``subject_digest`` holds a signature of it
     (a simple-signing payload naming that digest) that one of ``keys`` verifies, as the
-    ``signed`` rule judges one (``promoter.policy.cosign``)."""
+    ``signed`` rule judges one (``promoter.signing.cosign``)."""
     layers = []
     for layer in _layers_at(client, repository, signature_tag(subject_digest)):
         signature = (layer.get("annotations") or {}).get(SIGNATURE_ANNOTATION)

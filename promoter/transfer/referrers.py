@@ -15,16 +15,17 @@ from concurrent.futures import Executor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from promoter.errors import OperationError
 from promoter.oci import Descriptor, Index, compute_digest, parse_manifest
 from promoter.oci import mediatypes as mt
-from promoter.transfer.endpoints import Destination, FetchedManifest, Source
+from promoter.transfer.endpoints import Destination, FetchedManifest, Source, TargetEndpoint
 from promoter.transfer.progress import ProgressListener
 from promoter.transfer.result import CopyResult
 
 if TYPE_CHECKING:
     from promoter.transfer.engine import CopyOptions
 
-__all__ = ["COSIGN_SUFFIXES", "copy_referrers", "fallback_tag"]
+__all__ = ["COSIGN_SUFFIXES", "add_to_fallback_index", "copy_referrers", "fallback_tag"]
 
 #: cosign's tag suffixes: signature, attestation, SBOM.
 COSIGN_SUFFIXES = (".sig", ".att", ".sbom")
@@ -115,3 +116,48 @@ def _put_index(
     fallback = FetchedManifest(raw, mt.OCI_INDEX, compute_digest(raw))
     destination.put_manifest(fallback, tag, root=False)
     result.tags_written.append(tag)
+
+
+#: Read-modify-write rounds on the fallback index when another writer races us.
+_INDEX_ATTEMPTS = 5
+
+
+def _index_entries(manifest: FetchedManifest | None) -> list[dict[str, Any]]:
+    if manifest is None:
+        return []
+    parsed = parse_manifest(manifest.raw, manifest.media_type, digest=manifest.digest)
+    if not isinstance(parsed, Index):
+        return []
+    document = json.loads(manifest.raw)
+    return [m for m in document.get("manifests", []) if isinstance(m, dict)]
+
+
+def add_to_fallback_index(endpoint: TargetEndpoint, subject: str, entry: Descriptor) -> None:
+    """List ``entry`` in the ``sha256-<hex>`` index of ``subject`` (create or extend it).
+
+    Registries offer no compare-and-swap on tags, so after writing, the index is
+    read back; if a concurrent writer replaced it without our entry, merge again.
+    """
+    tag = fallback_tag(subject)
+    for _ in range(_INDEX_ATTEMPTS):
+        entries = _index_entries(endpoint.stored_manifest(tag))
+        if any(e.get("digest") == entry.digest for e in entries):
+            return
+        document = {
+            "schemaVersion": 2,
+            "mediaType": mt.OCI_INDEX,
+            "manifests": [*entries, entry.to_dict()],
+        }
+        raw = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+        written = compute_digest(raw)
+        endpoint.put_manifest(FetchedManifest(raw, mt.OCI_INDEX, written), tag, root=False)
+        if endpoint.resolve(tag) == written:
+            return  # nobody replaced it since: our entry is listed
+    if not any(
+        e.get("digest") == entry.digest for e in _index_entries(endpoint.stored_manifest(tag))
+    ):
+        raise OperationError(
+            f"{endpoint.name}:{tag}: could not list the referrer {entry.digest} "
+            "in the referrers index (concurrent writers)",
+            hint="run again; the referrer itself is stored by digest",
+        )

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from promoter.policy.cosign import load_public_key, signature_tag, verify_signatures
+from promoter.signing.cosign import load_public_key, signature_tag, verify_signatures
 from tests.policy.crafting import generate_key, public_pem, simple_signing_payload
 
 DIGEST = "sha256:" + "ab" * 32

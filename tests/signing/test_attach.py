@@ -12,13 +12,6 @@ from collections.abc import Iterator
 import pytest
 
 from promoter.oci.reference import Reference
-from promoter.policy.cosign import (
-    COSIGN_ARTIFACT_TYPE,
-    SIMPLE_SIGNING,
-    attestation_tag,
-    signature_tag,
-    verify_signatures,
-)
 from promoter.policy.facts import gather_facts
 from promoter.registry.client import RegistryClient
 from promoter.registry.options import RegistryOptions
@@ -27,6 +20,13 @@ from promoter.signing.attach import (
     attach_attestation,
     attach_signature,
     signed_by,
+)
+from promoter.signing.cosign import (
+    COSIGN_ARTIFACT_TYPE,
+    SIMPLE_SIGNING,
+    attestation_tag,
+    signature_tag,
+    verify_signatures,
 )
 from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, envelope_bytes, sign_envelope
 from promoter.signing.keys import SigningKey, fingerprint

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from promoter.policy.cosign import load_public_key, verify_signatures
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
 from promoter.policy.results import Outcome
 from promoter.policy.rules.base import RuleContext, RuleSpec
+from promoter.signing.cosign import load_public_key, verify_signatures
 
 __all__ = ["SIGNED_RULE", "TrustedKey", "parse_keys"]
 
