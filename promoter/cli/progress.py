@@ -18,12 +18,9 @@ from typing import Any, TextIO
 from promoter.cli.state import current_state
 from promoter.oci import Descriptor
 from promoter.transfer.progress import BlobAction, ProgressListener, SilentProgress
+from promoter.units import format_size
 
 __all__ = ["LineProgress", "TerminalProgress", "progress_for"]
-
-
-def _mib(n: int) -> str:
-    return f"{n / (1 << 20):.1f} MiB"
 
 
 def _short(digest: str) -> str:
@@ -57,7 +54,9 @@ class LineProgress(ProgressListener):
         with self.lock:
             self.total_blobs += blobs
             self.total_bytes += total_bytes
-            self._line(f"copying {source} -> {destination}: {blobs} blobs, {_mib(total_bytes)}")
+            self._line(
+                f"copying {source} -> {destination}: {blobs} blobs, {format_size(total_bytes)}"
+            )
 
     def blob_advanced(self, descriptor: Descriptor, chunk_bytes: int) -> None:
         with self.lock:
@@ -66,7 +65,7 @@ class LineProgress(ProgressListener):
             if now - self.last >= self.interval:
                 self.last = now
                 self._line(
-                    f"  {_mib(self.done_bytes)} / {_mib(self.total_bytes)} "
+                    f"  {format_size(self.done_bytes)} / {format_size(self.total_bytes)} "
                     f"({self.done_blobs}/{self.total_blobs} blobs done)"
                 )
 
@@ -79,7 +78,9 @@ class LineProgress(ProgressListener):
             self.done_blobs += 1
             if action != "copied":
                 self.done_bytes += descriptor.size
-            self._line(f"  blob {_short(descriptor.digest)} {action} ({_mib(descriptor.size)})")
+            self._line(
+                f"  blob {_short(descriptor.digest)} {action} ({format_size(descriptor.size)})"
+            )
 
     def manifest_written(self, digest: str, tag: str | None) -> None:
         with self.lock:

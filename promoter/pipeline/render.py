@@ -9,19 +9,10 @@ from __future__ import annotations
 
 from promoter.pipeline.report import RunReport
 from promoter.promote import ImagePlan, PromotionOutcome
+from promoter.units import format_size
 from promoter.untrusted import one_line as _v
 
-__all__ = ["render_text", "size_text"]
-
-
-def size_text(count: int) -> str:
-    """Bytes for people: ``1.5 MiB``."""
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{count} B"
+__all__ = ["render_text"]
 
 
 def _short(digest: str | None) -> str:
@@ -83,7 +74,7 @@ def _promotion_lines(promotion: PromotionOutcome) -> list[str]:
         moved = ""
         if image.destinations:
             copied, mounted = image.bytes_moved("copied"), image.bytes_moved("mounted")
-            moved = f"; {size_text(copied)} copied, {size_text(mounted)} mounted"
+            moved = f"; {format_size(copied)} copied, {format_size(mounted)} mounted"
         lines.append(
             f"  {_v(image.image)}: {image.status}: {_v(image.message)}{moved} "
             f"({image.seconds:.2f} s)"
@@ -133,8 +124,8 @@ def render_text(report: RunReport) -> str:
         lines += _promotion_lines(report.promotion)
         total = report.promotion.to_dict()
         lines.append(
-            f"moved: {size_text(total['bytesCopied'])} copied, "
-            f"{size_text(total['bytesMounted'])} mounted"
+            f"moved: {format_size(total['bytesCopied'])} copied, "
+            f"{format_size(total['bytesMounted'])} mounted"
         )
     lines.append(f"done in {report.seconds:.2f} s (exit {report.exit_code})")
     return "\n".join(lines)

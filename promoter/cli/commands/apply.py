@@ -145,12 +145,12 @@ def _shard(
 
 
 def _shard_text(outcome: ShardOutcome) -> str:
-    from promoter.pipeline.render import size_text
+    from promoter.units import format_size
 
     return (
         f"shard {outcome.shard}: {outcome.blobs} of the plan's {outcome.plan_blobs} blob(s) "
-        f"({size_text(outcome.bytes)} of {size_text(outcome.plan_bytes)}): "
-        f"{outcome.uploaded} uploaded ({size_text(outcome.uploaded_bytes)}), "
+        f"({format_size(outcome.bytes)} of {format_size(outcome.plan_bytes)}): "
+        f"{outcome.uploaded} uploaded ({format_size(outcome.uploaded_bytes)}), "
         f"{outcome.mounted} mounted, {outcome.present} already there "
         f"in {outcome.seconds:.1f}s\n"
         "no manifest or tag written: run 'promoter apply PLAN --finish' once every shard is done"

@@ -12,6 +12,7 @@ from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
 from promoter.config.inputfile import MAX_FILE_BYTES, read_input_text
 from promoter.errors import ConfigError, InputError
+from promoter.units import format_size
 
 if TYPE_CHECKING:
     from promoter.transfer import BatchResult
@@ -179,10 +180,6 @@ def _pairs(source: str | None, destination: str | None, batch: str | None) -> li
     return pairs
 
 
-def _mib(n: object) -> str:
-    return f"{int(str(n)) / (1 << 20):.1f} MiB"
-
-
 def render_copy(doc: dict[str, Any]) -> str:
     """The text form of a copy result."""
     head = f"{doc['source']} -> {doc['destination']}"
@@ -198,8 +195,8 @@ def render_copy(doc: dict[str, Any]) -> str:
     blobs, size = doc["blobs"], doc["bytes"]
     if not doc["upToDate"]:
         lines.append(
-            f"blobs: {blobs['copied']} copied ({_mib(size['copied'])}), "
-            f"{blobs['mounted']} mounted ({_mib(size['mounted'])}), "
+            f"blobs: {blobs['copied']} copied ({format_size(size['copied'])}), "
+            f"{blobs['mounted']} mounted ({format_size(size['mounted'])}), "
             f"{blobs['skipped']} already there"
         )
         lines.append(
