@@ -118,17 +118,24 @@ def local_context(path: str | Path = ".") -> tuple[GitContext, RepositoryInfo]:
         with repo:
             return _read(repo, where)
     except git.GitCommandError as error:
-        detail = redact_urls(str(error.stderr or "").strip())
-        if "dubious ownership" in detail:
-            raise InputError(
-                f"git refuses the repository at {repo.working_dir}: it belongs to another user",
-                hint=f"git config --global --add safe.directory {repo.working_dir}",
-            ) from error
+        detail = _git_failure(error, repo.working_dir)
         raise OperationError(f"git failed in {where}", detail=detail or None) from error
     except (git.GitError, OSError) as error:
         raise OperationError(
             f"cannot read the git repository at {where}: {type(error).__name__}"
         ) from error
+
+
+def _git_failure(error: Exception, top: str | Path) -> str:
+    """What git said (URLs redacted); ``InputError`` when it refuses a repository another
+    user owns, with the command that allows it."""
+    detail = redact_urls(str(getattr(error, "stderr", "") or "").strip())
+    if "dubious ownership" in detail:
+        raise InputError(
+            f"git refuses the repository at {top}: it belongs to another user",
+            hint=f"git config --global --add safe.directory {top}",
+        ) from error
+    return detail
 
 
 def checkout_head(path: str | Path) -> tuple[Path, str] | None:
@@ -147,12 +154,7 @@ def checkout_head(path: str | Path) -> tuple[Path, str] | None:
         try:
             return top, str(repo.git.rev_parse("--verify", "--quiet", "HEAD^{commit}")).strip()
         except git.GitCommandError as error:
-            detail = redact_urls(str(error.stderr or "").strip())
-            if "dubious ownership" in detail:
-                raise InputError(
-                    f"git refuses the repository at {top}: it belongs to another user",
-                    hint=f"git config --global --add safe.directory {top}",
-                ) from error
+            detail = _git_failure(error, top)
             if error.status == 1 and not detail:  # --verify --quiet: HEAD names no commit
                 return top, ""
             raise OperationError(f"git failed in {top}", detail=detail or None) from error
