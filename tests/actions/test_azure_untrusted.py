@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.azure_agent import (
+    TASK_DIR,
     Endpoint,
     Vso,
     agent_env,
@@ -45,16 +46,9 @@ HOSTILE = {
     "leading-format": "##[group]spoofed",
     "crlf-both": "x\r\n##[error]a ##vso[task.prependpath]/evil",
 }
+#: Every input of the task, as task.json declares them (test_azure_task holds that list).
 INPUTS = [
-    "command",
-    "pipeline",
-    "images",
-    "stages",
-    "planFile",
-    "containerRegistry",
-    "args",
-    "workingDirectory",
-    "pythonPath",
+    i["name"] for i in json.loads((TASK_DIR / "promoter-task" / "task.json").read_text())["inputs"]
 ]
 #: What the shim itself writes (a connection's password: setsecret); the stand-in child writes nothing.
 MEANT = {"task.debug", "task.logissue", "task.complete", "task.setsecret"}
