@@ -15,7 +15,8 @@ The table, top to bottom (a package may import any package on a lower line):
     registry                     OCI distribution client
     oci, config                  model (each may import the other's leaf helpers)
 
-Ground, importable from anywhere: errors, units, redaction, untrusted, files, and
+Ground, importable from anywhere: errors, units, redaction, untrusted, files, settings
+(the run's settings value), environment (the one reader of the process environment), and
 ci/service.py.
 """
 
@@ -40,7 +41,17 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("registry",),
     ("oci", "config"),
 )
-GROUND = {"errors", "units", "redaction", "untrusted", "files", "__init__", "__main__"}
+GROUND = {
+    "errors",
+    "units",
+    "redaction",
+    "untrusted",
+    "files",
+    "settings",
+    "environment",
+    "__init__",
+    "__main__",
+}
 GROUND_MODULES = {"promoter.ci.service"}
 
 

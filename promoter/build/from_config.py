@@ -9,7 +9,6 @@ never write the same tag.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 
 from promoter.build.spec import (
@@ -22,6 +21,7 @@ from promoter.build.spec import (
 from promoter.config import Image, Pipeline
 from promoter.config.problems import shown_path
 from promoter.config.secretargs import secret_arg_name
+from promoter.environment import snapshot
 from promoter.errors import ConfigError
 from promoter.redaction import register_secret
 
@@ -108,7 +108,7 @@ def _build_arguments(
     build = image.build
     args = {key: render(value) for key, value in build.args.items()}
     secret_args = _literal_secrets(args)
-    for key, value in _environment_args(pipeline, image, os.environ if env is None else env):
+    for key, value in _environment_args(pipeline, image, snapshot() if env is None else env):
         if build.env_args[key].secret:
             secret_args[key] = value
         else:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from promoter.build.failure import LogTail, deliver
+from promoter.environment import snapshot
 from promoter.errors import BuildError
 
 __all__ = ["DEFAULT_EXECUTOR_PATH", "EXECUTOR_PATH_ENV", "executor_path", "run_as_subprocess"]
@@ -32,7 +33,7 @@ def executor_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     """The executor to run: ``explicit``, else ``$PROMOTER_KANIKO_EXECUTOR``, else /kaniko/executor."""
     if explicit is not None:
         return Path(explicit)
-    return Path(os.environ.get(EXECUTOR_PATH_ENV) or DEFAULT_EXECUTOR_PATH)
+    return Path(snapshot().get(EXECUTOR_PATH_ENV) or DEFAULT_EXECUTOR_PATH)
 
 
 def _read(stream: IO[bytes], tail: LogTail, on_log: Callable[[str], None]) -> None:
@@ -60,8 +61,9 @@ def run_as_subprocess(
     environment: Mapping[str, str] | None = None,
 ) -> int | None:
     """Run the executor to its end; its exit code, or None when it timed out (and was killed).
-    ``environment`` is added to this process's (secret build arguments' values)."""
-    environment = {**os.environ, **(environment or {})}
+    ``environment`` is added to this process's (a snapshot: ``promoter.environment``),
+    with the secret build arguments' values."""
+    environment = {**snapshot(), **(environment or {})}
     environment["DOCKER_CONFIG"] = str(docker_config)
     environment.pop(EXECUTOR_PATH_ENV, None)
     try:

@@ -1,8 +1,9 @@
 """SIGINT and SIGTERM alike: before the tag phase nothing is tagged, in it the tags are finished.
 
 While a promotion runs (``promoter apply``, ``promoter run``), the first
-interrupt asks every image to stop at its next safe point
-(``promoter.promote.stopping.STOP``): an image still copying writes no tag and no
+interrupt asks every image to stop at its next safe point (the command's
+``promoter.promote.stopping.StopRequest``, made here for each command and passed to
+the promotion as a value; ``CliState.stop`` keeps it for the summary): an image still copying writes no tag and no
 record, an image in its tag phase (the commit point, a few requests)
 finishes it. The command then exits 130 and says what was done and what was
 not. A second interrupt stops at once. Outside a promotion an interrupt is
@@ -19,7 +20,8 @@ from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any
 
-from promoter.promote.stopping import STOP
+from promoter.cli.state import current_state
+from promoter.promote.stopping import StopRequest
 from promoter.untrusted import neutralize_lines
 
 __all__ = ["EXIT_INTERRUPTED", "graceful_interrupts", "interrupted_summary"]
@@ -37,12 +39,14 @@ def _say(text: str) -> None:
 
 
 @contextmanager
-def graceful_interrupts() -> Iterator[None]:
-    """Handle SIGINT and SIGTERM as above for the duration of the block (main thread only)."""
+def graceful_interrupts() -> Iterator[StopRequest]:
+    """A new interrupt request for the command, set by SIGINT and SIGTERM as above for
+    the duration of the block (by the handlers on the main thread only)."""
+    stop = StopRequest()
+    current_state().stop = stop
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
-    STOP.clear()
     received = 0
 
     def handler(signum: int, _frame: FrameType | None) -> None:
@@ -50,14 +54,14 @@ def graceful_interrupts() -> Iterator[None]:
         received += 1
         name = signal.Signals(signum).name
         if received > 1:
-            busy = sorted(STOP.tagging)
+            busy = sorted(stop.tagging)
             where = f"; tags of {', '.join(busy)} may be partly written" if busy else ""
             _say(f"error: {name} again: stopped at once{where}\n")
             os._exit(EXIT_INTERRUPTED)
-        if not STOP.applying:
+        if not stop.applying:
             raise KeyboardInterrupt
-        STOP.request()
-        busy = sorted(STOP.tagging)
+        stop.request()
+        busy = sorted(stop.tagging)
         if busy:
             _say(
                 f"interrupted ({name}): finishing the tag phase of {', '.join(busy)}, "
@@ -71,19 +75,20 @@ def graceful_interrupts() -> Iterator[None]:
 
     previous = {number: signal.signal(number, handler) for number in _SIGNALS}
     try:
-        yield
+        yield stop
     finally:
         for number, before in previous.items():
             signal.signal(number, before)
 
 
-def interrupted_summary(document: dict[str, Any]) -> list[str] | None:
-    """When an interrupt came: the lines saying what was done and what was not; else None.
+def interrupted_summary(document: dict[str, Any], stop: StopRequest | None) -> list[str] | None:
+    """When an interrupt came (``stop``, the command's request): the lines saying what was
+    done and what was not; else None.
 
     ``document`` is the command's JSON document; it is marked interrupted
     (``ok`` false, ``exitCode`` 130) in place.
     """
-    if not STOP.requested:
+    if stop is None or not stop.requested:
         return None
     done: list[str] = []
     not_done: list[str] = []

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import signal
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
 
@@ -21,10 +20,11 @@ import click
 
 from promoter import __version__
 from promoter.ci.boundary import Boundary
-from promoter.ci.service import ENV_CI, SERVICES, detect_service
+from promoter.ci.service import SERVICES, detect_service
 from promoter.cli.commands import COMMANDS
 from promoter.cli.render import emit_error
 from promoter.cli.state import CliState, running
+from promoter.environment import snapshot
 from promoter.errors import (
     InputError,
     OperationError,
@@ -81,8 +81,8 @@ def _ci_option() -> click.Option:
     )
 
 
-#: What ``--timeout`` sets for the process: the registry layer reads it
-#: (``RegistryOptions.from_environment``) as the bound of every registry read.
+#: The variable ``--timeout`` wins over: the bound of every registry read (the run's
+#: ``Settings.timeout``, which ``RegistryOptions.from_settings`` reads).
 ENV_TIMEOUT = "PROMOTER_TIMEOUT"
 
 
@@ -99,7 +99,7 @@ def _set_timeout(ctx: click.Context, _param: click.Parameter, value: str | None)
         return None
     if _positive_seconds(value) is None:
         raise click.BadParameter(f"{value!r} is not a positive number of seconds")
-    os.environ[ENV_TIMEOUT] = value
+    ctx.ensure_object(CliState).timeout = value
     return value
 
 
@@ -115,11 +115,12 @@ def _timeout_option() -> click.Option:
     )
 
 
-def resolve_ci(argv: list[str]) -> str:
+def resolve_ci(argv: list[str], environ: Mapping[str, str] | None = None) -> str:
     """The CI service: ``--ci`` in ``argv``, else ``PROMOTER_CI``, else detected.
 
     Decided before click parses anything, so that secrets are masked before
     the first line is printed. ``ValueError`` for a value that is not a service.
+    ``environ``: the invocation's environment (None: a snapshot of this process's).
     """
     for i, arg in enumerate(argv):
         if arg == "--":
@@ -133,7 +134,7 @@ def resolve_ci(argv: list[str]) -> str:
             if value not in SERVICES:
                 raise ValueError(f"--ci {value!r}: choose one of {', '.join(SERVICES)}")
             return value
-    return detect_service(os.environ)
+    return detect_service(snapshot() if environ is None else environ)
 
 
 def _command_name(argv: list[str]) -> str:
@@ -186,14 +187,12 @@ def main(argv: list[str] | None = None) -> None:
     args = list(argv if argv is not None else sys.argv[1:])
     state = CliState(debug="--debug" in args)
     try:
-        state.ci = resolve_ci(args)
+        state.ci = resolve_ci(args, state.environ)
     except ValueError as bad:
         sys.stderr.write(f"error: {bad}\n")
         sys.exit(2)
-    # Every layer asks promoter.ci.service, which reads this first (restored
-    # afterwards for callers that run main() in their own process).
-    previous = {name: os.environ.get(name) for name in (ENV_CI, ENV_TIMEOUT)}
-    os.environ[ENV_CI] = state.ci
+    # Every layer learns the service from the run's settings (``CliState.settings``).
+    state.ci_decided = True
     # From here on every byte printed passes the boundary (see promoter.ci.boundary).
     state.boundary = Boundary(state.ci)
     state.boundary.install()
@@ -203,11 +202,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code)
     finally:
         state.boundary.uninstall()
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class _Notices(logging.Handler):
@@ -259,7 +253,7 @@ def _main_with_ci(args: list[str], state: CliState) -> int:
     if state.ci != "none":
         from promoter.ci.adapter import adapter_for
 
-        adapter = adapter_for(state.ci, os.environ, state.boundary)
+        adapter = adapter_for(state.ci, state.environ, state.boundary)
         if adapter is not None:
             adapter.start()
     code = _run(args, state)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -77,17 +76,16 @@ def quiet_option(func: F) -> F:
     )(func)
 
 
-def _set_max_rps(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> None:
-    """Check each ``HOST=N`` and hand them to the registry layer through ``PROMOTER_MAX_RPS``
-    (after the variable's own entries: the command line wins for a host in both)."""
+def _set_max_rps(ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> None:
+    """Check each ``HOST=N`` and keep them for the run's settings (after the entries of
+    ``PROMOTER_MAX_RPS``: the command line wins for a host in both)."""
     if not values:
         return
     # Here, not at the top: the registry options bring ssl and socket, which --help does without.
-    from promoter.registry.options import MAX_RPS_ENV, parse_rate_limits
+    from promoter.registry.options import parse_rate_limits
 
     parse_rate_limits(values)  # InputError (exit 2, one line) for a bad entry
-    earlier = [e for e in os.environ.get(MAX_RPS_ENV, "").split(",") if e.strip()]
-    os.environ[MAX_RPS_ENV] = ",".join([*earlier, *(v.strip() for v in values)])
+    ctx.ensure_object(CliState).max_rps.extend(values)
 
 
 def insecure_registry_option(func: F) -> F:

@@ -106,7 +106,7 @@ def emit_run_report(report: RunReport) -> int:
     from promoter.pipeline.render import render_text
 
     document = report.to_dict()
-    interrupted = interrupted_summary(document)
+    interrupted = interrupted_summary(document, current_state().stop)
     emit(document, lambda _doc: render_text(report))
     if interrupted:
         sys.stderr.write("\n".join(interrupted) + "\n")

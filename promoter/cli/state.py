@@ -5,20 +5,28 @@ the option callbacks write to it, the command and the renderers read it, and
 ``main()`` reads it again once click has returned (the exit code, the CI
 adapter). Code that runs outside click's context (the error handler) finds
 the state ``main()`` made through ``running``.
+
+The state holds the invocation's environment snapshot (``promoter.environment``) and
+the flags that override it; ``settings()`` makes of them the one ``Settings`` value the
+command passes down. The CLI never writes the process environment.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from promoter.ci.boundary import Boundary
+from promoter.environment import snapshot
+from promoter.settings import Settings
+
+if TYPE_CHECKING:
+    from promoter.promote.stopping import StopRequest
 
 __all__ = ["CliState", "current_state", "running"]
 
@@ -38,11 +46,29 @@ class CliState:
     plan_file: str = ""
     #: stdout and stderr of this invocation, and the one door for promoter's own CI commands.
     boundary: Boundary = field(default_factory=Boundary)
+    #: The environment as this invocation found it (a snapshot, never written back).
+    environ: dict[str, str] = field(default_factory=snapshot, repr=False)
+    #: ``ci`` was decided by ``main()`` (``--ci``, ``PROMOTER_CI`` or detected) for every layer.
+    ci_decided: bool = False
+    #: ``--timeout SECONDS`` (over ``PROMOTER_TIMEOUT``) and ``--max-rps HOST=N`` entries.
+    timeout: str | None = None
+    max_rps: list[str] = field(default_factory=list)
+    #: The interrupt request of the running promotion (``cli.interrupts``), if one runs.
+    stop: StopRequest | None = None
 
     @property
     def color(self) -> bool:
         """Colour only on a terminal, and never when ``NO_COLOR`` is set (no-color.org)."""
-        return "NO_COLOR" not in os.environ
+        return "NO_COLOR" not in self.environ
+
+    def settings(self) -> Settings:
+        """The invocation's settings: the environment snapshot with the flags over it."""
+        return Settings.from_environ(
+            self.environ,
+            ci=self.ci if self.ci_decided else None,
+            timeout=self.timeout,
+            max_rps=self.max_rps,
+        )
 
 
 _RUNNING: ContextVar[CliState | None] = ContextVar("promoter_cli_state", default=None)

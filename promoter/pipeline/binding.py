@@ -40,6 +40,7 @@ from pathlib import Path
 from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
 from promoter.config import Image, Pipeline, load_pipeline
 from promoter.config.model import SigningConfig
+from promoter.environment import snapshot
 from promoter.errors import InputError, RefusedError
 from promoter.pipeline.planning import (
     PlanInputs,
@@ -151,7 +152,7 @@ def bound_pipeline(
     one given with ``-f``, else the recorded path, which must be in this checkout (``env``:
     the process environment by default); refused (``UnboundPlanError``) when its bytes are
     not the ones the plan was made from."""
-    env = os.environ if env is None else env
+    env = snapshot() if env is None else env
     path = _pipeline_path(recorded, where, pipeline_file, env)
     now = pipeline_digest(path)
     if now != recorded["sha256"]:
@@ -172,7 +173,7 @@ def bind_plan(
     """Check ``plan`` (read from the file ``where``) against its pipeline file and this
     job's git context (``env``: the process environment by default); return the
     pipeline, with the plan's registry settings and signing keys replaced by the file's."""
-    env = os.environ if env is None else env
+    env = snapshot() if env is None else env
     path, pipeline = bound_pipeline(plan.pipeline, where, pipeline_file, env)
     if plan.kind == "rollback":
         # A rollback's tag is the one its rule writes whatever the git context (its `when`

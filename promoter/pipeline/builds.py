@@ -8,7 +8,6 @@ the push to staging by digest and the index of its platforms.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -27,8 +26,15 @@ from promoter.build.spec import BuildSpec
 from promoter.build.stage import BuildLog, ImageMetadata, build_stage, render_build_arg
 from promoter.ci.service import detect_service
 from promoter.config import Image, Pipeline, load_pipeline
+from promoter.environment import snapshot
 from promoter.pipeline.planning import Built
-from promoter.pipeline.settings import BuildRequest, ci_run_url, registry_hosts, registry_options
+from promoter.pipeline.settings import (
+    BuildRequest,
+    ci_run_url,
+    registry_hosts,
+    registry_options,
+    run_environ,
+)
 from promoter.redaction import secrets
 from promoter.registry.options import RegistryOptions
 from promoter.registry.pool import Registries
@@ -82,7 +88,7 @@ class SilentBuildLog:
 
 def build_pipeline(request: BuildRequest) -> BuildReport:
     """``promoter build``: tag, build and (unless ``request.push`` is off) push the images."""
-    env = os.environ if request.env is None else request.env
+    env = run_environ(request.env, request.settings)
     now = request.now or datetime.now(timezone.utc)
     pipeline = load_pipeline(request.pipeline_file)
     tags = pipeline_tags(pipeline, request.images, env=env, now=now)
@@ -90,7 +96,7 @@ def build_pipeline(request: BuildRequest) -> BuildReport:
         for warning in (*(w.located() for w in pipeline.warnings), *tags.warnings):
             request.warn(warning)
     options = registry_options(
-        registry_hosts(pipeline), request.insecure_registries, request.ca_file
+        registry_hosts(pipeline), request.insecure_registries, request.ca_file, request.settings
     )
     settings = BuildSettings(
         options,
@@ -125,7 +131,7 @@ def build_images(
         key = settings.signing_key
         if attesting and key is None and pipeline.signing is not None:
             # Before any build: a missing key or a wrong password costs no build time.
-            key = load_signing_key(pipeline.signing)
+            key = load_signing_key(pipeline.signing, settings.env)
         registries = cleanup.enter_context(Registries(settings.options)) if attesting else None
         run = _run_facts(tags, settings) if attesting else None
         # Every image's builds are known before the first runs: an unset {env: VARIABLE}
@@ -181,7 +187,7 @@ def _specs(
 
 def _run_facts(tags: TagsReport, settings: BuildSettings) -> RunFacts:
     """The source, the CI's builder and run, the secrets to withhold: one per run."""
-    env = os.environ if settings.env is None else settings.env
+    env = snapshot() if settings.env is None else settings.env
     context, repository = tags.context, tags.repository
     source = SourceFacts(repository.html_url, context.sha, context.ref) if context.sha else None
     try:

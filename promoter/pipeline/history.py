@@ -13,6 +13,7 @@ from promoter.oci.reference import parse_registry_reference
 from promoter.pipeline.settings import registry_hosts, registry_options
 from promoter.promote.history import History, repository_history, tag_history
 from promoter.registry.pool import Registries
+from promoter.settings import Settings
 
 __all__ = ["history"]
 
@@ -24,6 +25,7 @@ def history(
     pipeline_file: str | None = None,
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
+    settings: Settings | None = None,
 ) -> History:
     """The history of ``reference`` newest first, at most ``limit``: one tag's
     (``host/repo:tag``) or every release tag's of a repository (``host/repo``)."""
@@ -39,7 +41,7 @@ def history(
         from promoter.config import load_pipeline
 
         hosts = registry_hosts(load_pipeline(pipeline_file))
-    options = registry_options(hosts, insecure_registries, ca_file)
+    options = registry_options(hosts, insecure_registries, ca_file, settings)
     with Registries(options) as registries:
         client = registries.client(parsed.registry)
         if whole:

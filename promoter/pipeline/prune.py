@@ -24,6 +24,7 @@ from promoter.pipeline.settings import registry_options
 from promoter.promote.prune import PruneOutcome, PrunePlan, apply_prune, prune_plan_from_dict
 from promoter.promote.retention import RepositoryRules, plan_repository
 from promoter.promote.survey import survey_repository
+from promoter.settings import Settings
 
 __all__ = [
     "PruneReport",
@@ -44,6 +45,8 @@ class PruneRequest:
     insecure_registries: tuple[str, ...] = ()
     ca_file: str | None = None
     now: datetime | None = None
+    #: The run's settings (None: from this process's environment, see ``run_settings``).
+    settings: Settings | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -132,7 +135,9 @@ def plan_prune(request: PruneRequest) -> PruneReport:
         "path": recorded_path(pipeline.file),
         "sha256": pipeline_digest(pipeline.file),
     }
-    options = registry_options(settings, request.insecure_registries, request.ca_file)
+    options = registry_options(
+        settings, request.insecure_registries, request.ca_file, request.settings
+    )
     with Registries(options) as registries:
         for rules in plan.rules:
             host, _, name = rules.repository.partition("/")
@@ -205,6 +210,7 @@ def apply_prune_file(
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
     pipeline_file: str | None = None,
+    settings: Settings | None = None,
 ) -> PruneReport:
     """``promoter apply prune.json``: delete exactly what the plan lists, each checked again,
     after holding the plan to its pipeline file (``pipeline_file``, else the one it names)."""
@@ -213,7 +219,7 @@ def apply_prune_file(
     started = time.monotonic()
     plan = load_prune_plan(path)
     bind_prune_plan(plan, path, pipeline_file)
-    options = registry_options(plan.registries, insecure_registries, ca_file)
+    options = registry_options(plan.registries, insecure_registries, ca_file, settings)
     with Registries(options) as registries:
         report = PruneReport(plan, outcome=_apply(plan, registries))
     report.seconds = time.monotonic() - started

@@ -10,11 +10,10 @@ failure blocks the plan (exit 1), as it blocks a promotion.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -23,11 +22,13 @@ from promoter.config import load_pipeline
 from promoter.pipeline.checks import PolicyChecker
 from promoter.pipeline.planning import PlanInputs, pipeline_digest, plan_context, recorded_path
 from promoter.pipeline.report import RunReport
-from promoter.pipeline.settings import ci_run_url, registry_hosts, registry_options
+from promoter.pipeline.settings import ci_run_url, registry_hosts, registry_options, run_environ
 from promoter.promote import ApplyOptions, ImagePlan, PromotionPlan, TagAction, apply_plan, block
 from promoter.promote.plan import RollbackInfo
 from promoter.promote.rollback import RuleTarget, check_promoted, find_target, rule_targets
+from promoter.promote.stopping import StopRequest
 from promoter.registry.pool import Registries
+from promoter.settings import Settings
 from promoter.tagging import detect_context
 
 if TYPE_CHECKING:
@@ -51,13 +52,17 @@ class RollbackRequest:
     ca_file: str | None = None
     env: Mapping[str, str] | None = None
     now: datetime | None = None
+    #: The run's settings (None: from this process's environment, see ``run_settings``).
+    settings: Settings | None = field(default=None, compare=False)
+    #: The run's interrupt request, which the CLI's signal handlers set (None: none).
+    stop: StopRequest | None = field(default=None, compare=False)
 
 
 def rollback_tag(request: RollbackRequest) -> RunReport:
     """Plan the rollback (reads only); unless ``dry_run``, apply it. The report's plan is
     of kind ``rollback``; its promotion outcome says what moved."""
     started = time.monotonic()
-    env = os.environ if request.env is None else request.env
+    env = run_environ(request.env, request.settings)
     now = request.now or datetime.now(timezone.utc)
     pipeline = load_pipeline(request.pipeline_file)
     targets = rule_targets(pipeline, request.image, request.tag)
@@ -65,7 +70,9 @@ def rollback_tag(request: RollbackRequest) -> RunReport:
     report = RunReport(str(pipeline.file), request.dry_run, ("promote",), context.to_dict())
     report.context["runUrl"] = ci_run_url(env)
     hosts = registry_hosts(pipeline)
-    options = registry_options(hosts, request.insecure_registries, request.ca_file)
+    options = registry_options(
+        hosts, request.insecure_registries, request.ca_file, request.settings
+    )
     declared = pipeline.images[request.image]
     with (
         Registries(options) as registries,
@@ -100,7 +107,8 @@ def rollback_tag(request: RollbackRequest) -> RunReport:
         )
         report.plan = plan
         if not request.dry_run:
-            applying = ApplyOptions(version=__version__, now=now, check_fresh=True)
+            stop = request.stop or StopRequest()
+            applying = ApplyOptions(version=__version__, now=now, check_fresh=True, stop=stop)
             report.promotion = apply_plan(plan, registries, applying)
     report.seconds = time.monotonic() - started
     return report

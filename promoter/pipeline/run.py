@@ -9,7 +9,6 @@ the same with nothing written: no registry write, no Docker engine.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -29,10 +28,13 @@ from promoter.pipeline.settings import (
     ci_run_url,
     registry_hosts,
     registry_options,
+    run_environ,
 )
 from promoter.promote import ApplyOptions, apply_plan, load_plan
 from promoter.promote.apply import check_provenance
+from promoter.promote.stopping import StopRequest
 from promoter.registry.pool import Registries
+from promoter.settings import Settings
 from promoter.tagging import detect_context
 from promoter.tagging.stage import image_metadata, pipeline_tags, select_images
 
@@ -52,7 +54,7 @@ def run_pipeline(request: RunRequest) -> RunReport:
     every registry the checks and the promotion reach.
     """
     started = time.monotonic()
-    env = os.environ if request.env is None else request.env
+    env = run_environ(request.env, request.settings)
     now = request.now or datetime.now(timezone.utc)
     pipeline = load_pipeline(request.pipeline_file)
     for warning in pipeline.warnings:  # on stderr first (the report's notes have it too)
@@ -74,7 +76,9 @@ def run_pipeline(request: RunRequest) -> RunReport:
     report.notes += [f"warning: {w}" for w in context.warnings]
     report.notes += [f"warning: {w.located()}" for w in pipeline.warnings]
     hosts = registry_hosts(pipeline)
-    options = registry_options(hosts, request.insecure_registries, request.ca_file)
+    options = registry_options(
+        hosts, request.insecure_registries, request.ca_file, request.settings
+    )
     built: dict[str, Built] = {}
     if "build" in request.stages and not request.dry_run:
         if "push" not in request.stages:
@@ -128,7 +132,11 @@ def _promote(
         # Planned a moment ago: no separate freshness pass; apply still looks at
         # every immutable tag right before writing it.
         options = ApplyOptions(
-            version=__version__, now=now, check_fresh=False, listener=request.listener
+            version=__version__,
+            now=now,
+            check_fresh=False,
+            listener=request.listener,
+            stop=request.stop or StopRequest(),
         )
         report.promotion = apply_plan(plan, registries, options)
 
@@ -162,23 +170,32 @@ def apply_plan_file(
     now: datetime | None = None,
     listener: Any = None,
     pipeline_file: str | None = None,
+    settings: Settings | None = None,
+    stop: StopRequest | None = None,
 ) -> RunReport:
     """``promoter apply PLAN.json``: carry out a reviewed plan, refusing if the world moved,
     if it does what its pipeline file (``pipeline_file``, else the one it names) does not,
     or if an enforced policy fails on a digest it writes (checked again here).
 
-    ``listener`` (a ``promoter.transfer.ProgressListener``) hears the blobs move.
+    ``listener`` (a ``promoter.transfer.ProgressListener``) hears the blobs move;
+    ``settings`` are the run's (see ``run_settings``); ``stop`` its interrupt request.
     """
     started = time.monotonic()
     plan = load_plan(path)
-    pipeline = bind_plan(plan, path, pipeline_file)
+    pipeline = bind_plan(plan, path, pipeline_file, run_environ(None, settings))
     report = RunReport(plan.file, False, ("promote",), dict(plan.context))
     report.plan = plan
-    options = registry_options(plan.registries, insecure_registries, ca_file)
+    options = registry_options(plan.registries, insecure_registries, ca_file, settings)
     with Registries(options) as registries:
         check_provenance(plan)  # bad input before any request
         report.checks = recheck_policies(plan, pipeline, registries, path, now)
-        applying = ApplyOptions(version=__version__, now=now, check_fresh=True, listener=listener)
+        applying = ApplyOptions(
+            version=__version__,
+            now=now,
+            check_fresh=True,
+            listener=listener,
+            stop=stop or StopRequest(),
+        )
         report.promotion = apply_plan(plan, registries, applying)
     report.seconds = time.monotonic() - started
     return report

@@ -8,11 +8,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
+from promoter.environment import snapshot
 from promoter.errors import InputError
+from promoter.settings import Settings
 
 if TYPE_CHECKING:
     from promoter.build.stage import BuildLog
     from promoter.config import Pipeline
+    from promoter.promote.stopping import StopRequest
     from promoter.registry.options import RegistryOptions
 
 __all__ = [
@@ -23,6 +26,8 @@ __all__ = [
     "parse_stages",
     "registry_hosts",
     "registry_options",
+    "run_environ",
+    "run_settings",
 ]
 
 #: The stages of ``promoter run``, in order.
@@ -55,6 +60,10 @@ class RunRequest:
     now: datetime | None = None
     build_log: BuildLog | None = field(default=None, compare=False)
     listener: Any = field(default=None, compare=False)  # promoter.transfer.ProgressListener
+    #: The run's settings (None: from this process's environment, see ``run_settings``).
+    settings: Settings | None = field(default=None, compare=False)
+    #: The run's interrupt request, which the CLI's signal handlers set (None: none).
+    stop: StopRequest | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,8 @@ class BuildRequest:
     log: BuildLog | None = field(default=None, compare=False)
     #: Hears what a person should know about the git context before the builds start.
     warn: Callable[[str], None] | None = field(default=None, compare=False)
+    #: The run's settings (None: from this process's environment, see ``run_settings``).
+    settings: Settings | None = field(default=None, compare=False)
 
 
 def registry_hosts(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
@@ -78,17 +89,32 @@ def registry_hosts(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
     return pipeline.registry_settings()
 
 
+def run_settings(settings: Settings | None) -> Settings:
+    """``settings``, or for a library caller that gave none, those of this process's
+    environment (a snapshot, see ``promoter.environment``)."""
+    return settings if settings is not None else Settings.from_environ(snapshot())
+
+
+def run_environ(env: Mapping[str, str] | None, settings: Settings | None) -> Mapping[str, str]:
+    """The environment a run reads CI variables and ``{env: ...}`` values from: ``env``
+    when given, else the settings' (see ``run_settings``)."""
+    return env if env is not None else run_settings(settings).environ
+
+
 def registry_options(
     hosts: Mapping[str, Mapping[str, Any]],
     insecure_registries: Iterable[str] = (),
     ca_file: str | None = None,
+    settings: Settings | None = None,
 ) -> RegistryOptions:
-    """Registry options from a host table (a pipeline's or a plan's) and the command line."""
+    """Registry options from a host table (a pipeline's or a plan's), the command line
+    and the run's settings (see ``run_settings``)."""
     # Here, not at the top: the CLI names STAGES before it parses anything, and the
     # registry options bring ssl, socket and email, which ``promoter --help`` does without.
     from promoter.registry.options import RegistryOptions, configs_from_settings
 
-    return RegistryOptions.from_environment(
+    return RegistryOptions.from_settings(
+        run_settings(settings),
         insecure_registries=tuple(insecure_registries),
         ca_file=ca_file,
         registries=configs_from_settings(hosts),

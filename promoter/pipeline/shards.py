@@ -24,12 +24,14 @@ from promoter.errors import InputError
 from promoter.pipeline.binding import bind_plan
 from promoter.pipeline.rechecks import recheck_policies
 from promoter.pipeline.report import RunReport
-from promoter.pipeline.settings import registry_options
+from promoter.pipeline.settings import registry_options, run_environ
 from promoter.promote import ApplyOptions, PromotionPlan, apply_plan, load_plan
 from promoter.promote.apply import check_provenance, plan_homes
 from promoter.promote.freshness import check_freshness
 from promoter.promote.shard import ShardOutcome, ShardSpec, require_complete, run_shard
+from promoter.promote.stopping import StopRequest
 from promoter.registry.pool import Registries
+from promoter.settings import Settings
 
 if TYPE_CHECKING:
     from promoter.config import Pipeline
@@ -62,11 +64,12 @@ def apply_shard_file(
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
     pipeline_file: str | None = None,
+    settings: Settings | None = None,
 ) -> ShardOutcome:
     """``promoter apply PLAN --shard I/N``: shard I's blobs to their destinations; no tag."""
     plan = load_plan(path)
-    pipeline = bind_plan(plan, path, pipeline_file)
-    options = registry_options(plan.registries, insecure_registries, ca_file)
+    pipeline = bind_plan(plan, path, pipeline_file, run_environ(None, settings))
+    options = registry_options(plan.registries, insecure_registries, ca_file, settings)
     with Registries(options) as registries:
         _trusted(plan, pipeline, registries, path)
         return run_shard(plan, registries, shard)
@@ -80,21 +83,28 @@ def finish_plan_file(
     now: datetime | None = None,
     listener: Any = None,
     pipeline_file: str | None = None,
+    settings: Settings | None = None,
+    stop: StopRequest | None = None,
 ) -> RunReport:
     """``promoter apply PLAN --finish``: every blob in place (else ``IncompleteContentError``,
     exit 1, nothing written), then the plan applied: manifests, tags, records."""
     started = time.monotonic()
     plan = load_plan(path)
-    pipeline = bind_plan(plan, path, pipeline_file)
+    pipeline = bind_plan(plan, path, pipeline_file, run_environ(None, settings))
     report = RunReport(plan.file, False, ("promote",), dict(plan.context))
     report.plan = plan
-    options = registry_options(plan.registries, insecure_registries, ca_file)
+    options = registry_options(plan.registries, insecure_registries, ca_file, settings)
     with Registries(options) as registries:
         report.checks = _trusted(plan, pipeline, registries, path)
         homes = plan_homes(plan)
         require_complete(plan, registries, homes=homes)  # what is there, the apply knows
         applying = ApplyOptions(
-            version=__version__, now=now, check_fresh=True, listener=listener, homes=homes
+            version=__version__,
+            now=now,
+            check_fresh=True,
+            listener=listener,
+            homes=homes,
+            stop=stop or StopRequest(),
         )
         report.promotion = apply_plan(plan, registries, applying)
     report.seconds = time.monotonic() - started

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from promoter.config import load_pipeline
+from promoter.environment import snapshot
 from promoter.errors import InputError
 from promoter.oci.reference import Reference, parse_reference
 from promoter.policy.declared import PolicyRule, load_policy_file
@@ -21,6 +22,7 @@ from promoter.policy.facts import gather_facts
 from promoter.policy.facts_doc import Facts, load_facts, write_facts
 from promoter.policy.results import CheckReport
 from promoter.policy.rules import RuleContext, compile_rules
+from promoter.settings import Settings
 
 if TYPE_CHECKING:
     from promoter.config import Pipeline
@@ -43,6 +45,8 @@ class CheckRequest:
     now: datetime | None = field(default=None, compare=False)
     #: The git commit being promoted (the provenance rule); None: the checkout's, if any.
     commit: str | None = None
+    #: The run's settings (None: those of this process's environment).
+    settings: Settings | None = field(default=None, compare=False)
 
 
 def pipeline_rules(pipeline: Pipeline) -> list[PolicyRule]:
@@ -64,7 +68,9 @@ def _registry_options(request: CheckRequest, pipeline: Pipeline | None) -> Regis
     from promoter.registry.options import RegistryOptions, configs_from_settings
 
     configs = configs_from_settings(pipeline.registry_settings()) if pipeline is not None else []
-    return RegistryOptions.from_environment(
+    settings = request.settings or Settings.from_environ(snapshot())
+    return RegistryOptions.from_settings(
+        settings,
         insecure_registries=request.insecure_registries,
         ca_file=request.ca_file,
         registries=configs,

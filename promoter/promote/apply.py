@@ -17,7 +17,7 @@ Images run in parallel; the registry client bounds requests per registry.
 Before anything is written, :func:`check_freshness` re-reads what the plan
 assumed (``StalePlanError`` when the world moved).
 
-Interrupts (:data:`STOP`, set by the CLI on SIGINT or SIGTERM): the tag phase
+Interrupts (``ApplyOptions.stop``, the run's request, set by the CLI on SIGINT or SIGTERM): the tag phase
 is the commit point. An image interrupted before it writes no tag and no
 record (its copy stops at the next blob event); an image already in it
 finishes its tags and records. Images not started yet do not start.
@@ -42,7 +42,7 @@ from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.record import RecordWriter
 from promoter.promote.sign import sign_destination, signing_key_for
 from promoter.promote.source import SharedSource
-from promoter.promote.stopping import STOP, Stopped, WatchingListener
+from promoter.promote.stopping import Stopped, StopRequest, WatchingListener
 from promoter.promote.tagphase import moved_immutable, tag_and_record
 from promoter.promote.verify import content_of, verify_content
 from promoter.registry.pool import Registries
@@ -85,6 +85,9 @@ class ApplyOptions:
     #: Where blobs went in each destination registry (``apply_plan`` makes one per
     #: apply when None): each blob crosses to a registry once, then is mounted.
     homes: BlobHomes | None = field(default=None, compare=False)
+    #: The run's interrupt request (the CLI's signal handlers set it; by default one
+    #: nobody sets): images stop before their tag phase, finish it once in it.
+    stop: StopRequest = field(default_factory=StopRequest, compare=False)
 
 
 def endpoint_for(registries: Registries, name: str) -> TargetEndpoint:
@@ -109,13 +112,13 @@ def apply_plan(
     with ThreadPoolExecutor(max(workers, 8), thread_name_prefix="promote") as pool:
         if options.check_fresh:
             check_freshness(plan, registries, pool)
-        STOP.applying = True
+        options.stop.applying = True
         try:
             outcomes = list(
                 pool.map(lambda image: promote_image(image, plan, registries, options), plan.images)
             )
         finally:
-            STOP.applying = False
+            options.stop.applying = False
     return PromotionOutcome(outcomes, time.monotonic() - started)
 
 
@@ -187,7 +190,7 @@ def promote_image(
     attempts = RACE_RETRIES.start()
     while True:
         try:
-            STOP.check()
+            options.stop.check()
             _promote(image, plan, registries, options, outcome)
             break
         except Stopped:
@@ -223,6 +226,7 @@ class _Run:
     targets: dict[str, TargetEndpoint]
     per_destination: ThreadPoolExecutor
     reads: ThreadPoolExecutor
+    stop: StopRequest
 
     def each(self, work: Callable[[str], T]) -> list[T]:
         """``work`` for every destination, in parallel; the results in order."""
@@ -250,7 +254,7 @@ def _promote(
         ThreadPoolExecutor(max(2, len(names)), thread_name_prefix="dest") as per_destination,
         ThreadPoolExecutor(width, thread_name_prefix="blob") as reads,
     ):
-        run = _Run(image, image.digest, source, targets, per_destination, reads)
+        run = _Run(image, image.digest, source, targets, per_destination, reads, options.stop)
         top = source.get_manifest(run.digest)
         results = _copy_and_verify(run, top, options)
         # a last look: an immutable tag another promotion wrote meanwhile is a conflict
@@ -264,14 +268,14 @@ def _promote(
             outcome.destinations = list(results.values())
             return
         _sign(run, top, results, registries)
-        STOP.enter_tag_phase(image.image)
+        options.stop.enter_tag_phase(image.image)
         try:
             tag_and_record(run.per_destination, image, targets, top, results, plan, options)
         finally:
-            STOP.leave_tag_phase(image.image)
+            options.stop.leave_tag_phase(image.image)
     outcome.destinations = [results[name] for name in names]
     outcome.message = f"{sum(len(r.tags) for r in results.values())} tag(s) written"
-    if STOP.requested:
+    if options.stop.requested:
         outcome.message += " (interrupted during the tag phase: the tag phase was finished)"
 
 
@@ -291,7 +295,7 @@ def _copy_and_verify(
             run.targets[n],
             [],
             copy_options,
-            WatchingListener(options.listener),
+            WatchingListener(options.stop, options.listener),
             pool=run.reads,
             present=present[n],
         )
@@ -319,7 +323,7 @@ def _sign(
 
     def sign(index: int) -> None:
         action = signs[index]
-        STOP.check()
+        run.stop.check()
         attached = sign_destination(registries, action, subject, keys[index])
         outcome = results.get(action.destination)
         if outcome is not None:

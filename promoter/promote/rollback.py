@@ -32,7 +32,7 @@ from promoter.promote.freshness import StalePlanError
 from promoter.promote.history import RecordReader
 from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan
-from promoter.promote.stopping import STOP, Stopped
+from promoter.promote.stopping import Stopped
 from promoter.promote.tagphase import tag_and_record
 from promoter.registry.pool import Registries
 
@@ -299,11 +299,11 @@ def apply_rollback(
         elif not names:
             outcome.status, outcome.message = "up-to-date", "every tag already names the digest"
         else:
-            STOP.applying = True  # an interrupt now waits for the commit point
+            options.stop.applying = True  # an interrupt now waits for the commit point
             try:
                 _roll(image, plan, registries, options, outcome, names, pool)
             finally:
-                STOP.applying = False
+                options.stop.applying = False
     outcome.seconds = time.monotonic() - started
     return PromotionOutcome([outcome], outcome.seconds)
 
@@ -322,11 +322,11 @@ def _roll(
     results = {name: DestinationOutcome(name) for name in names}
     try:
         top = targets[names[0]].get_manifest(image.digest)
-        STOP.enter_tag_phase(image.image)
+        options.stop.enter_tag_phase(image.image)
         try:
             tag_and_record(pool, image, targets, top, results, plan, options)
         finally:
-            STOP.leave_tag_phase(image.image)
+            options.stop.leave_tag_phase(image.image)
     except PromoterError as error:
         outcome.status, outcome.message, outcome.error = "failed", error.message, error
     except Stopped:  # an interrupt before the tag phase

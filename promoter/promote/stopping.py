@@ -3,7 +3,9 @@ a running promotion heeds it.
 
 The tag phase is the commit point (see ``promote.apply``): an image that has not
 entered it stops at its next blob event (``WatchingListener``) or step
-(``STOP.check``); one that has finishes its tags and records.
+(``StopRequest.check``); one that has finishes its tags and records. The request is a
+value of the run: the CLI makes one per command, its signal handlers set it, and it
+reaches a promotion as ``ApplyOptions.stop``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from promoter.oci import Descriptor
 from promoter.transfer import ProgressListener
 from promoter.transfer.progress import BlobAction
 
-__all__ = ["STOP", "StopRequest", "Stopped", "WatchingListener"]
+__all__ = ["StopRequest", "Stopped", "WatchingListener"]
 
 
 class StopRequest:
@@ -40,13 +42,6 @@ class StopRequest:
         """Ask every promotion to stop at its next safe point."""
         self._event.set()
 
-    def clear(self) -> None:
-        """Forget a previous interrupt (a new command in the same process)."""
-        self._event.clear()
-        self.applying = False
-        with self._lock:
-            self.tagging.clear()
-
     def check(self) -> None:
         """Raise ``Stopped`` when an interrupt came (a point before the commit)."""
         if self._event.is_set():
@@ -69,35 +64,32 @@ class Stopped(BaseException):
     retry or error handler on the way may swallow it)."""
 
 
-#: The process's one stop request: signals are process-wide.
-STOP = StopRequest()
-
-
 class WatchingListener(ProgressListener):
-    """Passes progress on, and stops a copy at its next event once an interrupt came."""
+    """Passes progress on, and stops a copy at its next event once ``stop`` is requested."""
 
-    def __init__(self, inner: ProgressListener | None) -> None:
+    def __init__(self, stop: StopRequest, inner: ProgressListener | None) -> None:
+        self.stop = stop
         self.inner = inner or ProgressListener()
 
     def planned(self, source: str, destination: str, blobs: int, total_bytes: int) -> None:
-        STOP.check()
+        self.stop.check()
         self.inner.planned(source, destination, blobs, total_bytes)
 
     def blob_started(self, descriptor: Descriptor) -> None:
-        STOP.check()
+        self.stop.check()
         self.inner.blob_started(descriptor)
 
     def blob_advanced(self, descriptor: Descriptor, chunk_bytes: int) -> None:
-        STOP.check()
+        self.stop.check()
         self.inner.blob_advanced(descriptor, chunk_bytes)
 
     def blob_restarted(self, descriptor: Descriptor, reason: str) -> None:
-        STOP.check()
+        self.stop.check()
         self.inner.blob_restarted(descriptor, reason)
 
     def blob_finished(self, descriptor: Descriptor, action: BlobAction) -> None:
         self.inner.blob_finished(descriptor, action)
-        STOP.check()
+        self.stop.check()
 
     def manifest_written(self, digest: str, tag: str | None) -> None:
         self.inner.manifest_written(digest, tag)

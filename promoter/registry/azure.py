@@ -40,8 +40,9 @@ def exchange_url(realm: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/oauth2/exchange", "", ""))
 
 
-def _azure_cli_token(az: str, tenant: str | None) -> str:
-    """An Entra ID token from the Azure CLI's login (``az login``, or azure/login on CI)."""
+def _azure_cli_token(az: str, tenant: str | None, environ: Mapping[str, str]) -> str:
+    """An Entra ID token from the Azure CLI's login (``az login``, or azure/login on CI);
+    the CLI runs in ``environ``."""
     import json
     import subprocess
 
@@ -49,7 +50,9 @@ def _azure_cli_token(az: str, tenant: str | None) -> str:
     if tenant:
         args += ["--tenant", tenant]
     try:
-        done = subprocess.run(args, capture_output=True, timeout=120, check=False)
+        done = subprocess.run(
+            args, capture_output=True, timeout=120, check=False, env=dict(environ)
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise AuthError(f"no Entra ID token from the Azure CLI: {type(error).__name__}") from None
     token = None
@@ -86,7 +89,7 @@ def _default_entra_token(
         path = (environ or {}).get("PATH")
         az = shutil.which("az", path=path)
         if az is not None:
-            return _azure_cli_token(az, tenant)
+            return _azure_cli_token(az, tenant, environ or {})
         raise AuthError(
             "auth: azure needs the azure-identity package or the Azure CLI (az)",
             hint="pip install 'promoter[azure]', log in with az, or set PROMOTER_AZURE_ACCESS_TOKEN",

@@ -308,7 +308,9 @@ class RegistryClient(BlobOperations, UploadOperations):
 
 def default_credentials(options: RegistryOptions) -> CredentialProvider:
     """The environment / pipeline / Docker config lookup (``DefaultCredentials``)."""
-    return DefaultCredentials(registries=options.registries)
+    if options.environ is None:
+        return DefaultCredentials(registries=options.registries)
+    return DefaultCredentials(environ=options.environ, registries=options.registries)
 
 
 def parse_index_descriptors(raw: bytes, reference: str) -> list[Descriptor]:

@@ -28,13 +28,13 @@ Lookup for a host (``DefaultCredentials``), first match wins:
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from promoter.environment import snapshot
 from promoter.errors import ConfigError
 from promoter.redaction import register_secret
 
@@ -177,7 +177,7 @@ class DefaultCredentials:
     inject one).
     """
 
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    environ: Mapping[str, str] = field(default_factory=snapshot)
     registries: Mapping[str, RegistryConfig] = field(default_factory=dict)
     azure_token: Callable[[], str] | None = None
 

@@ -9,13 +9,20 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from promoter.registry.retry import RetryPolicy
+from promoter.settings import (
+    INSECURE_ENV,
+    MAX_RPS_ENV,
+    SPEED_LIMIT_ENV,
+    SPEED_TIME_ENV,
+    TIMEOUT_ENV,
+    Settings,
+)
 
 if TYPE_CHECKING:
     from promoter.registry.credentials import CredentialProvider
@@ -39,16 +46,6 @@ __all__ = [
     "parse_rate_limits",
 ]
 
-#: Comma-separated ``HOST[:PORT]`` list of registries reached without TLS verification.
-INSECURE_ENV = "PROMOTER_INSECURE_REGISTRIES"
-#: Seconds a small exchange (ping, token, manifest, index, error) may take, whole.
-TIMEOUT_ENV = "PROMOTER_TIMEOUT"
-#: Bytes per second a blob transfer must keep up (with ``SPEED_TIME_ENV``).
-SPEED_LIMIT_ENV = "PROMOTER_SPEED_LIMIT"
-#: Seconds over which a blob transfer under ``SPEED_LIMIT_ENV`` fails.
-SPEED_TIME_ENV = "PROMOTER_SPEED_TIME"
-#: Comma-separated ``HOST=N``: at most N requests per second to HOST (``--max-rps``).
-MAX_RPS_ENV = "PROMOTER_MAX_RPS"
 #: The default whole-exchange deadline of a small exchange, in seconds.
 EXCHANGE_DEADLINE = 60.0
 #: The default speed floor of a blob transfer: 1 KiB/s on average ...
@@ -82,9 +79,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def insecure_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
-    """The hosts listed in ``PROMOTER_INSECURE_REGISTRIES``."""
-    value = (environ if environ is not None else os.environ).get(INSECURE_ENV, "")
+def insecure_from_env(environ: Mapping[str, str]) -> frozenset[str]:
+    """The hosts ``environ`` lists in ``PROMOTER_INSECURE_REGISTRIES``."""
+    value = environ.get(INSECURE_ENV, "")
     return frozenset(normalize_host(h) for h in value.split(",") if h.strip())
 
 
@@ -257,6 +254,49 @@ class RegistryOptions:
     #: The run's trust roots, loaded early and shared by its transports.
     trust_roots: TrustRoots = field(default_factory=_trust_roots, compare=False, repr=False)
 
+    #: The trust roots ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` name (not for loopback hosts).
+    cert_file: str | None = None
+    cert_dir: str | None = None
+    #: The run's environment, where credentials are looked up (None: this process's).
+    environ: Mapping[str, str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        insecure_registries: Iterable[str] = (),
+        ca_file: str | None = None,
+        registries: Iterable[RegistryConfig] = (),
+        **overrides: Any,
+    ) -> RegistryOptions:
+        """Options from command-line values plus the run's ``settings`` (its timeout,
+        speed floor, ``--max-rps`` budgets, insecure hosts and trust roots); ``overrides``
+        win over the settings. A bad value names its variable (``InputError``)."""
+        for key, name, text in (
+            ("exchange_deadline", TIMEOUT_ENV, settings.timeout),
+            ("speed_limit", SPEED_LIMIT_ENV, settings.speed_limit),
+            ("speed_time", SPEED_TIME_ENV, settings.speed_time),
+        ):
+            if key not in overrides and text is not None:
+                overrides[key] = _seconds(text, name)
+        if "rate_limits" not in overrides and settings.max_rps:
+            overrides["rate_limits"] = parse_rate_limits(settings.max_rps, MAX_RPS_ENV)
+        insecure = {
+            normalize_host(h) for h in (*insecure_registries, *settings.insecure_registries)
+        }
+        configs = {normalize_host(c.host): c for c in registries}
+        insecure |= {host for host, config in configs.items() if config.insecure}
+        overrides.setdefault("cert_file", settings.cert_file)
+        overrides.setdefault("cert_dir", settings.cert_dir)
+        overrides.setdefault("environ", settings.environ)
+        return cls(
+            insecure_registries=frozenset(insecure),
+            ca_file=ca_file,
+            registries=configs,
+            **overrides,
+        )
+
     @classmethod
     def from_environment(
         cls,
@@ -267,27 +307,16 @@ class RegistryOptions:
         environ: Mapping[str, str] | None = None,
         **overrides: Any,
     ) -> RegistryOptions:
-        """Options from command-line values plus ``PROMOTER_INSECURE_REGISTRIES``,
-        ``PROMOTER_TIMEOUT``, ``PROMOTER_SPEED_LIMIT``, ``PROMOTER_SPEED_TIME`` and
-        ``PROMOTER_MAX_RPS`` (``overrides`` win over the environment)."""
-        env = environ if environ is not None else os.environ
-        for key, name in (
-            ("exchange_deadline", TIMEOUT_ENV),
-            ("speed_limit", SPEED_LIMIT_ENV),
-            ("speed_time", SPEED_TIME_ENV),
-        ):
-            if key not in overrides and env.get(name, "").strip():
-                overrides[key] = _seconds(env[name], name)
-        if "rate_limits" not in overrides and env.get(MAX_RPS_ENV, "").strip():
-            entries = [e for e in env[MAX_RPS_ENV].split(",") if e.strip()]
-            overrides["rate_limits"] = parse_rate_limits(entries, MAX_RPS_ENV)
-        insecure = {normalize_host(h) for h in insecure_registries} | insecure_from_env(environ)
-        configs = {normalize_host(c.host): c for c in registries}
-        insecure |= {host for host, config in configs.items() if config.insecure}
-        return cls(
-            insecure_registries=frozenset(insecure),
+        """``from_settings`` with the settings ``environ`` gives (a library caller's
+        shortcut; None: a snapshot of this process's, see ``promoter.environment``)."""
+        from promoter.environment import snapshot
+
+        settings = Settings.from_environ(environ if environ is not None else snapshot())
+        return cls.from_settings(
+            settings,
+            insecure_registries=insecure_registries,
             ca_file=ca_file,
-            registries=configs,
+            registries=registries,
             **overrides,
         )
 

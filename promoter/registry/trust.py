@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import ssl
 import threading
 
@@ -26,14 +25,11 @@ TrustKey = tuple[tuple[str, ...], str | None, str | None]
 
 def trust_key(host: str, options: RegistryOptions) -> TrustKey:
     """The roots ``host`` is verified against (the environment's not for loopback)."""
-    environ = {} if is_loopback(host) else os.environ
     own = options.config_for(host).ca_file
     ca_files = tuple(dict.fromkeys(f for f in (own, options.ca_file) if f))
-    return (
-        ca_files,
-        environ.get("SSL_CERT_FILE") or None,
-        environ.get("SSL_CERT_DIR") or None,
-    )
+    if is_loopback(host):
+        return (ca_files, None, None)
+    return (ca_files, options.cert_file, options.cert_dir)
 
 
 @functools.lru_cache(maxsize=8)

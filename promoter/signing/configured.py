@@ -10,11 +10,12 @@ kept per source for the process, so one run decrypts a key once.
 
 from __future__ import annotations
 
-import os
 import threading
+from collections.abc import Mapping
 
 from promoter.config.inputfile import read_input_text
 from promoter.config.model import SigningConfig
+from promoter.environment import snapshot
 from promoter.errors import InputError
 from promoter.redaction import register_secret
 from promoter.signing.keys import SigningKey, load_private_key
@@ -26,9 +27,9 @@ _loaded: dict[tuple[str | None, str | None, str], SigningKey] = {}
 _ENCRYPTED = "ENCRYPTED"
 
 
-def _key_text(config: SigningConfig) -> tuple[str, str]:
+def _key_text(config: SigningConfig, environ: Mapping[str, str]) -> tuple[str, str]:
     if config.key_env is not None:
-        text = os.environ.get(config.key_env)
+        text = environ.get(config.key_env)
         register_secret(text.strip() if text else None)
         if not text or not text.strip():
             raise InputError(
@@ -43,9 +44,9 @@ def _key_text(config: SigningConfig) -> tuple[str, str]:
     return text, str(config.key_file)
 
 
-def _load(config: SigningConfig) -> SigningKey:
-    text, source = _key_text(config)
-    password = os.environ.get(config.password_env)
+def _load(config: SigningConfig, environ: Mapping[str, str]) -> SigningKey:
+    text, source = _key_text(config, environ)
+    password = environ.get(config.password_env)
     register_secret(password)
     if password is None and _ENCRYPTED in text:
         raise InputError(
@@ -63,16 +64,17 @@ def _load(config: SigningConfig) -> SigningKey:
         ) from None
 
 
-def load_signing_key(config: SigningConfig) -> SigningKey:
+def load_signing_key(config: SigningConfig, environ: Mapping[str, str] | None = None) -> SigningKey:
     """The key ``config`` names, decrypted; ``InputError`` (exit 2) when it cannot be:
-    a missing file or variable, an unset or wrong password, not a P-256 key."""
+    a missing file or variable, an unset or wrong password, not a P-256 key. Variables
+    are read from ``environ`` (None: a snapshot of this process's)."""
     source = (str(config.key_file) if config.key_file else None, config.key_env)
     cache_key = (*source, config.password_env)
     with _lock:
         known = _loaded.get(cache_key)
     if known is not None:
         return known
-    key = _load(config)
+    key = _load(config, snapshot() if environ is None else environ)
     with _lock:
         _loaded[cache_key] = key
     return key

@@ -8,12 +8,12 @@ CI variables lack: the commit date, the default branch, ``dirty``/``shallow``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
 from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
+from promoter.environment import snapshot
 from promoter.errors import InputError, PromoterError
 from promoter.tagging.azure import azure_context, azure_repository
 from promoter.tagging.context import GitContext, RepositoryInfo
@@ -49,7 +49,7 @@ def detect_context(
     path: str | Path = ".", env: Mapping[str, str] | None = None
 ) -> tuple[GitContext, RepositoryInfo]:
     """The context and repository facts for a build of the checkout at ``path``."""
-    env = os.environ if env is None else env
+    env = snapshot() if env is None else env
     where = Path(path)
     try:
         service = detect_service(env)

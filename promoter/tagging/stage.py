@@ -8,12 +8,12 @@ and returns a :class:`TagsReport` (what ``promoter tags`` prints).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from promoter.environment import snapshot
 from promoter.errors import InputError
 from promoter.tagging.context import GitContext, RepositoryInfo
 from promoter.tagging.detect import detect_context
@@ -131,7 +131,7 @@ def pipeline_tags(
     context: tuple[GitContext, RepositoryInfo] | None = None,
 ) -> TagsReport:
     """Tags and labels of the selected images, with the git context they came from."""
-    env = os.environ if env is None else env
+    env = snapshot() if env is None else env
     images = select_images(pipeline, names)
     git_context, repository = context or detect_context(pipeline.base_dir, env)
     moment = now or datetime.now(timezone.utc)

@@ -1,19 +1,19 @@
 """``--timeout SECONDS`` on every command and subcommand: a positive number, else exit 2.
 
-It sets ``PROMOTER_TIMEOUT`` for the process (the registry layer reads it);
-a caller running ``main()`` in its own process gets its environment back.
+It is a value of the run's settings, over ``PROMOTER_TIMEOUT`` (the registry layer
+reads the settings); the process environment is never written.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import click
 import pytest
 
 from promoter.cli.main import ENV_TIMEOUT, cli
+from promoter.cli.state import CliState
 from tests.config.cli_runner import ROOT, run_in_process
 
 
@@ -43,24 +43,34 @@ def test_a_timeout_that_is_not_a_positive_number_is_exit_2(value: str) -> None:
     assert "is not a positive number of seconds" in outcome.stderr
 
 
-def test_timeout_sets_the_variable_for_the_command_only(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+def test_timeout_is_a_setting_of_the_run_and_the_environment_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(ENV_TIMEOUT, raising=False)
+    """--timeout goes into the run's settings (over PROMOTER_TIMEOUT); nothing is written to
+    the process environment, so nothing needs restoring for a caller of main()."""
+    import promoter.cli.main as cli_main
+
     seen: list[str | None] = []
-    import promoter.config.loader as loader
+    real = cli_main._run
 
-    real = loader.load_pipeline
+    def spy(args: list[str], state: CliState) -> int:
+        code = real(args, state)
+        seen.append(state.settings().timeout)
+        return code
 
-    def spy(file: str | os.PathLike[str]):  # type: ignore[no-untyped-def]
-        seen.append(os.environ.get(ENV_TIMEOUT))
-        return real(file)
-
-    monkeypatch.setattr(loader, "load_pipeline", spy)
+    monkeypatch.setattr(cli_main, "_run", spy)
     pipeline = str(ROOT / "examples" / "quickstart" / "pipeline.yml")
+    monkeypatch.delenv(ENV_TIMEOUT, raising=False)
+    before = dict(os.environ)
     outcome = run_in_process(["validate", "--timeout", "2.5", "-f", pipeline])
     assert outcome.code == 0, outcome
     assert seen == ["2.5"]
-    assert ENV_TIMEOUT not in os.environ
+    assert dict(os.environ) == before
     outcome = run_in_process(["--timeout", "7", "validate", "-f", pipeline])
     assert outcome.code == 0 and seen[-1] == "7"
+    monkeypatch.setenv(ENV_TIMEOUT, "9")
+    outcome = run_in_process(["validate", "-f", pipeline])
+    assert outcome.code == 0 and seen[-1] == "9"
+    outcome = run_in_process(["validate", "--timeout", "3", "-f", pipeline])
+    assert outcome.code == 0 and seen[-1] == "3"  # the flag over the variable
+    assert os.environ[ENV_TIMEOUT] == "9"

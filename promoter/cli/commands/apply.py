@@ -7,7 +7,6 @@ destination holds every blob, then applies the plan (tags and records).
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import click
@@ -19,6 +18,7 @@ from promoter.cli.options import (
     quiet_option,
 )
 from promoter.cli.render import emit, emit_run_report
+from promoter.cli.state import current_state
 from promoter.errors import InputError
 
 if TYPE_CHECKING:
@@ -92,13 +92,15 @@ def apply(
 
     carry_out = finish_plan_file if finish else apply_plan_file
     listener = progress_for(quiet)
-    with graceful_interrupts(), live_display(listener):
+    with graceful_interrupts() as stop, live_display(listener):
         report = carry_out(
             plan_file,
             insecure_registries=insecure_registries,
             ca_file=ca_file,
             listener=listener,
             pipeline_file=pipeline_file,
+            settings=current_state().settings(),
+            stop=stop,
         )
     return emit_run_report(report)
 
@@ -118,6 +120,7 @@ def _prune(
         insecure_registries=insecure_registries,
         ca_file=ca_file,
         pipeline_file=pipeline_file,
+        settings=current_state().settings(),
     )
     return emit_prune_report(report)
 
@@ -132,13 +135,15 @@ def _shard(
     from promoter.pipeline import apply_shard_file
     from promoter.promote.shard import parse_shard
 
-    shard = parse_shard(shard_text, os.environ)
+    settings = current_state().settings()
+    shard = parse_shard(shard_text, settings.environ)
     outcome = apply_shard_file(
         plan_file,
         shard,
         insecure_registries=insecure_registries,
         ca_file=ca_file,
         pipeline_file=pipeline_file,
+        settings=settings,
     )
     emit(outcome.to_dict(), lambda _doc: _shard_text(outcome))
     return 0

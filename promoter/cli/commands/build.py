@@ -68,6 +68,7 @@ def build(
         push=not no_push,  # --no-push keeps the tarballs; pushed ones are removed
         insecure_registries=insecure_registries,
         ca_file=ca_file,
+        settings=state.settings(),
         log=GroupedBuildLog(state.boundary, quiet=state.quiet),
         warn=lambda warning: log(f"warning: {warning}"),
     )

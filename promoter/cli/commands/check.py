@@ -6,6 +6,7 @@ import click
 
 from promoter.cli.options import insecure_registry_option, optional_file_option, output_option
 from promoter.cli.render import emit, log
+from promoter.cli.state import current_state
 
 __all__ = ["check"]
 
@@ -64,6 +65,7 @@ def check(
             insecure_registries=insecure_registries,
             ca_file=ca_file,
             commit=commit,
+            settings=current_state().settings(),
         )
     )
     if facts_out:

@@ -83,8 +83,8 @@ def copy(
     options = CopyOptions(
         jobs=jobs, referrers=referrers, no_clobber=no_clobber, preserve_digests=preserve_digests
     )
-    registry_options = RegistryOptions.from_environment(
-        insecure_registries=insecure_registries, ca_file=ca_file
+    registry_options = RegistryOptions.from_settings(
+        current_state().settings(), insecure_registries=insecure_registries, ca_file=ca_file
     )
     with live_display(listener):
         if batch is None:

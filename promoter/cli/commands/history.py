@@ -126,6 +126,7 @@ def history(
         pipeline_file=pipeline_file,
         insecure_registries=insecure_registries,
         ca_file=ca_file,
+        settings=current_state().settings(),
     )
     markdown = current_state().output == "markdown"
     emit(

@@ -8,6 +8,7 @@ import click
 
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
 from promoter.cli.render import emit
+from promoter.cli.state import current_state
 from promoter.untrusted import one_line as _v
 
 __all__ = ["index"]
@@ -50,8 +51,8 @@ def create(
     from promoter.build.index import create_index
     from promoter.registry import RegistryOptions
 
-    registry_options = RegistryOptions.from_environment(
-        insecure_registries=insecure_registries, ca_file=ca_file
+    registry_options = RegistryOptions.from_settings(
+        current_state().settings(), insecure_registries=insecure_registries, ca_file=ca_file
     )
     result = create_index(destination, sources, registry_options=registry_options)
     emit(result.to_dict(), _text)

@@ -64,8 +64,8 @@ def inspect(
     from promoter.registry.inspect import inspect_reference
     from promoter.registry.options import RegistryOptions
 
-    options = RegistryOptions.from_environment(
-        insecure_registries=insecure_registries, ca_file=ca_file
+    options = RegistryOptions.from_settings(
+        current_state().settings(), insecure_registries=insecure_registries, ca_file=ca_file
     )
     found = inspect_reference(
         reference, options, with_config=show_config, with_tags=not (raw or show_config)

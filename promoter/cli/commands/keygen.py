@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from promoter.cli.options import output_option
 from promoter.cli.render import emit
+from promoter.cli.state import current_state
 from promoter.errors import InputError
 
 __all__ = ["keygen"]
@@ -18,8 +18,9 @@ def _password() -> str:
     """``$COSIGN_PASSWORD``, else asked twice on a terminal, as cosign does."""
     from promoter.signing.keypair import PASSWORD_ENV
 
-    if PASSWORD_ENV in os.environ:
-        return os.environ[PASSWORD_ENV]
+    environ = current_state().environ
+    if PASSWORD_ENV in environ:
+        return environ[PASSWORD_ENV]
     if not sys.stdin.isatty():
         raise InputError(
             f"no password for the private key: {PASSWORD_ENV} is not set and there is no terminal",

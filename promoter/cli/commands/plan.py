@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from promoter.cli.options import file_option, insecure_registry_option, output_option
@@ -36,20 +34,22 @@ def plan(
     """
     from promoter.pipeline import RunRequest, run_pipeline
 
+    state = current_state()
+    settings = state.settings()
     request = RunRequest(
         pipeline_file,
         images,
         dry_run=True,
         insecure_registries=insecure_registries,
         ca_file=ca_file,
+        settings=settings,
     )
     report = run_pipeline(request)
-    state = current_state()
     if out_file is None and state.ci != "none" and report.plan is not None:
         # On CI the plan file is a step output, for an apply step or job to use.
         from promoter.ci.adapter import runner_temp_file
 
-        path = runner_temp_file(os.environ, "plan", ".json")
+        path = runner_temp_file(settings.environ, "plan", ".json")
         if path is not None:
             out_file = str(path)
     if out_file and report.plan is not None:

@@ -105,6 +105,7 @@ def prune(
         apply=apply_now,
         insecure_registries=insecure_registries,
         ca_file=ca_file,
+        settings=current_state().settings(),
     )
     report = plan_prune(request)
     if out_file:

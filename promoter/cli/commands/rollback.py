@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
 from promoter.cli.options import file_option, insecure_registry_option, output_option
@@ -86,9 +88,10 @@ def rollback(
         dry_run=dry_run or out_file is not None,
         insecure_registries=insecure_registries,
         ca_file=ca_file,
+        settings=current_state().settings(),
     )
-    with graceful_interrupts():
-        report = rollback_tag(request)
+    with graceful_interrupts() as stop:
+        report = rollback_tag(replace(request, stop=stop))
     if out_file and report.plan is not None:
         report.plan.write(out_file)
         current_state().plan_file = out_file

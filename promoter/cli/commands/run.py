@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
 from promoter.ci.buildlog import GroupedBuildLog
@@ -62,10 +64,11 @@ def run(
         dry_run=dry_run,
         insecure_registries=insecure_registries,
         ca_file=ca_file,
+        settings=state.settings(),
         build_log=GroupedBuildLog(state.boundary, quiet=state.quiet),
         # Blobs as they move to production (a dry run moves none).
         listener=None if dry_run else progress_for(quiet),
     )
-    with graceful_interrupts(), live_display(request.listener):
-        report = run_pipeline(request)
+    with graceful_interrupts() as stop, live_display(request.listener):
+        report = run_pipeline(replace(request, stop=stop))
     return emit_run_report(report)

@@ -8,6 +8,7 @@ import click
 
 from promoter.cli.options import file_option, output_option
 from promoter.cli.render import emit, log
+from promoter.cli.state import current_state
 from promoter.untrusted import one_line as _v
 
 __all__ = ["tags"]
@@ -53,7 +54,8 @@ def tags(pipeline_file: str, images: tuple[str, ...], output: str) -> None:
     from promoter.config import load_pipeline
     from promoter.tagging.stage import pipeline_tags
 
-    report = pipeline_tags(load_pipeline(pipeline_file), images)
+    environ = current_state().settings().environ
+    report = pipeline_tags(load_pipeline(pipeline_file), images, env=environ)
     for warning in report.warnings:
         log(f"warning: {_v(warning)}")
     emit(report.to_dict(), _text)

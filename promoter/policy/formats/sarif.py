@@ -11,13 +11,13 @@ still prints a SARIF log: the error is a tool execution notification of the invo
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from promoter import __version__
+from promoter.environment import snapshot
 from promoter.errors import ConfigError, PromoterError
 from promoter.policy.results import CheckReport, RuleResult
 
@@ -52,7 +52,7 @@ def _git_top(path: Path) -> Path | None:
 def source_root(file: str | None, env: Mapping[str, str] | None = None) -> Path:
     """The repository root locations are relative to: the git work tree holding ``file``,
     else the CI checkout holding it, else the working directory."""
-    env = os.environ if env is None else env
+    env = snapshot() if env is None else env
     if file is not None:
         resolved = Path(file).resolve()
         top = _git_top(resolved)
