@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from promoter.errors import InputError, PromoterError, RegistryError
 from promoter.oci import Descriptor
+from promoter.oci.raw import RawManifest
 from promoter.oci.reference import parse_registry_reference
 from promoter.promote.freshness import check_freshness
 from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
@@ -49,7 +50,7 @@ from promoter.registry.pool import Registries
 from promoter.registry.retry import RetryPolicy
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer import BlobHomes, CopyOptions, ProgressListener, copy_content
-from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
+from promoter.transfer.endpoints import TargetEndpoint
 
 __all__ = [
     "ApplyOptions",
@@ -276,7 +277,7 @@ def _promote(
 
 
 def _copy_and_verify(
-    run: _Run, top: FetchedManifest, options: ApplyOptions
+    run: _Run, top: RawManifest, options: ApplyOptions
 ) -> dict[str, DestinationOutcome]:
     """Steps 1 and 2: the content (and referrers) to every destination, by digest and
     without tags; then every destination holds the whole graph."""
@@ -308,7 +309,7 @@ def _copy_and_verify(
 
 def _sign(
     run: _Run,
-    top: FetchedManifest,
+    top: RawManifest,
     results: dict[str, DestinationOutcome],
     registries: Registries,
 ) -> None:

@@ -10,10 +10,11 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from promoter.oci import Descriptor
+from promoter.oci.raw import RawManifest
 from promoter.promote.outcome import DestinationOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan, TagAction
 from promoter.promote.record import record_document
-from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
+from promoter.transfer.endpoints import TargetEndpoint
 
 if TYPE_CHECKING:
     from promoter.promote.apply import ApplyOptions
@@ -24,7 +25,7 @@ __all__ = ["moved_immutable", "tag_and_record", "write_tags"]
 def write_tags(
     pool: Executor,
     targets: Mapping[str, TargetEndpoint],
-    top: FetchedManifest,
+    top: RawManifest,
     writes: Sequence[TagAction],
     results: Mapping[str, DestinationOutcome],
 ) -> None:
@@ -45,7 +46,7 @@ def tag_and_record(
     pool: Executor,
     image: ImagePlan,
     targets: Mapping[str, TargetEndpoint],
-    top: FetchedManifest,
+    top: RawManifest,
     results: dict[str, DestinationOutcome],
     plan: PromotionPlan,
     options: ApplyOptions,

@@ -8,7 +8,7 @@ and docker archives implement. Progress is reported to a ``ProgressListener``.
 
 from __future__ import annotations
 
-from promoter.transfer.endpoints import Destination, FetchedManifest, Source
+from promoter.transfer.endpoints import Destination, Source
 from promoter.transfer.engine import CopyOptions, copy_content
 from promoter.transfer.homes import BlobHomes
 from promoter.transfer.progress import ProgressListener, SilentProgress
@@ -21,7 +21,6 @@ __all__ = [
     "CopyOptions",
     "CopyResult",
     "Destination",
-    "FetchedManifest",
     "ProgressListener",
     "SilentProgress",
     "Source",
