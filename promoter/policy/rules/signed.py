@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promoter.errors import InputError
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
 from promoter.policy.results import Outcome
 from promoter.policy.rules.base import RuleContext, RuleSpec
-from promoter.signing.cosign import load_public_key, verify_signatures
+from promoter.signing.cosign import verify_signatures
+from promoter.signing.keys import fingerprint, load_public_key
 
 __all__ = ["SIGNED_RULE", "TrustedKey", "parse_keys"]
 
@@ -57,8 +59,6 @@ def _key_names(rule: PolicyRule) -> list[str]:
 def parse_keys(rule: PolicyRule, base: Path) -> tuple[TrustedKey, ...]:
     """The public keys of a rule's ``key`` (one PEM file) or ``keys`` (a list), read
     relative to ``base``; a missing or bad file is a ``ConfigError`` at the declaration."""
-    from promoter.signing.keys import fingerprint
-
     option = "keys" if "keys" in rule.options else "key"
     keys = []
     for name in _key_names(rule):
@@ -69,9 +69,9 @@ def parse_keys(rule: PolicyRule, base: Path) -> tuple[TrustedKey, ...]:
                 f"cannot read key {name}: {error.strerror or error}", key=option
             ) from None
         try:
-            key = load_public_key(pem)
-        except ValueError as error:
-            raise rule.error(f"{name}: {error}", key=option) from None
+            key = load_public_key(pem, source=name)
+        except InputError as error:
+            raise rule.error(str(error), key=option) from None
         keys.append(TrustedKey(name, key, fingerprint(key)))
     return tuple(keys)
 
