@@ -30,6 +30,7 @@ from promoter.pipeline.settings import (
     registry_hosts,
     registry_options,
 )
+from promoter.pipeline.shards import finish_checks
 from promoter.promote import ApplyOptions, apply_plan, load_plan
 from promoter.promote.apply import check_provenance
 from promoter.registry.pool import Registries
@@ -157,6 +158,7 @@ def _check_only(
 def apply_plan_file(
     path: str,
     *,
+    finish: bool = False,
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
     now: datetime | None = None,
@@ -167,6 +169,10 @@ def apply_plan_file(
     if it does what its pipeline file (``pipeline_file``, else the one it names) does not,
     or if an enforced policy fails on a digest it writes (checked again here).
 
+    ``finish`` (``apply PLAN --finish``): ``--shard`` jobs uploaded the blobs; refuse as
+    a shard does, then require every blob in place (else ``IncompleteContentError``,
+    exit 1, nothing written) before applying: manifests, tags, records.
+
     ``listener`` (a ``promoter.transfer.ProgressListener``) hears the blobs move.
     """
     started = time.monotonic()
@@ -176,9 +182,14 @@ def apply_plan_file(
     report.plan = plan
     options = registry_options(plan.registries, insecure_registries, ca_file)
     with Registries(options) as registries:
-        check_provenance(plan)  # bad input before any request
-        report.checks = recheck_policies(plan, pipeline, registries, path, now)
-        applying = ApplyOptions(version=__version__, now=now, check_fresh=True, listener=listener)
+        if finish:
+            report.checks, homes = finish_checks(plan, pipeline, registries, path, now)
+        else:
+            check_provenance(plan)  # bad input before any request
+            report.checks, homes = recheck_policies(plan, pipeline, registries, path, now), None
+        applying = ApplyOptions(
+            version=__version__, now=now, check_fresh=True, listener=listener, homes=homes
+        )
         report.promotion = apply_plan(plan, registries, applying)
     report.seconds = time.monotonic() - started
     return report
