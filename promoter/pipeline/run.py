@@ -20,8 +20,8 @@ from promoter.config import load_pipeline
 from promoter.oci.reference import parse_registry_reference
 from promoter.pipeline.binding import bind_plan
 from promoter.pipeline.builds import BuildSettings, SilentBuildLog, build_images, staged_digests
-from promoter.pipeline.checks import PolicyChecker
 from promoter.pipeline.planning import Built, PlanInputs, plan_images
+from promoter.pipeline.policies import PolicyChecker
 from promoter.pipeline.rechecks import recheck_policies
 from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import (
