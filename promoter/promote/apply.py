@@ -38,9 +38,9 @@ from promoter.oci import Descriptor
 from promoter.oci.raw import RawManifest
 from promoter.oci.reference import parse_registry_reference
 from promoter.promote.freshness import check_freshness
-from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.record import RecordWriter
+from promoter.promote.report import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.sign import sign_destination, signing_key_for
 from promoter.promote.source import SharedSource
 from promoter.promote.stopping import STOP, Stopped, WatchingListener

@@ -30,8 +30,8 @@ from promoter.oci.reference import parse_registry_reference
 from promoter.promote.apply import ApplyOptions, endpoint_for
 from promoter.promote.freshness import StalePlanError
 from promoter.promote.history import RecordReader
-from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan
+from promoter.promote.report import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.stopping import STOP, Stopped
 from promoter.promote.tagphase import tag_and_record
 from promoter.registry.pool import Registries

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from promoter.oci import Descriptor
 from promoter.oci.raw import RawManifest
-from promoter.promote.outcome import DestinationOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan, TagAction
 from promoter.promote.record import record_document
+from promoter.promote.report import DestinationOutcome
 from promoter.transfer.endpoints import TargetEndpoint
 
 if TYPE_CHECKING:
