@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from promoter.build.outcome import BuildReport
+    from promoter.build.report import BuildReport
     from promoter.policy.results import CheckReport
     from promoter.promote import PromotionOutcome, PromotionPlan
 
