@@ -20,7 +20,7 @@ from promoter.promote.plan import (
     load_plan,
 )
 from promoter.promote.record import PROMOTION_ARTIFACT_TYPE
-from promoter.promote.report import DestinationOutcome, ImageOutcome, PromotionOutcome
+from promoter.promote.report import DestinationResult, ImageResult, PromotionReport
 from promoter.promote.when import when_applies
 
 __all__ = [
@@ -28,11 +28,11 @@ __all__ = [
     "PLAN_FORMAT",
     "PROMOTION_ARTIFACT_TYPE",
     "ApplyOptions",
-    "DestinationOutcome",
-    "ImageOutcome",
+    "DestinationResult",
     "ImagePlan",
-    "PromotionOutcome",
+    "ImageResult",
     "PromotionPlan",
+    "PromotionReport",
     "StalePlanError",
     "TagAction",
     "TagTarget",

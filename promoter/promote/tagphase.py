@@ -13,7 +13,7 @@ from promoter.oci import Descriptor
 from promoter.oci.raw import RawManifest
 from promoter.promote.plan import ImagePlan, PromotionPlan, TagAction
 from promoter.promote.record import record_document
-from promoter.promote.report import DestinationOutcome
+from promoter.promote.report import DestinationResult
 from promoter.transfer.endpoints import TargetEndpoint
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def write_tags(
     targets: Mapping[str, TargetEndpoint],
     top: RawManifest,
     writes: Sequence[TagAction],
-    results: Mapping[str, DestinationOutcome],
+    results: Mapping[str, DestinationResult],
 ) -> None:
     """Write ``writes`` (each a destination and a tag) as ``top``: all destinations at
     once, one thread each, after every destination holds the content. The one tag
@@ -47,7 +47,7 @@ def tag_and_record(
     image: ImagePlan,
     targets: Mapping[str, TargetEndpoint],
     top: RawManifest,
-    results: dict[str, DestinationOutcome],
+    results: dict[str, DestinationResult],
     plan: PromotionPlan,
     options: ApplyOptions,
 ) -> None:
