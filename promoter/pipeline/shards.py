@@ -25,7 +25,7 @@ from promoter.pipeline.settings import registry_options
 from promoter.promote import PromotionPlan, load_plan
 from promoter.promote.apply import check_provenance, plan_homes
 from promoter.promote.freshness import check_freshness
-from promoter.promote.shard import ShardOutcome, ShardSpec, require_complete, run_shard
+from promoter.promote.shard import ShardReport, ShardSpec, require_complete, run_shard
 from promoter.registry.pool import Registries
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def apply_shard_file(
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
     pipeline_file: str | None = None,
-) -> ShardOutcome:
+) -> ShardReport:
     """``promoter apply PLAN --shard I/N``: shard I's blobs to their destinations; no tag."""
     plan = load_plan(path)
     pipeline = bind_plan(plan, path, pipeline_file)

@@ -13,10 +13,10 @@ from promoter.transfer.engine import CopyOptions, copy_content
 from promoter.transfer.homes import BlobHomes
 from promoter.transfer.progress import ProgressListener, SilentProgress
 from promoter.transfer.result import CopyResult
-from promoter.transfer.session import BatchResult, TransferSession, copy_image, copy_many
+from promoter.transfer.session import BatchReport, TransferSession, copy_image, copy_many
 
 __all__ = [
-    "BatchResult",
+    "BatchReport",
     "BlobHomes",
     "CopyOptions",
     "CopyResult",

@@ -22,7 +22,7 @@ from promoter.cli.render import emit, emit_run_report
 from promoter.errors import InputError
 
 if TYPE_CHECKING:
-    from promoter.promote.shard import ShardOutcome
+    from promoter.promote.shard import ShardReport
 
 __all__ = ["apply"]
 
@@ -144,7 +144,7 @@ def _shard(
     return 0
 
 
-def _shard_text(outcome: ShardOutcome) -> str:
+def _shard_text(outcome: ShardReport) -> str:
     from promoter.units import format_size
 
     return (
