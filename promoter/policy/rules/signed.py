@@ -15,7 +15,7 @@ from typing import Any
 from promoter.errors import InputError
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
-from promoter.policy.results import Outcome
+from promoter.policy.results import Verdict
 from promoter.policy.rules.base import RuleContext, RuleSpec
 from promoter.signing.cosign import verify_signatures
 from promoter.signing.keys import fingerprint, load_public_key
@@ -82,7 +82,7 @@ def key_names(keys: tuple[TrustedKey, ...]) -> str:
     return names[0] if len(names) == 1 else "any of " + ", ".join(names)
 
 
-def _check_signed(facts: Facts, keys: tuple[TrustedKey, ...], _ctx: RuleContext) -> list[Outcome]:
+def _check_signed(facts: Facts, keys: tuple[TrustedKey, ...], _ctx: RuleContext) -> list[Verdict]:
     digest = str(facts.get("digest"))
     signatures = facts.get("signatures") or []
     checks = []
@@ -91,12 +91,12 @@ def _check_signed(facts: Facts, keys: tuple[TrustedKey, ...], _ctx: RuleContext)
         good = sorted({c.source for c in found if c.verified})
         if good:
             where = ", ".join(good)
-            return [Outcome(True, f"signed with {trusted.describe()} (found by {where})")]
+            return [Verdict(True, f"signed with {trusted.describe()} (found by {where})")]
         checks.extend(found)
     if not checks:
-        return [Outcome(False, "no cosign signature found (tag sha256-<hex>.sig or referrers)")]
+        return [Verdict(False, "no cosign signature found (tag sha256-<hex>.sig or referrers)")]
     reasons = "; ".join(dict.fromkeys(c.reason for c in checks))
-    return [Outcome(False, f"no valid signature with {key_names(keys)}: {reasons}")]
+    return [Verdict(False, f"no valid signature with {key_names(keys)}: {reasons}")]
 
 
 SIGNED_RULE = RuleSpec(
