@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from promoter.build.outcome import ImageBuild, ProvenanceRecord
 from promoter.build.provenance_facts import RunFacts, image_build_facts
+from promoter.build.report import ImageBuild, ProvenanceRecord
 from promoter.oci.reference import parse_registry_reference
 from promoter.signing.dsse import envelope_bytes, sign_envelope, unsigned_envelope
 from promoter.signing.provenance import provenance_statement_for

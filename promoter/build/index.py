@@ -21,9 +21,10 @@ from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Platform
 from promoter.oci.digest import compute_digest
 from promoter.oci.manifest import Index, Manifest, parse_manifest
+from promoter.oci.raw import RawManifest
 from promoter.oci.reference import ArchiveReference, ImageReference, Reference
 from promoter.registry.options import RegistryOptions
-from promoter.transfer import CopyOptions, CopyResult, FetchedManifest, TransferSession
+from promoter.transfer import CopyOptions, CopyResult, TransferSession
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.engine import copy_content
 from promoter.transfer.progress import ProgressListener
@@ -113,7 +114,7 @@ def _platform_of(endpoint: TargetEndpoint, manifest: Manifest, source: str) -> P
 
 
 def _entries_of(
-    endpoint: TargetEndpoint, fetched: FetchedManifest, source: str
+    endpoint: TargetEndpoint, fetched: RawManifest, source: str
 ) -> list[tuple[Descriptor, Platform]]:
     parsed = parse_manifest(fetched.raw, fetched.media_type, digest=fetched.digest)
     if isinstance(parsed, Index):
@@ -196,7 +197,7 @@ def create_index(
             )
         raw = _index_bytes(result.entries, platforms)
         result.digest = compute_digest(raw)
-        index = FetchedManifest(raw, mt.OCI_INDEX, result.digest)
+        index = RawManifest(raw, mt.OCI_INDEX, result.digest)
         for name in dict.fromkeys((tag, *tags)):  # tags last, the first one included
             dst_endpoint.put_manifest(index, name, root=True)
     return result

@@ -35,7 +35,7 @@ from promoter.signing.provenance import (
 )
 
 if TYPE_CHECKING:
-    from promoter.build.outcome import ImageBuild
+    from promoter.build.report import ImageBuild
     from promoter.build.result import BuildResult
     from promoter.build.spec import BuildSpec
     from promoter.config import Image, Pipeline

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from promoter.build.credentials import CredentialLookup, lookup_from_provider
 from promoter.build.index import create_index
-from promoter.build.outcome import PushedImage
+from promoter.build.report import PushedImage
 from promoter.build.result import BuildResult
 from promoter.build.spec import BuildSpec
 from promoter.errors import BuildError

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from promoter.build.credentials import CredentialLookup
 from promoter.build.from_config import specs_from_image
-from promoter.build.outcome import BuildReport, ImageBuild, PlatformBuild, PushedImage
+from promoter.build.report import BuildReport, ImageBuild, PlatformBuild, PushedImage
 from promoter.build.result import BuildResult
 from promoter.build.runner import ModeChoice, build_image
 from promoter.build.spec import BuildSpec

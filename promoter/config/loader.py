@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from promoter.config.checks import semantic_problems
 from promoter.config.model import (
     DEFAULT_PASSWORD_ENV,
     BuildCache,
@@ -34,6 +33,7 @@ from promoter.config.model import (
 from promoter.config.problems import KeyPath, raise_problems
 from promoter.config.schema import schema_problems
 from promoter.config.secretargs import literal_secret_warnings
+from promoter.config.semantics import semantic_problems
 from promoter.config.source import Document, read_document
 from promoter.units import parse_duration
 

@@ -22,6 +22,7 @@ from promoter.oci.manifest import (
     UnsupportedManifestError,
     parse_manifest,
 )
+from promoter.oci.raw import RawManifest
 from promoter.oci.reference import (
     ArchiveReference,
     ImageReference,
@@ -44,6 +45,7 @@ __all__ = [
     "LayoutReference",
     "Manifest",
     "Platform",
+    "RawManifest",
     "Reference",
     "UnsupportedManifestError",
     "compute_digest",

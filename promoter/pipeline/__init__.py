@@ -15,7 +15,7 @@ from promoter.pipeline.settings import STAGES, RunRequest, parse_stages
 if TYPE_CHECKING:
     from promoter.pipeline.rollback import RollbackRequest, rollback_tag
     from promoter.pipeline.run import apply_plan_file, run_pipeline
-    from promoter.pipeline.shards import apply_shard_file, finish_plan_file
+    from promoter.pipeline.shards import apply_shard_file
 
 __all__ = [
     "STAGES",
@@ -24,7 +24,6 @@ __all__ = [
     "RunRequest",
     "apply_plan_file",
     "apply_shard_file",
-    "finish_plan_file",
     "parse_stages",
     "rollback_tag",
     "run_pipeline",
@@ -35,7 +34,6 @@ _LAZY = {
     "apply_plan_file": "promoter.pipeline.run",
     "run_pipeline": "promoter.pipeline.run",
     "apply_shard_file": "promoter.pipeline.shards",
-    "finish_plan_file": "promoter.pipeline.shards",
     "RollbackRequest": "promoter.pipeline.rollback",
     "rollback_tag": "promoter.pipeline.rollback",
 }

@@ -19,9 +19,9 @@ from pathlib import Path
 from promoter import __version__
 from promoter.build.attest import AttachFunction, attest_image
 from promoter.build.from_config import specs_from_image
-from promoter.build.outcome import BuildReport, ImageBuild
 from promoter.build.provenance_facts import RunFacts
 from promoter.build.push import StagingPusher, build_credentials
+from promoter.build.report import BuildReport, ImageBuild
 from promoter.build.spec import BuildSpec
 from promoter.build.stage import BuildLog, ImageMetadata, build_stage, render_build_arg
 from promoter.ci.service import detect_service

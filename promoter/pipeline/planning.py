@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from promoter.config.inputfile import read_input
 from promoter.errors import InputError
 from promoter.oci import Reference
-from promoter.pipeline.checks import PolicyChecker
+from promoter.pipeline.policies import PolicyChecker
 from promoter.promote import ImagePlan, PromotionPlan, TagTarget, block, plan_actions
 from promoter.promote.sign import SignTarget, plan_signs
 from promoter.promote.when import when_applies

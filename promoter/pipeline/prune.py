@@ -21,7 +21,7 @@ from promoter.oci.reference import Reference
 from promoter.pipeline.binding import UnboundPlanError, bound_pipeline
 from promoter.pipeline.planning import pipeline_digest, recorded_path
 from promoter.pipeline.settings import registry_options
-from promoter.promote.prune import PruneOutcome, PrunePlan, apply_prune, prune_plan_from_dict
+from promoter.promote.prune import DeletionReport, PrunePlan, apply_prune, prune_plan_from_dict
 from promoter.promote.retention import RepositoryRules, plan_repository
 from promoter.promote.survey import survey_repository
 from promoter.settings import Settings
@@ -54,7 +54,7 @@ class PruneReport:
     """The plan, and what applying it did (None: a dry run)."""
 
     plan: PrunePlan
-    outcome: PruneOutcome | None = None
+    outcome: DeletionReport | None = None
     seconds: float = 0.0
     plan_seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -154,7 +154,7 @@ def plan_prune(request: PruneRequest) -> PruneReport:
     return report
 
 
-def _apply(plan: PrunePlan, registries: Any) -> PruneOutcome:
+def _apply(plan: PrunePlan, registries: Any) -> DeletionReport:
     before = _requests(registries, plan)
     started = time.monotonic()
     outcome = apply_prune(plan, registries)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from promoter.errors import RefusedError
 from promoter.oci.reference import parse_registry_reference
-from promoter.pipeline.checks import PolicyChecker
+from promoter.pipeline.policies import PolicyChecker
 from promoter.policy.results import CheckReport
 from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.registry.pool import Registries

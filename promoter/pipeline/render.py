@@ -8,7 +8,7 @@ names from the pipeline file): each is shown as one line with no CI command in i
 from __future__ import annotations
 
 from promoter.pipeline.report import RunReport
-from promoter.promote import ImagePlan, PromotionOutcome
+from promoter.promote import ImagePlan, PromotionReport
 from promoter.units import format_size
 from promoter.untrusted import one_line as _v
 
@@ -68,7 +68,7 @@ def _image_lines(image: ImagePlan, report: RunReport) -> list[str]:
     return lines
 
 
-def _promotion_lines(promotion: PromotionOutcome) -> list[str]:
+def _promotion_lines(promotion: PromotionReport) -> list[str]:
     lines = ["promotion:"]
     for image in promotion.images:
         moved = ""

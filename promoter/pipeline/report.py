@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from promoter.build.outcome import BuildReport
+    from promoter.build.report import BuildReport
     from promoter.policy.results import CheckReport
-    from promoter.promote import PromotionOutcome, PromotionPlan
+    from promoter.promote import PromotionPlan, PromotionReport
 
 __all__ = ["RunReport"]
 
@@ -26,7 +26,7 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
     checks: dict[str, CheckReport] = field(default_factory=dict)
     plan: PromotionPlan | None = None
-    promotion: PromotionOutcome | None = None
+    promotion: PromotionReport | None = None
     seconds: float = 0.0
 
     @property

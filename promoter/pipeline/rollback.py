@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from promoter import __version__
 from promoter.config import load_pipeline
-from promoter.pipeline.checks import PolicyChecker
 from promoter.pipeline.planning import PlanInputs, pipeline_digest, plan_context, recorded_path
+from promoter.pipeline.policies import PolicyChecker
 from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import ci_run_url, registry_hosts, registry_options, run_environ
 from promoter.promote import ApplyOptions, ImagePlan, PromotionPlan, TagAction, apply_plan, block

@@ -19,8 +19,8 @@ from promoter.config import load_pipeline
 from promoter.oci.reference import parse_registry_reference
 from promoter.pipeline.binding import bind_plan
 from promoter.pipeline.builds import BuildSettings, SilentBuildLog, build_images, staged_digests
-from promoter.pipeline.checks import PolicyChecker
 from promoter.pipeline.planning import Built, PlanInputs, plan_images
+from promoter.pipeline.policies import PolicyChecker
 from promoter.pipeline.rechecks import recheck_policies
 from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import (
@@ -30,6 +30,7 @@ from promoter.pipeline.settings import (
     registry_options,
     run_environ,
 )
+from promoter.pipeline.shards import finish_checks
 from promoter.promote import ApplyOptions, apply_plan, load_plan
 from promoter.promote.apply import check_provenance
 from promoter.promote.stopping import StopRequest
@@ -165,6 +166,7 @@ def _check_only(
 def apply_plan_file(
     path: str,
     *,
+    finish: bool = False,
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
     now: datetime | None = None,
@@ -177,6 +179,10 @@ def apply_plan_file(
     if it does what its pipeline file (``pipeline_file``, else the one it names) does not,
     or if an enforced policy fails on a digest it writes (checked again here).
 
+    ``finish`` (``apply PLAN --finish``): ``--shard`` jobs uploaded the blobs; refuse as
+    a shard does, then require every blob in place (else ``IncompleteContentError``,
+    exit 1, nothing written) before applying: manifests, tags, records.
+
     ``listener`` (a ``promoter.transfer.ProgressListener``) hears the blobs move;
     ``settings`` are the run's (see ``run_settings``); ``stop`` its interrupt request.
     """
@@ -187,13 +193,17 @@ def apply_plan_file(
     report.plan = plan
     options = registry_options(plan.registries, insecure_registries, ca_file, settings)
     with Registries(options) as registries:
-        check_provenance(plan)  # bad input before any request
-        report.checks = recheck_policies(plan, pipeline, registries, path, now)
+        if finish:
+            report.checks, homes = finish_checks(plan, pipeline, registries, path, now)
+        else:
+            check_provenance(plan)  # bad input before any request
+            report.checks, homes = recheck_policies(plan, pipeline, registries, path, now), None
         applying = ApplyOptions(
             version=__version__,
             now=now,
             check_fresh=True,
             listener=listener,
+            homes=homes,
             stop=stop or StopRequest(),
         )
         report.promotion = apply_plan(plan, registries, applying)

@@ -13,35 +13,36 @@ nothing written, when one does not), then applies the plan as ``apply`` does.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from promoter import __version__
 from promoter.errors import InputError
 from promoter.pipeline.binding import bind_plan
 from promoter.pipeline.rechecks import recheck_policies
-from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import registry_options, run_environ
-from promoter.promote import ApplyOptions, PromotionPlan, apply_plan, load_plan
+from promoter.promote import PromotionPlan, load_plan
 from promoter.promote.apply import check_provenance, plan_homes
 from promoter.promote.freshness import check_freshness
-from promoter.promote.shard import ShardOutcome, ShardSpec, require_complete, run_shard
-from promoter.promote.stopping import StopRequest
+from promoter.promote.shard import ShardReport, ShardSpec, require_complete, run_shard
 from promoter.registry.pool import Registries
 from promoter.settings import Settings
 
 if TYPE_CHECKING:
     from promoter.config import Pipeline
     from promoter.policy.results import CheckReport
+    from promoter.transfer import BlobHomes
 
-__all__ = ["apply_shard_file", "finish_plan_file"]
+__all__ = ["apply_shard_file", "finish_checks"]
 
 
 def _trusted(
-    plan: PromotionPlan, pipeline: Pipeline, registries: Registries, path: str
+    plan: PromotionPlan,
+    pipeline: Pipeline,
+    registries: Registries,
+    path: str,
+    now: datetime | None = None,
 ) -> dict[str, CheckReport]:
     """What ``apply_plan`` refuses first: another kind of plan, unknown digests, a failing
     policy (checked again, not read from the plan), a stale plan. The check reports."""
@@ -51,7 +52,7 @@ def _trusted(
             hint="apply it whole: 'promoter apply PLAN', without --shard or --finish",
         )
     check_provenance(plan)
-    reports = recheck_policies(plan, pipeline, registries, path)
+    reports = recheck_policies(plan, pipeline, registries, path, now)
     with ThreadPoolExecutor(8, thread_name_prefix="fresh") as pool:
         check_freshness(plan, registries, pool)
     return reports
@@ -65,7 +66,7 @@ def apply_shard_file(
     ca_file: str | None = None,
     pipeline_file: str | None = None,
     settings: Settings | None = None,
-) -> ShardOutcome:
+) -> ShardReport:
     """``promoter apply PLAN --shard I/N``: shard I's blobs to their destinations; no tag."""
     plan = load_plan(path)
     pipeline = bind_plan(plan, path, pipeline_file, run_environ(None, settings))
@@ -75,37 +76,17 @@ def apply_shard_file(
         return run_shard(plan, registries, shard)
 
 
-def finish_plan_file(
+def finish_checks(
+    plan: PromotionPlan,
+    pipeline: Pipeline,
+    registries: Registries,
     path: str,
-    *,
-    insecure_registries: Sequence[str] = (),
-    ca_file: str | None = None,
     now: datetime | None = None,
-    listener: Any = None,
-    pipeline_file: str | None = None,
-    settings: Settings | None = None,
-    stop: StopRequest | None = None,
-) -> RunReport:
-    """``promoter apply PLAN --finish``: every blob in place (else ``IncompleteContentError``,
-    exit 1, nothing written), then the plan applied: manifests, tags, records."""
-    started = time.monotonic()
-    plan = load_plan(path)
-    pipeline = bind_plan(plan, path, pipeline_file, run_environ(None, settings))
-    report = RunReport(plan.file, False, ("promote",), dict(plan.context))
-    report.plan = plan
-    options = registry_options(plan.registries, insecure_registries, ca_file, settings)
-    with Registries(options) as registries:
-        report.checks = _trusted(plan, pipeline, registries, path)
-        homes = plan_homes(plan)
-        require_complete(plan, registries, homes=homes)  # what is there, the apply knows
-        applying = ApplyOptions(
-            version=__version__,
-            now=now,
-            check_fresh=True,
-            listener=listener,
-            homes=homes,
-            stop=stop or StopRequest(),
-        )
-        report.promotion = apply_plan(plan, registries, applying)
-    report.seconds = time.monotonic() - started
-    return report
+) -> tuple[dict[str, CheckReport], BlobHomes]:
+    """What ``apply PLAN --finish`` checks before it applies: what a shard refuses, then
+    every blob in place (else ``IncompleteContentError``, exit 1, nothing written). The
+    check reports, and the blob homes the apply goes on with."""
+    reports = _trusted(plan, pipeline, registries, path, now)
+    homes = plan_homes(plan)
+    require_complete(plan, registries, homes=homes)  # what is there, the apply knows
+    return reports, homes

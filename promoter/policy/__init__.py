@@ -11,12 +11,12 @@ Heavy libraries (httpx, jsonschema, cryptography) load only when used.
 
 from __future__ import annotations
 
-from promoter.policy.check import CheckRequest, check_image, fetch_facts, pipeline_rules
 from promoter.policy.declared import PolicyRule, load_policy_file, parse_policies
 from promoter.policy.engine import evaluate
 from promoter.policy.facts import gather_facts
 from promoter.policy.facts_doc import Facts, load_facts, write_facts
 from promoter.policy.formats import FORMATS, render
+from promoter.policy.imagecheck import CheckRequest, check_image, fetch_facts, pipeline_rules
 from promoter.policy.results import CheckReport, RuleResult
 from promoter.policy.rules import RULES, CompiledRule, RuleContext, compile_rules
 

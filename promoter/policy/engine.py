@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from promoter.policy.facts_doc import Facts
-from promoter.policy.results import CheckReport, Outcome, RuleResult
+from promoter.policy.results import CheckReport, RuleResult, Verdict
 from promoter.policy.rules import CompiledRule, RuleContext
 
 __all__ = ["evaluate"]
@@ -22,7 +22,7 @@ def evaluate(
         outcomes = compiled.spec.check(facts, compiled.settings, context)
         if not outcomes:
             # A rule with nothing to judge must not pass silently (an artifact, no platforms).
-            outcomes = [Outcome(False, "nothing to check: the reference has no image platform")]
+            outcomes = [Verdict(False, "nothing to check: the reference has no image platform")]
         for outcome in outcomes:
             failed = "fail" if declared.mode == "enforce" else "warn"
             status = "pass" if outcome.passed else failed

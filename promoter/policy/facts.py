@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from promoter.errors import RegistryError
 from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
+from promoter.oci.raw import RawManifest
 from promoter.oci.reference import Reference
 from promoter.policy.attestations import gather_attached, manifest_at_tag
 from promoter.policy.facts_doc import FACTS_VERSION, Facts, platform_label, redact_facts
@@ -32,7 +33,7 @@ from promoter.signing.cosign import (
     signature_tag,
 )
 
-__all__ = ["IN_TOTO", "FetchedManifest", "ImageSource", "gather_facts"]
+__all__ = ["IN_TOTO", "ImageSource", "gather_facts"]
 
 _IMAGE_CONFIGS = frozenset({mt.OCI_CONFIG, mt.DOCKER_CONFIG})
 #: buildx puts attestations in the index as manifests with this annotation.
@@ -43,23 +44,10 @@ _MAX_CONFIG = 8 * 1024 * 1024
 _MAX_PAYLOAD = 1024 * 1024
 
 
-class FetchedManifest(Protocol):
-    """Manifest bytes as the registry served them."""
-
-    @property
-    def raw(self) -> bytes: ...
-
-    @property
-    def media_type(self) -> str: ...
-
-    @property
-    def digest(self) -> str: ...
-
-
 class ImageSource(Protocol):
     """The reads facts gathering needs (``promoter.registry.RegistryClient`` has them)."""
 
-    def get_manifest(self, reference: Reference, *, accept: str = ...) -> FetchedManifest: ...
+    def get_manifest(self, reference: Reference, *, accept: str = ...) -> RawManifest: ...
 
     def get_blob_bytes(
         self, repository: str, digest: str, *, max_size: int | None = None
@@ -100,7 +88,7 @@ def _descriptor_facts(entry: Mapping[str, Any]) -> dict[str, Any]:
 def _platform_facts(
     source: ImageSource,
     reference: Reference,
-    fetched: FetchedManifest,
+    fetched: RawManifest,
     declared: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     manifest = _json(fetched.raw, f"manifest {reference.name}@{fetched.digest}")
@@ -155,7 +143,7 @@ def _platform_facts(
 
 
 def _signature_facts(
-    source: ImageSource, reference: Reference, fetched: FetchedManifest, how: str
+    source: ImageSource, reference: Reference, fetched: RawManifest, how: str
 ) -> dict[str, Any]:
     manifest = _json(fetched.raw, f"signature {reference.name}@{fetched.digest}")
     layers = []

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["STATUSES", "CheckReport", "Outcome", "RuleResult"]
+__all__ = ["STATUSES", "CheckReport", "RuleResult", "Verdict"]
 
 #: ``pass``; ``fail`` (an enforced rule failed); ``warn`` (a rule in warn mode failed).
 STATUSES = ("pass", "fail", "warn")
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Verdict:
     """What a rule found on the facts: passed or not, for which platform, and why."""
 
     passed: bool

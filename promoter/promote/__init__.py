@@ -11,7 +11,6 @@ from __future__ import annotations
 from promoter.promote.apply import ApplyOptions, apply_plan, promote_image
 from promoter.promote.classify import TagTarget, block, classify, plan_actions
 from promoter.promote.freshness import StalePlanError, check_freshness
-from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.plan import (
     ACTIONS,
     PLAN_FORMAT,
@@ -21,6 +20,7 @@ from promoter.promote.plan import (
     load_plan,
 )
 from promoter.promote.record import PROMOTION_ARTIFACT_TYPE
+from promoter.promote.report import DestinationResult, ImageResult, PromotionReport
 from promoter.promote.when import when_applies
 
 __all__ = [
@@ -28,11 +28,11 @@ __all__ = [
     "PLAN_FORMAT",
     "PROMOTION_ARTIFACT_TYPE",
     "ApplyOptions",
-    "DestinationOutcome",
-    "ImageOutcome",
+    "DestinationResult",
     "ImagePlan",
-    "PromotionOutcome",
+    "ImageResult",
     "PromotionPlan",
+    "PromotionReport",
     "StalePlanError",
     "TagAction",
     "TagTarget",

@@ -35,11 +35,12 @@ from typing import Any, TypeVar
 
 from promoter.errors import InputError, PromoterError, RegistryError
 from promoter.oci import Descriptor
+from promoter.oci.raw import RawManifest
 from promoter.oci.reference import parse_registry_reference
 from promoter.promote.freshness import check_freshness
-from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.record import RecordWriter
+from promoter.promote.report import DestinationResult, ImageResult, PromotionReport
 from promoter.promote.sign import sign_destination, signing_key_for
 from promoter.promote.source import SharedSource
 from promoter.promote.stopping import Stopped, StopRequest, WatchingListener
@@ -49,7 +50,7 @@ from promoter.registry.pool import Registries
 from promoter.registry.retry import RetryPolicy
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer import BlobHomes, CopyOptions, ProgressListener, copy_content
-from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
+from promoter.transfer.endpoints import TargetEndpoint
 
 __all__ = [
     "ApplyOptions",
@@ -97,7 +98,7 @@ def endpoint_for(registries: Registries, name: str) -> TargetEndpoint:
 
 def apply_plan(
     plan: PromotionPlan, registries: Registries, options: ApplyOptions | None = None
-) -> PromotionOutcome:
+) -> PromotionReport:
     """Apply ``plan``: refuse a stale plan, then promote every image (in parallel)."""
     options = options or ApplyOptions()
     if plan.kind == "rollback":
@@ -119,7 +120,7 @@ def apply_plan(
             )
         finally:
             options.stop.applying = False
-    return PromotionOutcome(outcomes, time.monotonic() - started)
+    return PromotionReport(outcomes, time.monotonic() - started)
 
 
 def plan_homes(plan: PromotionPlan) -> BlobHomes:
@@ -158,35 +159,35 @@ def check_provenance(plan: PromotionPlan) -> None:
             )
 
 
-def _settled(image: ImagePlan) -> ImageOutcome | None:
+def _settled(image: ImagePlan) -> ImageResult | None:
     """The outcome of an image that writes nothing, or None when it has work."""
     if image.conflicts:
         where = ", ".join(f"{a.destination}:{a.tag}" for a in image.conflicts)
-        return ImageOutcome(
+        return ImageResult(
             image.image,
             image.digest,
             "conflict",
             f"immutable tag(s) at another digest: {where}; no tag written on any destination",
         )
     if any(a.action == "blocked" for a in image.actions):
-        return ImageOutcome(image.image, image.digest, "blocked", "policy checks failed")
+        return ImageResult(image.image, image.digest, "blocked", "policy checks failed")
     if not image.writes and not image.to_sign:
         live = [a for a in image.actions if a.action != "skipped"]
         status = "up-to-date" if live else "skipped"
         message = "every tag already names the digest" if live else "no rule applies to this run"
-        return ImageOutcome(image.image, image.digest, status, message)
+        return ImageResult(image.image, image.digest, status, message)
     return None
 
 
 def promote_image(
     image: ImagePlan, plan: PromotionPlan, registries: Registries, options: ApplyOptions
-) -> ImageOutcome:
+) -> ImageResult:
     """Promote one image as planned; failures become a ``failed`` outcome, never half tags."""
     settled = _settled(image)
     if settled is not None:
         return settled
     started = time.monotonic()
-    outcome = ImageOutcome(image.image, image.digest, "promoted")
+    outcome = ImageResult(image.image, image.digest, "promoted")
     attempts = RACE_RETRIES.start()
     while True:
         try:
@@ -238,7 +239,7 @@ def _promote(
     plan: PromotionPlan,
     registries: Registries,
     options: ApplyOptions,
-    outcome: ImageOutcome,
+    outcome: ImageResult,
 ) -> None:
     assert image.digest is not None
     if not image.writes:  # every tag is in place; only signatures to make
@@ -280,8 +281,8 @@ def _promote(
 
 
 def _copy_and_verify(
-    run: _Run, top: FetchedManifest, options: ApplyOptions
-) -> dict[str, DestinationOutcome]:
+    run: _Run, top: RawManifest, options: ApplyOptions
+) -> dict[str, DestinationResult]:
     """Steps 1 and 2: the content (and referrers) to every destination, by digest and
     without tags; then every destination holds the whole graph."""
     # The plan asked each destination for the digest moments ago: "copy" means
@@ -305,15 +306,15 @@ def _copy_and_verify(
     confirmed = dict(zip(run.targets, (c.confirmed for c in copies), strict=True))
     run.each(lambda n: verify_content(run.targets[n], content, run.reads, confirmed[n]))
     return {
-        name: DestinationOutcome(name, copy=c.to_dict())
+        name: DestinationResult(name, copy=c.to_dict())
         for name, c in zip(run.targets, copies, strict=True)
     }
 
 
 def _sign(
     run: _Run,
-    top: FetchedManifest,
-    results: dict[str, DestinationOutcome],
+    top: RawManifest,
+    results: dict[str, DestinationResult],
     registries: Registries,
 ) -> None:
     """Step 4: sign the digest in each destination a rule signs in (before any tag)."""
@@ -339,10 +340,10 @@ def _signature_entry(fingerprint: str, attached: Any) -> dict[str, Any]:
     return entry
 
 
-def _sign_only(image: ImagePlan, registries: Registries, outcome: ImageOutcome) -> None:
+def _sign_only(image: ImagePlan, registries: Registries, outcome: ImageResult) -> None:
     """Every tag already names the digest: sign it where a signature is missing."""
     assert image.digest is not None
-    results: dict[str, DestinationOutcome] = {}
+    results: dict[str, DestinationResult] = {}
     for action in image.to_sign:
         key = signing_key_for(action)
         reference = parse_registry_reference(action.destination)
@@ -352,7 +353,7 @@ def _sign_only(image: ImagePlan, registries: Registries, outcome: ImageOutcome) 
         if found is None:
             raise InputError(f"{action.destination}@{image.digest}: not there to be signed")
         attached = sign_destination(registries, action, found, key)
-        result = results.setdefault(action.destination, DestinationOutcome(action.destination))
+        result = results.setdefault(action.destination, DestinationResult(action.destination))
         result.signatures.append(_signature_entry(action.fingerprint, attached))
     outcome.destinations = list(results.values())
     outcome.message = f"{len(image.to_sign)} signature(s) made; every tag already in place"

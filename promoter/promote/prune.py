@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PRUNE_FORMAT",
-    "PruneOutcome",
+    "DeletionReport",
     "PrunePlan",
     "apply_prune",
     "prune_plan_from_dict",
@@ -152,7 +152,7 @@ def prune_plan_from_dict(data: dict[str, Any], file: str) -> PrunePlan:
 
 
 @dataclass
-class PruneOutcome:
+class DeletionReport:
     """What an apply did: deleted entries, skipped ones with why, manifests deleted."""
 
     deleted: list[PruneEntry] = field(default_factory=list)
@@ -263,7 +263,7 @@ def _disabled(error: RegistryError, host: str) -> OperationError:
     )
 
 
-def _delete(registries: Registries, entry: PruneEntry, outcome: PruneOutcome) -> None:
+def _delete(registries: Registries, entry: PruneEntry, outcome: DeletionReport) -> None:
     host, _, name = entry.repository.partition("/")
     client = registries.client(host)
     for step in entry.steps:
@@ -282,7 +282,7 @@ def _delete(registries: Registries, entry: PruneEntry, outcome: PruneOutcome) ->
 
 
 def _one(plan: PrunePlan, registries: Registries, entry: PruneEntry, state: dict[str, Any]) -> None:
-    outcome: PruneOutcome = state["outcome"]
+    outcome: DeletionReport = state["outcome"]
     if state["stop"].is_set():
         return
     why = _why_skip(entry, plan.rules_of(entry.repository), registries, state[entry.repository])
@@ -301,12 +301,12 @@ def _one(plan: PrunePlan, registries: Registries, entry: PruneEntry, state: dict
 
 def apply_prune(
     plan: PrunePlan, registries: Registries, *, workers: int = 8, started: datetime | None = None
-) -> PruneOutcome:
+) -> DeletionReport:
     """Delete what ``plan`` lists, each digest checked again right before its delete.
 
     Indexes go first (then nothing half-deleted lists a manifest that is gone).
     """
-    outcome = PruneOutcome()
+    outcome = DeletionReport()
     state: dict[str, Any] = {"outcome": outcome, "stop": threading.Event()}
     for repository in sorted({entry.repository for entry in plan.delete}):
         state[repository] = _look_again(plan, registries, repository)

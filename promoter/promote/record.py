@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from promoter.oci import Descriptor, compute_digest
 from promoter.oci import mediatypes as mt
+from promoter.oci.raw import RawManifest
 from promoter.registry.target import RepositoryTarget
-from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
+from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.referrers import add_to_fallback_index, fallback_tag
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ class RecordWriter:
         raw, descriptor = record_manifest(subject, payload, created)
         self._put_empty(endpoint)
         _upload(endpoint, payload, PROMOTION_ARTIFACT_TYPE)  # new content: no HEAD first
-        manifest = FetchedManifest(raw, mt.OCI_MANIFEST, descriptor.digest)
+        manifest = RawManifest(raw, mt.OCI_MANIFEST, descriptor.digest)
         endpoint.put_manifest(manifest, None, root=True)
         if not self._indexes_referrers(endpoint):
             add_to_fallback_index(endpoint, subject.digest, descriptor)

@@ -30,8 +30,8 @@ from promoter.oci.reference import parse_registry_reference
 from promoter.promote.apply import ApplyOptions, endpoint_for
 from promoter.promote.freshness import StalePlanError
 from promoter.promote.history import RecordReader
-from promoter.promote.outcome import DestinationOutcome, ImageOutcome, PromotionOutcome
 from promoter.promote.plan import ImagePlan, PromotionPlan
+from promoter.promote.report import DestinationResult, ImageResult, PromotionReport
 from promoter.promote.stopping import Stopped
 from promoter.promote.tagphase import tag_and_record
 from promoter.registry.pool import Registries
@@ -282,12 +282,12 @@ def _check_fresh(image: ImagePlan, registries: Registries, pool: Executor) -> No
 
 def apply_rollback(
     plan: PromotionPlan, registries: Registries, options: ApplyOptions
-) -> PromotionOutcome:
+) -> PromotionReport:
     """Carry out a rollback plan: fresh or refused, then every tag at once, then records."""
     started = time.monotonic()
     targets = check_rollback_plan(plan)
     image = plan.images[0]
-    outcome = ImageOutcome(image.image, image.digest, "rolled-back")
+    outcome = ImageResult(image.image, image.digest, "rolled-back")
     names = list(dict.fromkeys(a.destination for a in image.writes))
     with ThreadPoolExecutor(max(2, len(image.actions) * 2), thread_name_prefix="rollback") as pool:
         if options.check_fresh:
@@ -305,7 +305,7 @@ def apply_rollback(
             finally:
                 options.stop.applying = False
     outcome.seconds = time.monotonic() - started
-    return PromotionOutcome([outcome], outcome.seconds)
+    return PromotionReport([outcome], outcome.seconds)
 
 
 def _roll(
@@ -313,13 +313,13 @@ def _roll(
     plan: PromotionPlan,
     registries: Registries,
     options: ApplyOptions,
-    outcome: ImageOutcome,
+    outcome: ImageResult,
     names: list[str],
     pool: Executor,
 ) -> None:
     assert image.digest is not None
     targets = {name: endpoint_for(registries, name) for name in names}
-    results = {name: DestinationOutcome(name) for name in names}
+    results = {name: DestinationResult(name) for name in names}
     try:
         top = targets[names[0]].get_manifest(image.digest)
         options.stop.enter_tag_phase(image.image)

@@ -46,7 +46,7 @@ __all__ = [
     "BlobUnit",
     "IncompleteContentError",
     "MissingBlob",
-    "ShardOutcome",
+    "ShardReport",
     "ShardSpec",
     "assign_units",
     "content_units",
@@ -194,7 +194,7 @@ def assign_units(units: Iterable[BlobUnit], total: int) -> list[list[BlobUnit]]:
 
 
 @dataclass
-class ShardOutcome:
+class ShardReport:
     """What one shard did: its share of the plan's units, and what became of each."""
 
     shard: ShardSpec
@@ -232,7 +232,7 @@ class ShardOutcome:
         }
 
 
-def _place(unit: BlobUnit, registries: Registries, outcome: ShardOutcome) -> None:
+def _place(unit: BlobUnit, registries: Registries, outcome: ShardReport) -> None:
     """The unit's blob in each of its repositories: uploaded (or mounted from staging in
     the same registry) into the first, mounted into the others; what is there is kept."""
     source = endpoint(registries, unit.source)
@@ -259,14 +259,14 @@ def _place(unit: BlobUnit, registries: Registries, outcome: ShardOutcome) -> Non
 
 def run_shard(
     plan: PromotionPlan, registries: Registries, shard: ShardSpec, jobs: int = 4
-) -> ShardOutcome:
+) -> ShardReport:
     """Upload shard ``shard``'s units of ``plan``; no manifest, tag or record is written.
 
     The first failure (or an interrupt) cancels the units not started yet: what
     is uploaded stays, and the shard run again skips it.
     """
     started = time.monotonic()
-    outcome = ShardOutcome(shard)
+    outcome = ShardReport(shard)
     pool = ThreadPoolExecutor(max(2, jobs), thread_name_prefix="shard")
     try:
         units = content_units(plan, registries, pool)

@@ -21,8 +21,9 @@ from typing import TypeVar
 
 from promoter.oci import Descriptor
 from promoter.oci.digest import Digester, DigestMismatchError
+from promoter.oci.raw import RawManifest
 from promoter.registry.target import Target
-from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
+from promoter.transfer.endpoints import TargetEndpoint
 
 __all__ = ["SHARED_BLOB_LIMIT", "SHARED_BUDGET", "SharedSource"]
 
@@ -72,7 +73,7 @@ class SharedSource:
         """The digest a tag or digest names in staging (asked once)."""
         return self._once(("resolve", identifier), lambda: self.endpoint.resolve(identifier))
 
-    def get_manifest(self, identifier: str) -> FetchedManifest:
+    def get_manifest(self, identifier: str) -> RawManifest:
         """A manifest by digest or tag (fetched once)."""
         return self._once(("manifest", identifier), lambda: self.endpoint.get_manifest(identifier))
 

@@ -10,10 +10,11 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from promoter.oci import Descriptor
-from promoter.promote.outcome import DestinationOutcome
+from promoter.oci.raw import RawManifest
 from promoter.promote.plan import ImagePlan, PromotionPlan, TagAction
 from promoter.promote.record import record_document
-from promoter.transfer.endpoints import FetchedManifest, TargetEndpoint
+from promoter.promote.report import DestinationResult
+from promoter.transfer.endpoints import TargetEndpoint
 
 if TYPE_CHECKING:
     from promoter.promote.apply import ApplyOptions
@@ -24,9 +25,9 @@ __all__ = ["moved_immutable", "tag_and_record", "write_tags"]
 def write_tags(
     pool: Executor,
     targets: Mapping[str, TargetEndpoint],
-    top: FetchedManifest,
+    top: RawManifest,
     writes: Sequence[TagAction],
-    results: Mapping[str, DestinationOutcome],
+    results: Mapping[str, DestinationResult],
 ) -> None:
     """Write ``writes`` (each a destination and a tag) as ``top``: all destinations at
     once, one thread each, after every destination holds the content. The one tag
@@ -45,8 +46,8 @@ def tag_and_record(
     pool: Executor,
     image: ImagePlan,
     targets: Mapping[str, TargetEndpoint],
-    top: FetchedManifest,
-    results: dict[str, DestinationOutcome],
+    top: RawManifest,
+    results: dict[str, DestinationResult],
     plan: PromotionPlan,
     options: ApplyOptions,
 ) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from promoter.errors import OperationError
 from promoter.oci import Descriptor
-from promoter.transfer.endpoints import FetchedManifest, Source, TargetEndpoint
+from promoter.oci.raw import RawManifest
+from promoter.transfer.endpoints import Source, TargetEndpoint
 from promoter.transfer.graph import walk
 
 __all__ = ["Content", "content_of", "verify_content"]
@@ -18,7 +19,7 @@ __all__ = ["Content", "content_of", "verify_content"]
 class Content:
     """Every manifest digest and blob of one image (children included)."""
 
-    top: FetchedManifest
+    top: RawManifest
     manifests: tuple[str, ...]
     blobs: tuple[Descriptor, ...]
 
@@ -32,7 +33,7 @@ class _Nothing:
         return None
 
 
-def content_of(source: Source, top: FetchedManifest, pool: Executor) -> Content:
+def content_of(source: Source, top: RawManifest, pool: Executor) -> Content:
     """The whole graph under ``top`` as the source has it."""
     graph = walk(source, top, _Nothing(), pool, check_children=False)  # type: ignore[arg-type]
     return Content(top, tuple(m.digest for m in graph.manifests), tuple(graph.blobs.values()))

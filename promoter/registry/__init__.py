@@ -3,7 +3,7 @@
 Public surface (stable; the copy engine and the policy checks build on it):
 
 ``Registries``       one shared ``RegistryClient`` per host for a run
-``RegistryClient``   one registry: ``ping``, ``get_manifest`` (-> ``RawManifest``:
+``RegistryClient``   one registry: ``ping``, ``get_manifest`` (-> ``promoter.oci.RawManifest``:
                      ``raw`` bytes, ``media_type``, ``digest``), ``head_manifest``
                      (-> ``Descriptor | None``), ``put_manifest``, ``delete_manifest``,
                      ``list_tags``, ``referrers`` (OCI 1.1 API, tag-schema fallback),
@@ -39,7 +39,6 @@ from promoter.registry.credentials import (
 )
 from promoter.registry.options import RegistryConfig, RegistryOptions, is_loopback
 from promoter.registry.pool import Registries
-from promoter.registry.raw import RawManifest
 from promoter.registry.retry import RetryPolicy
 from promoter.registry.target import RepositoryTarget, Target, open_target
 from promoter.registry.transport import TransportStats
@@ -76,7 +75,6 @@ __all__ = [
     "DefaultCredentials",
     "Inspection",
     "LayoutTarget",
-    "RawManifest",
     "Registries",
     "RegistryClient",
     "RegistryConfig",

@@ -21,6 +21,7 @@ from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.digest import Digest, DigestMismatchError, compute_digest, is_digest
 from promoter.oci.manifest import MAX_MANIFEST_SIZE, InvalidManifestError, parse_manifest
+from promoter.oci.raw import RawManifest
 from promoter.oci.reference import Reference
 from promoter.registry.auth import pull_scope, push_scope
 from promoter.registry.blobs import BlobOperations
@@ -28,7 +29,6 @@ from promoter.registry.credentials import Credential, CredentialProvider, Defaul
 from promoter.registry.deadline import within
 from promoter.registry.failures import BrokenBody, broken_words
 from promoter.registry.options import RegistryOptions, normalize_host
-from promoter.registry.raw import RawManifest
 from promoter.registry.transport import RegistryRequest, RegistryTransport
 from promoter.registry.upload import UploadOperations
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from promoter.errors import InputError
 from promoter.oci.manifest import Index, Manifest
+from promoter.oci.raw import RawManifest
 from promoter.oci.reference import parse_reference
 from promoter.registry.options import RegistryOptions
 from promoter.registry.pool import Registries
-from promoter.registry.raw import RawManifest
 from promoter.registry.target import Target, open_target
 
 __all__ = ["Inspection", "PlatformEntry", "inspect_reference"]

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from promoter.errors import InputError, RegistryError
 from promoter.oci.descriptor import Descriptor
+from promoter.oci.raw import RawManifest
 from promoter.oci.reference import (
     ArchiveReference,
     ImageReference,
@@ -24,7 +25,6 @@ from promoter.oci.reference import (
 from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.client import RegistryClient
 from promoter.registry.pool import Registries
-from promoter.registry.raw import RawManifest
 
 __all__ = ["RepositoryTarget", "Target", "open_target"]
 

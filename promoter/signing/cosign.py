@@ -28,7 +28,6 @@ __all__ = [
     "SIMPLE_SIGNING",
     "SignatureCheck",
     "attestation_tag",
-    "load_public_key",
     "signature_tag",
     "verify_signatures",
 ]
@@ -48,20 +47,6 @@ def signature_tag(digest: str) -> str:
 def attestation_tag(digest: str) -> str:
     """The tag cosign stores an image's attestations under: ``sha256-<hex>.att``."""
     return digest.replace(":", "-") + ".att"
-
-
-def load_public_key(pem: bytes) -> Any:
-    """An ECDSA public key from PEM; ``ValueError`` with the reason otherwise."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    try:
-        key = load_pem_public_key(pem)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"not a PEM public key: {error}") from None
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise ValueError("not an ECDSA public key (cosign keys are ECDSA P-256)")
-    return key
 
 
 @dataclass(frozen=True)

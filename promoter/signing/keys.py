@@ -170,7 +170,8 @@ def load_private_key(text: str, password: str | None, *, source: str) -> Signing
 
 
 def load_public_key(text: str | bytes, *, source: str) -> EllipticCurvePublicKey:
-    """A PKIX PEM public key (``cosign.pub``)."""
+    """A PKIX PEM public key (``cosign.pub``); ``InputError`` naming ``source`` (the file,
+    or the environment variable, it came from) when it is not one, or not ECDSA."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -180,7 +181,7 @@ def load_public_key(text: str | bytes, *, source: str) -> EllipticCurvePublicKey
     except (ValueError, TypeError):
         raise InputError(f"{source}: not a PEM public key") from None
     if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise InputError(f"{source}: not an ECDSA public key")
+        raise InputError(f"{source}: not an ECDSA public key (cosign keys are ECDSA P-256)")
     return key
 
 

@@ -8,20 +8,19 @@ and docker archives implement. Progress is reported to a ``ProgressListener``.
 
 from __future__ import annotations
 
-from promoter.transfer.endpoints import Destination, FetchedManifest, Source
+from promoter.transfer.endpoints import Destination, Source
 from promoter.transfer.engine import CopyOptions, copy_content
 from promoter.transfer.homes import BlobHomes
 from promoter.transfer.progress import ProgressListener, SilentProgress
 from promoter.transfer.result import CopyResult
-from promoter.transfer.session import BatchResult, TransferSession, copy_image, copy_many
+from promoter.transfer.session import BatchReport, TransferSession, copy_image, copy_many
 
 __all__ = [
-    "BatchResult",
+    "BatchReport",
     "BlobHomes",
     "CopyOptions",
     "CopyResult",
     "Destination",
-    "FetchedManifest",
     "ProgressListener",
     "SilentProgress",
     "Source",

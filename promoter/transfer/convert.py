@@ -17,7 +17,8 @@ from promoter.errors import RegistryError
 from promoter.oci import Descriptor, Index, parse_manifest
 from promoter.oci.convert import ChildDigest, to_oci_media_types
 from promoter.oci.digest import compute_digest
-from promoter.transfer.endpoints import FetchedManifest, Source
+from promoter.oci.raw import RawManifest
+from promoter.transfer.endpoints import Source
 from promoter.transfer.graph import MAX_DEPTH
 
 __all__ = ["OciSource"]
@@ -31,13 +32,13 @@ class OciSource:
         self.name = source.name
         self._lock = threading.Lock()
         #: The converted form of each manifest read, by its digest at the source.
-        self._by_original: dict[str, FetchedManifest] = {}
+        self._by_original: dict[str, RawManifest] = {}
         #: The same, by the converted digest (what the engine asks for next).
-        self._by_converted: dict[str, FetchedManifest] = {}
+        self._by_converted: dict[str, RawManifest] = {}
         #: The manifest at the source of each converted one, by the converted digest.
-        self._original_of: dict[str, FetchedManifest] = {}
+        self._original_of: dict[str, RawManifest] = {}
 
-    def original(self, digest: str) -> FetchedManifest | None:
+    def original(self, digest: str) -> RawManifest | None:
         """The manifest at the source of what is ``digest`` here (None: not read)."""
         with self._lock:
             return self._original_of.get(digest)
@@ -48,7 +49,7 @@ class OciSource:
             return None
         return self.get_manifest(identifier).digest
 
-    def get_manifest(self, identifier: str) -> FetchedManifest:
+    def get_manifest(self, identifier: str) -> RawManifest:
         """The manifest ``identifier`` (a tag, a source digest or a converted digest)
         names, with OCI media types."""
         with self._lock:
@@ -57,7 +58,7 @@ class OciSource:
             return known
         return self._convert(self.source.get_manifest(identifier), 0)
 
-    def _convert(self, fetched: FetchedManifest, depth: int) -> FetchedManifest:
+    def _convert(self, fetched: RawManifest, depth: int) -> RawManifest:
         if depth > MAX_DEPTH:
             raise RegistryError(
                 f"{self.name}: an index nested more than {MAX_DEPTH} levels deep",
@@ -82,7 +83,7 @@ class OciSource:
         converted = fetched
         if rewritten is not None:
             raw, media_type = rewritten
-            converted = FetchedManifest(raw, media_type, compute_digest(raw))
+            converted = RawManifest(raw, media_type, compute_digest(raw))
         with self._lock:
             self._by_original[fetched.digest] = converted
             self._by_converted[converted.digest] = converted

@@ -9,26 +9,17 @@ whether the destination indexes referrers itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Protocol
 
 from promoter.errors import RegistryError
 from promoter.oci import Descriptor
 from promoter.oci import mediatypes as mt
 from promoter.oci.digest import is_digest
+from promoter.oci.raw import RawManifest
 from promoter.registry.blobs import BlobOpener
 from promoter.registry.target import RepositoryTarget, Target
 
-__all__ = ["BlobOpener", "Destination", "FetchedManifest", "Source", "TargetEndpoint"]
-
-
-@dataclass(frozen=True)
-class FetchedManifest:
-    """A manifest's exact bytes, its media type and its (verified) digest."""
-
-    raw: bytes
-    media_type: str
-    digest: str
+__all__ = ["BlobOpener", "Destination", "Source", "TargetEndpoint"]
 
 
 class Source(Protocol):
@@ -40,7 +31,7 @@ class Source(Protocol):
         """The digest a tag or digest names here (cheap: a HEAD), or None if absent."""
         ...
 
-    def get_manifest(self, identifier: str) -> FetchedManifest:
+    def get_manifest(self, identifier: str) -> RawManifest:
         """A manifest by digest (verified) or tag."""
         ...
 
@@ -96,11 +87,11 @@ class Destination(Protocol):
         (nothing written) when that does not apply and ``write_blob`` should."""
         ...
 
-    def put_manifest(self, manifest: FetchedManifest, tag: str | None, *, root: bool) -> None:
+    def put_manifest(self, manifest: RawManifest, tag: str | None, *, root: bool) -> None:
         """Store a manifest by digest, or under ``tag``; ``root`` marks an untagged top."""
         ...
 
-    def stored_manifest(self, identifier: str) -> FetchedManifest | None:
+    def stored_manifest(self, identifier: str) -> RawManifest | None:
         """A manifest stored here, or None."""
         ...
 
@@ -124,11 +115,10 @@ class TargetEndpoint:
             return identifier if self.target.manifest_exists(identifier) else None
         return self.target.tag_digest(identifier)
 
-    def get_manifest(self, identifier: str) -> FetchedManifest:
+    def get_manifest(self, identifier: str) -> RawManifest:
         """GET by digest, or by tag (a registry: one GET; elsewhere: the tag's digest)."""
         if not is_digest(identifier) and isinstance(self.target, RepositoryTarget):
-            fetched = self.target.client.get_manifest(self.target.ref.with_tag(identifier))
-            return FetchedManifest(fetched.raw, fetched.media_type, fetched.digest)
+            return self.target.client.get_manifest(self.target.ref.with_tag(identifier))
         if not is_digest(identifier):
             digest = self.target.tag_digest(identifier)
             if digest is None:
@@ -139,8 +129,7 @@ class TargetEndpoint:
                     reference=f"{self.name}:{identifier}",
                 )
             identifier = digest
-        raw = self.target.get_manifest(identifier)
-        return FetchedManifest(raw.raw, raw.media_type, raw.digest)
+        return self.target.get_manifest(identifier)
 
     def open_blob(self, descriptor: Descriptor, offset: int = 0) -> Iterable[bytes]:
         """Stream from ``offset``.
@@ -237,11 +226,11 @@ class TargetEndpoint:
             return False
         return True
 
-    def put_manifest(self, manifest: FetchedManifest, tag: str | None, *, root: bool) -> None:
+    def put_manifest(self, manifest: RawManifest, tag: str | None, *, root: bool) -> None:
         """Store the bytes as they are."""
         self.target.put_manifest(manifest.raw, manifest.media_type, tag, root=root)
 
-    def stored_manifest(self, identifier: str) -> FetchedManifest | None:
+    def stored_manifest(self, identifier: str) -> RawManifest | None:
         """The manifest ``identifier`` names here, or None."""
         digest = self.resolve(identifier)
         return None if digest is None else self.get_manifest(digest)

@@ -26,9 +26,10 @@ from dataclasses import dataclass, field, replace
 from promoter.errors import NetworkError, RegistryError, TagConflict
 from promoter.oci import Descriptor
 from promoter.oci.digest import DigestMismatchError, is_digest
+from promoter.oci.raw import RawManifest
 from promoter.registry.deadline import DeadlineExceeded
 from promoter.registry.retry import RetryPolicy, is_retryable_error
-from promoter.transfer.endpoints import Destination, FetchedManifest, Source
+from promoter.transfer.endpoints import Destination, Source
 from promoter.transfer.graph import walk
 from promoter.transfer.homes import BlobHomes
 from promoter.transfer.progress import BlobAction, ProgressListener, SilentProgress
@@ -178,7 +179,7 @@ def _refuse_moves(
 
 def copy_graph(
     source: Source,
-    top: FetchedManifest,
+    top: RawManifest,
     destination: Destination,
     options: CopyOptions,
     listener: ProgressListener,
@@ -217,7 +218,7 @@ def copy_graph(
 
 def write_tags(
     destination: Destination,
-    top: FetchedManifest,
+    top: RawManifest,
     tags: Sequence[str],
     listener: ProgressListener,
     result: CopyResult,

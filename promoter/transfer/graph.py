@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from promoter.errors import RegistryError
 from promoter.oci import Descriptor, Index, Manifest, parse_manifest
-from promoter.transfer.endpoints import Destination, FetchedManifest, Source
+from promoter.oci.raw import RawManifest
+from promoter.transfer.endpoints import Destination, Source
 
 __all__ = ["Graph", "walk"]
 
@@ -24,8 +25,8 @@ MAX_DEPTH = 8
 class Graph:
     """What must be at the destination: manifests in push order and the blobs they need."""
 
-    top: FetchedManifest
-    manifests: list[FetchedManifest] = field(default_factory=list)
+    top: RawManifest
+    manifests: list[RawManifest] = field(default_factory=list)
     blobs: dict[str, Descriptor] = field(default_factory=dict)
     present: int = 0
     #: Child manifests the destination already holds (left out with their subgraph).
@@ -34,7 +35,7 @@ class Graph:
 
 def walk(
     source: Source,
-    top: FetchedManifest,
+    top: RawManifest,
     destination: Destination,
     pool: Executor,
     *,
@@ -53,7 +54,7 @@ def walk(
 
 def _visit(
     source: Source,
-    node: FetchedManifest,
+    node: RawManifest,
     destination: Destination,
     pool: Executor,
     graph: Graph,
@@ -75,7 +76,7 @@ def _visit(
         missing = {c.digest for c in children}
         graph.found += [c.digest for c in parsed.manifests if c.digest not in missing]
 
-        def fetch(child: Descriptor) -> FetchedManifest:
+        def fetch(child: Descriptor) -> RawManifest:
             return source.get_manifest(child.digest)
 
         for child in pool.map(fetch, children):

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from promoter.errors import OperationError
 from promoter.oci import Descriptor, Index, compute_digest, parse_manifest
 from promoter.oci import mediatypes as mt
-from promoter.transfer.endpoints import Destination, FetchedManifest, Source, TargetEndpoint
+from promoter.oci.raw import RawManifest
+from promoter.transfer.endpoints import Destination, Source, TargetEndpoint
 from promoter.transfer.progress import ProgressListener
 from promoter.transfer.result import CopyResult
 
@@ -104,7 +105,7 @@ def _write_fallback_index(
     _put_index(destination, tag, document, result)
 
 
-def _listed(manifest: FetchedManifest) -> set[str]:
+def _listed(manifest: RawManifest) -> set[str]:
     parsed = parse_manifest(manifest.raw, manifest.media_type, digest=manifest.digest)
     return {d.digest for d in parsed.manifests} if isinstance(parsed, Index) else set()
 
@@ -113,7 +114,7 @@ def _put_index(
     destination: Destination, tag: str, document: dict[str, Any], result: CopyResult
 ) -> None:
     raw = json.dumps(document, separators=(",", ":")).encode()
-    fallback = FetchedManifest(raw, mt.OCI_INDEX, compute_digest(raw))
+    fallback = RawManifest(raw, mt.OCI_INDEX, compute_digest(raw))
     destination.put_manifest(fallback, tag, root=False)
     result.tags_written.append(tag)
 
@@ -122,7 +123,7 @@ def _put_index(
 _INDEX_ATTEMPTS = 5
 
 
-def _index_entries(manifest: FetchedManifest | None) -> list[dict[str, Any]]:
+def _index_entries(manifest: RawManifest | None) -> list[dict[str, Any]]:
     if manifest is None:
         return []
     parsed = parse_manifest(manifest.raw, manifest.media_type, digest=manifest.digest)
@@ -150,7 +151,7 @@ def add_to_fallback_index(endpoint: TargetEndpoint, subject: str, entry: Descrip
         }
         raw = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
         written = compute_digest(raw)
-        endpoint.put_manifest(FetchedManifest(raw, mt.OCI_INDEX, written), tag, root=False)
+        endpoint.put_manifest(RawManifest(raw, mt.OCI_INDEX, written), tag, root=False)
         if endpoint.resolve(tag) == written:
             return  # nobody replaced it since: our entry is listed
     if not any(

@@ -26,7 +26,7 @@ from promoter.transfer.homes import BlobHomes
 from promoter.transfer.progress import ProgressListener
 from promoter.transfer.result import CopyResult
 
-__all__ = ["BatchResult", "TransferSession", "copy_image", "copy_many"]
+__all__ = ["BatchReport", "TransferSession", "copy_image", "copy_many"]
 
 
 class TransferSession:
@@ -144,7 +144,7 @@ def copy_image(
 
 
 @dataclass
-class BatchResult:
+class BatchReport:
     """The copies of a batch, in input order, and the failures by position."""
 
     results: list[CopyResult | None] = field(default_factory=list)
@@ -162,7 +162,7 @@ def copy_many(
     options: CopyOptions | None = None,
     registry_options: RegistryOptions | None = None,
     listener: ProgressListener | None = None,
-) -> BatchResult:
+) -> BatchReport:
     """Copy many (source, destination) pairs in one session, ``options.jobs`` at a time.
 
     Connections, tokens and blob homes are shared: a blob several lines need in
@@ -171,7 +171,7 @@ def copy_many(
     stop the others.
     """
     options = options or CopyOptions()
-    batch = BatchResult(results=[None] * len(pairs))
+    batch = BatchReport(results=[None] * len(pairs))
     with TransferSession(registry_options) as session:
         _know_destinations(session.homes if options.homes is None else options.homes, pairs)
 

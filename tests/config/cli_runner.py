@@ -2,7 +2,7 @@
 
 ``run_subprocess`` runs the real ``python -m promoter``; ``run_in_process``
 calls ``promoter.cli.main.main`` with stdout/stderr captured (fast enough for
-hypothesis). Both return ``Outcome(code, stdout, stderr)``.
+hypothesis). Both return ``CliResult(code, stdout, stderr)``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CliResult:
     code: int
     stdout: str
     stderr: str
@@ -31,12 +31,12 @@ class Outcome:
         return lines[0] if lines else ""
 
 
-def run_subprocess(args: Sequence[str], cwd: Path | None = None) -> Outcome:
+def run_subprocess(args: Sequence[str], cwd: Path | None = None) -> CliResult:
     done = run_cli(args, cwd=cwd, timeout=60)
-    return Outcome(done.returncode, done.stdout, done.stderr)
+    return CliResult(done.returncode, done.stdout, done.stderr)
 
 
-def run_in_process(args: Sequence[str]) -> Outcome:
+def run_in_process(args: Sequence[str]) -> CliResult:
     out, err = io.StringIO(), io.StringIO()
     code: int
     with redirect_stdout(out), redirect_stderr(err):
@@ -45,4 +45,4 @@ def run_in_process(args: Sequence[str]) -> Outcome:
             code = 0
         except SystemExit as done:
             code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-    return Outcome(code, out.getvalue(), err.getvalue())
+    return CliResult(code, out.getvalue(), err.getvalue())

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.config.cli_runner import Outcome, run_in_process, run_subprocess
+from tests.config.cli_runner import CliResult, run_in_process, run_subprocess
 
 # Lines 1-4.
 HEAD = """\
@@ -244,7 +244,7 @@ CASES = [
 # fmt: on
 
 
-def _run(index: int, args: list[str], cwd: Path) -> Outcome:
+def _run(index: int, args: list[str], cwd: Path) -> CliResult:
     # Every other case goes through a real subprocess; the rest run in-process.
     return run_subprocess(args, cwd=cwd) if index % 2 == 0 else run_in_process(args)
 

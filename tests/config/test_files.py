@@ -17,10 +17,10 @@ import yaml
 
 from promoter.config.source import MAX_FILE_BYTES
 from promoter.config.yamlnodes import BYTES_PER_NODE, MAX_NODES
-from tests.config.cli_runner import Outcome, run_in_process, run_subprocess
+from tests.config.cli_runner import CliResult, run_in_process, run_subprocess
 
 
-def _bad(outcome: Outcome) -> str:
+def _bad(outcome: CliResult) -> str:
     assert outcome.code == 2, outcome
     assert "Traceback" not in outcome.stderr
     assert outcome.stdout == ""

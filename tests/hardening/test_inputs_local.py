@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.config.cli_runner import Outcome, run_in_process
+from tests.config.cli_runner import CliResult, run_in_process
 
 NOWHERE = "127.0.0.1:9/x:y"
 
@@ -58,7 +58,7 @@ def _layout(path: Path) -> Path:
     return path
 
 
-def _bad(outcome: Outcome) -> str:
+def _bad(outcome: CliResult) -> str:
     assert outcome.code == 2, outcome
     assert "internal error" not in outcome.stderr and "Traceback" not in outcome.stderr
     return outcome.first_error_line

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promoter.config.inputfile import MAX_FILE_BYTES
-from tests.config.cli_runner import Outcome, run_in_process
+from tests.config.cli_runner import CliResult, run_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,7 +67,7 @@ CASES = [
 ]
 
 
-def _first(outcome: Outcome) -> str:
+def _first(outcome: CliResult) -> str:
     assert outcome.code == 2, outcome
     assert "Traceback" not in outcome.stderr and "internal error" not in outcome.stderr
     return outcome.first_error_line

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promoter.config.inputfile import MAX_FILE_BYTES
-from tests.config.cli_runner import ROOT, Outcome, run_in_process
+from tests.config.cli_runner import ROOT, CliResult, run_in_process
 
 D = "sha256:" + "a" * 64
 E = "sha256:" + "b" * 64
@@ -94,7 +94,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def _apply(project: Path, document: Any) -> str:
     plan = project / "plan.json"
     plan.write_text(document if isinstance(document, str) else json.dumps(document))
-    outcome: Outcome = run_in_process(["apply", "plan.json"])
+    outcome: CliResult = run_in_process(["apply", "plan.json"])
     assert outcome.code == 2, outcome
     assert "Traceback" not in outcome.stderr and "internal error" not in outcome.stderr
     return outcome.first_error_line

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from promoter.policy.check import CheckRequest, check_image
+from promoter.policy.imagecheck import CheckRequest, check_image
 from promoter.policy.results import CheckReport
 from tests.policy.attesting import (
     VULN_PREDICATE,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from promoter.cli.main import main
-from promoter.policy.check import CheckRequest, check_image
+from promoter.policy.imagecheck import CheckRequest, check_image
 from promoter.policy.results import CheckReport
 from tests.policy.crafting import (
     attach,

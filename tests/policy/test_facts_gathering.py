@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from promoter.policy.check import fetch_facts
+from promoter.policy.imagecheck import fetch_facts
 from promoter.registry.options import RegistryOptions
 from tests.policy.crafting import attach, generate_key, push, signature_image
 from tests.support.fault_proxy import FaultProxy

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from promoter.policy.check import CheckRequest, check_image
+from promoter.policy.imagecheck import CheckRequest, check_image
 from promoter.policy.results import CheckReport
 from promoter.signing.statement import statement_bytes
 from tests.policy.attesting import (

@@ -76,6 +76,20 @@ def test_other_keys_are_refused() -> None:
         load_private_key("nothing here", None, source="key.pem")
 
 
+def test_a_public_key_that_is_not_ecdsa_pem_is_refused_naming_its_source() -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    pem = (
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    with pytest.raises(InputError, match=r"^keys/other\.pub: not an ECDSA public key"):
+        load_public_key(pem, source="keys/other.pub")
+    with pytest.raises(InputError, match=r"^COSIGN_PUBLIC_KEY: not a PEM public key$"):
+        load_public_key(b"garbage", source="COSIGN_PUBLIC_KEY")
+
+
 def test_key_material_and_password_are_secrets() -> None:
     private_pem, _ = generate_key_pair("a-password-to-hide")
     load_private_key(private_pem.decode(), "a-password-to-hide", source="k")

@@ -22,7 +22,7 @@ from promoter.cli.state import current_state
 from promoter.errors import InputError
 
 if TYPE_CHECKING:
-    from promoter.promote.shard import ShardOutcome
+    from promoter.promote.shard import ShardReport
 
 __all__ = ["apply"]
 
@@ -88,13 +88,13 @@ def apply(
             return _prune(plan_file, pipeline_file, insecure_registries, ca_file)
     if shard_text is not None:
         return _shard(plan_file, shard_text, pipeline_file, insecure_registries, ca_file)
-    from promoter.pipeline import apply_plan_file, finish_plan_file
+    from promoter.pipeline import apply_plan_file
 
-    carry_out = finish_plan_file if finish else apply_plan_file
     listener = progress_for(quiet)
     with graceful_interrupts() as stop, live_display(listener):
-        report = carry_out(
+        report = apply_plan_file(
             plan_file,
+            finish=finish,
             insecure_registries=insecure_registries,
             ca_file=ca_file,
             listener=listener,
@@ -149,7 +149,7 @@ def _shard(
     return 0
 
 
-def _shard_text(outcome: ShardOutcome) -> str:
+def _shard_text(outcome: ShardReport) -> str:
     from promoter.units import format_size
 
     return (

@@ -13,7 +13,7 @@ from promoter.cli.state import current_state
 from promoter.untrusted import one_line as _v
 
 if TYPE_CHECKING:
-    from promoter.build.outcome import BuildReport
+    from promoter.build.report import BuildReport
 
 __all__ = ["build"]
 

@@ -52,8 +52,8 @@ def check(
     Exit codes: 0 every enforced rule passed, 1 an enforced rule failed,
     2 bad input, 3 the registry could not be read.
     """
-    from promoter.policy.check import CheckRequest, check_image
     from promoter.policy.formats import render
+    from promoter.policy.imagecheck import CheckRequest, check_image
 
     report = check_image(
         CheckRequest(

@@ -15,7 +15,7 @@ from promoter.errors import ConfigError, InputError
 from promoter.units import format_size
 
 if TYPE_CHECKING:
-    from promoter.transfer import BatchResult
+    from promoter.transfer import BatchReport
 
 __all__ = ["copy", "render_copy"]
 
@@ -106,7 +106,7 @@ def copy(
     _report_batch(many, pairs, preserve_digests)
 
 
-def _report_batch(many: BatchResult, pairs: list[tuple[str, str]], preserve_digests: bool) -> None:
+def _report_batch(many: BatchReport, pairs: list[tuple[str, str]], preserve_digests: bool) -> None:
     """Emit a batch's copies and failures; raise the first failure after logging each."""
     doc = {
         "copies": [r.to_dict() for r in many.results if r is not None],

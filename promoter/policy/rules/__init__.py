@@ -2,7 +2,7 @@
 
 A rule is a ``RuleSpec``: its name, the options it accepts, a ``parse``
 function (options -> a typed settings object, raising ``ConfigError`` at the
-declaration's line) and a ``check`` function (facts -> ``Outcome`` list).
+declaration's line) and a ``check`` function (facts -> ``Verdict`` list).
 ``RULES`` maps each name to its spec; ``compile_rules`` parses every declared
 rule before any registry is touched, so bad options exit 2 early.
 """

@@ -25,7 +25,7 @@ from typing import Any
 from promoter.policy.attestations import read_statement, statement_of, strict_object
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
-from promoter.policy.results import Outcome
+from promoter.policy.results import Verdict
 from promoter.policy.rules.base import RuleContext, RuleSpec
 from promoter.policy.rules.signed import TrustedKey, key_names, parse_keys
 
@@ -211,7 +211,7 @@ def _judge(
     return problems, f"verified with {key.describe()}: {said}"
 
 
-def _check_provenance(facts: Facts, settings: _Provenance, ctx: RuleContext) -> list[Outcome]:
+def _check_provenance(facts: Facts, settings: _Provenance, ctx: RuleContext) -> list[Verdict]:
     candidates = [
         entry
         for entry in facts.get("attestations") or []
@@ -225,7 +225,7 @@ def _check_provenance(facts: Facts, settings: _Provenance, ctx: RuleContext) -> 
     tail = f" (unreadable: {'; '.join(unread)})" if unread else ""
     if not candidates:
         return [
-            Outcome(
+            Verdict(
                 False,
                 "no provenance attestation: no SLSA provenance in cosign's sha256-<hex>.att "
                 f"tag or in an in-toto referrer{tail}",
@@ -235,9 +235,9 @@ def _check_provenance(facts: Facts, settings: _Provenance, ctx: RuleContext) -> 
     for entry in candidates:
         problems, said = _judge(entry, facts, settings, ctx)
         if not problems:
-            return [Outcome(True, f"provenance ({entry.get('source')}) {said}")]
+            return [Verdict(True, f"provenance ({entry.get('source')}) {said}")]
         reasons.extend(f"{p} ({entry.get('source')})" for p in problems)
-    return [Outcome(False, "; ".join(dict.fromkeys(reasons)) + tail)]
+    return [Verdict(False, "; ".join(dict.fromkeys(reasons)) + tail)]
 
 
 ATTESTED_RULES = (

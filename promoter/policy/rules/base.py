@@ -11,7 +11,7 @@ from typing import Any
 
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
-from promoter.policy.results import Outcome
+from promoter.policy.results import Verdict
 
 __all__ = [
     "RuleContext",
@@ -40,7 +40,7 @@ class RuleSpec:
     description: str
     options: tuple[str, ...]
     parse: Callable[[PolicyRule, Path], Any]
-    check: Callable[[Facts, Any, RuleContext], list[Outcome]]
+    check: Callable[[Facts, Any, RuleContext], list[Verdict]]
 
 
 def platforms_of(facts: Facts) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from promoter.config.source import parse_document
 from promoter.errors import ConfigError
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
-from promoter.policy.results import Outcome
+from promoter.policy.results import Verdict
 from promoter.policy.rules.base import RuleContext, RuleSpec, joined, option_str_list, platforms_of
 from promoter.policy.secrets import Finding, scan_assignment, scan_text
 
@@ -50,7 +50,7 @@ def _parse_secrets(_rule: PolicyRule, _base: Path) -> None:
     return None
 
 
-def _check_secrets(facts: Facts, _settings: None, _ctx: RuleContext) -> list[Outcome]:
+def _check_secrets(facts: Facts, _settings: None, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
     top = [
         finding
@@ -64,10 +64,10 @@ def _check_secrets(facts: Facts, _settings: None, _ctx: RuleContext) -> list[Out
         if unique:
             shown = "; ".join(f.describe() for f in unique[:10])
             more = f" (and {len(unique) - 10} more)" if len(unique) > 10 else ""
-            outcomes.append(Outcome(False, shown + more, p.get("platform")))
+            outcomes.append(Verdict(False, shown + more, p.get("platform")))
         else:
             outcomes.append(
-                Outcome(True, "no credentials in env, labels or history", p.get("platform"))
+                Verdict(True, "no credentials in env, labels or history", p.get("platform"))
             )
     return outcomes
 
@@ -79,7 +79,7 @@ def _parse_referrers(rule: PolicyRule, _base: Path) -> tuple[str, ...]:
     return tuple(types)
 
 
-def _check_referrers(facts: Facts, wanted: tuple[str, ...], _ctx: RuleContext) -> list[Outcome]:
+def _check_referrers(facts: Facts, wanted: tuple[str, ...], _ctx: RuleContext) -> list[Verdict]:
     attached = [
         str(r.get("artifactType") or "")
         for r in facts.get("referrers") or []
@@ -89,10 +89,10 @@ def _check_referrers(facts: Facts, wanted: tuple[str, ...], _ctx: RuleContext) -
     for pattern in wanted:
         hits = [a for a in attached if fnmatch.fnmatchcase(a, pattern)]
         if hits:
-            outcomes.append(Outcome(True, f"{len(hits)} {pattern} artifact(s) attached"))
+            outcomes.append(Verdict(True, f"{len(hits)} {pattern} artifact(s) attached"))
         else:
             has = joined(sorted(set(attached))) or "none"
-            outcomes.append(Outcome(False, f"no {pattern} artifact attached (attached: {has})"))
+            outcomes.append(Verdict(False, f"no {pattern} artifact attached (attached: {has})"))
     return outcomes
 
 
@@ -136,19 +136,19 @@ def _parse_schema(rule: PolicyRule, base: Path) -> _Schema:
     return _Schema(schema, source)
 
 
-def _check_schema(facts: Facts, settings: _Schema, _ctx: RuleContext) -> list[Outcome]:
+def _check_schema(facts: Facts, settings: _Schema, _ctx: RuleContext) -> list[Verdict]:
     import jsonschema
 
     validator = jsonschema.validators.validator_for(settings.schema)(settings.schema)
     errors = sorted(validator.iter_errors(facts), key=lambda e: list(e.absolute_path))
     if not errors:
-        return [Outcome(True, f"facts match {settings.source}")]
+        return [Verdict(True, f"facts match {settings.source}")]
     shown = []
     for error in errors[:5]:
         where = "/".join(str(part) for part in error.absolute_path) or "(document)"
         shown.append(f"at {where}: {error.message[:200]}")
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    return [Outcome(False, f"facts do not match {settings.source}: " + "; ".join(shown) + more)]
+    return [Verdict(False, f"facts do not match {settings.source}: " + "; ".join(shown) + more)]
 
 
 CONTENT_RULES = (

@@ -12,7 +12,7 @@ from typing import Any
 from promoter.oci import mediatypes as mt
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
-from promoter.policy.results import Outcome
+from promoter.policy.results import Verdict
 from promoter.policy.rules.base import (
     RuleContext,
     RuleSpec,
@@ -32,16 +32,16 @@ def _none(_rule: PolicyRule, _base: Path) -> None:
     return None
 
 
-def _check_non_root(facts: Facts, _settings: None, _ctx: RuleContext) -> list[Outcome]:
+def _check_non_root(facts: Facts, _settings: None, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
     for p in platforms_of(facts):
         user = str(p.get("user") or "")
         name = user.split(":", 1)[0].strip()
         if name in _ROOT_NAMES:
             why = "no USER is set, so it runs as root" if not user else f"runs as {user!r} (root)"
-            outcomes.append(Outcome(False, why, p.get("platform")))
+            outcomes.append(Verdict(False, why, p.get("platform")))
         else:
-            outcomes.append(Outcome(True, f"runs as user {user!r}", p.get("platform")))
+            outcomes.append(Verdict(True, f"runs as user {user!r}", p.get("platform")))
     return outcomes
 
 
@@ -65,7 +65,7 @@ def _parse_labels(rule: PolicyRule, _base: Path) -> _Labels:
     return _Labels(dict.fromkeys(names))
 
 
-def _check_labels(facts: Facts, settings: _Labels, _ctx: RuleContext) -> list[Outcome]:
+def _check_labels(facts: Facts, settings: _Labels, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
     for p in platforms_of(facts):
         labels = p.get("labels") or {}
@@ -77,10 +77,10 @@ def _check_labels(facts: Facts, settings: _Labels, _ctx: RuleContext) -> list[Ou
                 shown = str(labels[name])[:80]
                 problems.append(f"label {name}={shown!r} does not match {pattern.pattern!r}")
         if problems:
-            outcomes.append(Outcome(False, "; ".join(problems), p.get("platform")))
+            outcomes.append(Verdict(False, "; ".join(problems), p.get("platform")))
         else:
             names = joined(list(settings.required))
-            outcomes.append(Outcome(True, f"has the labels {names}", p.get("platform")))
+            outcomes.append(Verdict(True, f"has the labels {names}", p.get("platform")))
     return outcomes
 
 
@@ -93,17 +93,17 @@ def _parse_size(rule: PolicyRule, _base: Path) -> int:
         raise rule.error(str(error), key="max") from None
 
 
-def _check_size(facts: Facts, limit: int, _ctx: RuleContext) -> list[Outcome]:
+def _check_size(facts: Facts, limit: int, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
     for p in platforms_of(facts):
         size = int(p.get("totalSize") or 0)
         shown = f"{format_size(size)} compressed"
         if size > limit:
             message = f"{shown} ({size} bytes), above the limit of {format_size(limit)}"
-            outcomes.append(Outcome(False, message, p.get("platform")))
+            outcomes.append(Verdict(False, message, p.get("platform")))
         else:
             message = f"{shown}, within the limit of {format_size(limit)}"
-            outcomes.append(Outcome(True, message, p.get("platform")))
+            outcomes.append(Verdict(True, message, p.get("platform")))
     return outcomes
 
 
@@ -137,7 +137,7 @@ def _parse_platforms(rule: PolicyRule, _base: Path) -> _Platforms:
     return _Platforms(tuple(normalize_platform(w) for w in wanted), exact is not None)
 
 
-def _check_platforms(facts: Facts, settings: _Platforms, _ctx: RuleContext) -> list[Outcome]:
+def _check_platforms(facts: Facts, settings: _Platforms, _ctx: RuleContext) -> list[Verdict]:
     present = [normalize_platform(str(p.get("platform") or "")) for p in platforms_of(facts)]
     missing = [w for w in settings.wanted if w not in present]
     extra = [p for p in present if p not in settings.wanted] if settings.exact else []
@@ -148,8 +148,8 @@ def _check_platforms(facts: Facts, settings: _Platforms, _ctx: RuleContext) -> l
         problems.append(f"not allowed {joined(extra)}")
     has = joined(present) or "none"
     if problems:
-        return [Outcome(False, f"{'; '.join(problems)} (image has {has})")]
-    return [Outcome(True, f"image has {has}")]
+        return [Verdict(False, f"{'; '.join(problems)} (image has {has})")]
+    return [Verdict(True, f"image has {has}")]
 
 
 DEFAULT_MANIFEST_TYPES = (
@@ -177,12 +177,12 @@ def _allowed(media_type: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(media_type, pattern) for pattern in patterns)
 
 
-def _check_media_types(facts: Facts, settings: _MediaTypes, _ctx: RuleContext) -> list[Outcome]:
+def _check_media_types(facts: Facts, settings: _MediaTypes, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
     top = str(facts.get("mediaType") or "")
     if not _allowed(top, settings.manifests):
         why = " (Docker schema 1 is deprecated and unverifiable)" if mt.is_schema1(top) else ""
-        outcomes.append(Outcome(False, f"the image is a {top!r}, not an allowed type{why}"))
+        outcomes.append(Verdict(False, f"the image is a {top!r}, not an allowed type{why}"))
     for p in platforms_of(facts):
         problems = []
         own = str(p.get("mediaType") or "")
@@ -199,10 +199,10 @@ def _check_media_types(facts: Facts, settings: _MediaTypes, _ctx: RuleContext) -
                 )
                 problems.append(f"layer {number} has type {kind!r}{foreign}")
         if problems:
-            outcomes.append(Outcome(False, "; ".join(problems), p.get("platform")))
+            outcomes.append(Verdict(False, "; ".join(problems), p.get("platform")))
         else:
             outcomes.append(
-                Outcome(
+                Verdict(
                     True, f"manifest and {len(layers)} layer(s) of allowed types", p.get("platform")
                 )
             )

@@ -13,7 +13,7 @@ from promoter.errors import InputError
 from promoter.oci.reference import parse_registry_reference
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
-from promoter.policy.results import Outcome
+from promoter.policy.results import Verdict
 from promoter.policy.rules.base import (
     RuleContext,
     RuleSpec,
@@ -71,7 +71,7 @@ def _parse_base(rule: PolicyRule, _base: Path) -> _Base:
     return _Base(tuple(allow or ()), require_digest)
 
 
-def _check_base(facts: Facts, settings: _Base, _ctx: RuleContext) -> list[Outcome]:
+def _check_base(facts: Facts, settings: _Base, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
     for p in platforms_of(facts):
         name = _annotation(facts, p, BASE_NAME)
@@ -92,11 +92,11 @@ def _check_base(facts: Facts, settings: _Base, _ctx: RuleContext) -> list[Outcom
             elif not _DIGEST.match(digest):
                 problems.append(f"{BASE_DIGEST} {digest[:80]!r} is not a digest")
         if problems:
-            outcomes.append(Outcome(False, "; ".join(problems), p.get("platform")))
+            outcomes.append(Verdict(False, "; ".join(problems), p.get("platform")))
         else:
             shown = f"base {name!r}" if name else "base"
             pinned = f" pinned at {digest}" if digest else ""
-            outcomes.append(Outcome(True, f"{shown}{pinned}", p.get("platform")))
+            outcomes.append(Verdict(True, f"{shown}{pinned}", p.get("platform")))
     return outcomes
 
 
@@ -143,14 +143,14 @@ def _days(delta: timedelta) -> str:
     return f"{days:.1f} days" if days < 10 else f"{int(days)} days"
 
 
-def _check_age(facts: Facts, limit: timedelta, ctx: RuleContext) -> list[Outcome]:
+def _check_age(facts: Facts, limit: timedelta, ctx: RuleContext) -> list[Verdict]:
     outcomes = []
     for p in platforms_of(facts):
         platform = p.get("platform")
         found = created_time(facts, p)
         if found is None:
             outcomes.append(
-                Outcome(
+                Verdict(
                     False, "no creation time: no created annotation or config.created", platform
                 )
             )
@@ -158,21 +158,21 @@ def _check_age(facts: Facts, limit: timedelta, ctx: RuleContext) -> list[Outcome
         text, source = found
         stamp = _parse_timestamp(text)
         if stamp is None:
-            outcomes.append(Outcome(False, f"{source} {text[:40]!r} is not a timestamp", platform))
+            outcomes.append(Verdict(False, f"{source} {text[:40]!r} is not a timestamp", platform))
         elif _reproducible(stamp):
             message = f"{source} is zeroed ({text}): a reproducible build, age not judged"
-            outcomes.append(Outcome(True, message, platform))
+            outcomes.append(Verdict(True, message, platform))
         elif ctx.now - stamp > limit:
             age = _days(ctx.now - stamp)
             outcomes.append(
-                Outcome(
+                Verdict(
                     False, f"built {age} ago ({source} {text}), older than {_days(limit)}", platform
                 )
             )
         else:
             age = _days(max(ctx.now - stamp, timedelta(0)))
             outcomes.append(
-                Outcome(True, f"built {age} ago ({source}), within {_days(limit)}", platform)
+                Verdict(True, f"built {age} ago ({source}), within {_days(limit)}", platform)
             )
     return outcomes
 

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promoter.errors import InputError
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
-from promoter.policy.results import Outcome
+from promoter.policy.results import Verdict
 from promoter.policy.rules.base import RuleContext, RuleSpec
-from promoter.signing.cosign import load_public_key, verify_signatures
+from promoter.signing.cosign import verify_signatures
+from promoter.signing.keys import fingerprint, load_public_key
 
 __all__ = ["SIGNED_RULE", "TrustedKey", "parse_keys"]
 
@@ -57,8 +59,6 @@ def _key_names(rule: PolicyRule) -> list[str]:
 def parse_keys(rule: PolicyRule, base: Path) -> tuple[TrustedKey, ...]:
     """The public keys of a rule's ``key`` (one PEM file) or ``keys`` (a list), read
     relative to ``base``; a missing or bad file is a ``ConfigError`` at the declaration."""
-    from promoter.signing.keys import fingerprint
-
     option = "keys" if "keys" in rule.options else "key"
     keys = []
     for name in _key_names(rule):
@@ -69,9 +69,9 @@ def parse_keys(rule: PolicyRule, base: Path) -> tuple[TrustedKey, ...]:
                 f"cannot read key {name}: {error.strerror or error}", key=option
             ) from None
         try:
-            key = load_public_key(pem)
-        except ValueError as error:
-            raise rule.error(f"{name}: {error}", key=option) from None
+            key = load_public_key(pem, source=name)
+        except InputError as error:
+            raise rule.error(str(error), key=option) from None
         keys.append(TrustedKey(name, key, fingerprint(key)))
     return tuple(keys)
 
@@ -82,7 +82,7 @@ def key_names(keys: tuple[TrustedKey, ...]) -> str:
     return names[0] if len(names) == 1 else "any of " + ", ".join(names)
 
 
-def _check_signed(facts: Facts, keys: tuple[TrustedKey, ...], _ctx: RuleContext) -> list[Outcome]:
+def _check_signed(facts: Facts, keys: tuple[TrustedKey, ...], _ctx: RuleContext) -> list[Verdict]:
     digest = str(facts.get("digest"))
     signatures = facts.get("signatures") or []
     checks = []
@@ -91,12 +91,12 @@ def _check_signed(facts: Facts, keys: tuple[TrustedKey, ...], _ctx: RuleContext)
         good = sorted({c.source for c in found if c.verified})
         if good:
             where = ", ".join(good)
-            return [Outcome(True, f"signed with {trusted.describe()} (found by {where})")]
+            return [Verdict(True, f"signed with {trusted.describe()} (found by {where})")]
         checks.extend(found)
     if not checks:
-        return [Outcome(False, "no cosign signature found (tag sha256-<hex>.sig or referrers)")]
+        return [Verdict(False, "no cosign signature found (tag sha256-<hex>.sig or referrers)")]
     reasons = "; ".join(dict.fromkeys(c.reason for c in checks))
-    return [Outcome(False, f"no valid signature with {key_names(keys)}: {reasons}")]
+    return [Verdict(False, f"no valid signature with {key_names(keys)}: {reasons}")]
 
 
 SIGNED_RULE = RuleSpec(

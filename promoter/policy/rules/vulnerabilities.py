@@ -22,7 +22,7 @@ from typing import Any
 
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
-from promoter.policy.results import Outcome
+from promoter.policy.results import Verdict
 from promoter.policy.rules.attested import (
     names_digest,
     unreadable_attestations,
@@ -199,7 +199,7 @@ def _newest(reports: list[Mapping[str, Any]]) -> Mapping[str, Any]:
 
 def _judge(
     report: Mapping[str, Any], settings: _Vulnerabilities, ctx: RuleContext, signer: str
-) -> Outcome:
+) -> Verdict:
     what = (
         f"{report.get('format')} report ({report.get('source')}, {report.get('scanner')}{signer})"
     )
@@ -207,9 +207,9 @@ def _judge(
     age = ""
     if settings.max_age is not None:
         if stamp is None:
-            return Outcome(False, f"{what} says not when it was made: its age cannot be judged")
+            return Verdict(False, f"{what} says not when it was made: its age cannot be judged")
         if ctx.now - stamp > settings.max_age:
-            return Outcome(
+            return Verdict(
                 False,
                 f"the newest {what} is stale: made {_days(ctx.now - stamp)} ago "
                 f"({report.get('created')}), older than {_days(settings.max_age)}",
@@ -224,14 +224,14 @@ def _judge(
         if n > settings.max[name]
     ]
     if over:
-        return Outcome(False, f"too many vulnerabilities: {', '.join(over)} in the {what}{age}")
+        return Verdict(False, f"too many vulnerabilities: {', '.join(over)} in the {what}{age}")
     shown = ", ".join(f"{name} {n}/{settings.max[name]}" for name, n in found.items())
-    return Outcome(True, f"{shown} in the {what}{age}")
+    return Verdict(True, f"{shown} in the {what}{age}")
 
 
 def _check_vulnerabilities(
     facts: Facts, settings: _Vulnerabilities, ctx: RuleContext
-) -> list[Outcome]:
+) -> list[Verdict]:
     signers: dict[int, str] = {}
     if settings.keys:
         verified, problems, skipped = _signed_reports(facts, settings.keys, ctx.now)
@@ -240,7 +240,7 @@ def _check_vulnerabilities(
         if not reports and not problems:
             why = f" ({'; '.join(skipped)})" if skipped else ""
             return [
-                Outcome(
+                Verdict(
                     False,
                     f"no vulnerability report verifies with {key_names(settings.keys)}: "
                     f"{len(skipped)} attached, unsigned (a SARIF or Trivy referrer), signed by "
@@ -250,10 +250,10 @@ def _check_vulnerabilities(
     else:
         reports, problems = _unsigned_reports(facts, ctx.now)
     if problems:
-        return [Outcome(False, "vulnerability report refused: " + "; ".join(problems))]
+        return [Verdict(False, "vulnerability report refused: " + "; ".join(problems))]
     if not reports:
         return [
-            Outcome(
+            Verdict(
                 False,
                 "no vulnerability report attached: no cosign vulnerability attestation, "
                 "SARIF or Trivy JSON referrer",

@@ -7,11 +7,11 @@ from typing import Any
 
 from promoter.errors import PromoterError
 
-__all__ = ["DestinationOutcome", "ImageOutcome", "PromotionOutcome"]
+__all__ = ["DestinationResult", "ImageResult", "PromotionReport"]
 
 
 @dataclass
-class DestinationOutcome:
+class DestinationResult:
     """One destination repository of one image."""
 
     destination: str
@@ -33,14 +33,14 @@ class DestinationOutcome:
 
 
 @dataclass
-class ImageOutcome:
+class ImageResult:
     """One image: promoted, up-to-date, conflict, blocked, skipped or failed."""
 
     image: str
     digest: str | None
     status: str
     message: str = ""
-    destinations: list[DestinationOutcome] = field(default_factory=list)
+    destinations: list[DestinationResult] = field(default_factory=list)
     seconds: float = 0.0
     error: PromoterError | None = None
 
@@ -68,23 +68,23 @@ class ImageOutcome:
 
 
 @dataclass
-class PromotionOutcome:
+class PromotionReport:
     """Every image's outcome."""
 
-    images: list[ImageOutcome] = field(default_factory=list)
+    images: list[ImageResult] = field(default_factory=list)
     seconds: float = 0.0
 
-    def with_status(self, status: str) -> list[ImageOutcome]:
+    def with_status(self, status: str) -> list[ImageResult]:
         """The images that ended with ``status``."""
         return [image for image in self.images if image.status == status]
 
     @property
-    def failed(self) -> list[ImageOutcome]:
+    def failed(self) -> list[ImageResult]:
         """Images whose promotion failed (exit 3)."""
         return self.with_status("failed")
 
     @property
-    def refused(self) -> list[ImageOutcome]:
+    def refused(self) -> list[ImageResult]:
         """Images refused by a conflict or by policy (exit 1)."""
         return self.with_status("conflict") + self.with_status("blocked")
 

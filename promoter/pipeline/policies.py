@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from promoter.oci import Reference
-from promoter.policy.check import pipeline_rules
 from promoter.policy.engine import evaluate
 from promoter.policy.facts import gather_facts
+from promoter.policy.imagecheck import pipeline_rules
 from promoter.policy.results import CheckReport
 from promoter.policy.rules import CompiledRule, RuleContext, compile_rules
 from promoter.registry.pool import Registries
