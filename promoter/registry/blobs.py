@@ -22,6 +22,7 @@ from promoter.registry.layers import RegistryRequest
 if TYPE_CHECKING:
     import httpx
 
+    from promoter.registry.memo import RunMemo
     from promoter.registry.options import RegistryOptions
     from promoter.registry.transport import RegistryTransport
 
@@ -39,6 +40,7 @@ class BlobOperations:
     transport: RegistryTransport
     host: str
     options: RegistryOptions
+    memo: RunMemo
     #: Upload sessions a declined mount answered with (202), reused by the next upload.
     _sessions: dict[tuple[str, str], str]
 
@@ -76,6 +78,10 @@ class BlobOperations:
         end (``DigestMismatchError``).
         """
         Digest.parse(digest)
+        kept = self.memo.content(repository, digest) if offset == 0 else None
+        if isinstance(kept, bytes):  # read whole and checked earlier in this run
+            yield kept
+            return
         ref = self._ref(repository, digest)
         digester = Digester(digest.split(":", 1)[0]) if verify and offset == 0 else None
         position = offset
@@ -150,7 +156,9 @@ class BlobOperations:
                     reference=self._ref(repository, digest),
                 )
             parts.append(chunk)
-        return b"".join(parts)
+        data = b"".join(parts)
+        self.memo.keep(repository, digest, data, len(data))
+        return data
 
     def blob_opener(self, repository: str, digest: str) -> BlobOpener:
         """An opener for ``upload_blob``: the blob's content from any offset.

@@ -28,6 +28,7 @@ from promoter.registry.blobs import BlobOperations
 from promoter.registry.credentials import Credential, CredentialProvider, DefaultCredentials
 from promoter.registry.deadline import within
 from promoter.registry.failures import BrokenBody, broken_words
+from promoter.registry.memo import RunMemo, tags_page
 from promoter.registry.options import RegistryOptions, normalize_host
 from promoter.registry.transport import RegistryRequest, RegistryTransport
 from promoter.registry.upload import UploadOperations
@@ -60,6 +61,8 @@ class RegistryClient(BlobOperations, UploadOperations):
         self.transport = transport
         self.host = transport.host
         self._sessions = {}
+        #: What this run already learnt here (content by digest, fallback tags, referrers API).
+        self.memo = RunMemo()
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -91,6 +94,14 @@ class RegistryClient(BlobOperations, UploadOperations):
         Fetched by digest, the bytes must hash to it; by tag, to the
         ``Docker-Content-Digest`` the registry declares. Schema 1 is refused.
         """
+        kept = self.memo.content(reference.repository, reference.digest or "")
+        if isinstance(kept, RawManifest):
+            return kept
+        if self._listed_absent(reference):
+            raise RegistryError(
+                f"{reference}: manifest unknown", status=404, code="MANIFEST_UNKNOWN",
+                reference=str(reference),
+            )  # fmt: skip
         raw, headers = self._read_manifest(reference, accept)
         media_type = _media_type(raw, headers.get("Content-Type"))
         if mt.is_schema1(media_type):
@@ -113,7 +124,17 @@ class RegistryClient(BlobOperations, UploadOperations):
             digest = expected
         else:
             digest = compute_digest(raw)
-        return RawManifest(raw=raw, media_type=media_type, digest=digest)
+        fetched = RawManifest(raw=raw, media_type=media_type, digest=digest)
+        if reference.digest:
+            self.memo.keep(reference.repository, digest, fetched, len(raw))
+        return fetched
+
+    def _listed_absent(self, reference: Reference, fresh: bool = False) -> bool:
+        """Whether the run's tags list of the repository rules out this fallback tag."""
+        if fresh or reference.digest or reference.tag is None:
+            return False
+        read = lambda repository: tags_page(self.transport, repository)  # noqa: E731
+        return self.memo.tag_absent(reference.repository, reference.tag, read)
 
     def _read_manifest(self, reference: Reference, accept: str) -> tuple[bytes, httpx.Headers]:
         """GET a manifest, reading at most ``MAX_MANIFEST_SIZE`` bytes; body breaks retried."""
@@ -152,9 +173,12 @@ class RegistryClient(BlobOperations, UploadOperations):
         )
 
     def head_manifest(
-        self, reference: Reference, *, accept: str = mt.MANIFEST_ACCEPT
+        self, reference: Reference, *, accept: str = mt.MANIFEST_ACCEPT, fresh: bool = False
     ) -> Descriptor | None:
-        """The descriptor of what ``reference`` points at, or None when it does not exist."""
+        """The descriptor of what ``reference`` points at, or None when it does not exist
+        (``fresh``: ask even when the run's tags list rules the tag out)."""
+        if self._listed_absent(reference, fresh):
+            return None
         response = self.transport.send(
             self._manifest_request("HEAD", reference, accept, "check manifest", (200, 404))
         )
@@ -200,6 +224,8 @@ class RegistryClient(BlobOperations, UploadOperations):
                 expect=(200, 201, 202),
             )
         )
+        if not is_digest(ident):
+            self.memo.tagged(repository, ident)
         declared = response.headers.get("Docker-Content-Digest")
         if declared and declared != digest:
             raise DigestMismatchError(
@@ -211,6 +237,7 @@ class RegistryClient(BlobOperations, UploadOperations):
 
     def delete_manifest(self, repository: str, digest: str) -> None:
         """Delete a manifest by digest (the registry must allow deletes)."""
+        self.memo.forget(repository)
         self.transport.send(
             RegistryRequest(
                 "DELETE",
@@ -257,6 +284,9 @@ class RegistryClient(BlobOperations, UploadOperations):
         Digest.parse(digest)
         ref = f"{self.host}/{repository}@{digest}"
         params = {"artifactType": artifact_type} if artifact_type else None
+        if self.memo.referrers_api is False:  # this host answered 404 before: no API
+            found = self._referrers_by_tag(repository, digest)
+            return [d for d in found if not artifact_type or d.artifact_type == artifact_type]
         response = self.transport.send(
             RegistryRequest(
                 "GET",
@@ -288,6 +318,8 @@ class RegistryClient(BlobOperations, UploadOperations):
                 found.extend(parse_index_descriptors(page.content, ref))
                 link = _NEXT_LINK.search(page.headers.get("Link", ""))
         else:
+            if response.status_code in (404, 405):
+                self.memo.referrers_api = False
             found = self._referrers_by_tag(repository, digest)
         if artifact_type:
             found = [d for d in found if d.artifact_type == artifact_type]

@@ -231,7 +231,12 @@ class TargetEndpoint:
         self.target.put_manifest(manifest.raw, manifest.media_type, tag, root=root)
 
     def stored_manifest(self, identifier: str) -> RawManifest | None:
-        """The manifest ``identifier`` names here, or None."""
+        """The manifest ``identifier`` names here, or None; always asked of the registry
+        (a read-modify-write of the referrers index must not trust the run's tags list)."""
+        if isinstance(self.target, RepositoryTarget) and not is_digest(identifier):
+            ref = self.target.ref.with_tag(identifier)
+            found = self.target.client.head_manifest(ref, fresh=True)
+            return None if found is None else self.get_manifest(found.digest)
         digest = self.resolve(identifier)
         return None if digest is None else self.get_manifest(digest)
 

@@ -1,0 +1,139 @@
+"""What one run has already learnt from a registry host, so it is not asked twice.
+
+A ``RegistryClient`` lives for one run (``promoter.registry.pool.Registries``), and
+the run's stages ask the same host the same questions: the check stage reads a
+manifest and its config, the promote stage reads them again to copy them, and both
+look for cosign's ``sha256-<hex>.sig`` / ``.att`` / ``.sbom`` tags and the
+``sha256-<hex>`` referrers index, once per image and kind. ``RunMemo`` keeps:
+
+- content read by digest (manifests, and blobs up to ``BLOB_LIMIT``), per
+  repository (a digest readable in one repository says nothing of another), within
+  ``BUDGET`` bytes in all: content does not change under its digest;
+- whether the host answers the referrers API (a registry that does never answers
+  404 to it, OCI distribution 1.1);
+- one tags list per repository, read on the first lookup of a tag of the fallback
+  forms above, which then answers every such lookup that it does not list (absent:
+  no request). A listed tag is still asked for (its digest may have moved). The
+  run's own tag writes are added to the list and a delete forgets it, so the list
+  never hides what the run wrote; a repository the run has written to before any
+  list was read there is asked tag by tag, and reads that feed a read-modify-write
+  (the referrers index) bypass the list (``fresh``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable
+
+from promoter.registry.auth import pull_scope
+from promoter.registry.transport import RegistryRequest, RegistryTransport
+
+__all__ = ["BLOB_LIMIT", "BUDGET", "PAGE", "RunMemo", "is_fallback_tag", "tags_page"]
+
+#: Blobs up to this size are kept once read (configs, small artifacts).
+BLOB_LIMIT = 256 * 1024
+#: Bytes of content kept in all, per host.
+BUDGET = 8 * 1024 * 1024
+#: Tags read in one list; a repository with more is asked tag by tag.
+PAGE = 1000
+_FALLBACK = re.compile(r"^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$")
+
+
+def is_fallback_tag(tag: str) -> bool:
+    """A referrers-index tag (``sha256-<hex>``) or one of cosign's (``.sig``, ``.att``, ``.sbom``)."""
+    return _FALLBACK.match(tag) is not None
+
+
+class RunMemo:
+    """One host's answers for one run (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._content: dict[tuple[str, str], object] = {}
+        self._held = 0
+        self._tags: dict[str, set[str] | None] = {}
+        self._written: dict[str, set[str]] = {}
+        self._reading: dict[str, threading.Lock] = {}
+        self.referrers_api: bool | None = None
+
+    # -- content by digest ------------------------------------------------------------
+
+    def content(self, repository: str, digest: str) -> object | None:
+        with self._lock:
+            return self._content.get((repository, digest))
+
+    def keep(self, repository: str, digest: str, value: object, size: int) -> None:
+        """Keep ``value`` (``size`` bytes) read by ``digest``, within the budget."""
+        if size > BLOB_LIMIT:
+            return
+        with self._lock:
+            if (repository, digest) in self._content or self._held + size > BUDGET:
+                return
+            self._content[(repository, digest)] = value
+            self._held += size
+
+    # -- fallback tags -----------------------------------------------------------------
+
+    def tag_absent(
+        self, repository: str, tag: str, read: Callable[[str], list[str] | None]
+    ) -> bool:
+        """Whether the tags list says ``tag`` (a fallback form) is not in ``repository``.
+
+        ``read`` lists the repository's tags (None: too many to hold, or unreadable);
+        it is called once per repository.
+        """
+        if not is_fallback_tag(tag):
+            return False
+        with self._lock:
+            if repository not in self._tags and repository in self._written:
+                return False  # a repository this run writes to: ask there, fresh
+            reading = self._reading.setdefault(repository, threading.Lock())
+        with reading:  # one list per repository, however many threads ask at once
+            with self._lock:
+                known = repository in self._tags
+            if not known:
+                listed = read(repository)
+                with self._lock:  # our writes count even if the list missed them
+                    written = self._written.get(repository, set())
+                    self._tags[repository] = None if listed is None else set(listed) | written
+        with self._lock:
+            tags = self._tags.get(repository)
+            return tags is not None and tag not in tags
+
+    def tagged(self, repository: str, tag: str) -> None:
+        """The run wrote ``tag``: a list read before must not hide it."""
+        with self._lock:
+            self._written.setdefault(repository, set()).add(tag)
+            tags = self._tags.get(repository)
+            if tags is not None:
+                tags.add(tag)
+
+    def forget(self, repository: str) -> None:
+        """A delete in ``repository``: its tags list is no longer true."""
+        with self._lock:
+            self._tags.pop(repository, None)
+            for key in [k for k in self._content if k[0] == repository]:
+                del self._content[key]
+
+
+def tags_page(transport: RegistryTransport, repository: str) -> list[str] | None:
+    """The tags of ``repository`` in one page ([] if unknown), or None when there are more
+    (then each tag is asked for, as without a list)."""
+    reference = f"{transport.host}/{repository}"
+    response = transport.send(
+        RegistryRequest(
+            "GET", f"/v2/{repository}/tags/list?n={PAGE}", scopes=(pull_scope(repository),),
+            reference=reference, action="list tags", expect=(200, 404),
+        )
+    )  # fmt: skip
+    if response.status_code == 404:
+        return []
+    try:
+        listed = json.loads(response.content).get("tags") or []
+    except (ValueError, AttributeError):
+        return None
+    if "Link" in response.headers or not isinstance(listed, list) or len(listed) >= PAGE:
+        return None
+    return [str(t) for t in listed]

@@ -1,0 +1,118 @@
+"""Requests of one ``run --stage check,promote`` that repeat what the run already knows
+(issue #24), counted per kind by proxies in front of every registry: cosign's tags and
+the referrers index are looked up in one tags list per staging repository, the referrers
+API is not asked again once the host said it has none, and the manifest and config the
+checks read are not read again to copy them. What the list shows is still copied, and
+the destination's referrers index is read fresh before it is extended."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.promote.project import Project, fallback_index, promoter_cli
+from tests.support.fault_proxy import FaultProxy
+from tests.support.registry import Registry
+
+pytestmark = pytest.mark.registry
+
+_FALLBACK_TAG = re.compile(r"/manifests/sha256-[0-9a-f]{64}(\.\w+)?$")
+
+
+def _kinds(proxy: FaultProxy) -> dict[str, list[str]]:
+    kinds: dict[str, list[str]] = {}
+    for e in proxy.exchanges():
+        path = e.path.split("?", 1)[0]
+        if path.endswith("/tags/list"):
+            kind = "tags list"
+        elif "/referrers/" in path:
+            kind = "referrers"
+        elif _FALLBACK_TAG.search(path):
+            kind = f"fallback {e.method}"
+        elif "/manifests/" in path:
+            kind = f"manifest {e.method}"
+        elif "/blobs/sha256:" in path:
+            kind = f"blob {e.method}"
+        else:
+            kind = "other"
+        kinds.setdefault(kind, []).append(path)
+    return kinds
+
+
+def _count(kinds: dict[str, list[str]], kind: str) -> int:
+    return len(kinds.get(kind, []))
+
+
+def test_staging_is_read_once_per_question_across_check_and_promote(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
+    with FaultProxy(staging.host) as s, FaultProxy(prod_a.host) as a:
+        hosts = {"staging": s.host, "prod-a": a.host}
+        names = ("web", "api", "worker")
+        project = Project(tmp_path / "project", staging, prod_a, prod_b, hosts=hosts, images=names)
+        images = {name: project.seed(name, seed=name, layer_sizes=(3000,)) for name in names}
+        done = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
+        assert done.returncode == 0, done.stderr
+        kinds = _kinds(s)
+        # One tags list per staging repository answers every absent .sig/.att/.sbom and
+        # sha256-<hex> lookup of the checks and of the copy: none is asked by itself.
+        assert sorted(kinds["tags list"]) == sorted(f"/v2/{n}/tags/list" for n in names)
+        assert _count(kinds, "fallback HEAD") + _count(kinds, "fallback GET") == 0, kinds
+        # The referrers API: asked until the host has answered 404 once (images run
+        # concurrently, so at most once per image), never again by the copy.
+        assert 1 <= _count(kinds, "referrers") <= len(names), kinds
+        for name, image in images.items():
+            # The manifest and config the checks read are not read again for the copy.
+            assert kinds["manifest GET"].count(f"/v2/{name}/manifests/{image.digest}") == 1
+            blob_reads = kinds["blob GET"]
+            assert blob_reads.count(f"/v2/{name}/blobs/{image.config_digest}") == 1
+            for layer in image.layer_digests:
+                assert blob_reads.count(f"/v2/{name}/blobs/{layer}") == 1
+        # Before: 15 requests per image (two referrers API calls, seven fallback tag
+        # lookups, the manifest and the config twice); now 6 (+1 ping).
+        assert len(s.exchanges()) <= 6 * len(names) + 1, kinds
+        # The destination's referrers index is read fresh (HEAD) before the record is
+        # listed in it, and read back after: no tags list there.
+        dest = _kinds(a)
+        assert "tags list" not in dest, dest
+        heads = dest["fallback HEAD"]
+        for name, image in images.items():
+            assert heads.count(f"/v2/{name}/manifests/{image.digest.replace(':', '-')}") >= 2
+
+
+def test_what_the_tags_list_shows_is_still_copied(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
+    with FaultProxy(staging.host) as s:
+        project = Project(tmp_path / "project", staging, prod_a, prod_b, hosts={"staging": s.host})
+        image = project.seed(referrers=True)  # an SBOM and the sha256-<hex> index listing it
+        signature = image.digest.replace(":", "-") + ".sig"
+        manifest = httpx.get(
+            f"{staging.url}/v2/web/manifests/{image.digest}",
+            headers={"Accept": image.media_type},
+            timeout=30,
+        )
+        httpx.put(  # a cosign-style tag (its content does not matter to the copy)
+            f"{staging.url}/v2/web/manifests/{signature}",
+            content=manifest.content,
+            headers={"Content-Type": image.media_type},
+            timeout=30,
+        ).raise_for_status()
+        done = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
+        assert done.returncode == 0, done.stderr
+        kinds = _kinds(s)
+        assert kinds["tags list"] == ["/v2/web/tags/list"], kinds
+        # Listed tags are asked for (their digest may have moved); absent ones are not.
+        asked = kinds.get("fallback HEAD", []) + kinds.get("fallback GET", [])
+        assert not any(p.endswith((".att", ".sbom")) for p in asked), asked
+        assert any(p.endswith(".sig") for p in asked), asked
+    for prod in (prod_a, prod_b):
+        listed = {m["artifactType"] for m in fallback_index(prod.url, image.digest)["manifests"]}
+        assert "application/vnd.promoter.promotion.v1+json" in listed, listed
+        assert len(listed) == 2, listed  # the SBOM (listed in staging's index) and the record
