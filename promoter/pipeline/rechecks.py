@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from promoter.errors import RefusedError
+from promoter.errors import InputError, RefusedError
 from promoter.oci.reference import parse_registry_reference
 from promoter.pipeline.policies import PolicyChecker
 from promoter.policy.results import CheckReport
@@ -38,7 +38,15 @@ class PolicyRecheckError(RefusedError):
     """An enforced policy fails on a digest the plan writes; nothing was written."""
 
 
-def _failures(image: ImagePlan, report: CheckReport, where: str) -> list[str]:
+def _subject(plan: PromotionPlan, image: ImagePlan) -> str:
+    """Where the digest an image writes is checked: its staging repository; a rollback's
+    target at its first destination (it was promoted there; staging may have pruned it)."""
+    if plan.kind == "rollback" and image.actions:
+        return f"{image.actions[0].destination}@{image.digest}"
+    return f"{image.source}@{image.digest}"
+
+
+def _failures(image: ImagePlan, report: CheckReport, where: str, subject: str) -> list[str]:
     said = (
         "the plan said it passed"
         if (image.policy or {}).get("ok") is True
@@ -46,10 +54,30 @@ def _failures(image: ImagePlan, report: CheckReport, where: str) -> list[str]:
     )
     return [
         f"{where}: image {image.image}: the enforced policy {one_line(result.rule)} fails on "
-        f"{image.source}@{image.digest} ({one_line(result.message)}); {said}"
+        f"{subject} ({one_line(result.message)}); {said}"
         for result in report.results
         if result.status == "fail"
     ]
+
+
+def _skipped(plan: PromotionPlan, where: str, skip_checks: bool) -> bool:
+    """Whether this apply skips the policies: only a rollback plan made with
+    ``--skip-checks``, applied with ``--skip-checks`` again (the plan's word alone is an
+    editor's word; the record says the checks were skipped)."""
+    made_skipping = plan.rollback is not None and plan.rollback.skipped_checks
+    if skip_checks and not made_skipping:
+        raise InputError(
+            f"{where}: --skip-checks applies a rollback plan made with --skip-checks; "
+            "this plan checks its policies",
+            hint="apply it without --skip-checks",
+        )
+    if made_skipping and not skip_checks:
+        raise PolicyRecheckError(
+            f"{where}: the rollback plan was made with --skip-checks; nothing was written",
+            hint="apply it with --skip-checks to skip the policies again (its records say "
+            "so), or make the plan again without --skip-checks",
+        )
+    return made_skipping
 
 
 def recheck_policies(
@@ -58,17 +86,21 @@ def recheck_policies(
     registries: Registries,
     where: str,
     now: datetime | None = None,
+    skip_checks: bool = False,
 ) -> dict[str, CheckReport]:
     """Check every image that copies, tags or signs again, on its planned digest (by image
-    name, the reports made); raise ``PolicyRecheckError`` when an enforced rule fails."""
-    if plan.kind != "promotion":  # a rollback's target is checked as promote.rollback says
+    name, the reports made); raise ``PolicyRecheckError`` when an enforced rule fails.
+
+    A rollback plan's target is checked the same way, unless it was made with
+    ``--skip-checks`` and ``skip_checks`` says so again (``apply --skip-checks``)."""
+    if _skipped(plan, where, skip_checks):
         return {}
     images = [i for i in plan.images if i.digest is not None and (i.writes or i.to_sign)]
     if not images:
         return {}
     commit = str(plan.context.get("sha") or "") or None
     checker = PolicyChecker(pipeline, registries, now or datetime.now(timezone.utc), commit)
-    digests = sorted({f"{i.source}@{i.digest}" for i in images})
+    digests = sorted({_subject(plan, i) for i in images})
     if not checker.rules:  # nothing to enforce: no request, and no result to state
         made = {d: CheckReport(d, d.rpartition("@")[2]) for d in digests}
     else:
@@ -85,8 +117,9 @@ def recheck_policies(
     reports: dict[str, CheckReport] = {}
     problems: list[str] = []
     for image in images:
-        report = made[f"{image.source}@{image.digest}"]
-        problems += _failures(image, report, where)
+        subject = _subject(plan, image)
+        report = made[subject]
+        problems += _failures(image, report, where, subject)
         image.policy, reports[image.image] = report.to_dict(), report
     if problems:
         raise PolicyRecheckError(

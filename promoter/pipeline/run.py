@@ -167,6 +167,7 @@ def apply_plan_file(
     path: str,
     *,
     finish: bool = False,
+    skip_checks: bool = False,
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
     now: datetime | None = None,
@@ -181,7 +182,8 @@ def apply_plan_file(
 
     ``finish`` (``apply PLAN --finish``): ``--shard`` jobs uploaded the blobs; refuse as
     a shard does, then require every blob in place (else ``IncompleteContentError``,
-    exit 1, nothing written) before applying: manifests, tags, records.
+    exit 1, nothing written) before applying: manifests, tags, records. ``skip_checks``
+    (``apply --skip-checks``) applies a rollback plan made with ``--skip-checks``.
 
     ``listener`` (a ``promoter.transfer.ProgressListener``) hears the blobs move;
     ``settings`` are the run's (see ``run_settings``); ``stop`` its interrupt request.
@@ -197,7 +199,10 @@ def apply_plan_file(
             report.checks, homes = finish_checks(plan, pipeline, registries, path, now)
         else:
             check_provenance(plan)  # bad input before any request
-            report.checks, homes = recheck_policies(plan, pipeline, registries, path, now), None
+            report.checks, homes = (
+                recheck_policies(plan, pipeline, registries, path, now, skip_checks),
+                None,
+            )
         applying = ApplyOptions(
             version=__version__,
             now=now,

@@ -261,3 +261,60 @@ def test_on_github_a_rollback_writes_outputs_and_a_summary_as_a_promotion(
     summary = (tmp_path / "summary").read_text()
     assert "rolled-back" in summary and a.digest[:19] in summary
     assert _latest(project) == (a.digest, a.digest)
+
+
+def test_apply_checks_a_rollback_plan_again_and_skips_only_when_told_twice(
+    logged_project: Project, tmp_path: Path
+) -> None:
+    """A rollback plan's policy results and its skippedChecks are an editor's word: apply
+    checks the target again, and skips only a plan made with --skip-checks when apply is
+    given --skip-checks too."""
+    project = logged_project
+    project.policies = ""
+    project.write()
+    a = release(project, "2.0.0", "r0", user="0")  # root: no policy said no back then
+    b = release(project, "2.0.1", "r1")
+    project.policies = "  - rule: non-root\n"
+    project.write()
+    before = len(_writes(project))
+
+    checked = tmp_path / "checked.json"
+    made = roll_back(project, "--tag", "latest", "--out", str(checked))
+    assert checked.exists(), made.stderr
+    edited = json.loads(checked.read_text())
+    image = edited["images"][0]
+    assert [x["action"] for x in image["actions"]] == ["blocked", "blocked"]
+    for action in image["actions"]:
+        action["action"] = "tag"
+    image["policy"] = {**(image.get("policy") or {}), "ok": True}
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(edited))
+    refused = promoter_cli("apply", str(forged), cwd=project.root)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "the enforced policy non-root fails on" in refused.stderr
+    assert f"{project.prod_a.host}/web@{a.digest}" in refused.stderr
+    edited["rollback"]["skippedChecks"] = True
+    forged.write_text(json.dumps(edited))
+    claimed = promoter_cli("apply", str(forged), cwd=project.root)
+    assert claimed.returncode == 1, claimed.stdout + claimed.stderr
+    assert "made with --skip-checks; nothing was written" in claimed.stderr
+    assert len(_writes(project)) == before
+    assert _latest(project) == (b.digest, b.digest)
+
+    skipping = tmp_path / "skipping.json"
+    made = roll_back(project, "--tag", "latest", "--skip-checks", "--out", str(skipping))
+    assert made.returncode == 0, made.stderr
+    unsaid = promoter_cli("apply", str(skipping), cwd=project.root)
+    assert unsaid.returncode == 1, unsaid.stdout + unsaid.stderr
+    assert "apply it with --skip-checks" in unsaid.stderr
+    promotion = promoter_cli("apply", str(checked), "--skip-checks", cwd=project.root)
+    assert promotion.returncode == 2, promotion.stderr
+    assert len(_writes(project)) == before
+
+    applied = promoter_cli(
+        "apply", str(skipping), "--skip-checks", "--output", "json", cwd=project.root
+    )
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    destination = json.loads(applied.stdout)["promotion"]["images"][0]["destinations"][0]
+    assert record_document(project.prod_a.url, destination["record"])["skippedChecks"] is True
+    assert _latest(project) == (a.digest, a.digest)

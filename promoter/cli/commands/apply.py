@@ -47,6 +47,13 @@ __all__ = ["apply"]
     default=False,
     help="After every shard: check every destination holds every blob, then write the tags.",
 )
+@click.option(
+    "--skip-checks",
+    is_flag=True,
+    default=False,
+    help="Apply a rollback plan made with --skip-checks (its policies are skipped again; "
+    "the records say so). Without it such a plan is refused.",
+)
 @output_option("text", "json")
 @quiet_option
 @insecure_registry_option
@@ -55,6 +62,7 @@ def apply(
     shard_text: str | None,
     pipeline_file: str | None,
     finish: bool,
+    skip_checks: bool,
     output: str,
     quiet: bool,
     insecure_registries: tuple[str, ...],
@@ -69,7 +77,8 @@ def apply(
     or commit than this job's (on CI; elsewhere: than the checkout's HEAD),
     when it copies, tags or signs anything its promote rules do not produce,
     or when an enforced policy fails on a digest it writes (checked again, not
-    read from the plan). Without -f, the file the plan names must be in this
+    read from the plan; a rollback plan made with --skip-checks needs
+    --skip-checks here too). Without -f, the file the plan names must be in this
     checkout (else exit 2). --shard and --finish split the work over several
     CI jobs: every shard first, then one --finish.
     """
@@ -81,10 +90,14 @@ def apply(
             "--shard and --finish go to different jobs: run every --shard I/N first, "
             "then one --finish"
         )
+    if skip_checks and (shard_text is not None or finish):
+        raise InputError("--skip-checks applies a rollback plan, which is applied whole")
     if shard_text is None and not finish:
         from promoter.pipeline.prune import is_prune_plan
 
         if is_prune_plan(plan_file):
+            if skip_checks:
+                raise InputError("--skip-checks applies a rollback plan, not a prune plan")
             return _prune(plan_file, pipeline_file, insecure_registries, ca_file)
     if shard_text is not None:
         return _shard(plan_file, shard_text, pipeline_file, insecure_registries, ca_file)
@@ -95,6 +108,7 @@ def apply(
         report = apply_plan_file(
             plan_file,
             finish=finish,
+            skip_checks=skip_checks,
             insecure_registries=insecure_registries,
             ca_file=ca_file,
             listener=listener,
