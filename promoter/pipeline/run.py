@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter import __version__
 from promoter.config import load_pipeline
@@ -38,6 +38,7 @@ from promoter.tagging.stage import image_metadata, pipeline_tags, select_images
 
 if TYPE_CHECKING:
     from promoter.config import Image
+    from promoter.transfer import ProgressListener
 
 __all__ = ["apply_plan_file", "run_pipeline"]
 
@@ -110,7 +111,7 @@ def _promote(
     registries: Registries,
     request: RunRequest,
     report: RunReport,
-    hosts: Mapping[str, Mapping[str, Any]],
+    hosts: Mapping[str, Mapping[str, object]],
     now: datetime,
 ) -> None:
     if "check" not in request.stages:
@@ -160,7 +161,7 @@ def apply_plan_file(
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
     now: datetime | None = None,
-    listener: Any = None,
+    listener: ProgressListener | None = None,
     pipeline_file: str | None = None,
 ) -> RunReport:
     """``promoter apply PLAN.json``: carry out a reviewed plan, refusing if the world moved,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
 from promoter.errors import InputError
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from promoter.build.stage import BuildLog
     from promoter.config import Pipeline
     from promoter.registry.options import RegistryOptions
+    from promoter.transfer import ProgressListener
 
 __all__ = [
     "STAGES",
@@ -54,7 +55,7 @@ class RunRequest:
     env: Mapping[str, str] | None = None
     now: datetime | None = None
     build_log: BuildLog | None = field(default=None, compare=False)
-    listener: Any = field(default=None, compare=False)  # promoter.transfer.ProgressListener
+    listener: ProgressListener | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,13 @@ class BuildRequest:
     warn: Callable[[str], None] | None = field(default=None, compare=False)
 
 
-def registry_hosts(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
+def registry_hosts(pipeline: Pipeline) -> dict[str, dict[str, object]]:
     """host -> transport and auth settings (names of variables, no secrets), as a plan file keeps them."""
     return pipeline.registry_settings()
 
 
 def registry_options(
-    hosts: Mapping[str, Mapping[str, Any]],
+    hosts: Mapping[str, Mapping[str, object]],
     insecure_registries: Iterable[str] = (),
     ca_file: str | None = None,
 ) -> RegistryOptions:

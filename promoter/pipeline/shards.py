@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter import __version__
 from promoter.errors import InputError
@@ -34,6 +34,7 @@ from promoter.registry.pool import Registries
 if TYPE_CHECKING:
     from promoter.config import Pipeline
     from promoter.policy.results import CheckReport
+    from promoter.transfer import ProgressListener
 
 __all__ = ["apply_shard_file", "finish_plan_file"]
 
@@ -78,7 +79,7 @@ def finish_plan_file(
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
     now: datetime | None = None,
-    listener: Any = None,
+    listener: ProgressListener | None = None,
     pipeline_file: str | None = None,
 ) -> RunReport:
     """``promoter apply PLAN --finish``: every blob in place (else ``IncompleteContentError``,
