@@ -15,8 +15,8 @@ The table, top to bottom (a package may import any package on a lower line):
     registry                     OCI distribution client
     oci, config                  model (each may import the other's leaf helpers)
 
-Ground, importable from anywhere: errors, units, redaction, untrusted, files, and
-ci/service.py.
+Ground, importable from anywhere: errors, units, redaction, untrusted, files, jsontypes,
+and ci/service.py.
 """
 
 from __future__ import annotations
@@ -40,7 +40,16 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("registry",),
     ("oci", "config"),
 )
-GROUND = {"errors", "units", "redaction", "untrusted", "files", "__init__", "__main__"}
+GROUND = {
+    "errors",
+    "units",
+    "redaction",
+    "untrusted",
+    "files",
+    "jsontypes",
+    "__init__",
+    "__main__",
+}
 GROUND_MODULES = {"promoter.ci.service"}
 
 
