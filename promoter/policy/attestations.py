@@ -20,8 +20,6 @@ format, time, scanner and the count of findings per severity.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -30,7 +28,7 @@ from promoter.config.inputfile import loads_strict
 from promoter.errors import RegistryError
 from promoter.oci.reference import Reference
 from promoter.policy.vulnreports import VULN_PREDICATE, summarize_report
-from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, payload_type_problem
+from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, Envelope, EnvelopeError, parse_envelope
 
 __all__ = [
     "ATTESTATION_ARTIFACT_TYPES",
@@ -39,6 +37,7 @@ __all__ = [
     "manifest_at_tag",
     "read_statement",
     "statement_of",
+    "stored_envelope",
     "strict_object",
 ]
 
@@ -116,20 +115,28 @@ def strict_object(raw: bytes | str, what: str) -> tuple[dict[str, Any], str | No
     return document, None
 
 
-def read_statement(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+def stored_envelope(stored: object) -> Envelope | EnvelopeError:
+    """The envelope a facts entry keeps as stored (its JSON object), or why it is none."""
+    if not isinstance(stored, Mapping):
+        return EnvelopeError("the envelope is not a JSON object", "document")
+    try:
+        return parse_envelope(stored)
+    except EnvelopeError as error:
+        return error
+
+
+def read_statement(envelope: Envelope | EnvelopeError) -> tuple[dict[str, Any], str | None]:
     """``(the in-toto statement an envelope carries, unverified, None)``, or ``({}, why
-    not)``: another payload type, a payload not base64, not strict JSON, not an object."""
-    problem = payload_type_problem(envelope)
+    not)``: not an envelope, another payload type, not strict JSON, not an object."""
+    if isinstance(envelope, EnvelopeError):
+        return {}, str(envelope)
+    problem = envelope.type_problem()
     if problem is not None:
         return {}, problem
-    try:
-        payload = base64.b64decode(str(envelope.get("payload") or ""), validate=True)
-    except (binascii.Error, ValueError):
-        return {}, "the envelope's payload is not base64"
-    return strict_object(payload, "the envelope's payload")
+    return strict_object(envelope.payload, "the envelope's payload")
 
 
-def statement_of(envelope: Mapping[str, Any]) -> dict[str, Any]:
+def statement_of(envelope: Envelope | EnvelopeError) -> dict[str, Any]:
     """The in-toto statement an envelope carries (unverified), or {}."""
     return read_statement(envelope)[0]
 
@@ -166,7 +173,10 @@ class _Collector:
                 self.attestations.append(dict(entry, error=data))
                 continue
             envelope, problem = strict_object(data, "the envelope")
-            statement, problem = read_statement(envelope) if problem is None else ({}, problem)
+            if problem is None:
+                statement, problem = read_statement(stored_envelope(envelope))
+            else:
+                statement = {}
             predicate_type = statement.get("predicateType")
             entry["predicateType"] = predicate_type
             if problem is not None:

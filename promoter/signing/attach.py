@@ -43,7 +43,7 @@ from promoter.signing.cosign import (
     signature_tag,
     verify_signatures,
 )
-from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE
+from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, Envelope
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.referrers import add_to_fallback_index
 
@@ -130,17 +130,17 @@ def attach_attestation(
     client: RegistryClient,
     repository: str,
     subject: Descriptor | str,
-    envelope_json: bytes,
+    envelope: Envelope,
     predicate_type: str,
 ) -> Attached:
-    """Attach a DSSE envelope (its JSON bytes) about ``subject`` as cosign's ``.att``
-    layer and as a referrer; ``predicate_type`` is the statement's predicate type."""
+    """Attach a DSSE envelope about ``subject`` as cosign's ``.att`` layer (its compact
+    JSON) and as a referrer; ``predicate_type`` is the statement's predicate type."""
     layer_annotations = {PREDICATE_TYPE_ANNOTATION: predicate_type, SIGNATURE_ANNOTATION: ""}
     return _attach(
         client,
         repository,
         _subject(client, repository, subject),
-        _Layer(ENVELOPE_MEDIA_TYPE, envelope_json, layer_annotations),
+        _Layer(ENVELOPE_MEDIA_TYPE, envelope.to_bytes(), layer_annotations),
         attestation_tag,
         ATTESTATION_ARTIFACT_TYPE,
     )

@@ -22,12 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from promoter.policy.attestations import read_statement, statement_of, strict_object
+from promoter.policy.attestations import (
+    read_statement,
+    statement_of,
+    stored_envelope,
+    strict_object,
+)
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
 from promoter.policy.results import Outcome
 from promoter.policy.rules.base import RuleContext, RuleSpec
 from promoter.policy.rules.signed import TrustedKey, key_names, parse_keys
+from promoter.signing.dsse import INTOTO_PAYLOAD_TYPE, Envelope, EnvelopeError, verify_envelope
 
 __all__ = [
     "ATTESTED_RULES",
@@ -73,21 +79,21 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def verified_statement(
-    envelope: Any, keys: tuple[TrustedKey, ...]
+    envelope: Envelope | EnvelopeError, keys: tuple[TrustedKey, ...]
 ) -> tuple[Mapping[str, Any] | None, TrustedKey | None, str]:
     """``(the signed statement, the key that verified it, "")``, or ``(None, key or None,
     why not)``: the key is given when a trusted key signed what is refused (an envelope of
     another payload type, a payload that is not strict JSON)."""
-    from promoter.signing.dsse import INTOTO_PAYLOAD_TYPE, payload_type_problem, verify_envelope
-
-    envelope = _mapping(envelope)
-    problem = payload_type_problem(envelope)
+    reason = f"attestation does not verify with {key_names(keys)} "
+    reason += "(an untrusted key, or a tampered payload)"
+    if isinstance(envelope, EnvelopeError):
+        return None, None, str(envelope) if envelope.part == "payloadType" else reason
+    problem = envelope.type_problem()
     # Of another type, it is refused; verified with its own type, the message says who signed.
-    own_type = str(envelope.get("payloadType")) if problem else INTOTO_PAYLOAD_TYPE
+    own_type = envelope.payload_type if problem else INTOTO_PAYLOAD_TYPE
     verified = verify_envelope(envelope, [k.key for k in keys], payload_type=own_type)
     if verified is None:
-        reason = f"attestation does not verify with {key_names(keys)} "
-        return None, None, problem or reason + "(an untrusted key, or a tampered payload)"
+        return None, None, problem or reason
     payload, fingerprint = verified
     key = next(k for k in keys if k.fingerprint == fingerprint)
     if problem is not None:
@@ -111,7 +117,7 @@ def unreadable_attestations(facts: Facts) -> list[tuple[Mapping[str, Any], str]]
         if not isinstance(entry, Mapping):
             continue
         if isinstance(entry.get("envelope"), Mapping):
-            problem = read_statement(entry["envelope"])[1]
+            problem = read_statement(stored_envelope(entry["envelope"]))[1]
         else:  # summarised into vulnerabilityReports, or not read (too large)
             problem = str(entry["error"]) if entry.get("error") else None
         if problem is not None:
@@ -200,7 +206,8 @@ def _judge_statement(
 def _judge(
     entry: Mapping[str, Any], facts: Facts, settings: _Provenance, ctx: RuleContext
 ) -> tuple[list[str], str]:
-    statement, key, problem = verified_statement(entry.get("envelope"), settings.keys)
+    envelope = stored_envelope(entry.get("envelope"))
+    statement, key, problem = verified_statement(envelope, settings.keys)
     if statement is None or key is None:
         return [problem], ""
     if statement.get("predicateType") != SLSA_PROVENANCE_V1 or (
@@ -217,7 +224,8 @@ def _check_provenance(facts: Facts, settings: _Provenance, ctx: RuleContext) -> 
         for entry in facts.get("attestations") or []
         if isinstance(entry, Mapping)
         and isinstance(entry.get("envelope"), Mapping)
-        and statement_of(entry["envelope"]).get("predicateType") == SLSA_PROVENANCE_V1
+        and statement_of(stored_envelope(entry["envelope"])).get("predicateType")
+        == SLSA_PROVENANCE_V1
     ]
     unread = [
         f"{e.get('digest')} ({e.get('source')}): {p}" for e, p in unreadable_attestations(facts)

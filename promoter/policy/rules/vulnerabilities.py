@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from promoter.policy.attestations import stored_envelope
 from promoter.policy.declared import PolicyRule
 from promoter.policy.facts_doc import Facts
 from promoter.policy.results import Outcome
@@ -140,7 +141,7 @@ def _signed_report(
     """``(the report as the verified statement says, the key, "")``; ``(None, None, why)``
     when it does not count (not signed by a trusted key, about another digest); ``(None,
     key, why)`` when a trusted key signed what cannot be judged."""
-    statement, key, problem = verified_statement(entry.get("envelope"), keys)
+    statement, key, problem = verified_statement(stored_envelope(entry.get("envelope")), keys)
     if key is None:
         return None, None, problem
     if statement is None:
