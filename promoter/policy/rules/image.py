@@ -7,7 +7,6 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from promoter.oci import mediatypes as mt
 from promoter.policy.declared import PolicyRule
@@ -188,7 +187,7 @@ def _check_media_types(facts: Facts, settings: _MediaTypes, _ctx: RuleContext) -
         own = str(p.get("mediaType") or "")
         if own != top and not _allowed(own, settings.manifests):
             problems.append(f"manifest type {own!r} is not allowed")
-        layers: list[dict[str, Any]] = p.get("layers") or []
+        layers: list[dict[str, object]] = p.get("layers") or []
         for number, layer in enumerate(layers, start=1):
             kind = str(layer.get("mediaType") or "")
             if not _allowed(kind, settings.layers):

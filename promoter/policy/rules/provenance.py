@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from promoter.errors import InputError
 from promoter.oci.reference import parse_registry_reference
@@ -32,7 +31,7 @@ CREATED = "org.opencontainers.image.created"
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$")
 
 
-def _annotation(facts: Facts, platform: dict[str, Any], key: str) -> str | None:
+def _annotation(facts: Facts, platform: dict[str, object], key: str) -> str | None:
     """An annotation of the platform's manifest, else a label of its config, else the index's."""
     for source in (platform.get("annotations"), platform.get("labels"), facts.get("annotations")):
         if isinstance(source, dict) and isinstance(source.get(key), str) and source[key]:
@@ -113,7 +112,7 @@ def _parse_timestamp(text: str) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
 
-def created_time(facts: Facts, platform: dict[str, Any]) -> tuple[str, str] | None:
+def created_time(facts: Facts, platform: dict[str, object]) -> tuple[str, str] | None:
     """``(timestamp text, where it came from)``: the OCI created annotation, else config.created."""
     stamp = _annotation(facts, platform, CREATED)
     if stamp:
