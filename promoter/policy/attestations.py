@@ -93,7 +93,7 @@ def manifest_at_tag(source: _Source, reference: Reference, tag: str) -> Any | No
         raise
 
 
-def _manifest(raw: bytes) -> dict[str, Any]:
+def _manifest(raw: bytes) -> dict[str, object]:
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -101,7 +101,7 @@ def _manifest(raw: bytes) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-def strict_object(raw: bytes | str, what: str) -> tuple[dict[str, Any], str | None]:
+def strict_object(raw: bytes | str, what: str) -> tuple[dict[str, object], str | None]:
     """``(document, None)``, or ``({}, why not)`` when ``raw`` is not one strict JSON object
     (:func:`promoter.config.inputfile.loads_strict`: no duplicate keys)."""
     try:
@@ -125,7 +125,7 @@ def stored_envelope(stored: object) -> Envelope | EnvelopeError:
         return error
 
 
-def read_statement(envelope: Envelope | EnvelopeError) -> tuple[dict[str, Any], str | None]:
+def read_statement(envelope: Envelope | EnvelopeError) -> tuple[dict[str, object], str | None]:
     """``(the in-toto statement an envelope carries, unverified, None)``, or ``({}, why
     not)``: not an envelope, another payload type, not strict JSON, not an object."""
     if isinstance(envelope, EnvelopeError):
@@ -136,7 +136,7 @@ def read_statement(envelope: Envelope | EnvelopeError) -> tuple[dict[str, Any], 
     return strict_object(envelope.payload, "the envelope's payload")
 
 
-def statement_of(envelope: Envelope | EnvelopeError) -> dict[str, Any]:
+def statement_of(envelope: Envelope | EnvelopeError) -> dict[str, object]:
     """The in-toto statement an envelope carries (unverified), or {}."""
     return read_statement(envelope)[0]
 
@@ -147,10 +147,10 @@ class _Collector:
     def __init__(self, source: _Source, by_digest: Reference) -> None:
         self.source = source
         self.by_digest = by_digest
-        self.attestations: list[dict[str, Any]] = []
-        self.reports: list[dict[str, Any]] = []
+        self.attestations: list[dict[str, object]] = []
+        self.reports: list[dict[str, object]] = []
 
-    def _read(self, layer: Mapping[str, Any], limit: int) -> bytes | str:
+    def _read(self, layer: Mapping[str, object], limit: int) -> bytes | str:
         size = layer.get("size")
         if not isinstance(size, int) or size > limit:
             return f"layer of {size} bytes: larger than {limit} bytes, not read"
@@ -229,8 +229,8 @@ def gather_attached(
     source: _Source,
     by_digest: Reference,
     tagged: Any | None,
-    referrers: list[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    referrers: list[dict[str, object]],
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """``(attestations, vulnerabilityReports)`` of the image: from the ``.att`` manifest
     ``tagged`` (or None) and from the referrers listed in the facts."""
     collect = _Collector(source, by_digest)

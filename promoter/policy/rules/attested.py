@@ -80,7 +80,7 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def verified_statement(
     envelope: Envelope | EnvelopeError, keys: tuple[TrustedKey, ...]
-) -> tuple[Mapping[str, Any] | None, TrustedKey | None, str]:
+) -> tuple[Mapping[str, object] | None, TrustedKey | None, str]:
     """``(the signed statement, the key that verified it, "")``, or ``(None, key or None,
     why not)``: the key is given when a trusted key signed what is refused (an envelope of
     another payload type, a payload that is not strict JSON)."""
@@ -109,7 +109,7 @@ def names_digest(statement: Mapping[str, Any], digest: str) -> bool:
     return any(_mapping(s.get("digest")).get(algorithm) == hexdigest for s in subjects)
 
 
-def unreadable_attestations(facts: Facts) -> list[tuple[Mapping[str, Any], str]]:
+def unreadable_attestations(facts: Facts) -> list[tuple[Mapping[str, object], str]]:
     """The attestation entries whose statement cannot be read, each with why: another
     payload type, a payload that is not strict JSON, an envelope too large to read."""
     found = []
@@ -125,7 +125,7 @@ def unreadable_attestations(facts: Facts) -> list[tuple[Mapping[str, Any], str]]
     return found
 
 
-def source_of(predicate: Mapping[str, Any]) -> tuple[str | None, str | None]:
+def source_of(predicate: Mapping[str, object]) -> tuple[str | None, str | None]:
     """``(source URI, git commit)`` of an SLSA v1 predicate, as promoter writes them."""
     definition = _mapping(predicate.get("buildDefinition"))
     uri = commit = None
@@ -204,7 +204,7 @@ def _judge_statement(
 
 
 def _judge(
-    entry: Mapping[str, Any], facts: Facts, settings: _Provenance, ctx: RuleContext
+    entry: Mapping[str, object], facts: Facts, settings: _Provenance, ctx: RuleContext
 ) -> tuple[list[str], str]:
     envelope = stored_envelope(entry.get("envelope"))
     statement, key, problem = verified_statement(envelope, settings.keys)

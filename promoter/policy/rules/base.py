@@ -39,7 +39,7 @@ class RuleSpec:
     name: str
     description: str
     options: tuple[str, ...]
-    parse: Callable[[PolicyRule, Path], Any]
+    parse: Callable[[PolicyRule, Path], object]
     check: Callable[[Facts, Any, RuleContext], list[Outcome]]
 
 

@@ -98,7 +98,7 @@ def _check_referrers(facts: Facts, wanted: tuple[str, ...], _ctx: RuleContext) -
 
 @dataclass(frozen=True)
 class _Schema:
-    schema: dict[str, Any]
+    schema: dict[str, object]
     source: str
 
 
