@@ -81,7 +81,7 @@ class Attached:
     layer: str
     new: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "tag": self.tag,
             "tagManifest": self.tag_manifest,
@@ -91,7 +91,7 @@ class Attached:
         }
 
 
-def _dumps(document: Mapping[str, Any]) -> bytes:
+def _dumps(document: Mapping[str, object]) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
@@ -204,7 +204,9 @@ def _layers_at(client: RegistryClient, repository: str, tag: str) -> list[dict[s
     return [dict(layer) for layer in layers or [] if isinstance(layer, dict)]
 
 
-def _tag_manifest(client: RegistryClient, repository: str, layers: list[dict[str, Any]]) -> bytes:
+def _tag_manifest(
+    client: RegistryClient, repository: str, layers: list[dict[str, object]]
+) -> bytes:
     """cosign's manifest over ``layers``: an image config listing them, then the layers."""
     config = _dumps(
         {
@@ -230,7 +232,7 @@ def _tag_manifest(client: RegistryClient, repository: str, layers: list[dict[str
 
 
 def _append_at_tag(
-    client: RegistryClient, repository: str, tag: str, entry: dict[str, Any]
+    client: RegistryClient, repository: str, tag: str, entry: dict[str, object]
 ) -> tuple[str, bool]:
     """Append ``entry`` to the manifest at ``tag``; (that manifest's digest, whether new)."""
     wrote = False
@@ -263,7 +265,7 @@ def _put_referrer(
     client: RegistryClient,
     repository: str,
     subject: Descriptor,
-    entry: dict[str, Any],
+    entry: dict[str, object],
     artifact_type: str,
 ) -> str:
     """The referrer manifest of ``entry`` (same bytes for the same layer: idempotent)."""
