@@ -29,7 +29,7 @@ from promoter.policy.attestations import (
     strict_object,
 )
 from promoter.policy.declared import PolicyRule
-from promoter.policy.facts_doc import Facts
+from promoter.policy.imagefacts import ImageFacts
 from promoter.policy.results import Outcome
 from promoter.policy.rules.base import RuleContext, RuleSpec
 from promoter.policy.rules.signed import TrustedKey, key_names, parse_keys
@@ -109,11 +109,11 @@ def names_digest(statement: Mapping[str, Any], digest: str) -> bool:
     return any(_mapping(s.get("digest")).get(algorithm) == hexdigest for s in subjects)
 
 
-def unreadable_attestations(facts: Facts) -> list[tuple[Mapping[str, object], str]]:
+def unreadable_attestations(facts: ImageFacts) -> list[tuple[Mapping[str, object], str]]:
     """The attestation entries whose statement cannot be read, each with why: another
     payload type, a payload that is not strict JSON, an envelope too large to read."""
     found = []
-    for entry in facts.get("attestations") or []:
+    for entry in facts.section("attestations"):
         if not isinstance(entry, Mapping):
             continue
         if isinstance(entry.get("envelope"), Mapping):
@@ -165,10 +165,10 @@ def _same_commit(attested: str, promoted: str) -> bool:
 
 
 def _judge_statement(
-    statement: Mapping[str, Any], facts: Facts, settings: _Provenance, ctx: RuleContext
+    statement: Mapping[str, Any], facts: ImageFacts, settings: _Provenance, ctx: RuleContext
 ) -> tuple[list[str], str]:
     """The problems of one verified statement, and a description of what it says."""
-    digest = str(facts.get("digest"))
+    digest = facts.digest
     problems = []
     if not names_digest(statement, digest):
         subjects = [_mapping(s) for s in statement.get("subject") or []]
@@ -204,7 +204,7 @@ def _judge_statement(
 
 
 def _judge(
-    entry: Mapping[str, object], facts: Facts, settings: _Provenance, ctx: RuleContext
+    entry: Mapping[str, object], facts: ImageFacts, settings: _Provenance, ctx: RuleContext
 ) -> tuple[list[str], str]:
     envelope = stored_envelope(entry.get("envelope"))
     statement, key, problem = verified_statement(envelope, settings.keys)
@@ -218,10 +218,10 @@ def _judge(
     return problems, f"verified with {key.describe()}: {said}"
 
 
-def _check_provenance(facts: Facts, settings: _Provenance, ctx: RuleContext) -> list[Outcome]:
+def _check_provenance(facts: ImageFacts, settings: _Provenance, ctx: RuleContext) -> list[Outcome]:
     candidates = [
         entry
-        for entry in facts.get("attestations") or []
+        for entry in facts.section("attestations")
         if isinstance(entry, Mapping)
         and isinstance(entry.get("envelope"), Mapping)
         and statement_of(stored_envelope(entry["envelope"])).get("predicateType")

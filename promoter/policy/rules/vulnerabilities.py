@@ -22,7 +22,7 @@ from typing import Any
 
 from promoter.policy.attestations import stored_envelope
 from promoter.policy.declared import PolicyRule
-from promoter.policy.facts_doc import Facts
+from promoter.policy.imagefacts import ImageFacts
 from promoter.policy.results import Outcome
 from promoter.policy.rules.attested import (
     names_digest,
@@ -117,10 +117,12 @@ def _report_problem(report: Mapping[str, object], now: datetime) -> str | None:
     return None
 
 
-def _unsigned_reports(facts: Facts, now: datetime) -> tuple[list[Mapping[str, object]], list[str]]:
+def _unsigned_reports(
+    facts: ImageFacts, now: datetime
+) -> tuple[list[Mapping[str, object]], list[str]]:
     """``(the reports that can be judged, the problems of those that cannot)``."""
     reports, problems = [], []
-    for entry in facts.get("vulnerabilityReports") or []:
+    for entry in facts.section("vulnerabilityReports"):
         if not isinstance(entry, Mapping):
             continue
         problem = _report_problem(entry, now)
@@ -136,7 +138,7 @@ def _unsigned_reports(facts: Facts, now: datetime) -> tuple[list[Mapping[str, ob
 
 
 def _signed_report(
-    entry: Mapping[str, object], facts: Facts, keys: tuple[TrustedKey, ...], now: datetime
+    entry: Mapping[str, object], facts: ImageFacts, keys: tuple[TrustedKey, ...], now: datetime
 ) -> tuple[Mapping[str, object] | None, TrustedKey | None, str]:
     """``(the report as the verified statement says, the key, "")``; ``(None, None, why)``
     when it does not count (not signed by a trusted key, about another digest); ``(None,
@@ -148,7 +150,7 @@ def _signed_report(
         return None, key, problem
     if statement.get("predicateType") != VULN_PREDICATE:
         return None, None, "not a cosign vulnerability attestation"
-    if not names_digest(statement, str(facts.get("digest"))):
+    if not names_digest(statement, facts.digest):
         return None, None, "for another digest"
     kept = {k: v for k, v in entry.items() if k in ("source", "digest", "manifest", "envelope")}
     summary = summarize_report(statement, _registry_time(entry), "cosign-vuln")
@@ -163,12 +165,12 @@ def _registry_time(entry: Mapping[str, object]) -> str | None:
 
 
 def _signed_reports(
-    facts: Facts, keys: tuple[TrustedKey, ...], now: datetime
+    facts: ImageFacts, keys: tuple[TrustedKey, ...], now: datetime
 ) -> tuple[list[tuple[Mapping[str, object], TrustedKey]], list[str], list[str]]:
     """``(verified reports with their key, problems of what a trusted key signed, why the
     rest do not count)``."""
     found, problems, skipped = [], [], []
-    entries = [e for e in facts.get("vulnerabilityReports") or [] if isinstance(e, Mapping)]
+    entries = facts.section("vulnerabilityReports")
     unread = [
         e for e, _ in unreadable_attestations(facts) if isinstance(e.get("envelope"), Mapping)
     ]
@@ -231,7 +233,7 @@ def _judge(
 
 
 def _check_vulnerabilities(
-    facts: Facts, settings: _Vulnerabilities, ctx: RuleContext
+    facts: ImageFacts, settings: _Vulnerabilities, ctx: RuleContext
 ) -> list[Outcome]:
     signers: dict[int, str] = {}
     if settings.keys:
