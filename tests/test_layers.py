@@ -15,9 +15,9 @@ The table, top to bottom (a package may import any package on a lower line):
     registry                     OCI distribution client
     oci, config                  model (each may import the other's leaf helpers)
 
-Ground, importable from anywhere: errors, units, redaction, untrusted, files, settings
-(the run's settings value), environment (the one reader of the process environment), and
-ci/service.py.
+Ground, importable from anywhere: errors, units, redaction, untrusted, files, jsontypes,
+settings (the run's settings value), environment (the one reader of the process
+environment), and ci/service.py.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ GROUND = {
     "files",
     "settings",
     "environment",
+    "jsontypes",
     "__init__",
     "__main__",
 }

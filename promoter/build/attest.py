@@ -13,12 +13,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.build.provenance_facts import RunFacts, image_build_facts
 from promoter.build.report import ImageBuild, ProvenanceRecord
 from promoter.oci.reference import parse_registry_reference
-from promoter.signing.dsse import envelope_bytes, sign_envelope, unsigned_envelope
+from promoter.signing.dsse import Envelope, sign_envelope, unsigned_envelope
 from promoter.signing.provenance import provenance_statement_for
 from promoter.signing.statement import PROVENANCE_PREDICATE, statement_bytes
 
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AttachFunction", "attest_image"]
 
-#: ``(client, repository, subject digest, envelope bytes, predicate type)``: attach it.
-AttachFunction = Callable[["RegistryClient", str, str, bytes, str], Any]
+#: ``(client, repository, subject digest, envelope, predicate type)``: attach it.
+AttachFunction = Callable[["RegistryClient", str, str, Envelope, str], object]
 
 
 def _default_attach() -> AttachFunction:
@@ -69,12 +69,11 @@ def attest_image(
         return built
     payload = statement_bytes(provenance_statement_for(facts))
     envelope = sign_envelope(payload, key) if key is not None else unsigned_envelope(payload)
-    body = envelope_bytes(envelope)
     put = attach or _default_attach()
     for repository, digest in facts.subjects:
         reference = parse_registry_reference(f"{repository}@{digest}")
         client = registries.client(reference.api_host)
-        put(client, reference.repository, digest, body, PROVENANCE_PREDICATE)
+        put(client, reference.repository, digest, envelope, PROVENANCE_PREDICATE)
     record = ProvenanceRecord(
         predicate_type=PROVENANCE_PREDICATE,
         subjects=tuple(digest for _, digest in facts.subjects),

@@ -172,7 +172,7 @@ def _stream_logs(container: Any, tail: LogTail, on_log: LogCallback) -> None:
     deliver(on_log, tail.close())
 
 
-def _mounts(job: ContainerJob) -> list[Any]:
+def _mounts(job: ContainerJob) -> list[object]:
     from docker.types import Mount
 
     mounts = [

@@ -13,7 +13,6 @@ import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from promoter.errors import InputError
 from promoter.oci import Descriptor, parse_reference
@@ -55,7 +54,7 @@ class IndexResult:
     copies: list[CopyResult] = field(default_factory=list)
     tag: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form for ``--output json``."""
         return {
             "destination": self.destination,

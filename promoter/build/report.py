@@ -7,7 +7,6 @@ Typed all the way to the document: ``BuildReport.to_dict()`` is what
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from promoter.build.result import BuildResult
 
@@ -33,7 +32,7 @@ class ProvenanceRecord:
     signed_by: str | None = None  # the key's fingerprint; None: unsigned
     unresolved: tuple[str, ...] = ()  # base images named without a digest
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The ``provenance`` entry of an image in the document."""
         return {
             "predicateType": self.predicate_type,
@@ -58,9 +57,9 @@ class PlatformBuild:
         """The digest later stages use: the registry's once pushed, else kaniko's."""
         return self.pushed.digest if self.pushed is not None else self.result.digest
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The build's entry in the document (``kanikoDigest`` only when the registry's differs)."""
-        entry: dict[str, Any] = self.result.to_dict()
+        entry: dict[str, object] = self.result.to_dict()
         entry["destinations"] = list(self.destinations)
         if self.pushed is None:
             entry["staging"], entry["pushed"] = None, False
@@ -93,9 +92,9 @@ class ImageBuild:
         pushed = [b.pushed for b in self.builds if b.pushed is not None]
         return pushed[0] if len(pushed) == 1 else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The image's entry in the document."""
-        entry: dict[str, Any] = {
+        entry: dict[str, object] = {
             "image": self.image,
             "staging": self.staging,
             "version": self.version,
@@ -120,6 +119,6 @@ class BuildReport:
     file: str
     images: tuple[ImageBuild, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON document of ``promoter build --output json``."""
         return {"file": self.file, "images": [image.to_dict() for image in self.images]}

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from promoter.ci.annotations import Annotation, annotations_of, limit_annotations, relative_path
 from promoter.ci.boundary import Boundary
@@ -51,10 +51,14 @@ class Finished:
     """What a command left for the service: its name, document, exit code and plan file."""
 
     def __init__(
-        self, command: str, document: Mapping[str, Any] | None, exit_code: int, plan_file: str = ""
+        self,
+        command: str,
+        document: Mapping[str, object] | None,
+        exit_code: int,
+        plan_file: str = "",
     ) -> None:
         self.command = command or "promoter"
-        self.document: Mapping[str, Any] = document or {}
+        self.document: Mapping[str, object] = document or {}
         self.exit_code = exit_code
         self.plan_file = plan_file
         # ``apply`` of a prune plan prints a prune document, not a run's.

@@ -48,11 +48,11 @@ def relative_path(path: str | None, env: Mapping[str, str]) -> str | None:
         return path
 
 
-def _int(value: Any) -> int | None:
+def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _error(error: Mapping[str, Any]) -> Annotation:
+def _error(error: Mapping[str, object]) -> Annotation:
     kind = str(error.get("type") or "")
     message = str(error.get("message") or "failed")
     if error.get("dockerfile") and error.get("dockerfileLine"):
@@ -79,7 +79,7 @@ def _error(error: Mapping[str, Any]) -> Annotation:
     )
 
 
-def _warning(warning: Mapping[str, Any]) -> Annotation:
+def _warning(warning: Mapping[str, object]) -> Annotation:
     """A pipeline file's warning (a literal secret build argument) at its line."""
     path = f"{warning['path']}: " if warning.get("path") else ""
     return Annotation(

@@ -35,12 +35,12 @@ class _Markup(str):
     """Markdown promoter made itself (a code span around an escaped value): kept as it is."""
 
 
-def _code(value: Any) -> _Markup:
+def _code(value: object) -> _Markup:
     """A value from outside as a code span."""
     return _Markup(markdown_code(value))
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     """A table cell: one line; a value from outside shows as its characters (HTML escaped,
     Markdown markup and pipes escaped), promoter's own markup as it is."""
     if isinstance(value, _Markup):
@@ -70,7 +70,7 @@ class _Budget:
         self.used += size
         return True
 
-    def table(self, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    def table(self, title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
         rows = list(rows)
         if not rows:
             return
@@ -92,7 +92,7 @@ def _where(annotation: Annotation) -> str:
     return _code(where)
 
 
-def _rule_line(result: Mapping[str, Any], place: Place) -> str:
+def _rule_line(result: Mapping[str, object], place: Place) -> str:
     if not (result.get("file") and result.get("line")):
         return ""
     return _code(f"{place(str(result['file']))}:{result['line']}")

@@ -69,7 +69,7 @@ def log(message: str) -> None:
         sys.stderr.write(redact(message) + "\n")  # the boundary neutralizes each line
 
 
-def error_document(error: PromoterError, exit_code: int) -> dict[str, Any]:
+def error_document(error: PromoterError, exit_code: int) -> dict[str, object]:
     """The JSON document of a failed command."""
     return {"ok": False, "exitCode": exit_code, "error": error.to_dict()}
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -42,7 +42,7 @@ class CliState:
     ci: str = "none"
     #: The command's name, its JSON document and the plan file it wrote, for the CI side.
     command: str = ""
-    document: dict[str, Any] | None = None
+    document: dict[str, object] | None = None
     plan_file: str = ""
     #: stdout and stderr of this invocation, and the one door for promoter's own CI commands.
     boundary: Boundary = field(default_factory=Boundary)

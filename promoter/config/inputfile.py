@@ -67,7 +67,7 @@ def read_input_text(file: str, *, what: str = "file", hint: str | None = None) -
         ) from None
 
 
-def read_json_input(file: str, *, what: str = "file", hint: str | None = None) -> Any:
+def read_json_input(file: str, *, what: str = "file", hint: str | None = None) -> object:
     """:func:`read_input_text` parsed as strict JSON: no duplicate keys, no NaN or
     Infinity, no nesting past what the parser can hold; ``ConfigError`` (exit 2)
     at ``file:line:col`` otherwise."""
@@ -94,8 +94,8 @@ def loads_strict(text: str | bytes) -> Any:
     return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
     for key, value in pairs:
         if key in out:
             raise ValueError(f"duplicate key {key!r}")
@@ -103,5 +103,5 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _no_constant(name: str) -> Any:
+def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number")

@@ -67,10 +67,14 @@ class Registry:
     requests_per_second: float | None = None
     max_concurrency: int | None = None
 
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, object]:
         """How to reach and log in to this registry, as plain values (no secrets)."""
         auth = self.auth
-        found: dict[str, Any] = {"alias": self.alias, "insecure": self.insecure, "auth": auth.kind}
+        found: dict[str, object] = {
+            "alias": self.alias,
+            "insecure": self.insecure,
+            "auth": auth.kind,
+        }
         optional = {
             "usernameEnv": auth.username_env,
             "passwordEnv": auth.password_env,
@@ -243,9 +247,9 @@ class Retention:
             column=self.column,
         )
 
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> dict[str, object]:
         """The keys that are set, camelCase (a prune plan keeps them)."""
-        found: dict[str, Any] = {}
+        found: dict[str, object] = {}
         if self.keep_last is not None:
             found["keepLast"] = self.keep_last
         if self.keep_newer_than is not None:
@@ -283,7 +287,7 @@ class PolicyRuleConfig:
 
     rule: str
     mode: str = "enforce"
-    options: Mapping[str, Any] = field(default_factory=frozen_mapping, hash=False)
+    options: Mapping[str, object] = field(default_factory=frozen_mapping, hash=False)
     index: int = 0
     line: int = 0
     column: int = 0
@@ -313,7 +317,7 @@ class ConfigWarning:
         already says it is a warning)."""
         return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The warning in a command's JSON document."""
         return {
             "file": self.file,
@@ -356,7 +360,7 @@ class Pipeline:
         """The image called ``name`` (``KeyError`` if there is none)."""
         return self.images[name]
 
-    def registry_settings(self) -> dict[str, dict[str, Any]]:
+    def registry_settings(self) -> dict[str, dict[str, object]]:
         """host -> how to reach and log in to it: names of variables and paths, no secrets.
 
         What a plan file keeps, and what ``promoter.registry`` reads back

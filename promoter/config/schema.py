@@ -53,9 +53,9 @@ def schema_text() -> str:
 
 
 @lru_cache(maxsize=1)
-def schema_dict() -> dict[str, Any]:
+def schema_dict() -> dict[str, object]:
     """The schema as a dict."""
-    loaded: dict[str, Any] = json.loads(schema_text())
+    loaded: dict[str, object] = json.loads(schema_text())
     return loaded
 
 
@@ -67,9 +67,9 @@ def plan_schema_text() -> str:
 
 
 @lru_cache(maxsize=1)
-def plan_schema_dict() -> dict[str, Any]:
+def plan_schema_dict() -> dict[str, object]:
     """The plan file's schema as a dict."""
-    loaded: dict[str, Any] = json.loads(plan_schema_text())
+    loaded: dict[str, object] = json.loads(plan_schema_text())
     return loaded
 
 
@@ -199,7 +199,7 @@ def _problems_of(error: SchemaViolation, doc: Document) -> Iterator[Problem]:
     yield Problem(doc.mark(error.path), format_path(error.path), message, hint)
 
 
-def schema_problems(doc: Document, schema: Mapping[str, Any] | None = None) -> list[Problem]:
+def schema_problems(doc: Document, schema: Mapping[str, object] | None = None) -> list[Problem]:
     """Every way ``doc`` breaks ``schema`` (the pipeline's by default), as located problems."""
     problems: list[Problem] = []
     for violation in iter_violations(doc.data, schema_dict() if schema is None else schema):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from promoter.config.model import ConfigWarning
 from promoter.config.problems import format_path
@@ -56,7 +55,7 @@ def secret_arg_name(name: str) -> bool:
     return any(word in _SECRET_WORDS for word in words)
 
 
-def _literal(value: Any) -> bool:
+def _literal(value: object) -> bool:
     """A value written in the file (not ``{env: VARIABLE}``), and not empty."""
     return not isinstance(value, Mapping) and value is not None and str(value).strip() != ""
 

@@ -70,7 +70,7 @@ class _Walker:
         self.problems: list[Problem] = []
         self._constructor = yaml.constructor.SafeConstructor()
 
-    def walk(self, node: Node, path: KeyPath) -> Any:
+    def walk(self, node: Node, path: KeyPath) -> object:
         self.values[path] = Mark.of(node.start_mark)
         explicit = getattr(node, "explicit_tag", None)
         if explicit is not None:
@@ -89,8 +89,8 @@ class _Walker:
             return [self.walk(item, (*path, index)) for index, item in enumerate(node.value)]
         return self._scalar(node, path)
 
-    def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def _mapping(self, node: MappingNode, path: KeyPath) -> dict[str, object]:
+        out: dict[str, object] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode) or hasattr(key_node, "explicit_tag"):
                 self._problem(
@@ -110,7 +110,7 @@ class _Walker:
             out[key] = self.walk(value_node, child)
         return out
 
-    def _scalar(self, node: Node, path: KeyPath) -> Any:
+    def _scalar(self, node: Node, path: KeyPath) -> object:
         if node.tag in _TEXT_TAGS:
             return str(node.value)
         if node.tag not in _SCALAR_TAGS:

@@ -60,12 +60,12 @@ class SchemaViolation:
     path: KeyPath
     keyword: str
     expected: Any
-    instance: Any
+    instance: object
     schema: Mapping[str, Any]
     in_property_names: bool = False
 
 
-def _is_type(value: Any, name: str) -> bool:
+def _is_type(value: object, name: str) -> bool:
     if name == "object":
         return isinstance(value, dict)
     if name == "array":
@@ -85,7 +85,7 @@ def _is_type(value: Any, name: str) -> bool:
     raise UnsupportedKeyword(f"type {name!r}")
 
 
-def _equal(one: Any, two: Any) -> bool:
+def _equal(one: object, two: object) -> bool:
     """JSON equality: booleans are not numbers."""
     if isinstance(one, bool) or isinstance(two, bool):
         return isinstance(one, bool) and isinstance(two, bool) and one == two
@@ -104,10 +104,10 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 
 class _Validator:
-    def __init__(self, root: Mapping[str, Any]) -> None:
+    def __init__(self, root: Mapping[str, object]) -> None:
         self.root = root
 
-    def resolve(self, ref: str) -> Any:
+    def resolve(self, ref: str) -> object:
         if not ref.startswith("#/"):
             raise UnsupportedKeyword(f"$ref {ref!r} (only local references)")
         node: Any = self.root
@@ -115,7 +115,7 @@ class _Validator:
             node = node[part.replace("~1", "/").replace("~0", "~")]
         return node
 
-    def valid(self, value: Any, schema: Any) -> bool:
+    def valid(self, value: object, schema: object) -> bool:
         return next(self.check(value, schema, (), False), None) is None
 
     def check(
@@ -212,6 +212,6 @@ class _Validator:
             yield SchemaViolation(path, "uniqueItems", True, value, schema, names)
 
 
-def iter_violations(document: Any, schema: Mapping[str, Any]) -> Iterator[SchemaViolation]:
+def iter_violations(document: object, schema: Mapping[str, object]) -> Iterator[SchemaViolation]:
     """Every way ``document`` breaks ``schema`` (nothing when it is valid)."""
     yield from _Validator(schema).check(document, schema, (), False)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from promoter.oci import mediatypes as mt
 
@@ -55,14 +54,14 @@ class ChildDigest:
     media_type: str
 
 
-def _map_descriptor(descriptor: Any) -> bool:
+def _map_descriptor(descriptor: object) -> bool:
     if isinstance(descriptor, dict) and is_docker_media_type(descriptor.get("mediaType")):
         descriptor["mediaType"] = DOCKER_TO_OCI[descriptor["mediaType"]]
         return True
     return False
 
 
-def _map_child(descriptor: Any, children: Mapping[str, ChildDigest]) -> bool:
+def _map_child(descriptor: object, children: Mapping[str, ChildDigest]) -> bool:
     if not isinstance(descriptor, dict):
         return False
     child = children.get(str(descriptor.get("digest")))

@@ -40,9 +40,9 @@ class Platform:
             os_features=tuple(data.get("os.features") or ()),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The OCI JSON form."""
-        out: dict[str, Any] = {"architecture": self.architecture, "os": self.os}
+        out: dict[str, object] = {"architecture": self.architecture, "os": self.os}
         if self.variant:
             out["variant"] = self.variant
         if self.os_version:
@@ -88,9 +88,9 @@ class Descriptor:
             urls=tuple(data.get("urls") or ()),
         )
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The OCI JSON form (for documents we write: OCI layout index.json)."""
-        out: dict[str, Any] = {
+        out: dict[str, object] = {
             "mediaType": self.media_type,
             "digest": self.digest,
             "size": self.size,

@@ -55,7 +55,7 @@ class _StoredDocument:
         )
 
     @property
-    def json(self) -> dict[str, Any]:
+    def json(self) -> dict[str, object]:
         """The parsed document (a fresh copy)."""
         return dict(json.loads(self.raw))
 
@@ -97,7 +97,7 @@ class Index(_StoredDocument):
     annotations: Mapping[str, str] = field(default_factory=dict)
 
 
-def sniff_media_type(document: Mapping[str, Any], content_type: str | None = None) -> str:
+def sniff_media_type(document: Mapping[str, object], content_type: str | None = None) -> str:
     """The media type of a manifest: its ``mediaType`` field, else the header, else its shape."""
     declared = document.get("mediaType")
     if isinstance(declared, str) and declared:
@@ -119,7 +119,7 @@ def sniff_media_type(document: Mapping[str, Any], content_type: str | None = Non
     return content_type.split(";", 1)[0].strip() if content_type else "application/json"
 
 
-def _descriptor(data: Any, where: str) -> Descriptor:
+def _descriptor(data: object, where: str) -> Descriptor:
     if not isinstance(data, Mapping):
         raise InvalidManifestError(f"manifest field {where} is not an object")
     try:

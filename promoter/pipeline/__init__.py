@@ -7,7 +7,7 @@ so that a command module can name ``STAGES`` while ``promoter --help`` stays fas
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.pipeline.report import RunReport
 from promoter.pipeline.settings import STAGES, RunRequest, parse_stages
@@ -39,7 +39,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.config.inputfile import read_input
 from promoter.errors import InputError
@@ -203,11 +203,11 @@ def pipeline_digest(file: str | Path) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def _text(value: Any) -> str | None:
+def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def plan_context(inputs: PlanInputs) -> dict[str, Any]:
+def plan_context(inputs: PlanInputs) -> dict[str, object]:
     """The git context as a plan keeps it: the record's commit and ref, and every fact the
     tag rules and ``when`` read (the event payload's base and default branches, not the
     payload), and the rules' clock."""
@@ -231,7 +231,7 @@ def plan_context(inputs: PlanInputs) -> dict[str, Any]:
     }
 
 
-def _moment(text: Any, key: str) -> datetime:
+def _moment(text: object, key: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(text))
     except ValueError:
@@ -241,9 +241,9 @@ def _moment(text: Any, key: str) -> datetime:
     return moment
 
 
-def context_from_plan(context: Mapping[str, Any]) -> tuple[GitContext, RepositoryInfo, datetime]:
+def context_from_plan(context: Mapping[str, object]) -> tuple[GitContext, RepositoryInfo, datetime]:
     """Back from :func:`plan_context`: what the tag rules see, and their clock."""
-    payload: dict[str, Any] = {}
+    payload: dict[str, object] = {}
     if context.get("baseRef") is not None:
         payload["base_ref"] = context["baseRef"]
     if context.get("pullRequestBaseRef") is not None:

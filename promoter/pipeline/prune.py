@@ -57,7 +57,7 @@ class PruneReport:
     outcome: DeletionReport | None = None
     seconds: float = 0.0
     plan_seconds: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:

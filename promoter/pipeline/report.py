@@ -21,7 +21,7 @@ class RunReport:
     dry_run: bool = False
     stages: tuple[str, ...] = ()
     context: dict[str, Any] = field(default_factory=dict)
-    tags: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[dict[str, object]] = field(default_factory=list)
     build: BuildReport | None = None
     notes: list[str] = field(default_factory=list)
     checks: dict[str, CheckReport] = field(default_factory=dict)
@@ -69,7 +69,7 @@ class RunReport:
         failed = [name for name, report in self.checks.items() if not report.ok]
         return f"policy checks failed for {', '.join(failed)}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON document of ``--output json``."""
         return {
             "ok": self.exit_code == 0,

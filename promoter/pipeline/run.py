@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter import __version__
 from promoter.config import load_pipeline
@@ -41,6 +41,7 @@ from promoter.tagging.stage import image_metadata, pipeline_tags, select_images
 
 if TYPE_CHECKING:
     from promoter.config import Image
+    from promoter.transfer import ProgressListener
 
 __all__ = ["apply_plan_file", "run_pipeline"]
 
@@ -115,7 +116,7 @@ def _promote(
     registries: Registries,
     request: RunRequest,
     report: RunReport,
-    hosts: Mapping[str, Mapping[str, Any]],
+    hosts: Mapping[str, Mapping[str, object]],
     now: datetime,
 ) -> None:
     if "check" not in request.stages:
@@ -171,7 +172,7 @@ def apply_plan_file(
     insecure_registries: Sequence[str] = (),
     ca_file: str | None = None,
     now: datetime | None = None,
-    listener: Any = None,
+    listener: ProgressListener | None = None,
     pipeline_file: str | None = None,
     settings: Settings | None = None,
     stop: StopRequest | None = None,

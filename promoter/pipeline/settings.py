@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
 from promoter.environment import snapshot
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from promoter.config import Pipeline
     from promoter.promote.stopping import StopRequest
     from promoter.registry.options import RegistryOptions
+    from promoter.transfer import ProgressListener
 
 __all__ = [
     "STAGES",
@@ -59,7 +60,7 @@ class RunRequest:
     env: Mapping[str, str] | None = None
     now: datetime | None = None
     build_log: BuildLog | None = field(default=None, compare=False)
-    listener: Any = field(default=None, compare=False)  # promoter.transfer.ProgressListener
+    listener: ProgressListener | None = field(default=None, compare=False)
     #: The run's settings (None: from this process's environment, see ``run_settings``).
     settings: Settings | None = field(default=None, compare=False)
     #: The run's interrupt request, which the CLI's signal handlers set (None: none).
@@ -84,7 +85,7 @@ class BuildRequest:
     settings: Settings | None = field(default=None, compare=False)
 
 
-def registry_hosts(pipeline: Pipeline) -> dict[str, dict[str, Any]]:
+def registry_hosts(pipeline: Pipeline) -> dict[str, dict[str, object]]:
     """host -> transport and auth settings (names of variables, no secrets), as a plan file keeps them."""
     return pipeline.registry_settings()
 
@@ -102,7 +103,7 @@ def run_environ(env: Mapping[str, str] | None, settings: Settings | None) -> Map
 
 
 def registry_options(
-    hosts: Mapping[str, Mapping[str, Any]],
+    hosts: Mapping[str, Mapping[str, object]],
     insecure_registries: Iterable[str] = (),
     ca_file: str | None = None,
     settings: Settings | None = None,

@@ -20,8 +20,6 @@ format, time, scanner and the count of findings per severity.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -30,7 +28,7 @@ from promoter.config.inputfile import loads_strict
 from promoter.errors import RegistryError
 from promoter.oci.reference import Reference
 from promoter.policy.vulnreports import VULN_PREDICATE, summarize_report
-from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, payload_type_problem
+from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, Envelope, EnvelopeError, parse_envelope
 
 __all__ = [
     "ATTESTATION_ARTIFACT_TYPES",
@@ -39,6 +37,7 @@ __all__ = [
     "manifest_at_tag",
     "read_statement",
     "statement_of",
+    "stored_envelope",
     "strict_object",
 ]
 
@@ -94,7 +93,7 @@ def manifest_at_tag(source: _Source, reference: Reference, tag: str) -> Any | No
         raise
 
 
-def _manifest(raw: bytes) -> dict[str, Any]:
+def _manifest(raw: bytes) -> dict[str, object]:
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
@@ -102,7 +101,7 @@ def _manifest(raw: bytes) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
-def strict_object(raw: bytes | str, what: str) -> tuple[dict[str, Any], str | None]:
+def strict_object(raw: bytes | str, what: str) -> tuple[dict[str, object], str | None]:
     """``(document, None)``, or ``({}, why not)`` when ``raw`` is not one strict JSON object
     (:func:`promoter.config.inputfile.loads_strict`: no duplicate keys)."""
     try:
@@ -116,20 +115,28 @@ def strict_object(raw: bytes | str, what: str) -> tuple[dict[str, Any], str | No
     return document, None
 
 
-def read_statement(envelope: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+def stored_envelope(stored: object) -> Envelope | EnvelopeError:
+    """The envelope a facts entry keeps as stored (its JSON object), or why it is none."""
+    if not isinstance(stored, Mapping):
+        return EnvelopeError("the envelope is not a JSON object", "document")
+    try:
+        return parse_envelope(stored)
+    except EnvelopeError as error:
+        return error
+
+
+def read_statement(envelope: Envelope | EnvelopeError) -> tuple[dict[str, object], str | None]:
     """``(the in-toto statement an envelope carries, unverified, None)``, or ``({}, why
-    not)``: another payload type, a payload not base64, not strict JSON, not an object."""
-    problem = payload_type_problem(envelope)
+    not)``: not an envelope, another payload type, not strict JSON, not an object."""
+    if isinstance(envelope, EnvelopeError):
+        return {}, str(envelope)
+    problem = envelope.type_problem()
     if problem is not None:
         return {}, problem
-    try:
-        payload = base64.b64decode(str(envelope.get("payload") or ""), validate=True)
-    except (binascii.Error, ValueError):
-        return {}, "the envelope's payload is not base64"
-    return strict_object(payload, "the envelope's payload")
+    return strict_object(envelope.payload, "the envelope's payload")
 
 
-def statement_of(envelope: Mapping[str, Any]) -> dict[str, Any]:
+def statement_of(envelope: Envelope | EnvelopeError) -> dict[str, object]:
     """The in-toto statement an envelope carries (unverified), or {}."""
     return read_statement(envelope)[0]
 
@@ -140,10 +147,10 @@ class _Collector:
     def __init__(self, source: _Source, by_digest: Reference) -> None:
         self.source = source
         self.by_digest = by_digest
-        self.attestations: list[dict[str, Any]] = []
-        self.reports: list[dict[str, Any]] = []
+        self.attestations: list[dict[str, object]] = []
+        self.reports: list[dict[str, object]] = []
 
-    def _read(self, layer: Mapping[str, Any], limit: int) -> bytes | str:
+    def _read(self, layer: Mapping[str, object], limit: int) -> bytes | str:
         size = layer.get("size")
         if not isinstance(size, int) or size > limit:
             return f"layer of {size} bytes: larger than {limit} bytes, not read"
@@ -166,7 +173,10 @@ class _Collector:
                 self.attestations.append(dict(entry, error=data))
                 continue
             envelope, problem = strict_object(data, "the envelope")
-            statement, problem = read_statement(envelope) if problem is None else ({}, problem)
+            if problem is None:
+                statement, problem = read_statement(stored_envelope(envelope))
+            else:
+                statement = {}
             predicate_type = statement.get("predicateType")
             entry["predicateType"] = predicate_type
             if problem is not None:
@@ -219,8 +229,8 @@ def gather_attached(
     source: _Source,
     by_digest: Reference,
     tagged: Any | None,
-    referrers: list[dict[str, Any]],
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    referrers: list[dict[str, object]],
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """``(attestations, vulnerabilityReports)`` of the image: from the ``.att`` manifest
     ``tagged`` (or None) and from the referrers listed in the facts."""
     collect = _Collector(source, by_digest)

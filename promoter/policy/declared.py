@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from promoter.config.inputfile import read_input_text
 from promoter.config.source import Document, parse_document
@@ -30,7 +29,7 @@ class PolicyRule:
 
     rule: str
     mode: str = "enforce"
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, object] = field(default_factory=dict)
     file: str | None = None
     line: int | None = None
     index: int = 0
@@ -80,7 +79,7 @@ def parse_policies(text: str, file: str) -> list[PolicyRule]:
     return [_declared_rule(document, file, index, item) for index, item in enumerate(items)]
 
 
-def _declared_rule(document: Document, file: str, index: int, item: Any) -> PolicyRule:
+def _declared_rule(document: Document, file: str, index: int, item: object) -> PolicyRule:
     """The rule at ``policies[index]``; refused unless a mapping with a name and a known mode."""
     mark = document.mark(("policies", index))
     where = f"policies[{index}]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from promoter.policy.facts_doc import Facts
+from promoter.policy.imagefacts import read_image_facts
 from promoter.policy.results import CheckReport, RuleResult, Verdict
 from promoter.policy.rules import CompiledRule, RuleContext
 
@@ -16,10 +17,11 @@ def evaluate(
 ) -> CheckReport:
     """Every rule's results on ``facts``; a failed rule is ``fail`` when enforced, else ``warn``."""
     context = context or RuleContext()
-    report = CheckReport(reference=str(facts.get("reference") or ""), digest=str(facts["digest"]))
+    image = read_image_facts(facts)
+    report = CheckReport(reference=image.reference, digest=image.digest)
     for compiled in rules:
         declared = compiled.declared
-        outcomes = compiled.spec.check(facts, compiled.settings, context)
+        outcomes = compiled.spec.check(image, compiled.settings, context)
         if not outcomes:
             # A rule with nothing to judge must not pass silently (an artifact, no platforms).
             outcomes = [Verdict(False, "nothing to check: the reference has no image platform")]

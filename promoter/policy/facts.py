@@ -69,7 +69,7 @@ def _json(raw: bytes, what: str) -> dict[str, Any]:
 
 
 def _descriptor_facts(entry: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         "mediaType": entry.get("mediaType"),
         "digest": entry.get("digest"),
         "size": entry.get("size"),
@@ -90,7 +90,7 @@ def _platform_facts(
     reference: Reference,
     fetched: RawManifest,
     declared: Mapping[str, Any] | None,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     manifest = _json(fetched.raw, f"manifest {reference.name}@{fetched.digest}")
     config_desc = manifest.get("config") or {}
     layers = [_descriptor_facts(layer) for layer in manifest.get("layers") or []]
@@ -144,7 +144,7 @@ def _platform_facts(
 
 def _signature_facts(
     source: ImageSource, reference: Reference, fetched: RawManifest, how: str
-) -> dict[str, Any]:
+) -> dict[str, object]:
     manifest = _json(fetched.raw, f"signature {reference.name}@{fetched.digest}")
     layers = []
     for layer in manifest.get("layers") or []:
@@ -166,13 +166,13 @@ def _signature_facts(
 
 
 def _child_facts(
-    source: ImageSource, reference: Reference, entry: Mapping[str, Any]
-) -> dict[str, Any]:
+    source: ImageSource, reference: Reference, entry: Mapping[str, object]
+) -> dict[str, object]:
     child = source.get_manifest(reference.with_digest(str(entry["digest"])))
     return _platform_facts(source, reference, child, entry)
 
 
-def _attached(source: ImageSource, reference: Reference, digest: str) -> list[dict[str, Any]]:
+def _attached(source: ImageSource, reference: Reference, digest: str) -> list[dict[str, object]]:
     return [
         dict(_descriptor_facts(found.to_dict()), source="referrers")
         for found in source.referrers(reference.repository, digest)
@@ -203,7 +203,7 @@ def gather_facts(source: ImageSource, reference: Reference, *, jobs: int = 4) ->
         "attestations": [],
         "vulnerabilityReports": [],
     }
-    children: list[Mapping[str, Any]] = []
+    children: list[Mapping[str, object]] = []
     if mt.is_index(top.media_type):
         entries = [e for e in document.get("manifests") or [] if isinstance(e, Mapping)]
         facts["index"] = {"manifests": [_descriptor_facts(e) for e in entries]}

@@ -61,7 +61,7 @@ def platform_label(os_name: str | None, architecture: str | None, variant: str |
 def redact_facts(facts: Facts) -> Facts:
     """The same document with suspected credential values replaced by markers."""
 
-    def _mapping(values: Any) -> Any:
+    def _mapping(values: object) -> object:
         if not isinstance(values, dict):
             return values
         return {k: redact_value(k, v) if isinstance(v, str) else v for k, v in values.items()}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 __all__ = ["STATUSES", "CheckReport", "RuleResult", "Verdict"]
 
@@ -32,7 +31,7 @@ class RuleResult:
     file: str | None = None
     line: int | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form of ``promoter check --output json``."""
         return {
             "rule": self.rule,
@@ -63,7 +62,7 @@ class CheckReport:
         """True when no enforced rule failed."""
         return self.count("fail") == 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON document of ``promoter check --output json``."""
         return {
             "ok": self.ok,

@@ -46,7 +46,7 @@ class _Malformed(ValueError):
     """A report that does not hold to its format; the message names the field."""
 
 
-def _kind(value: Any) -> str:
+def _kind(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -58,7 +58,7 @@ def _kind(value: Any) -> str:
 
 
 def _field(
-    parent: Mapping[str, Any], key: str, path: str, want: type, *, required: bool = False
+    parent: Mapping[str, object], key: str, path: str, want: type, *, required: bool = False
 ) -> Any:
     """``parent[key]`` when it is a ``want`` (int for float too), None when absent and not
     ``required``; ``_Malformed`` naming ``path.key`` otherwise."""
@@ -95,7 +95,7 @@ def _severity_word(value: str, where: str) -> str:
     return word
 
 
-def _score(value: Any, where: str) -> str:
+def _score(value: object, where: str) -> str:
     """The severity of a CVSS-like score (a number, or a string holding one) in 0-10."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise _Malformed(f"{where}: a score (0-10) is wanted, not {_kind(value)}")
@@ -123,13 +123,13 @@ def _sarif_rule(result: Mapping[str, Any], path: str, rules: list[Any]) -> Mappi
     if index is not None and index != -1:
         if not 0 <= index < len(rules):
             raise _Malformed(f"{path}.ruleIndex: {index} is outside the {len(rules)} rules")
-        found: Mapping[str, Any] = rules[index]
+        found: Mapping[str, object] = rules[index]
         return found
     rule_id = _field(result, "ruleId", path, str)
     return next((r for r in rules if r.get("id") == rule_id), {}) if rule_id else {}
 
 
-def _sarif_severity(result: Mapping[str, Any], path: str, rules: list[Any]) -> str:
+def _sarif_severity(result: Mapping[str, object], path: str, rules: list[object]) -> str:
     rule = _sarif_rule(result, path, rules)
     _field(result, "message", path, dict, required=True)
     rule_path = f"{path} rule {rule.get('id')!r}"
@@ -177,7 +177,7 @@ def _sarif_run(run: Mapping[str, Any], path: str, counts: dict[str, int]) -> tup
     return " ".join(x for x in (name, version) if x), created
 
 
-def _sarif(document: Mapping[str, Any]) -> dict[str, Any]:
+def _sarif(document: Mapping[str, object]) -> dict[str, object]:
     version = _field(document, "version", "", str, required=True)
     if version != "2.1.0":
         raise _Malformed(f"version: {version[:20]!r} is not SARIF 2.1.0")
@@ -195,7 +195,7 @@ def _sarif(document: Mapping[str, Any]) -> dict[str, Any]:
 # -- Trivy ------------------------------------------------------------------------------
 
 
-def _trivy_finding(finding: Mapping[str, Any], path: str) -> str:
+def _trivy_finding(finding: Mapping[str, object], path: str) -> str:
     _field(finding, "VulnerabilityID", path, str, required=True)
     severity = _severity_word(
         _field(finding, "Severity", path, str, required=True), f"{path}.Severity"
@@ -210,7 +210,7 @@ def _trivy_finding(finding: Mapping[str, Any], path: str) -> str:
     return severity
 
 
-def _trivy(document: Mapping[str, Any]) -> dict[str, Any]:
+def _trivy(document: Mapping[str, object]) -> dict[str, object]:
     schema = _field(document, "SchemaVersion", "", int, required=True)
     if schema != 2:
         raise _Malformed(f"SchemaVersion: {schema} is not Trivy's JSON schema 2")
@@ -231,7 +231,7 @@ def _trivy(document: Mapping[str, Any]) -> dict[str, Any]:
 # -- cosign's vulnerability predicate ---------------------------------------------------
 
 
-def _detect(document: Mapping[str, Any]) -> str | None:
+def _detect(document: Mapping[str, object]) -> str | None:
     """The format a document says it is by its keys (not by their values' types)."""
     if document.get("predicateType") == VULN_PREDICATE or "scanner" in document:
         return "cosign-vuln"
@@ -242,7 +242,7 @@ def _detect(document: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _cosign_vuln(document: Mapping[str, Any]) -> dict[str, Any]:
+def _cosign_vuln(document: Mapping[str, object]) -> dict[str, object]:
     path, predicate = "", document
     if "predicateType" in document:  # the statement; else the bare predicate
         if document.get("predicateType") != VULN_PREDICATE:
@@ -278,8 +278,8 @@ _READERS = {"sarif": _sarif, "trivy": _trivy, "cosign-vuln": _cosign_vuln}
 
 
 def summarize_report(
-    document: Any, created: str | None = None, claimed: str | None = None
-) -> dict[str, Any]:
+    document: object, created: str | None = None, claimed: str | None = None
+) -> dict[str, object]:
     """``{"format", "created", "scanner", "counts": {severity: n}}`` of a report, or
     ``{"format", "error"}`` naming what does not hold. ``claimed`` is the format the
     report was attached as (``sarif``, ``trivy``, ``cosign-vuln``): it is read as that

@@ -334,7 +334,7 @@ def _sign(
 
 
 def _signature_entry(fingerprint: str, attached: Any) -> dict[str, Any]:
-    entry: dict[str, Any] = {"fingerprint": fingerprint, "new": attached is not None}
+    entry: dict[str, object] = {"fingerprint": fingerprint, "new": attached is not None}
     if attached is not None:
         entry.update(tag=attached.tag, referrer=attached.referrer)
     return entry

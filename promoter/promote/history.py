@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from promoter.errors import InputError, RegistryError
 from promoter.oci import Reference
@@ -59,7 +58,7 @@ class Record:
 
     record: str  # the record manifest's digest
     subject: str
-    document: dict[str, Any]
+    document: dict[str, object]
 
     @property
     def kind(self) -> str:
@@ -160,7 +159,7 @@ class HistoryEntry:
     skipped_checks: bool | None = None
     note: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form (camelCase)."""
         return {
             "digest": self.digest,
@@ -180,12 +179,12 @@ class HistoryEntry:
         }
 
 
-def _part(document: dict[str, Any], key: str) -> dict[str, Any]:
+def _part(document: dict[str, object], key: str) -> dict[str, object]:
     value = document.get(key)
     return value if isinstance(value, dict) else {}
 
 
-def _list(document: dict[str, Any], key: str) -> list[dict[str, Any]]:
+def _list(document: dict[str, object], key: str) -> list[dict[str, object]]:
     value = document.get(key)
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
@@ -230,7 +229,7 @@ class History:
     end: str = ""
     skipped: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON document of ``promoter history --output json``."""
         return {
             "reference": self.reference,

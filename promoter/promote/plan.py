@@ -72,7 +72,7 @@ class TagAction:
     reason: str = ""
     line: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form."""
         return {
             "destination": self.destination,
@@ -121,9 +121,9 @@ class SignAction:
     reason: str = ""
     line: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form."""
-        out: dict[str, Any] = {"destination": self.destination, "action": self.action}
+        out: dict[str, object] = {"destination": self.destination, "action": self.action}
         if self.fingerprint:
             out["fingerprint"] = self.fingerprint
         out.update(key=dict(self.key), reason=self.reason, line=self.line)
@@ -157,7 +157,7 @@ class ImagePlan:
     digest: str | None = None
     digest_from: str = "unknown"  # build | staging-tag | unknown
     staging_tag: str | None = None
-    policy: dict[str, Any] | None = None  # a CheckReport's JSON form; None: not checked
+    policy: dict[str, object] | None = None  # a CheckReport's JSON form; None: not checked
     actions: list[TagAction] = field(default_factory=list)
     signs: list[SignAction] = field(default_factory=list)
 
@@ -180,7 +180,7 @@ class ImagePlan:
         """How many tags have ``action``."""
         return sum(1 for a in self.actions if a.action == action)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form."""
         return {
             "image": self.image,
@@ -219,7 +219,7 @@ class RollbackInfo:
     reason: str = ""
     skipped_checks: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form."""
         return {
             "tag": self.tag,
@@ -229,7 +229,7 @@ class RollbackInfo:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RollbackInfo:
+    def from_dict(cls, data: Mapping[str, object]) -> RollbackInfo:
         """Parse the JSON form."""
         return cls(
             tag=str(data["tag"]),
@@ -254,8 +254,8 @@ class PromotionPlan:
     file: str
     created: str
     images: list[ImagePlan] = field(default_factory=list)
-    registries: dict[str, dict[str, Any]] = field(default_factory=dict)
-    context: dict[str, Any] = field(default_factory=dict)
+    registries: dict[str, dict[str, object]] = field(default_factory=dict)
+    context: dict[str, object] = field(default_factory=dict)
     pipeline: dict[str, str] = field(default_factory=dict)
     #: ``promotion``, or ``rollback`` (one image, one tag, ``rollback`` says which).
     kind: str = "promotion"
@@ -277,9 +277,9 @@ class PromotionPlan:
             counts["sign"] = sum(len(image.to_sign) for image in self.images)
         return counts
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The plan file's JSON document."""
-        document: dict[str, Any] = {
+        document: dict[str, object] = {
             "format": PLAN_FORMAT,
             "kind": self.kind,
             "file": self.file,
@@ -336,7 +336,7 @@ class PromotionPlan:
             raise InputError(f"{path}: cannot write the plan: {error.strerror}") from None
 
 
-def _schema_errors(file: str, data: dict[str, Any]) -> None:
+def _schema_errors(file: str, data: dict[str, object]) -> None:
     """Raise the first way ``data`` breaks the plan schema (the rest in the detail)."""
     from promoter.config.schema import plan_schema_dict, schema_problems
     from promoter.config.source import Document

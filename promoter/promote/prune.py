@@ -42,7 +42,7 @@ _UNSEEN = (
 )
 
 
-def request_counts(by_host: dict[str, int]) -> list[dict[str, Any]]:
+def request_counts(by_host: dict[str, int]) -> list[dict[str, object]]:
     """``{host: n}`` as ``[{"host": ..., "count": n}]`` (hosts are data, not keys)."""
     return [{"host": host, "count": count} for host, count in sorted(by_host.items())]
 
@@ -52,7 +52,7 @@ class PrunePlan:
     """What prune deletes and keeps, per staging repository, and what it asked to find out."""
 
     pipeline_file: str
-    registries: dict[str, dict[str, Any]]
+    registries: dict[str, dict[str, object]]
     rules: list[RepositoryRules] = field(default_factory=list)
     delete: list[PruneEntry] = field(default_factory=list)
     keep: list[PruneEntry] = field(default_factory=list)
@@ -65,7 +65,7 @@ class PrunePlan:
     #: ``pipeline.binding``); apply takes the repositories' rules and the registries from it.
     pipeline: dict[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "format": PRUNE_FORMAT,
             "kind": "prune",
@@ -163,7 +163,7 @@ class DeletionReport:
     requests: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "deleted": [entry.to_dict() for entry in self.deleted],
             "skipped": [{**entry.to_dict(), "skipped": why} for entry, why in self.skipped],

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.oci import Descriptor, compute_digest
 from promoter.oci import mediatypes as mt
@@ -43,7 +43,7 @@ _CREATED = "org.opencontainers.image.created"
 _EMPTY_DIGEST = compute_digest(mt.EMPTY_JSON)
 
 
-def _dumps(document: Mapping[str, Any]) -> bytes:
+def _dumps(document: Mapping[str, object]) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
@@ -100,7 +100,7 @@ class RecordWriter:
         self,
         endpoint: TargetEndpoint,
         subject: Descriptor,
-        record: Mapping[str, Any],
+        record: Mapping[str, object],
         created: str,
     ) -> str:
         """Push the record referring to ``subject``; return the record manifest's digest."""
@@ -164,16 +164,16 @@ def record_document(
     tags: list[str],
     moment: str,
     version: str,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """The record of one destination: what was written there, from what, and why.
 
     ``previous`` lists, for every tag written, the digest it named before (``digest``
     None: the tag was new), so ``promoter history`` can walk the chain back one record per step.
     """
-    context: Mapping[str, Any] = plan.context
+    context: Mapping[str, object] = plan.context
     policy = image.policy or {}
     before = {a.tag: a.current for a in image.writes if a.destination == destination}
-    document: dict[str, Any] = {
+    document: dict[str, object] = {
         "kind": plan.kind,
         "source": f"{image.source}@{image.digest}",
         "digest": image.digest,

@@ -19,9 +19,9 @@ class DestinationResult:
     copy: dict[str, Any] | None = None  # the copy engine's CopyResult.to_dict()
     record: str | None = None  # the promotion record's digest
     #: Signatures made here: the key's fingerprint, whether new, where attached.
-    signatures: list[dict[str, Any]] = field(default_factory=list)
+    signatures: list[dict[str, object]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form."""
         return {
             "destination": self.destination,
@@ -52,7 +52,7 @@ class ImageResult:
                 total += int(destination.copy["bytes"][kind])
         return total
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form."""
         return {
             "image": self.image,

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.oci.reference import Reference
 from promoter.promote.survey import Stored, Survey, referrer_tag
@@ -50,7 +50,7 @@ class RepositoryRules:
     retention: Retention
     destinations: tuple[str, ...]  # host/repo each
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "image": self.image,
             "repository": self.repository,
@@ -67,7 +67,7 @@ class Step:
     what: str
     tags: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {"digest": self.digest, "what": self.what, "tags": list(self.tags)}
 
 
@@ -85,8 +85,8 @@ class PruneEntry:
     #: For a delete: the referrer tags it had when planned (a new one since: skipped).
     referrer_tags: tuple[str, ...] = field(default=())
 
-    def to_dict(self) -> dict[str, Any]:
-        found: dict[str, Any] = {
+    def to_dict(self) -> dict[str, object]:
+        found: dict[str, object] = {
             "repository": self.repository,
             "digest": self.digest,
             "tags": list(self.tags),

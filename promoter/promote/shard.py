@@ -28,7 +28,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from promoter.errors import InputError, RefusedError
 from promoter.oci import Descriptor
@@ -216,7 +215,7 @@ class ShardReport:
             if what == "uploaded":
                 self.uploaded_bytes += size
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form (``--output json``)."""
         return {
             "ok": True,

@@ -17,7 +17,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.errors import RegistryError
 from promoter.oci.reference import Reference
@@ -130,7 +130,7 @@ def _read(client: RegistryClient, reference: Reference) -> Stored:
 def _config_created(client: RegistryClient, repository: str, digest: str) -> datetime | None:
     """The config's ``org.opencontainers.image.created`` label, else its ``created``."""
     try:
-        document: Any = json.loads(client.get_blob_bytes(repository, digest, max_size=4 << 20))
+        document: object = json.loads(client.get_blob_bytes(repository, digest, max_size=4 << 20))
     except (ValueError, RegistryError):  # unreadable or missing: no date, so it is kept
         return None
     if not isinstance(document, dict):

@@ -27,7 +27,7 @@ reference), ``AuthError`` (names the credential source, never the secret),
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.client import RegistryClient
@@ -57,7 +57,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,7 +24,6 @@ import tarfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from promoter.config.inputfile import MAX_FILE_BYTES
 from promoter.errors import InputError, RegistryError
@@ -196,7 +195,7 @@ class ArchiveSource:
             ]
         config = self._describe(config_name, mt.DOCKER_CONFIG if docker else mt.OCI_CONFIG)
         media_type = mt.DOCKER_MANIFEST if docker else mt.OCI_MANIFEST
-        manifest: dict[str, Any] = {
+        manifest: dict[str, object] = {
             "schemaVersion": 2,
             "mediaType": media_type,
             "config": _ordered(config),
@@ -305,7 +304,7 @@ class ArchiveSource:
         """Nothing held open between calls."""
 
 
-def _ordered(descriptor: Descriptor) -> dict[str, Any]:
+def _ordered(descriptor: Descriptor) -> dict[str, object]:
     # go-containerregistry's field order: mediaType, size, digest.
     return {
         "mediaType": descriptor.media_type,

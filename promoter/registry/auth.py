@@ -23,7 +23,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.errors import AuthError, NetworkError, RegistryError
 from promoter.redaction import register_secret
@@ -291,7 +291,7 @@ def token_request(
     return RegistryRequest("GET", url, headers=headers, action=_TOKEN_ACTION, reference=realm)
 
 
-def _token_from(document: Any) -> Token:
+def _token_from(document: object) -> Token:
     if not isinstance(document, dict):
         raise AuthError("the token endpoint answered without a token")
     value = document.get("token") or document.get("access_token")

@@ -129,7 +129,7 @@ def azure_credential(
     source, get_token = _entra_token(environ, entra_token, tenant, client_id, token_source)
     exchange_tenant = tenant or environ.get("AZURE_TENANT_ID")
 
-    def exchange(realm: str, service: str, http: Any) -> str:
+    def exchange(realm: str, service: str, http: object) -> str:
         form = {
             "grant_type": "access_token",
             "service": service or host,

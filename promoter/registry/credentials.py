@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from promoter.environment import snapshot
 from promoter.errors import ConfigError
@@ -57,7 +57,7 @@ ENV_PREFIX = "PROMOTER_REGISTRY_"
 
 #: Makes an identity (refresh) token once the registry's challenge is known:
 #: ``factory(realm, service, http_client)``. Azure's Entra ID exchange is one.
-IdentityTokenFactory = Callable[[str, str, Any], str]
+IdentityTokenFactory = Callable[[str, str, object], str]
 
 
 @dataclass(frozen=True)

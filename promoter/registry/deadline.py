@@ -113,7 +113,7 @@ def speed_floor(bytes_per_second: float, window: float, message: str) -> Iterato
         yield scope
 
 
-def _deadline_stream(inner: Any) -> Any:
+def _deadline_stream(inner: object) -> object:
     import httpcore
 
     class DeadlineStream(httpcore.NetworkStream):
@@ -141,11 +141,11 @@ def _deadline_stream(inner: Any) -> Any:
         def close(self) -> None:
             self._stream.close()
 
-        def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+        def start_tls(self, ssl_context: object, server_hostname: str | None = None,
                       timeout: float | None = None) -> Any:  # fmt: skip
             return DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
 
-        def get_extra_info(self, info: str) -> Any:
+        def get_extra_info(self, info: str) -> object:
             return self._stream.get_extra_info(info)
 
     return DeadlineStream(inner)

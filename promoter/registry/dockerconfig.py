@@ -38,7 +38,7 @@ def config_path(environ: Mapping[str, str]) -> Path:
     return Path(home) / ".docker" / "config.json"
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path) -> dict[str, object]:
     try:
         document = json.loads(path.read_text())
     except FileNotFoundError:
@@ -56,7 +56,7 @@ def _keys_for(host: str) -> tuple[str, ...]:
     return (host, f"https://{host}", f"http://{host}", f"https://{host}/v1/", f"https://{host}/v2/")
 
 
-def _lookup(table: Any, host: str) -> tuple[str, Any] | None:
+def _lookup(table: object, host: str) -> tuple[str, object] | None:
     if not isinstance(table, dict):
         return None
     for key in _keys_for(host):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from promoter.errors import InputError
 from promoter.oci.manifest import Index, Manifest
@@ -34,7 +33,7 @@ class PlatformEntry:
     media_type: str
     size: int
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "platform": self.platform,
             "digest": self.digest,
@@ -60,9 +59,9 @@ class Inspection:
     subject: str | None = None
     config: bytes | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON form of ``--output json``."""
-        out: dict[str, Any] = {
+        out: dict[str, object] = {
             "reference": self.reference,
             "digest": self.digest,
             "mediaType": self.media_type,

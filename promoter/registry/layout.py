@@ -47,7 +47,7 @@ def _file_mode() -> int:
         return 0o666 & ~_UMASK[0]
 
 
-def index_problem(document: Any) -> str | None:
+def index_problem(document: object) -> str | None:
     """What makes ``document`` not an OCI index promoter can read (None when it is one)."""
     if not isinstance(document, dict):
         return "is not a JSON object"
@@ -127,7 +127,7 @@ class LayoutTarget:
                     "the layout and does not follow it"
                 )
 
-    def _write_index(self, document: dict[str, Any]) -> None:
+    def _write_index(self, document: dict[str, object]) -> None:
         """Renamed over ``index.json``: a link there is replaced, never written through."""
         try:
             write_file(self.path / "index.json", json.dumps(document, indent=2) + "\n")

@@ -118,7 +118,7 @@ class RegistryConfig:
     column: int | None = None
 
     @classmethod
-    def from_settings(cls, host: str, settings: Mapping[str, Any]) -> RegistryConfig:
+    def from_settings(cls, host: str, settings: Mapping[str, object]) -> RegistryConfig:
         """From a host's settings as a pipeline gives them and a plan file keeps them."""
 
         def text(key: str) -> str | None:
@@ -155,7 +155,7 @@ class RegistryConfig:
         )
 
 
-def configs_from_settings(hosts: Mapping[str, Mapping[str, Any]]) -> list[RegistryConfig]:
+def configs_from_settings(hosts: Mapping[str, Mapping[str, object]]) -> list[RegistryConfig]:
     """``RegistryConfig`` per host of a host -> settings table (``Pipeline.registry_settings``)."""
     return [RegistryConfig.from_settings(host, values) for host, values in hosts.items()]
 
@@ -243,7 +243,7 @@ class RegistryOptions:
     stall_timeout: float = 60.0
     chunk_size: int = 4 * 1024 * 1024
     credentials: CredentialProvider | None = None
-    transport: Any = None
+    transport: object = None
     user_agent: str = "promoter"
     exchange_deadline: float = EXCHANGE_DEADLINE
     speed_limit: float = SPEED_LIMIT

@@ -43,7 +43,7 @@ from promoter.signing.cosign import (
     signature_tag,
     verify_signatures,
 )
-from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE
+from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, Envelope
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.referrers import add_to_fallback_index
 
@@ -81,7 +81,7 @@ class Attached:
     layer: str
     new: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "tag": self.tag,
             "tagManifest": self.tag_manifest,
@@ -91,7 +91,7 @@ class Attached:
         }
 
 
-def _dumps(document: Mapping[str, Any]) -> bytes:
+def _dumps(document: Mapping[str, object]) -> bytes:
     return json.dumps(document, separators=(",", ":")).encode("utf-8")
 
 
@@ -130,17 +130,17 @@ def attach_attestation(
     client: RegistryClient,
     repository: str,
     subject: Descriptor | str,
-    envelope_json: bytes,
+    envelope: Envelope,
     predicate_type: str,
 ) -> Attached:
-    """Attach a DSSE envelope (its JSON bytes) about ``subject`` as cosign's ``.att``
-    layer and as a referrer; ``predicate_type`` is the statement's predicate type."""
+    """Attach a DSSE envelope about ``subject`` as cosign's ``.att`` layer (its compact
+    JSON) and as a referrer; ``predicate_type`` is the statement's predicate type."""
     layer_annotations = {PREDICATE_TYPE_ANNOTATION: predicate_type, SIGNATURE_ANNOTATION: ""}
     return _attach(
         client,
         repository,
         _subject(client, repository, subject),
-        _Layer(ENVELOPE_MEDIA_TYPE, envelope_json, layer_annotations),
+        _Layer(ENVELOPE_MEDIA_TYPE, envelope.to_bytes(), layer_annotations),
         attestation_tag,
         ATTESTATION_ARTIFACT_TYPE,
     )
@@ -204,7 +204,9 @@ def _layers_at(client: RegistryClient, repository: str, tag: str) -> list[dict[s
     return [dict(layer) for layer in layers or [] if isinstance(layer, dict)]
 
 
-def _tag_manifest(client: RegistryClient, repository: str, layers: list[dict[str, Any]]) -> bytes:
+def _tag_manifest(
+    client: RegistryClient, repository: str, layers: list[dict[str, object]]
+) -> bytes:
     """cosign's manifest over ``layers``: an image config listing them, then the layers."""
     config = _dumps(
         {
@@ -230,7 +232,7 @@ def _tag_manifest(client: RegistryClient, repository: str, layers: list[dict[str
 
 
 def _append_at_tag(
-    client: RegistryClient, repository: str, tag: str, entry: dict[str, Any]
+    client: RegistryClient, repository: str, tag: str, entry: dict[str, object]
 ) -> tuple[str, bool]:
     """Append ``entry`` to the manifest at ``tag``; (that manifest's digest, whether new)."""
     wrote = False
@@ -263,7 +265,7 @@ def _put_referrer(
     client: RegistryClient,
     repository: str,
     subject: Descriptor,
-    entry: dict[str, Any],
+    entry: dict[str, object],
     artifact_type: str,
 ) -> str:
     """The referrer manifest of ``entry`` (same bytes for the same layer: idempotent)."""

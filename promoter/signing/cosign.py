@@ -58,7 +58,7 @@ class SignatureCheck:
     source: str
 
 
-def _lookup(mapping: Any, key: str) -> Any:
+def _lookup(mapping: object, key: str) -> object:
     """A key of a JSON object, case-insensitively (cosign writes Docker-manifest-digest);
     ``ValueError`` when two spellings of it are there (readers would differ on which)."""
     if not isinstance(mapping, dict):
@@ -109,7 +109,9 @@ def _check_layer(layer: dict[str, Any], digest: str, key: Any, source: str) -> S
     return SignatureCheck(True, "signature verifies with the key", source)
 
 
-def verify_signatures(signatures: Sequence[Any], digest: str, key: Any) -> list[SignatureCheck]:
+def verify_signatures(
+    signatures: Sequence[object], digest: str, key: object
+) -> list[SignatureCheck]:
     """Check every signature layer of every signature manifest against ``key`` and ``digest``."""
     checks = []
     for entry in signatures:

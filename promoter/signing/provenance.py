@@ -21,7 +21,6 @@ import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from promoter.signing.statement import (
@@ -128,7 +127,7 @@ class _Resource(Dependency):
 
     annotations: Mapping[str, str] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         out = super().to_dict()
         if not out["uri"]:
             del out["uri"]
@@ -250,9 +249,9 @@ def _dependencies(facts: BuildFacts) -> list[Dependency]:
     return found
 
 
-def _external_parameters(facts: BuildFacts) -> dict[str, Any]:
+def _external_parameters(facts: BuildFacts) -> dict[str, object]:
     withheld = secret_build_args(facts.build_args, facts.secret_args)
-    parameters: dict[str, Any] = {
+    parameters: dict[str, object] = {
         "pipeline": {"path": facts.pipeline_path, "digest": _digest_map(facts.pipeline_digest)},
         "image": facts.image,
         "context": facts.context,
@@ -272,7 +271,7 @@ def _external_parameters(facts: BuildFacts) -> dict[str, Any]:
     return parameters
 
 
-def provenance_statement_for(facts: BuildFacts) -> dict[str, Any]:
+def provenance_statement_for(facts: BuildFacts) -> dict[str, object]:
     """The in-toto Statement v1 (SLSA Provenance v1 predicate) of one image's build."""
     statement = provenance_statement(
         BuildProvenance(

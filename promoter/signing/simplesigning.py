@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
 
 __all__ = ["SIGNATURE_TYPE", "simple_signing_payload"]
 
@@ -21,7 +20,7 @@ SIGNATURE_TYPE = "cosign container image signature"
 
 
 def simple_signing_payload(
-    repository: str, digest: str, optional: Mapping[str, Any] | None = None
+    repository: str, digest: str, optional: Mapping[str, object] | None = None
 ) -> bytes:
     """The payload naming ``repository`` (``host/repo``) and the manifest ``digest``."""
     document = {

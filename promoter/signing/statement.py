@@ -50,8 +50,8 @@ class Dependency:
     digest: Mapping[str, str]
     name: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"uri": self.uri, "digest": dict(self.digest)}
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"uri": self.uri, "digest": dict(self.digest)}
         if self.name:
             out["name"] = self.name
         return out
@@ -62,13 +62,13 @@ class BuildProvenance:
     """Everything a provenance statement says about one build."""
 
     subjects: Sequence[tuple[str, str]]  # (name, "sha256:<hex>")
-    parameters: Mapping[str, Any]
+    parameters: Mapping[str, object]
     dependencies: Sequence[Dependency] = ()
     builder_id: str = LOCAL_BUILDER
     invocation_id: str | None = None
     started: datetime | None = None
     finished: datetime | None = None
-    internal: Mapping[str, Any] = field(default_factory=dict)
+    internal: Mapping[str, object] = field(default_factory=dict)
 
 
 def _digest(value: str) -> dict[str, str]:
@@ -91,7 +91,7 @@ def provenance_statement(build: BuildProvenance) -> dict[str, Any]:
         )
         if value
     }
-    definition: dict[str, Any] = {
+    definition: dict[str, object] = {
         "buildType": BUILD_TYPE,
         "externalParameters": dict(build.parameters),
         "resolvedDependencies": [d.to_dict() for d in build.dependencies],
@@ -109,6 +109,6 @@ def provenance_statement(build: BuildProvenance) -> dict[str, Any]:
     }
 
 
-def statement_bytes(statement: Mapping[str, Any]) -> bytes:
+def statement_bytes(statement: Mapping[str, object]) -> bytes:
     """The statement as the DSSE payload (compact, keys in a stable order)."""
     return json.dumps(statement, separators=(",", ":"), sort_keys=True).encode("utf-8")

@@ -31,7 +31,7 @@ def _pull_request(env: Mapping[str, str]) -> dict[str, Any]:
     number = env.get("SYSTEM_PULLREQUEST_PULLREQUESTNUMBER") or env.get(
         "SYSTEM_PULLREQUEST_PULLREQUESTID", ""
     )
-    head: dict[str, Any] = {"ref": _branch(env.get("SYSTEM_PULLREQUEST_SOURCEBRANCH", ""))}
+    head: dict[str, object] = {"ref": _branch(env.get("SYSTEM_PULLREQUEST_SOURCEBRANCH", ""))}
     if env.get("SYSTEM_PULLREQUEST_SOURCECOMMITID"):
         head["sha"] = env["SYSTEM_PULLREQUEST_SOURCECOMMITID"]
     return {

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from promoter.tagging.context import GitContext, RepositoryInfo
 from promoter.tagging.datefmt import format_moment
@@ -18,10 +17,10 @@ from promoter.tagging.templates import HelperCall, TemplateError, render
 __all__ = ["Expressions", "date_helper"]
 
 
-def date_helper(when: datetime) -> Any:
+def date_helper(when: datetime) -> object:
     """A ``{{date}}``-style helper formatting ``when``: ``(format?, HelperCall)``."""
 
-    def helper(*args: Any) -> str:
+    def helper(*args: object) -> str:
         call = args[-1] if args and isinstance(args[-1], HelperCall) else HelperCall()
         params = [arg for arg in args if not isinstance(arg, HelperCall)]
         fmt = params[0] if params else None
@@ -67,12 +66,12 @@ class Expressions:
         payload_default = (self.context.payload.get("repository") or {}).get("default_branch")
         return branch in (payload_default, self.repository.default_branch or None)
 
-    def dates(self) -> dict[str, Any]:
+    def dates(self) -> dict[str, object]:
         """Only the date helpers (what a ``type=schedule`` pattern sees)."""
         commit_date = self.context.commit_date or self.now
         return {"date": date_helper(self.now), "commit_date": date_helper(commit_date)}
 
-    def values(self) -> dict[str, Any]:
+    def values(self) -> dict[str, object]:
         """Every global expression."""
         default = self._is_default_branch()
         return {

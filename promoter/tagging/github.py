@@ -83,7 +83,7 @@ def github_context(env: Mapping[str, str]) -> GitContext:
 
 
 def github_repository(
-    repository: Mapping[str, Any] | None, env: Mapping[str, str] | None = None
+    repository: Mapping[str, object] | None, env: Mapping[str, str] | None = None
 ) -> RepositoryInfo:
     """Repository facts from a GitHub repository object (API answer or ``payload.repository``).
 

@@ -33,23 +33,23 @@ class TemplateError(InputError):
 class HelperCall:
     """What a helper receives besides its positional parameters."""
 
-    hash: Mapping[str, Any] = field(default_factory=dict)
+    hash: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass
 class _Mustache:
     path: str
-    params: list[Any]
-    hash: dict[str, Any]
+    params: list[object]
+    hash: dict[str, object]
     escape: bool
 
 
 @dataclass
 class _Block:
     helper: str
-    params: list[Any]
-    body: list[Any] = field(default_factory=list)
-    inverse: list[Any] = field(default_factory=list)
+    params: list[object]
+    body: list[object] = field(default_factory=list)
+    inverse: list[object] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ _ESCAPES = {
 }
 
 
-def _literal(word: str) -> Any:
+def _literal(word: str) -> object:
     if word == "true":
         return True
     if word == "false":
@@ -85,10 +85,10 @@ def _literal(word: str) -> Any:
     return _Path(word)
 
 
-def _parse_expression(source: str, template: str) -> tuple[str, list[Any], dict[str, Any]]:
+def _parse_expression(source: str, template: str) -> tuple[str, list[object], dict[str, object]]:
     text = source.strip()
-    params: list[Any] = []
-    hash_args: dict[str, Any] = {}
+    params: list[object] = []
+    hash_args: dict[str, object] = {}
     position = 0
     while position < len(text):
         match = _TOKEN.match(text, position)
@@ -98,7 +98,7 @@ def _parse_expression(source: str, template: str) -> tuple[str, list[Any], dict[
             )
         position = match.end()
         if match.group("sq") is not None:
-            value: Any = match.group("sq")
+            value: object = match.group("sq")
         elif match.group("dq") is not None:
             value = match.group("dq")
         else:
@@ -116,8 +116,8 @@ def _parse_expression(source: str, template: str) -> tuple[str, list[Any], dict[
     return params[0].name, params[1:], hash_args
 
 
-def _parse(template: str) -> list[Any]:
-    root: list[Any] = []
+def _parse(template: str) -> list[object]:
+    root: list[object] = []
     stack: list[tuple[_Block, bool]] = []  # (block, in_else)
     current = root
     position = 0
@@ -172,7 +172,7 @@ def _parse(template: str) -> list[Any]:
     return root
 
 
-def to_text(value: Any) -> str:
+def to_text(value: object) -> str:
     """How Handlebars prints a value."""
     if value is None:
         return ""
@@ -187,18 +187,18 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
-def _truthy(value: Any) -> bool:
+def _truthy(value: object) -> bool:
     return not (value is None or value is False or value == "" or value == 0 or value == [])
 
 
-def _resolve(value: Any, context: Mapping[str, Any]) -> Any:
+def _resolve(value: object, context: Mapping[str, object]) -> object:
     if isinstance(value, _Path):
         found = context.get(value.name)
         return found(HelperCall()) if callable(found) else found
     return value
 
 
-def _evaluate(node: _Mustache, context: Mapping[str, Any]) -> Any:
+def _evaluate(node: _Mustache, context: Mapping[str, object]) -> object:
     target = context.get(node.path)
     params = [_resolve(param, context) for param in node.params]
     hash_args = {key: _resolve(value, context) for key, value in node.hash.items()}
@@ -229,7 +229,7 @@ def _render(nodes: list[Any], context: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def render(template: str, context: Mapping[str, Any]) -> str:
+def render(template: str, context: Mapping[str, object]) -> str:
     """Render ``template`` with ``context`` (values, or callables used as helpers)."""
     return _render(_parse(template), context)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import Executor
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from promoter.errors import OperationError
 from promoter.oci import Descriptor, Index, compute_digest, parse_manifest
@@ -111,7 +111,7 @@ def _listed(manifest: RawManifest) -> set[str]:
 
 
 def _put_index(
-    destination: Destination, tag: str, document: dict[str, Any], result: CopyResult
+    destination: Destination, tag: str, document: dict[str, object], result: CopyResult
 ) -> None:
     raw = json.dumps(document, separators=(",", ":")).encode()
     fallback = RawManifest(raw, mt.OCI_INDEX, compute_digest(raw))
@@ -123,7 +123,7 @@ def _put_index(
 _INDEX_ATTEMPTS = 5
 
 
-def _index_entries(manifest: RawManifest | None) -> list[dict[str, Any]]:
+def _index_entries(manifest: RawManifest | None) -> list[dict[str, object]]:
     if manifest is None:
         return []
     parsed = parse_manifest(manifest.raw, manifest.media_type, digest=manifest.digest)

@@ -9,12 +9,12 @@ tests that check the two agree.
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, envelope_bytes, sign_envelope
+from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, sign_envelope
 from promoter.signing.keys import SigningKey, fingerprint
 from promoter.signing.statement import (
     BuildProvenance,
@@ -83,8 +83,8 @@ def envelope(statement: dict[str, Any], private: Any, *, tamper: bool = False) -
     signed = sign_envelope(statement_bytes(statement), signing_key(private))
     if tamper:
         changed = dict(statement, subject=[{"name": "evil", "digest": {"sha256": "0" * 64}}])
-        signed["payload"] = base64.b64encode(statement_bytes(changed)).decode()
-    return envelope_bytes(signed)
+        signed = dataclasses.replace(signed, payload=statement_bytes(changed))
+    return signed.to_bytes()
 
 
 def envelope_of_payload(
@@ -92,7 +92,7 @@ def envelope_of_payload(
 ) -> bytes:
     """The DSSE envelope of raw ``payload`` bytes (hand-written JSON, another payload
     type), validly signed with ``private``."""
-    return envelope_bytes(sign_envelope(payload, signing_key(private), payload_type))
+    return sign_envelope(payload, signing_key(private), payload_type).to_bytes()
 
 
 def push_att_tag(envelopes: list[tuple[bytes, str]], digest: str, url: str, repo: str) -> None:

@@ -214,6 +214,7 @@ def test_attestations_written_by_promoter_attach_are_read_in_both_forms(
     from promoter.registry.client import RegistryClient
     from promoter.registry.options import RegistryOptions
     from promoter.signing.attach import attach_attestation
+    from promoter.signing.dsse import parse_envelope
 
     url, host = seeded.registry.url, seeded.registry.host
     image = make_image(seed="attested-by-attach", user="app")
@@ -223,7 +224,7 @@ def test_attestations_written_by_promoter_attach_are_read_in_both_forms(
     data = envelope(provenance(image.digest, COMMIT), private)
     options = RegistryOptions.from_environment(insecure_registries=[host])
     with RegistryClient(host, options) as client:
-        attach_attestation(client, "attested/by-attach", image.digest, data, SLSA)
+        attach_attestation(client, "attested/by-attach", image.digest, parse_envelope(data), SLSA)
     seeded.refs["by-attach"] = f"{host}/attested/by-attach:1"
     rules = f"  - rule: provenance\n    key: {tmp_path / 'k.pub'}\n    source: '*'\n"
     policy = tmp_path / "policy.yml"

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from promoter.policy.facts_doc import redact_facts
+from promoter.policy.imagefacts import read_image_facts
 from promoter.policy.rules.content import find_secrets
 from promoter.policy.secrets import (
     redact_assignment,
@@ -121,7 +122,7 @@ def test_redacted_facts_still_fail_and_hold_no_value() -> None:
     )
     facts = redact_facts(facts_doc(platform))
     assert leaked not in str(facts) and AWS_ID not in str(facts)
-    found = {(f.where, f.key, f.kind) for f in find_secrets(facts, facts["platforms"][0])}
+    found = {(f.where, f.key, f.kind) for f in find_secrets(read_image_facts(facts).platforms[0])}
     assert found == {
         ("env", "AWS_SECRET_ACCESS_KEY", "secret-name"),
         ("label", "deploy.token", "secret-name"),

@@ -28,7 +28,7 @@ from promoter.signing.cosign import (
     signature_tag,
     verify_signatures,
 )
-from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, envelope_bytes, sign_envelope
+from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, sign_envelope
 from promoter.signing.keys import SigningKey, fingerprint
 from promoter.signing.simplesigning import simple_signing_payload
 from tests.support.images import make_image, push_http
@@ -113,12 +113,12 @@ def test_attestations_at_att_tag_and_as_referrer(registry, client) -> None:
     repository = "attach/att"
     digest = push_http(make_image(seed="attach-att"), registry.url, repository, "v1")
     statement = json.dumps({"_type": "https://in-toto.io/Statement/v1", "subject": []}).encode()
-    envelope = envelope_bytes(sign_envelope(statement, _key()))
+    envelope = sign_envelope(statement, _key())
     predicate = "https://slsa.dev/provenance/v1"
 
     first = attach_attestation(client, repository, digest, envelope, predicate)
     assert first.new and first.tag == attestation_tag(digest)
-    other = envelope_bytes(sign_envelope(statement, _key()))
+    other = sign_envelope(statement, _key())
     attach_attestation(client, repository, digest, other, predicate)
     repeat = attach_attestation(client, repository, digest, envelope, predicate)
     assert not repeat.new
@@ -126,6 +126,6 @@ def test_attestations_at_att_tag_and_as_referrer(registry, client) -> None:
     manifest = _skopeo_raw(registry.host, repository, attestation_tag(digest))
     assert [layer["mediaType"] for layer in manifest["layers"]] == [ENVELOPE_MEDIA_TYPE] * 2
     assert manifest["layers"][0]["annotations"]["predicateType"] == predicate
-    assert client.get_blob_bytes(repository, manifest["layers"][0]["digest"]) == envelope
+    assert client.get_blob_bytes(repository, manifest["layers"][0]["digest"]) == envelope.to_bytes()
     found = client.referrers(repository, digest, artifact_type=ATTESTATION_ARTIFACT_TYPE)
     assert len(found) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pytest
@@ -12,8 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from promoter.errors import InputError
 from promoter.redaction import redact
 from promoter.signing.dsse import (
+    EnvelopeError,
     pae,
-    payload_type_problem,
+    parse_envelope,
     sign_envelope,
     unsigned_envelope,
     verify_envelope,
@@ -120,7 +122,7 @@ def test_the_envelope_verifies_with_securesystemslib() -> None:
     private_pem, public_pem = generate_key_pair("pw")
     key = load_private_key(private_pem.decode(), "pw", source="k")
     payload = statement_bytes(_statement())
-    envelope = sign_envelope(payload, key)
+    envelope = sign_envelope(payload, key).to_json()
     public = load_public_key(public_pem, source="pub")
     independent = SSlibKey.from_crypto(public, keyid=key.fingerprint)
     accepted = Envelope.from_dict(dict(envelope)).verify([independent], 1)
@@ -138,12 +140,12 @@ def test_a_tampered_payload_or_another_key_fails() -> None:
     private_pem, public_pem = generate_key_pair("pw")
     key = load_private_key(private_pem.decode(), "pw", source="k")
     envelope = sign_envelope(statement_bytes(_statement()), key)
-    tampered = dict(envelope, payload=base64.b64encode(b'{"_type": "forged"}').decode())
+    tampered = dataclasses.replace(envelope, payload=b'{"_type": "forged"}')
     public = load_public_key(public_pem, source="pub")
     assert verify_envelope(tampered, [public]) is None
     independent = SSlibKey.from_crypto(public, keyid=key.fingerprint)
     with pytest.raises(VerificationError):
-        Envelope.from_dict(tampered).verify([independent], 1)
+        Envelope.from_dict(tampered.to_json()).verify([independent], 1)
     other = ec.generate_private_key(ec.SECP256R1()).public_key()
     assert verify_envelope(envelope, [other]) is None
     assert verify_envelope(unsigned_envelope(b"{}"), [public]) is None
@@ -158,10 +160,41 @@ def test_an_envelope_of_another_payload_type_is_not_accepted() -> None:
     other_type = "application/vnd.example.note+json"
     envelope = sign_envelope(statement_bytes(_statement()), key, payload_type=other_type)
     assert verify_envelope(envelope, [public]) is None
-    assert payload_type_problem(envelope) == (
+    assert envelope.type_problem() == (
         f"the envelope's payloadType is {other_type!r}, not 'application/vnd.in-toto+json'"
     )
     verified = verify_envelope(envelope, [public], payload_type=other_type)
     assert verified is not None and verified[1] == key.fingerprint
-    assert payload_type_problem(dict(envelope, payloadType=None)) is not None
-    assert payload_type_problem(sign_envelope(b"{}", key)) is None
+    with pytest.raises(EnvelopeError, match="payloadType is missing") as missing:
+        parse_envelope(dict(envelope.to_json(), payloadType=None))
+    assert missing.value.part == "payloadType"
+    assert sign_envelope(b"{}", key).type_problem() is None
+
+
+def test_an_envelope_reads_back_from_its_bytes_and_a_doubtful_one_is_refused() -> None:
+    """One reader: the stored bytes (strict JSON) or the JSON object give the same envelope;
+    a duplicate key, a payload or signature that is not base64, or no list is refused."""
+    key = load_private_key(generate_key_pair("pw")[0].decode(), "pw", source="k")
+    envelope = sign_envelope(b'{"a": 1}', key)
+    assert parse_envelope(envelope.to_bytes()) == envelope
+    assert parse_envelope(envelope.to_json()) == envelope
+    assert json.loads(envelope.to_bytes())["signatures"][0]["keyid"] == key.fingerprint
+    assert parse_envelope(unsigned_envelope(b"{}").to_bytes()).signatures == ()
+    body = envelope.to_bytes().decode()
+    doubtful = {
+        "document": ['{"payloadType": "a", ' + body[1:], "[]", "{"],
+        "payload": [
+            dict(envelope.to_json(), payload="not base64!"),
+            dict(envelope.to_json(), payload=3),
+        ],
+        "signatures": [
+            dict(envelope.to_json(), signatures={"sig": "AA=="}),
+            dict(envelope.to_json(), signatures=[{"keyid": "k", "sig": "%%"}]),
+            dict(envelope.to_json(), signatures=["AA=="]),
+        ],
+    }
+    for part, documents in doubtful.items():
+        for document in documents:
+            with pytest.raises(EnvelopeError) as refused:
+                parse_envelope(document)
+            assert refused.value.part == part, document

@@ -240,7 +240,7 @@ def test_the_signed_statement_verifies_with_securesystemslib() -> None:
 
     private_pem, public_pem = generate_key_pair("pw")
     key = load_private_key(private_pem.decode(), "pw", source="k")
-    envelope = sign_envelope(statement_bytes(provenance_statement_for(_facts())), key)
+    envelope = sign_envelope(statement_bytes(provenance_statement_for(_facts())), key).to_json()
     public = load_public_key(public_pem, source="pub")
     independent = SSlibKey.from_crypto(public, keyid=key.fingerprint)
     assert list(Envelope.from_dict(copy.deepcopy(envelope)).verify([independent], 1)) == [
@@ -257,7 +257,9 @@ def test_the_signed_statement_verifies_with_securesystemslib() -> None:
     with pytest.raises(VerificationError):
         Envelope.from_dict(copy.deepcopy(envelope)).verify([other], 1)
     with pytest.raises(VerificationError):
-        Envelope.from_dict(unsigned_envelope(statement_bytes(statement))).verify([independent], 1)
+        Envelope.from_dict(unsigned_envelope(statement_bytes(statement)).to_json()).verify(
+            [independent], 1
+        )
 
 
 def test_a_checkout_without_a_remote_and_a_base_index_without_the_platform() -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from promoter import __version__
@@ -75,11 +74,11 @@ def _artifact_location(file: str, root: Path) -> dict[str, str]:
     return {"uri": quote(relative.as_posix()), "uriBaseId": SRCROOT}
 
 
-def _base_ids(root: Path) -> dict[str, Any]:
+def _base_ids(root: Path) -> dict[str, object]:
     return {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}}
 
 
-def _descriptor(name: str, mode: str) -> dict[str, Any]:
+def _descriptor(name: str, mode: str) -> dict[str, object]:
     from promoter.policy.rules import RULES
 
     spec = RULES.get(name)
@@ -92,9 +91,9 @@ def _descriptor(name: str, mode: str) -> dict[str, Any]:
     }
 
 
-def _result(result: RuleResult, index: int, report: CheckReport, root: Path) -> dict[str, Any]:
+def _result(result: RuleResult, index: int, report: CheckReport, root: Path) -> dict[str, object]:
     platform = f" [{result.platform}]" if result.platform else ""
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         "ruleId": result.rule,
         "ruleIndex": index,
         "level": _LEVEL[result.status],
@@ -107,18 +106,18 @@ def _result(result: RuleResult, index: int, report: CheckReport, root: Path) -> 
         },
     }
     if result.file is not None:
-        location: dict[str, Any] = {"artifactLocation": _artifact_location(result.file, root)}
+        location: dict[str, object] = {"artifactLocation": _artifact_location(result.file, root)}
         if result.line is not None:
             location["region"] = {"startLine": result.line}
         out["locations"] = [{"physicalLocation": location}]
     return out
 
 
-def _tool(rules: list[dict[str, Any]]) -> dict[str, Any]:
+def _tool(rules: list[dict[str, object]]) -> dict[str, object]:
     return {"driver": {"name": "promoter", "version": __version__, "rules": rules}}
 
 
-def sarif_document(report: CheckReport) -> dict[str, Any]:
+def sarif_document(report: CheckReport) -> dict[str, object]:
     """The SARIF log: the tool, its rules (one per declared rule name), failed/warned results."""
     names: list[str] = []
     modes: dict[str, str] = {}
@@ -156,17 +155,17 @@ def render_sarif(report: CheckReport) -> str:
     return json.dumps(sarif_document(report), indent=2) + "\n"
 
 
-def _notification(error: PromoterError, exit_code: int, root: Path) -> dict[str, Any]:
+def _notification(error: PromoterError, exit_code: int, root: Path) -> dict[str, object]:
     """The error as a tool execution notification, at its pipeline.yml line when it has one."""
     properties = {"exitCode": exit_code, **error.to_dict()}
-    notification: dict[str, Any] = {
+    notification: dict[str, object] = {
         "level": "error",
         "message": {"text": error.message},
         "descriptor": {"id": type(error).__name__},
         "properties": {k: v for k, v in properties.items() if v is not None},
     }
     if isinstance(error, ConfigError) and error.file is not None:
-        location: dict[str, Any] = {"artifactLocation": _artifact_location(error.file, root)}
+        location: dict[str, object] = {"artifactLocation": _artifact_location(error.file, root)}
         if error.line is not None:
             region: dict[str, int] = {"startLine": error.line}
             if error.column is not None:
@@ -176,7 +175,7 @@ def _notification(error: PromoterError, exit_code: int, root: Path) -> dict[str,
     return notification
 
 
-def sarif_error_document(error: PromoterError, exit_code: int) -> dict[str, Any]:
+def sarif_error_document(error: PromoterError, exit_code: int) -> dict[str, object]:
     """The SARIF log of a check that could not finish: the invocation failed
     (``executionSuccessful: false``) with the error as its notification, and no
     ``results`` at all (SARIF 2.1.0 3.14.23: absent when the analysis did not happen)."""

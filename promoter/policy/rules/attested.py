@@ -22,12 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from promoter.policy.attestations import read_statement, statement_of, strict_object
+from promoter.policy.attestations import (
+    read_statement,
+    statement_of,
+    stored_envelope,
+    strict_object,
+)
 from promoter.policy.declared import PolicyRule
-from promoter.policy.facts_doc import Facts
+from promoter.policy.imagefacts import ImageFacts
 from promoter.policy.results import Verdict
 from promoter.policy.rules.base import RuleContext, RuleSpec
 from promoter.policy.rules.signed import TrustedKey, key_names, parse_keys
+from promoter.signing.dsse import INTOTO_PAYLOAD_TYPE, Envelope, EnvelopeError, verify_envelope
 
 __all__ = [
     "ATTESTED_RULES",
@@ -73,21 +79,21 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 
 def verified_statement(
-    envelope: Any, keys: tuple[TrustedKey, ...]
-) -> tuple[Mapping[str, Any] | None, TrustedKey | None, str]:
+    envelope: Envelope | EnvelopeError, keys: tuple[TrustedKey, ...]
+) -> tuple[Mapping[str, object] | None, TrustedKey | None, str]:
     """``(the signed statement, the key that verified it, "")``, or ``(None, key or None,
     why not)``: the key is given when a trusted key signed what is refused (an envelope of
     another payload type, a payload that is not strict JSON)."""
-    from promoter.signing.dsse import INTOTO_PAYLOAD_TYPE, payload_type_problem, verify_envelope
-
-    envelope = _mapping(envelope)
-    problem = payload_type_problem(envelope)
+    reason = f"attestation does not verify with {key_names(keys)} "
+    reason += "(an untrusted key, or a tampered payload)"
+    if isinstance(envelope, EnvelopeError):
+        return None, None, str(envelope) if envelope.part == "payloadType" else reason
+    problem = envelope.type_problem()
     # Of another type, it is refused; verified with its own type, the message says who signed.
-    own_type = str(envelope.get("payloadType")) if problem else INTOTO_PAYLOAD_TYPE
+    own_type = envelope.payload_type if problem else INTOTO_PAYLOAD_TYPE
     verified = verify_envelope(envelope, [k.key for k in keys], payload_type=own_type)
     if verified is None:
-        reason = f"attestation does not verify with {key_names(keys)} "
-        return None, None, problem or reason + "(an untrusted key, or a tampered payload)"
+        return None, None, problem or reason
     payload, fingerprint = verified
     key = next(k for k in keys if k.fingerprint == fingerprint)
     if problem is not None:
@@ -103,15 +109,15 @@ def names_digest(statement: Mapping[str, Any], digest: str) -> bool:
     return any(_mapping(s.get("digest")).get(algorithm) == hexdigest for s in subjects)
 
 
-def unreadable_attestations(facts: Facts) -> list[tuple[Mapping[str, Any], str]]:
+def unreadable_attestations(facts: ImageFacts) -> list[tuple[Mapping[str, object], str]]:
     """The attestation entries whose statement cannot be read, each with why: another
     payload type, a payload that is not strict JSON, an envelope too large to read."""
     found = []
-    for entry in facts.get("attestations") or []:
+    for entry in facts.section("attestations"):
         if not isinstance(entry, Mapping):
             continue
         if isinstance(entry.get("envelope"), Mapping):
-            problem = read_statement(entry["envelope"])[1]
+            problem = read_statement(stored_envelope(entry["envelope"]))[1]
         else:  # summarised into vulnerabilityReports, or not read (too large)
             problem = str(entry["error"]) if entry.get("error") else None
         if problem is not None:
@@ -119,7 +125,7 @@ def unreadable_attestations(facts: Facts) -> list[tuple[Mapping[str, Any], str]]
     return found
 
 
-def source_of(predicate: Mapping[str, Any]) -> tuple[str | None, str | None]:
+def source_of(predicate: Mapping[str, object]) -> tuple[str | None, str | None]:
     """``(source URI, git commit)`` of an SLSA v1 predicate, as promoter writes them."""
     definition = _mapping(predicate.get("buildDefinition"))
     uri = commit = None
@@ -159,10 +165,10 @@ def _same_commit(attested: str, promoted: str) -> bool:
 
 
 def _judge_statement(
-    statement: Mapping[str, Any], facts: Facts, settings: _Provenance, ctx: RuleContext
+    statement: Mapping[str, Any], facts: ImageFacts, settings: _Provenance, ctx: RuleContext
 ) -> tuple[list[str], str]:
     """The problems of one verified statement, and a description of what it says."""
-    digest = str(facts.get("digest"))
+    digest = facts.digest
     problems = []
     if not names_digest(statement, digest):
         subjects = [_mapping(s) for s in statement.get("subject") or []]
@@ -198,9 +204,10 @@ def _judge_statement(
 
 
 def _judge(
-    entry: Mapping[str, Any], facts: Facts, settings: _Provenance, ctx: RuleContext
+    entry: Mapping[str, object], facts: ImageFacts, settings: _Provenance, ctx: RuleContext
 ) -> tuple[list[str], str]:
-    statement, key, problem = verified_statement(entry.get("envelope"), settings.keys)
+    envelope = stored_envelope(entry.get("envelope"))
+    statement, key, problem = verified_statement(envelope, settings.keys)
     if statement is None or key is None:
         return [problem], ""
     if statement.get("predicateType") != SLSA_PROVENANCE_V1 or (
@@ -211,13 +218,14 @@ def _judge(
     return problems, f"verified with {key.describe()}: {said}"
 
 
-def _check_provenance(facts: Facts, settings: _Provenance, ctx: RuleContext) -> list[Verdict]:
+def _check_provenance(facts: ImageFacts, settings: _Provenance, ctx: RuleContext) -> list[Verdict]:
     candidates = [
         entry
-        for entry in facts.get("attestations") or []
+        for entry in facts.section("attestations")
         if isinstance(entry, Mapping)
         and isinstance(entry.get("envelope"), Mapping)
-        and statement_of(entry["envelope"]).get("predicateType") == SLSA_PROVENANCE_V1
+        and statement_of(stored_envelope(entry["envelope"])).get("predicateType")
+        == SLSA_PROVENANCE_V1
     ]
     unread = [
         f"{e.get('digest')} ({e.get('source')}): {p}" for e, p in unreadable_attestations(facts)

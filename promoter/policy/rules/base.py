@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.policy.declared import PolicyRule
-from promoter.policy.facts_doc import Facts
+from promoter.policy.imagefacts import ImageFacts
 from promoter.policy.results import Verdict
 
 __all__ = [
@@ -19,7 +19,6 @@ __all__ = [
     "option_bool",
     "option_regex",
     "option_str_list",
-    "platforms_of",
 ]
 
 
@@ -39,13 +38,8 @@ class RuleSpec:
     name: str
     description: str
     options: tuple[str, ...]
-    parse: Callable[[PolicyRule, Path], Any]
-    check: Callable[[Facts, Any, RuleContext], list[Verdict]]
-
-
-def platforms_of(facts: Facts) -> list[dict[str, Any]]:
-    """The per-platform entries of a facts document."""
-    return [p for p in facts.get("platforms") or [] if isinstance(p, dict)]
+    parse: Callable[[PolicyRule, Path], object]
+    check: Callable[[ImageFacts, Any, RuleContext], list[Verdict]]
 
 
 def option_str_list(rule: PolicyRule, key: str, *, required: bool = False) -> list[str] | None:

@@ -7,42 +7,36 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from promoter.config.inputfile import read_input_text
 from promoter.config.source import parse_document
 from promoter.errors import ConfigError
 from promoter.policy.declared import PolicyRule
-from promoter.policy.facts_doc import Facts
+from promoter.policy.imagefacts import ImageFacts, PlatformFacts
 from promoter.policy.results import Verdict
-from promoter.policy.rules.base import RuleContext, RuleSpec, joined, option_str_list, platforms_of
+from promoter.policy.rules.base import RuleContext, RuleSpec, joined, option_str_list
 from promoter.policy.secrets import Finding, scan_assignment, scan_text
 
 __all__ = ["CONTENT_RULES", "find_secrets"]
 
 
-def find_secrets(facts: Facts, platform: dict[str, Any]) -> list[Finding]:
+def find_secrets(platform: PlatformFacts) -> list[Finding]:
     """Suspected credentials in one platform's env, labels, annotations and history."""
     findings: list[Finding] = []
-    for entry in platform.get("env") or []:
-        if isinstance(entry, str):
-            name, _, value = entry.partition("=")
-            findings.extend(scan_assignment(name, value, "env"))
-    for where, mapping in (
-        ("label", platform.get("labels")),
-        ("annotation", platform.get("annotations")),
-    ):
-        for name, value in (mapping or {}).items():
-            if isinstance(value, str):
-                findings.extend(scan_assignment(name, value, where))
-    for number, step in enumerate(platform.get("history") or []):
-        for key in ("createdBy", "comment"):
-            if isinstance(step, dict) and isinstance(step.get(key), str):
-                findings.extend(scan_text(step[key], f"history[{number}]"))
-    for key in ("entrypoint", "cmd"):
-        for part in platform.get(key) or []:
-            if isinstance(part, str):
-                findings.extend(scan_text(part, key))
+    for entry in platform.env:
+        name, _, value = entry.partition("=")
+        findings.extend(scan_assignment(name, value, "env"))
+    for where, mapping in (("label", platform.labels), ("annotation", platform.annotations)):
+        for key, text in mapping.items():
+            if isinstance(text, str):
+                findings.extend(scan_assignment(key, text, where))
+    for number, step in enumerate(platform.history):
+        for text in (step.created_by, step.comment):
+            if text is not None:
+                findings.extend(scan_text(text, f"history[{number}]"))
+    for key, parts in (("entrypoint", platform.entrypoint), ("cmd", platform.cmd)):
+        for part in parts:
+            findings.extend(scan_text(part, key))
     return findings
 
 
@@ -50,25 +44,23 @@ def _parse_secrets(_rule: PolicyRule, _base: Path) -> None:
     return None
 
 
-def _check_secrets(facts: Facts, _settings: None, _ctx: RuleContext) -> list[Verdict]:
+def _check_secrets(facts: ImageFacts, _settings: None, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
     top = [
         finding
-        for name, value in (facts.get("annotations") or {}).items()
+        for name, value in facts.annotations.items()
         if isinstance(value, str)
         for finding in scan_assignment(name, value, "index annotation")
     ]
-    for p in platforms_of(facts):
-        found = [*top, *find_secrets(facts, p)]
+    for p in facts.platforms:
+        found = [*top, *find_secrets(p)]
         unique = list(dict.fromkeys(found))
         if unique:
             shown = "; ".join(f.describe() for f in unique[:10])
             more = f" (and {len(unique) - 10} more)" if len(unique) > 10 else ""
-            outcomes.append(Verdict(False, shown + more, p.get("platform")))
+            outcomes.append(Verdict(False, shown + more, p.platform))
         else:
-            outcomes.append(
-                Verdict(True, "no credentials in env, labels or history", p.get("platform"))
-            )
+            outcomes.append(Verdict(True, "no credentials in env, labels or history", p.platform))
     return outcomes
 
 
@@ -79,12 +71,10 @@ def _parse_referrers(rule: PolicyRule, _base: Path) -> tuple[str, ...]:
     return tuple(types)
 
 
-def _check_referrers(facts: Facts, wanted: tuple[str, ...], _ctx: RuleContext) -> list[Verdict]:
-    attached = [
-        str(r.get("artifactType") or "")
-        for r in facts.get("referrers") or []
-        if isinstance(r, dict)
-    ]
+def _check_referrers(
+    facts: ImageFacts, wanted: tuple[str, ...], _ctx: RuleContext
+) -> list[Verdict]:
+    attached = list(facts.referrer_types)
     outcomes = []
     for pattern in wanted:
         hits = [a for a in attached if fnmatch.fnmatchcase(a, pattern)]
@@ -98,7 +88,7 @@ def _check_referrers(facts: Facts, wanted: tuple[str, ...], _ctx: RuleContext) -
 
 @dataclass(frozen=True)
 class _Schema:
-    schema: dict[str, Any]
+    schema: dict[str, object]
     source: str
 
 
@@ -136,11 +126,11 @@ def _parse_schema(rule: PolicyRule, base: Path) -> _Schema:
     return _Schema(schema, source)
 
 
-def _check_schema(facts: Facts, settings: _Schema, _ctx: RuleContext) -> list[Verdict]:
+def _check_schema(facts: ImageFacts, settings: _Schema, _ctx: RuleContext) -> list[Verdict]:
     import jsonschema
 
     validator = jsonschema.validators.validator_for(settings.schema)(settings.schema)
-    errors = sorted(validator.iter_errors(facts), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(facts.document), key=lambda e: list(e.absolute_path))
     if not errors:
         return [Verdict(True, f"facts match {settings.source}")]
     shown = []

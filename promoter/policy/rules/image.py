@@ -7,11 +7,10 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from promoter.oci import mediatypes as mt
 from promoter.policy.declared import PolicyRule
-from promoter.policy.facts_doc import Facts
+from promoter.policy.imagefacts import ImageFacts
 from promoter.policy.results import Verdict
 from promoter.policy.rules.base import (
     RuleContext,
@@ -19,7 +18,6 @@ from promoter.policy.rules.base import (
     joined,
     option_regex,
     option_str_list,
-    platforms_of,
 )
 from promoter.units import format_size, parse_size
 
@@ -32,16 +30,16 @@ def _none(_rule: PolicyRule, _base: Path) -> None:
     return None
 
 
-def _check_non_root(facts: Facts, _settings: None, _ctx: RuleContext) -> list[Verdict]:
+def _check_non_root(facts: ImageFacts, _settings: None, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
-    for p in platforms_of(facts):
-        user = str(p.get("user") or "")
+    for p in facts.platforms:
+        user = p.user
         name = user.split(":", 1)[0].strip()
         if name in _ROOT_NAMES:
             why = "no USER is set, so it runs as root" if not user else f"runs as {user!r} (root)"
-            outcomes.append(Verdict(False, why, p.get("platform")))
+            outcomes.append(Verdict(False, why, p.platform))
         else:
-            outcomes.append(Verdict(True, f"runs as user {user!r}", p.get("platform")))
+            outcomes.append(Verdict(True, f"runs as user {user!r}", p.platform))
     return outcomes
 
 
@@ -65,10 +63,10 @@ def _parse_labels(rule: PolicyRule, _base: Path) -> _Labels:
     return _Labels(dict.fromkeys(names))
 
 
-def _check_labels(facts: Facts, settings: _Labels, _ctx: RuleContext) -> list[Verdict]:
+def _check_labels(facts: ImageFacts, settings: _Labels, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
-    for p in platforms_of(facts):
-        labels = p.get("labels") or {}
+    for p in facts.platforms:
+        labels = p.labels
         problems = []
         for name, pattern in settings.required.items():
             if name not in labels or labels[name] in (None, ""):
@@ -77,10 +75,10 @@ def _check_labels(facts: Facts, settings: _Labels, _ctx: RuleContext) -> list[Ve
                 shown = str(labels[name])[:80]
                 problems.append(f"label {name}={shown!r} does not match {pattern.pattern!r}")
         if problems:
-            outcomes.append(Verdict(False, "; ".join(problems), p.get("platform")))
+            outcomes.append(Verdict(False, "; ".join(problems), p.platform))
         else:
             names = joined(list(settings.required))
-            outcomes.append(Verdict(True, f"has the labels {names}", p.get("platform")))
+            outcomes.append(Verdict(True, f"has the labels {names}", p.platform))
     return outcomes
 
 
@@ -93,17 +91,17 @@ def _parse_size(rule: PolicyRule, _base: Path) -> int:
         raise rule.error(str(error), key="max") from None
 
 
-def _check_size(facts: Facts, limit: int, _ctx: RuleContext) -> list[Verdict]:
+def _check_size(facts: ImageFacts, limit: int, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
-    for p in platforms_of(facts):
-        size = int(p.get("totalSize") or 0)
+    for p in facts.platforms:
+        size = p.total_size
         shown = f"{format_size(size)} compressed"
         if size > limit:
             message = f"{shown} ({size} bytes), above the limit of {format_size(limit)}"
-            outcomes.append(Verdict(False, message, p.get("platform")))
+            outcomes.append(Verdict(False, message, p.platform))
         else:
             message = f"{shown}, within the limit of {format_size(limit)}"
-            outcomes.append(Verdict(True, message, p.get("platform")))
+            outcomes.append(Verdict(True, message, p.platform))
     return outcomes
 
 
@@ -137,8 +135,8 @@ def _parse_platforms(rule: PolicyRule, _base: Path) -> _Platforms:
     return _Platforms(tuple(normalize_platform(w) for w in wanted), exact is not None)
 
 
-def _check_platforms(facts: Facts, settings: _Platforms, _ctx: RuleContext) -> list[Verdict]:
-    present = [normalize_platform(str(p.get("platform") or "")) for p in platforms_of(facts)]
+def _check_platforms(facts: ImageFacts, settings: _Platforms, _ctx: RuleContext) -> list[Verdict]:
+    present = [normalize_platform(p.platform or "") for p in facts.platforms]
     missing = [w for w in settings.wanted if w not in present]
     extra = [p for p in present if p not in settings.wanted] if settings.exact else []
     problems = []
@@ -177,34 +175,34 @@ def _allowed(media_type: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(media_type, pattern) for pattern in patterns)
 
 
-def _check_media_types(facts: Facts, settings: _MediaTypes, _ctx: RuleContext) -> list[Verdict]:
+def _check_media_types(
+    facts: ImageFacts, settings: _MediaTypes, _ctx: RuleContext
+) -> list[Verdict]:
     outcomes = []
-    top = str(facts.get("mediaType") or "")
+    top = facts.media_type
     if not _allowed(top, settings.manifests):
         why = " (Docker schema 1 is deprecated and unverifiable)" if mt.is_schema1(top) else ""
         outcomes.append(Verdict(False, f"the image is a {top!r}, not an allowed type{why}"))
-    for p in platforms_of(facts):
+    for p in facts.platforms:
         problems = []
-        own = str(p.get("mediaType") or "")
+        own = p.media_type
         if own != top and not _allowed(own, settings.manifests):
             problems.append(f"manifest type {own!r} is not allowed")
-        layers: list[dict[str, Any]] = p.get("layers") or []
+        layers = p.layers
         for number, layer in enumerate(layers, start=1):
-            kind = str(layer.get("mediaType") or "")
+            kind = layer.media_type
             if not _allowed(kind, settings.layers):
                 foreign = (
                     " (a foreign layer, fetched from outside the registry)"
-                    if ("foreign" in kind or "nondistributable" in kind or layer.get("urls"))
+                    if ("foreign" in kind or "nondistributable" in kind or layer.has_urls)
                     else ""
                 )
                 problems.append(f"layer {number} has type {kind!r}{foreign}")
         if problems:
-            outcomes.append(Verdict(False, "; ".join(problems), p.get("platform")))
+            outcomes.append(Verdict(False, "; ".join(problems), p.platform))
         else:
             outcomes.append(
-                Verdict(
-                    True, f"manifest and {len(layers)} layer(s) of allowed types", p.get("platform")
-                )
+                Verdict(True, f"manifest and {len(layers)} layer(s) of allowed types", p.platform)
             )
     return outcomes
 

@@ -7,12 +7,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from promoter.errors import InputError
 from promoter.oci.reference import parse_registry_reference
 from promoter.policy.declared import PolicyRule
-from promoter.policy.facts_doc import Facts
+from promoter.policy.imagefacts import ImageFacts, PlatformFacts
 from promoter.policy.results import Verdict
 from promoter.policy.rules.base import (
     RuleContext,
@@ -20,7 +19,6 @@ from promoter.policy.rules.base import (
     joined,
     option_bool,
     option_str_list,
-    platforms_of,
 )
 from promoter.units import parse_duration
 
@@ -32,11 +30,12 @@ CREATED = "org.opencontainers.image.created"
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$")
 
 
-def _annotation(facts: Facts, platform: dict[str, Any], key: str) -> str | None:
+def _annotation(facts: ImageFacts, platform: PlatformFacts, key: str) -> str | None:
     """An annotation of the platform's manifest, else a label of its config, else the index's."""
-    for source in (platform.get("annotations"), platform.get("labels"), facts.get("annotations")):
-        if isinstance(source, dict) and isinstance(source.get(key), str) and source[key]:
-            return str(source[key])
+    for source in (platform.annotations, platform.labels, facts.annotations):
+        value = source.get(key)
+        if isinstance(value, str) and value:
+            return value
     return None
 
 
@@ -71,9 +70,9 @@ def _parse_base(rule: PolicyRule, _base: Path) -> _Base:
     return _Base(tuple(allow or ()), require_digest)
 
 
-def _check_base(facts: Facts, settings: _Base, _ctx: RuleContext) -> list[Verdict]:
+def _check_base(facts: ImageFacts, settings: _Base, _ctx: RuleContext) -> list[Verdict]:
     outcomes = []
-    for p in platforms_of(facts):
+    for p in facts.platforms:
         name = _annotation(facts, p, BASE_NAME)
         digest = _annotation(facts, p, BASE_DIGEST)
         problems = []
@@ -92,11 +91,11 @@ def _check_base(facts: Facts, settings: _Base, _ctx: RuleContext) -> list[Verdic
             elif not _DIGEST.match(digest):
                 problems.append(f"{BASE_DIGEST} {digest[:80]!r} is not a digest")
         if problems:
-            outcomes.append(Verdict(False, "; ".join(problems), p.get("platform")))
+            outcomes.append(Verdict(False, "; ".join(problems), p.platform))
         else:
             shown = f"base {name!r}" if name else "base"
             pinned = f" pinned at {digest}" if digest else ""
-            outcomes.append(Verdict(True, f"{shown}{pinned}", p.get("platform")))
+            outcomes.append(Verdict(True, f"{shown}{pinned}", p.platform))
     return outcomes
 
 
@@ -113,13 +112,13 @@ def _parse_timestamp(text: str) -> datetime | None:
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
 
-def created_time(facts: Facts, platform: dict[str, Any]) -> tuple[str, str] | None:
+def created_time(facts: ImageFacts, platform: PlatformFacts) -> tuple[str, str] | None:
     """``(timestamp text, where it came from)``: the OCI created annotation, else config.created."""
     stamp = _annotation(facts, platform, CREATED)
     if stamp:
         return stamp, CREATED
-    created = platform.get("created")
-    if isinstance(created, str) and created:
+    created = platform.created
+    if created:
         return created, "config.created"
     return None
 
@@ -143,10 +142,10 @@ def _days(delta: timedelta) -> str:
     return f"{days:.1f} days" if days < 10 else f"{int(days)} days"
 
 
-def _check_age(facts: Facts, limit: timedelta, ctx: RuleContext) -> list[Verdict]:
+def _check_age(facts: ImageFacts, limit: timedelta, ctx: RuleContext) -> list[Verdict]:
     outcomes = []
-    for p in platforms_of(facts):
-        platform = p.get("platform")
+    for p in facts.platforms:
+        platform = p.platform
         found = created_time(facts, p)
         if found is None:
             outcomes.append(

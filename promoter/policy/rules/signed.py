@@ -14,7 +14,7 @@ from typing import Any
 
 from promoter.errors import InputError
 from promoter.policy.declared import PolicyRule
-from promoter.policy.facts_doc import Facts
+from promoter.policy.imagefacts import ImageFacts
 from promoter.policy.results import Verdict
 from promoter.policy.rules.base import RuleContext, RuleSpec
 from promoter.signing.cosign import verify_signatures
@@ -82,9 +82,11 @@ def key_names(keys: tuple[TrustedKey, ...]) -> str:
     return names[0] if len(names) == 1 else "any of " + ", ".join(names)
 
 
-def _check_signed(facts: Facts, keys: tuple[TrustedKey, ...], _ctx: RuleContext) -> list[Verdict]:
-    digest = str(facts.get("digest"))
-    signatures = facts.get("signatures") or []
+def _check_signed(
+    facts: ImageFacts, keys: tuple[TrustedKey, ...], _ctx: RuleContext
+) -> list[Verdict]:
+    digest = facts.digest
+    signatures = facts.section("signatures")
     checks = []
     for trusted in keys:
         found = verify_signatures(signatures, digest, trusted.key)

@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from promoter.policy.attestations import stored_envelope
 from promoter.policy.declared import PolicyRule
-from promoter.policy.facts_doc import Facts
+from promoter.policy.imagefacts import ImageFacts
 from promoter.policy.results import Verdict
 from promoter.policy.rules.attested import (
     names_digest,
@@ -76,14 +77,14 @@ def _parse_vulnerabilities(rule: PolicyRule, base: Path) -> _Vulnerabilities:
     return _Vulnerabilities(parsed, age, parse_keys(rule, base) if signed else ())
 
 
-def _describe(entry: Mapping[str, Any], what: str = "report") -> str:
+def _describe(entry: Mapping[str, object], what: str = "report") -> str:
     """``the trivy report sha256:0123456789ab (referrers)`` for messages."""
     kind = entry.get("format")
     named = f"{kind} {what}" if isinstance(kind, str) and kind != "unknown" else what
     return f"the {named} {str(entry.get('digest'))[:19]} ({entry.get('source')})"
 
 
-def _counts_problem(counts: Any) -> str | None:
+def _counts_problem(counts: object) -> str | None:
     if not isinstance(counts, Mapping) or not counts:
         return "its summary holds no counts per severity"
     for name, value in counts.items():
@@ -94,7 +95,7 @@ def _counts_problem(counts: Any) -> str | None:
     return None
 
 
-def _report_problem(report: Mapping[str, Any], now: datetime) -> str | None:
+def _report_problem(report: Mapping[str, object], now: datetime) -> str | None:
     """Why a summarised report cannot be judged, or None."""
     if report.get("error"):
         return f"{report['error']}; it is not counted as 0 findings"
@@ -116,10 +117,12 @@ def _report_problem(report: Mapping[str, Any], now: datetime) -> str | None:
     return None
 
 
-def _unsigned_reports(facts: Facts, now: datetime) -> tuple[list[Mapping[str, Any]], list[str]]:
+def _unsigned_reports(
+    facts: ImageFacts, now: datetime
+) -> tuple[list[Mapping[str, object]], list[str]]:
     """``(the reports that can be judged, the problems of those that cannot)``."""
     reports, problems = [], []
-    for entry in facts.get("vulnerabilityReports") or []:
+    for entry in facts.section("vulnerabilityReports"):
         if not isinstance(entry, Mapping):
             continue
         problem = _report_problem(entry, now)
@@ -135,19 +138,19 @@ def _unsigned_reports(facts: Facts, now: datetime) -> tuple[list[Mapping[str, An
 
 
 def _signed_report(
-    entry: Mapping[str, Any], facts: Facts, keys: tuple[TrustedKey, ...], now: datetime
-) -> tuple[Mapping[str, Any] | None, TrustedKey | None, str]:
+    entry: Mapping[str, object], facts: ImageFacts, keys: tuple[TrustedKey, ...], now: datetime
+) -> tuple[Mapping[str, object] | None, TrustedKey | None, str]:
     """``(the report as the verified statement says, the key, "")``; ``(None, None, why)``
     when it does not count (not signed by a trusted key, about another digest); ``(None,
     key, why)`` when a trusted key signed what cannot be judged."""
-    statement, key, problem = verified_statement(entry.get("envelope"), keys)
+    statement, key, problem = verified_statement(stored_envelope(entry.get("envelope")), keys)
     if key is None:
         return None, None, problem
     if statement is None:
         return None, key, problem
     if statement.get("predicateType") != VULN_PREDICATE:
         return None, None, "not a cosign vulnerability attestation"
-    if not names_digest(statement, str(facts.get("digest"))):
+    if not names_digest(statement, facts.digest):
         return None, None, "for another digest"
     kept = {k: v for k, v in entry.items() if k in ("source", "digest", "manifest", "envelope")}
     summary = summarize_report(statement, _registry_time(entry), "cosign-vuln")
@@ -156,18 +159,18 @@ def _signed_report(
     return (None, key, problem) if problem else (report, key, "")
 
 
-def _registry_time(entry: Mapping[str, Any]) -> str | None:
+def _registry_time(entry: Mapping[str, object]) -> str | None:
     created = entry.get("created")
     return created if isinstance(created, str) else None
 
 
 def _signed_reports(
-    facts: Facts, keys: tuple[TrustedKey, ...], now: datetime
-) -> tuple[list[tuple[Mapping[str, Any], TrustedKey]], list[str], list[str]]:
+    facts: ImageFacts, keys: tuple[TrustedKey, ...], now: datetime
+) -> tuple[list[tuple[Mapping[str, object], TrustedKey]], list[str], list[str]]:
     """``(verified reports with their key, problems of what a trusted key signed, why the
     rest do not count)``."""
     found, problems, skipped = [], [], []
-    entries = [e for e in facts.get("vulnerabilityReports") or [] if isinstance(e, Mapping)]
+    entries = facts.section("vulnerabilityReports")
     unread = [
         e for e, _ in unreadable_attestations(facts) if isinstance(e.get("envelope"), Mapping)
     ]
@@ -185,12 +188,12 @@ def _signed_reports(
     return found, problems, skipped
 
 
-def _stamped(report: Mapping[str, Any]) -> datetime | None:
+def _stamped(report: Mapping[str, object]) -> datetime | None:
     created = report.get("created")
     return _parse_timestamp(created) if isinstance(created, str) else None
 
 
-def _newest(reports: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+def _newest(reports: list[Mapping[str, object]]) -> Mapping[str, object]:
     stamped = [(stamp, r) for r in reports if (stamp := _stamped(r)) is not None]
     if stamped:
         return max(stamped, key=lambda pair: pair[0])[1]
@@ -230,7 +233,7 @@ def _judge(
 
 
 def _check_vulnerabilities(
-    facts: Facts, settings: _Vulnerabilities, ctx: RuleContext
+    facts: ImageFacts, settings: _Vulnerabilities, ctx: RuleContext
 ) -> list[Verdict]:
     signers: dict[int, str] = {}
     if settings.keys:
