@@ -24,6 +24,7 @@ from promoter import __version__
 from promoter.ci.boundary import Boundary
 from promoter.ci.service import ENV_CI, SERVICES, detect_service
 from promoter.cli import commands
+from promoter.cli.fastexit import finish, skip_teardown
 from promoter.cli.render import emit_error
 from promoter.cli.state import CliState, running
 from promoter.errors import (
@@ -196,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     code is known, writes the service's outputs, summary and annotations.
     """
     args = list(argv if argv is not None else sys.argv[1:])
+    if argv is None:  # the process is ours: end it without the interpreter's teardown
+        skip_teardown()
     state = CliState(debug="--debug" in args)
     try:
         state.ci = resolve_ci(args)
@@ -212,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with running(state), _sigterm_as_interrupt(), _notices(state):
             code = _main_with_ci(args, state)
+        if argv is None:
+            finish(code)
         sys.exit(code)
     finally:
         state.boundary.uninstall()
