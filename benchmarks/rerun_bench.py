@@ -10,8 +10,10 @@ load falls on all of them; the table shows the best and the median of the rounds
 It also counts each tool's requests (one run through the counting proxy of
 ``tests/support/fault_proxy.py``), splits promoter's time (interpreter start,
 imports by top package from ``-X importtime``, process start to first request,
-the requests, last request to exit) and reads the peak memory of one run of
-each under GNU time.
+the requests, last request to exit), reads the peak memory of one run of each
+under GNU time, and measures the CPU of copy's imports with each HTTP stack
+(httpx as promoter loads it, or ``http.client`` and ``ssl``): the most a
+transport on the standard library could save at start-up.
 
     .venv/bin/python benchmarks/rerun_bench.py [--runs 15] [--json FILE]
 """
@@ -19,6 +21,7 @@ each under GNU time.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import re
@@ -62,6 +65,7 @@ IMPORT_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 Argv = Callable[[str, str], list[str]]
+BEFORE = "promoter copy, before"
 
 
 def _promoter() -> list[str]:
@@ -70,11 +74,12 @@ def _promoter() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "promoter"]
 
 
-def tools() -> dict[str, Argv]:
-    """Each tool's command for (source host, destination host)."""
+def tools(before: Path | None = None) -> dict[str, Argv]:
+    """Each tool's command for (source host, destination host); with ``before``, also
+    promoter from that source tree (a folder holding ``promoter/``)."""
     promoter = _promoter()
 
-    def promoter_copy(src: str, dst: str) -> list[str]:
+    def promoter_copy(src: str, dst: str, promoter: list[str] = promoter) -> list[str]:
         return [*promoter, "copy", "-q", "-o", "json", "--insecure-registry", src,
                 "--insecure-registry", dst, f"{src}/src/multi:1", f"{dst}/dst/img:1"]  # fmt: skip
 
@@ -83,9 +88,15 @@ def tools() -> dict[str, Argv]:
                 "--dest-tls-verify=false", f"docker://{src}/src/multi:1",
                 f"docker://{dst}/dst/img:1"]  # fmt: skip
 
+    found: dict[str, Argv] = {"skopeo copy": skopeo_copy, "promoter copy": promoter_copy}
+    if before is not None:
+        entry = f"import sys; sys.path.insert(0, {str(before)!r}); " + (
+            "from promoter.cli.main import main; sys.exit(main())"
+        )
+        old = [sys.executable, "-c", entry]
+        found[BEFORE] = lambda s, d: promoter_copy(s, d, old)
     return {
-        "skopeo copy": skopeo_copy,
-        "promoter copy": promoter_copy,
+        **found,
         "least process (http.client)": lambda s, d: [*LEAST, f"{s}/src/multi:1", f"{d}/dst/img:1"],
         "python -c pass": lambda s, d: [sys.executable, "-c", "pass"],
     }
@@ -154,6 +165,37 @@ def import_split(argv: list[str], runs: int) -> dict[str, float]:
     return best
 
 
+#: What ``copy`` imports besides its HTTP client, then each HTTP stack on top; each
+#: process ends with ``os._exit`` as promoter's does (``promoter.cli.fastexit``).
+_COPY_IMPORTS = (
+    "import os, http.client, ssl, promoter.cli.main, promoter.cli.commands.copy, "
+    "promoter.cli.progress, promoter.transfer"
+)
+_END = "; os._exit(0)"
+HTTP_STACKS = {
+    "http.client + ssl (the standard library)": _COPY_IMPORTS + _END,
+    "httpx without httpcore (its types over http.client)": (
+        f"{_COPY_IMPORTS}; from promoter.registry.httpx_setup import _keep_the_cli_out; "
+        "_keep_the_cli_out(); import httpx" + _END
+    ),
+    "httpx + httpcore + h11 as promoter loads them": (
+        f"{_COPY_IMPORTS}; from promoter.registry.httpx_setup import prepare; prepare(); "
+        "import promoter.registry.deadline_transport" + _END
+    ),
+}
+
+
+def http_stack_cpu(runs: int) -> dict[str, float]:
+    """CPU seconds (the least of ``runs``, alternated) of copy's imports with each HTTP
+    stack: what a transport on ``http.client`` would save at start-up, at most."""
+    best: dict[str, float] = {}
+    for _ in range(runs):
+        for name, statement in HTTP_STACKS.items():
+            _, cpu, _ = run_once([sys.executable, "-c", statement])
+            best[name] = min(best.get(name, cpu), cpu)
+    return best
+
+
 def request_split(argv: list[str], proxies: Sequence[FaultProxy], runs: int) -> dict[str, float]:
     """promoter's run through the proxies: process start to first request, first to last
     request, last request to exit (the run with the least wall time of ``runs``)."""
@@ -215,7 +257,10 @@ def report(
 
 
 def split_rows(
-    interpreter: float, imports: dict[str, float], requests: dict[str, float]
+    interpreter: float,
+    imports: dict[str, float],
+    requests: dict[str, float],
+    stacks: dict[str, float],
 ) -> list[list[str]]:
     """promoter's time, taken apart."""
     rows = [["part of promoter copy (nothing to do)", "seconds"]]
@@ -233,6 +278,8 @@ def split_rows(
     )
     for part, seconds in requests.items():
         rows.append([f"through the proxies: {part}", f"{seconds:.3f}"])
+    for stack, seconds in stacks.items():
+        rows.append([f"CPU, copy's imports with {stack}", f"{seconds:.3f}"])
     return rows
 
 
@@ -240,8 +287,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="timed rounds (default 15)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument(
+        "--before",
+        metavar="DIR",
+        type=Path,
+        help="also time promoter from the source tree DIR (DIR/promoter), in the same rounds",
+    )
     args = parser.parse_args(argv)
     compile_promoter()
+    if args.before is not None:
+        compileall.compile_dir(str(args.before / "promoter"), quiet=1)
     if shutil.which("skopeo") is None:
         print("skopeo is required", file=sys.stderr)
         return 2
@@ -253,18 +308,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         registries, proxies, src, dst = seed(work)
         psrc, pdst = proxies[0].host, proxies[1].host
-        commands = {name: argv_of(src, dst) for name, argv_of in tools().items()}
+        commands = {name: argv_of(src, dst) for name, argv_of in tools(args.before).items()}
         print(f"timing {args.runs} alternated rounds ...", file=sys.stderr, flush=True)
         times = timed_rounds(commands, args.runs)
         rss = {name: peak_rss_mib(command) for name, command in commands.items()}
         requests = {
             name: count_requests(argv_of(psrc, pdst), proxies)
-            for name, argv_of in tools().items()
+            for name, argv_of in tools(args.before).items()
             if name != "python -c pass"
         }
         promoter = tools()["promoter copy"]
         imports = import_split(promoter(src, dst), max(3, args.runs // 3))
         split = request_split(promoter(psrc, pdst), proxies, max(3, args.runs // 3))
+        stacks = http_stack_cpu(args.runs)
     finally:
         for proxy in proxies:
             proxy.stop()
@@ -278,7 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(markdown_table(report(times, rss, requests)))
     print()
     interpreter = min(times["python -c pass"]["wall"])
-    print(markdown_table(split_rows(interpreter, imports, split)))
+    print(markdown_table(split_rows(interpreter, imports, split, stacks)))
     print()
     best = {n: min(t["wall"]) for n, t in times.items()}
     ours = best["promoter copy"]
@@ -292,6 +348,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"- {label}: {value:.2f} (target <= {limit:g}) {'ok' if value <= limit else 'MISSED'}"
         )
+    if BEFORE in times:
+        now, then = times["promoter copy"], times[BEFORE]
+        print(
+            f"- promoter now / before: best wall {ours / best[BEFORE]:.2f}, median wall "
+            f"{statistics.median(now['wall']) / statistics.median(then['wall']):.2f}, "
+            f"best CPU {min(now['cpu']) / min(then['cpu']):.2f}"
+        )
     for name, seen in requests.items():
         methods = sorted({line.split(" ")[0] for line in seen})
         by_method = [f"{m} x{sum(1 for x in seen if x.startswith(m + ' '))}" for m in methods]
@@ -302,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({
             "times": times, "peak_rss_mib": rss, "requests": requests, "imports": imports,
-            "split": split, "load": [load_start, load_end],
+            "split": split, "http_stacks": stacks, "load": [load_start, load_end],
         }, indent=2))  # fmt: skip
     return 0
 
