@@ -28,7 +28,6 @@ to stdout and stderr that is not one of its own service commands.
 
 from __future__ import annotations
 
-import html
 import re
 
 __all__ = [
@@ -90,7 +89,8 @@ def markdown_text(value: object) -> str:
     """A value from outside in Markdown running text or a table cell: one line, its HTML
     escaped and its Markdown markup shown as text, so it renders as the characters it is."""
     text = _CONTROL.sub(_escape_control, "" if value is None else str(value))
-    escaped = html.escape(text, quote=False)
+    # html.escape(text, quote=False), without importing html (and its entity tables) at start.
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # HTML-escaped first (&amp; &lt; &gt;: no entity holds a character escaped below).
     return _MARKDOWN.sub(r"\\\1", escaped)
 

@@ -1,7 +1,8 @@
 """The ``promoter`` command group and the one table from error to exit code.
 
-Command modules import heavy libraries (httpx, docker, git, jsonschema) inside
-their functions only, so ``promoter --help`` starts fast.
+A command's module is imported when that command runs (``promoter.cli.commands``),
+and command modules import heavy libraries (httpx, docker, git, jsonschema)
+inside their functions only, so ``promoter --help`` starts fast.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import click
 from promoter import __version__
 from promoter.ci.boundary import Boundary
 from promoter.ci.service import SERVICES, detect_service
-from promoter.cli.commands import COMMANDS
+from promoter.cli import commands
+from promoter.cli.fastexit import finish, skip_teardown
 from promoter.cli.render import emit_error
 from promoter.cli.state import CliState, running
 from promoter.environment import snapshot
@@ -138,11 +140,25 @@ def resolve_ci(argv: list[str], environ: Mapping[str, str] | None = None) -> str
 
 
 def _command_name(argv: list[str]) -> str:
-    names = {command.name for command in COMMANDS}
-    return next((arg for arg in argv if arg in names), "")
+    return next((arg for arg in argv if arg in commands.NAMES), "")
+
+
+class _Commands(click.Group):
+    """The command group; a command's module is imported when it is first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(commands.NAMES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in commands.NAMES:
+            command = commands.load(cmd_name)
+            _common_options(command)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
 
 
 @click.group(
+    cls=_Commands,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="promoter")
@@ -173,9 +189,6 @@ def _common_options(command: click.Command) -> None:
 
 
 cli.params += [_ci_option(), _timeout_option()]
-for _command in COMMANDS:
-    _common_options(_command)
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,6 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     code is known, writes the service's outputs, summary and annotations.
     """
     args = list(argv if argv is not None else sys.argv[1:])
+    if argv is None:  # the process is ours: end it without the interpreter's teardown
+        skip_teardown()
     state = CliState(debug="--debug" in args)
     try:
         state.ci = resolve_ci(args, state.environ)
@@ -199,6 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with running(state), _sigterm_as_interrupt(), _notices(state):
             code = _main_with_ci(args, state)
+        if argv is None:
+            finish(code)
         sys.exit(code)
     finally:
         state.boundary.uninstall()

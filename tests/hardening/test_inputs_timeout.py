@@ -21,8 +21,12 @@ def _commands(
     command: click.Command, path: tuple[str, ...] = ()
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     yield path, command
-    for name, sub in getattr(command, "commands", {}).items():
-        yield from _commands(sub, (*path, name))
+    if isinstance(command, click.Group):  # the top group loads its commands when asked
+        context = click.Context(command)
+        for name in command.list_commands(context):
+            sub = command.get_command(context, name)
+            assert sub is not None, name
+            yield from _commands(sub, (*path, name))
 
 
 @pytest.mark.parametrize(
@@ -32,7 +36,9 @@ def test_every_command_takes_timeout(path: tuple[str, ...]) -> None:
     command: click.Command = cli
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        found = command.get_command(click.Context(command), name)
+        assert found is not None
+        command = found
     assert "--timeout" in {opt for param in command.params for opt in param.opts}
 
 

@@ -10,7 +10,6 @@ import click
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
 from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
-from promoter.config.inputfile import MAX_FILE_BYTES, read_input_text
 from promoter.errors import ConfigError, InputError
 from promoter.units import format_size
 
@@ -141,6 +140,10 @@ def _note_docker_layout(doc: dict[str, Any], preserve_digests: bool) -> None:
 
 def _batch_text(batch: str) -> str:
     """The --batch file (or stdin for '-'): bounded, UTF-8 text, not binary."""
+    # Here, not at the top: promoter.config's package imports the pipeline model
+    # (dataclasses by the dozen), 10-15 % of a single copy's start-up.
+    from promoter.config.inputfile import MAX_FILE_BYTES, read_input_text
+
     if batch != "-":
         text = read_input_text(batch, what="batch file")
     else:

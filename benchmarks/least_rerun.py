@@ -1,0 +1,64 @@
+"""The least process that makes the requests of ``promoter copy`` with nothing to do.
+
+A floor for ``rerun_bench.py``, not a tool: the standard library only
+(``http.client``, ``hashlib``), plain HTTP, one keep-alive connection per
+registry. It makes the four requests promoter makes when the destination
+already holds the image: the ping of the source (``GET /v2/``), the source's
+manifest by tag, the ping of the destination, and a ``HEAD`` of the
+destination's tag; then it compares the destination's digest with the digest
+of the bytes it read. It checks nothing else, retries nothing and handles no
+authentication. Exit 0: the destination is up to date; 1: it is not.
+
+    python benchmarks/least_rerun.py SRC-HOST/REPO:TAG DST-HOST/REPO:TAG
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import sys
+
+ACCEPT = ", ".join(
+    (
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    )
+)
+
+
+def _split(reference: str) -> tuple[str, str, str]:
+    host, _, rest = reference.partition("/")
+    repository, _, tag = rest.rpartition(":")
+    return host, repository, tag
+
+
+def _ask(connection: http.client.HTTPConnection, method: str, path: str) -> tuple[int, bytes, str]:
+    connection.request(method, path, headers={"Accept": ACCEPT})
+    answer = connection.getresponse()
+    body = answer.read()
+    return answer.status, body, answer.getheader("Docker-Content-Digest") or ""
+
+
+def main(source: str, destination: str) -> int:
+    src_host, src_repo, src_tag = _split(source)
+    dst_host, dst_repo, dst_tag = _split(destination)
+    src = http.client.HTTPConnection(src_host, timeout=30)
+    dst = http.client.HTTPConnection(dst_host, timeout=30)
+    if _ask(src, "GET", "/v2/")[0] != 200:
+        raise SystemExit(f"least_rerun: {src_host} does not answer /v2/")
+    status, manifest, _ = _ask(src, "GET", f"/v2/{src_repo}/manifests/{src_tag}")
+    if status != 200:
+        raise SystemExit(f"least_rerun: {source}: HTTP {status}")
+    digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    if _ask(dst, "GET", "/v2/")[0] != 200:
+        raise SystemExit(f"least_rerun: {dst_host} does not answer /v2/")
+    status, _, present = _ask(dst, "HEAD", f"/v2/{dst_repo}/manifests/{dst_tag}")
+    src.close()
+    dst.close()
+    return 0 if status == 200 and present == digest else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
