@@ -39,7 +39,7 @@ from promoter.registry.layers.exchange import capped
 from promoter.registry.options import RegistryOptions, is_loopback, normalize_host
 from promoter.registry.ratelimit import shared_limiter
 from promoter.registry.stats import TransportStats
-from promoter.registry.trust import trust_key
+from promoter.registry.trust import TrustKey, trust_key
 
 if TYPE_CHECKING:
     import httpx
@@ -67,7 +67,7 @@ class RegistryTransport:
         self._storage: httpx.Client | None = None
         self._base: str | None = None
         if not self.insecure and options.transport is None:
-            options.trust_roots.load_early(trust_key(self.host, options))
+            options.trust_roots.load_early(self._trust_key())
         prepare()  # after the trust roots started loading: the two overlap
         deadline = options.exchange_deadline
         exchange = Exchange(self.http, self.stats, deadline)
@@ -112,7 +112,17 @@ class RegistryTransport:
     def verifying_context(self) -> ssl.SSLContext:
         """The verifying TLS context of this registry's trust roots, even when the
         registry itself is insecure: for the storage its blob reads redirect to."""
-        return self.options.trust_roots.context(trust_key(self.host, self.options))
+        return self.options.trust_roots.context(self._trust_key())
+
+    def _trust_key(self) -> TrustKey:
+        """This registry's trust roots: its own CA file, the run's, the environment's."""
+        ca_files = (self.options.config_for(self.host).ca_file, self.options.ca_file)
+        return trust_key(
+            ca_files,
+            loopback=is_loopback(self.host),
+            cert_file=self.options.cert_file,
+            cert_dir=self.options.cert_dir,
+        )
 
     def _make_client(self) -> httpx.Client:
         import httpx

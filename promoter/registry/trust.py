@@ -13,9 +13,9 @@ import contextlib
 import functools
 import ssl
 import threading
+from collections.abc import Iterable
 
 from promoter.errors import InputError
-from promoter.registry.options import RegistryOptions, is_loopback
 
 __all__ = ["TrustKey", "TrustRoots", "trust_key"]
 
@@ -23,13 +23,20 @@ __all__ = ["TrustKey", "TrustRoots", "trust_key"]
 TrustKey = tuple[tuple[str, ...], str | None, str | None]
 
 
-def trust_key(host: str, options: RegistryOptions) -> TrustKey:
-    """The roots ``host`` is verified against (the environment's not for loopback)."""
-    own = options.config_for(host).ca_file
-    ca_files = tuple(dict.fromkeys(f for f in (own, options.ca_file) if f))
-    if is_loopback(host):
-        return (ca_files, None, None)
-    return (ca_files, options.cert_file, options.cert_dir)
+def trust_key(
+    ca_files: Iterable[str | None],
+    *,
+    loopback: bool,
+    cert_file: str | None = None,
+    cert_dir: str | None = None,
+) -> TrustKey:
+    """The roots a host is verified against: its own and the run's CA files (in that
+    order, each once), plus the environment's roots (``SSL_CERT_FILE``/``SSL_CERT_DIR``,
+    as the run's settings give them) unless the host is ``loopback``."""
+    files = tuple(dict.fromkeys(f for f in ca_files if f))
+    if loopback:
+        return (files, None, None)
+    return (files, cert_file, cert_dir)
 
 
 @functools.lru_cache(maxsize=8)
