@@ -17,7 +17,7 @@ Public surface (stable; the copy engine and the policy checks build on it):
                      and ``docker-archive:PATH`` (``ArchiveSource``, read-only)
 ``open_target``      the ``Target`` a reference names
 ``DefaultCredentials`` where credentials come from (environment, pipeline ``auth``
-                     kind, Docker config, ``GITHUB_TOKEN``); see ``credentials``
+                     kind, Docker config, ``GITHUB_TOKEN``); see ``keychain``
 ``inspect_reference`` what a reference resolves to (``promoter inspect``)
 
 Every failure is a ``PromoterError``: ``RegistryError`` (status, OCI code,
@@ -31,12 +31,8 @@ from typing import TYPE_CHECKING
 
 from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.client import RegistryClient
-from promoter.registry.credentials import (
-    Credential,
-    CredentialProvider,
-    DefaultCredentials,
-    StaticCredentials,
-)
+from promoter.registry.credentials import Credential, CredentialProvider, StaticCredentials
+from promoter.registry.keychain import DefaultCredentials
 from promoter.registry.options import RegistryConfig, RegistryOptions, is_loopback
 from promoter.registry.pool import Registries
 from promoter.registry.retry import RetryPolicy

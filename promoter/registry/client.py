@@ -25,9 +25,10 @@ from promoter.oci.raw import RawManifest
 from promoter.oci.reference import Reference
 from promoter.registry.auth import pull_scope, push_scope
 from promoter.registry.blobs import BlobOperations
-from promoter.registry.credentials import Credential, CredentialProvider, DefaultCredentials
+from promoter.registry.credentials import Credential, CredentialProvider
 from promoter.registry.deadline import within
 from promoter.registry.failures import BrokenBody, broken_words
+from promoter.registry.keychain import DefaultCredentials
 from promoter.registry.memo import RunMemo, tags_page
 from promoter.registry.options import RegistryOptions, normalize_host
 from promoter.registry.transport import RegistryRequest, RegistryTransport

@@ -13,7 +13,7 @@ import pytest
 
 from promoter.errors import AuthError
 from promoter.registry import RegistryClient, RegistryOptions
-from promoter.registry.credentials import DefaultCredentials
+from promoter.registry.keychain import DefaultCredentials
 from promoter.registry.options import RegistryConfig
 from tests.support.registry import Registry
 from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER

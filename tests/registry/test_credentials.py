@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import ConfigError
-from promoter.registry.credentials import Credential, DefaultCredentials, host_env_prefix
+from promoter.registry.credentials import Credential
 from promoter.registry.dockerconfig import config_path
+from promoter.registry.keychain import DefaultCredentials, host_env_prefix
 from promoter.registry.options import RegistryConfig
 
 
