@@ -1,12 +1,21 @@
-"""Transport failures in words: which TLS problem, and what the user can do."""
+"""Transport failures in words (which TLS problem, and what the user can do), and
+whether a failed operation is worth running again."""
 
 from __future__ import annotations
 
 import ssl
 
-from promoter.errors import NetworkError
+from promoter.errors import NetworkError, RegistryError
+from promoter.registry.deadline import DeadlineExceeded
+from promoter.registry.retry import is_retryable_status
 
-__all__ = ["BrokenBody", "broken_words", "network_error", "ssl_failure"]
+__all__ = [
+    "BrokenBody",
+    "broken_words",
+    "is_retryable_error",
+    "network_error",
+    "ssl_failure",
+]
 
 
 #: What a transport exception means, in words (by class name, for httpx's and http.client's).
@@ -79,3 +88,18 @@ class BrokenBody(NetworkError):
             hint="the registry may be overloaded or restarting",
         )
         self.error = error
+
+
+def is_retryable_error(error: BaseException) -> bool:
+    """Whether an operation that failed with ``error`` is worth running again: the
+    connection broke beyond one request's retries (``NetworkError``), or the
+    registry's answer is in the table (a busy or failing registry; never a 401).
+    A spent deadline or a transfer under its speed floor is final: trying again
+    would take as long again."""
+    if isinstance(error, NetworkError):
+        return not isinstance(error, DeadlineExceeded)
+    return (
+        isinstance(error, RegistryError)
+        and error.status is not None
+        and is_retryable_status(error.status, error.code)
+    )

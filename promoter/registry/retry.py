@@ -7,6 +7,9 @@ with full jitter (``uniform(0, ceiling)``, so that many clients that failed
 together do not retry together), honour ``Retry-After``, and are bounded both
 in attempts and in total time.
 
+Whether a whole operation that failed is worth running again is
+``promoter.registry.failures.is_retryable_error``, by this table.
+
 Every retry of promoter goes through here: the request layer
 (``promoter.registry.layers.retry``), the resumed blob reads and uploads, the
 copy engine's whole-blob restarts and the promotion's race re-runs each keep
@@ -21,8 +24,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from promoter.errors import NetworkError, RegistryError
-
 __all__ = [
     "RETRYABLE_CODES",
     "RETRYABLE_EXCEPTIONS",
@@ -30,7 +31,6 @@ __all__ = [
     "WAIT_NOTICE",
     "Attempts",
     "RetryPolicy",
-    "is_retryable_error",
     "is_retryable_status",
     "parse_retry_after",
 ]
@@ -65,23 +65,6 @@ def is_retryable_status(status: int, code: str | None = None) -> bool:
         status in RETRYABLE_STATUSES
         or (status >= 500 and status != 501)
         or (code in RETRYABLE_CODES)
-    )
-
-
-def is_retryable_error(error: BaseException) -> bool:
-    """Whether an operation that failed with ``error`` is worth running again: the
-    connection broke beyond one request's retries (``NetworkError``), or the
-    registry's answer is in the table (a busy or failing registry; never a 401).
-    A spent deadline or a transfer under its speed floor is final: trying again
-    would take as long again."""
-    if isinstance(error, NetworkError):
-        from promoter.registry.deadline import DeadlineExceeded
-
-        return not isinstance(error, DeadlineExceeded)
-    return (
-        isinstance(error, RegistryError)
-        and error.status is not None
-        and is_retryable_status(error.status, error.code)
     )
 
 

@@ -27,8 +27,9 @@ from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, DigestMismatchError
 from promoter.registry.auth import push_scope
 from promoter.registry.blobs import BlobOpener, BlobSource
+from promoter.registry.failures import is_retryable_error
 from promoter.registry.layers import RegistryRequest
-from promoter.registry.retry import Attempts, is_retryable_error
+from promoter.registry.retry import Attempts
 
 if TYPE_CHECKING:
     from promoter.registry.options import RegistryOptions

@@ -28,7 +28,8 @@ from promoter.oci import Descriptor
 from promoter.oci.digest import DigestMismatchError, is_digest
 from promoter.oci.raw import RawManifest
 from promoter.registry.deadline import DeadlineExceeded
-from promoter.registry.retry import RetryPolicy, is_retryable_error
+from promoter.registry.failures import is_retryable_error
+from promoter.registry.retry import RetryPolicy
 from promoter.transfer.endpoints import Destination, Source
 from promoter.transfer.graph import walk
 from promoter.transfer.homes import BlobHomes
