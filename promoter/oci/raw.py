@@ -1,13 +1,21 @@
-"""``RawManifest``: manifest bytes with the media type and digest they were served with."""
+"""What every target reads and writes, as it is: ``RawManifest`` (manifest bytes with
+the media type and digest they were served with) and blob content (``BlobOpener``,
+``BlobSource``). Registry, OCI layout and archive targets share these types."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.manifest import Index, Manifest, parse_manifest
 
-__all__ = ["RawManifest"]
+__all__ = ["BlobOpener", "BlobSource", "RawManifest"]
+
+#: Reopen blob content from an offset (for resumable streaming uploads).
+BlobOpener = Callable[[int], Iterable[bytes]]
+#: What an upload accepts: the bytes, an opener, or pieces.
+BlobSource = bytes | BlobOpener | Iterable[bytes]
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from promoter.registry.blobs import BlobOpener, BlobSource
+from promoter.oci.raw import BlobOpener, BlobSource
 from promoter.registry.client import RegistryClient
 from promoter.registry.credentials import Credential, CredentialProvider, StaticCredentials
 from promoter.registry.keychain import DefaultCredentials

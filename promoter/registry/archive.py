@@ -31,9 +31,8 @@ from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.digest import Digest, Digester, DigestMismatchError, compute_digest
 from promoter.oci.manifest import sniff_media_type
-from promoter.oci.raw import RawManifest
+from promoter.oci.raw import BlobOpener, BlobSource, RawManifest
 from promoter.oci.reference import ArchiveReference, ImageReference
-from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.layout import index_problem
 
 __all__ = ["ArchiveSource", "layer_media_type"]

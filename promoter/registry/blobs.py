@@ -2,18 +2,19 @@
 
 ``get_blob`` streams as the bytes arrive and, when the connection breaks mid-body,
 goes on with a ``Range`` read from the last byte received. Uploads live in
-``promoter.registry.upload``; ``BlobOpener`` and ``BlobSource`` are the types
-they accept.
+``promoter.registry.upload``; ``BlobOpener`` and ``BlobSource`` (in
+``promoter.oci.raw``) are the types they accept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, Digester, DigestMismatchError
+from promoter.oci.raw import BlobOpener
 from promoter.registry.auth import pull_scope, push_scope
 from promoter.registry.deadline import speed_floor
 from promoter.registry.failures import BrokenBody, broken_words
@@ -26,12 +27,7 @@ if TYPE_CHECKING:
     from promoter.registry.options import RegistryOptions
     from promoter.registry.transport import RegistryTransport
 
-__all__ = ["BlobOpener", "BlobOperations", "BlobSource"]
-
-#: Reopen blob content from an offset (for resumable streaming uploads).
-BlobOpener = Callable[[int], Iterable[bytes]]
-#: What ``upload_blob`` accepts.
-BlobSource = bytes | BlobOpener | Iterable[bytes]
+__all__ = ["BlobOperations"]
 
 
 class BlobOperations:

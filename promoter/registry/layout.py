@@ -24,9 +24,8 @@ from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.digest import Digest, Digester, DigestMismatchError, compute_digest, is_digest
 from promoter.oci.manifest import Manifest, parse_manifest, sniff_media_type
-from promoter.oci.raw import RawManifest
+from promoter.oci.raw import BlobOpener, BlobSource, RawManifest
 from promoter.oci.reference import ImageReference, LayoutReference
-from promoter.registry.blobs import BlobOpener, BlobSource
 
 __all__ = ["REF_NAME", "LayoutTarget", "index_problem"]
 

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from promoter.errors import InputError, RegistryError
 from promoter.oci.descriptor import Descriptor
-from promoter.oci.raw import RawManifest
+from promoter.oci.raw import BlobOpener, BlobSource, RawManifest
 from promoter.oci.reference import (
     ArchiveReference,
     ImageReference,
@@ -22,7 +22,6 @@ from promoter.oci.reference import (
     Reference,
     parse_reference,
 )
-from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.client import RegistryClient
 from promoter.registry.pool import Registries
 

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, DigestMismatchError
+from promoter.oci.raw import BlobOpener, BlobSource
 from promoter.registry.auth import push_scope
-from promoter.registry.blobs import BlobOpener, BlobSource
 from promoter.registry.failures import is_retryable_error
 from promoter.registry.layers import RegistryRequest
 from promoter.registry.retry import Attempts

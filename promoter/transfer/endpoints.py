@@ -15,8 +15,7 @@ from promoter.errors import RegistryError
 from promoter.oci import Descriptor
 from promoter.oci import mediatypes as mt
 from promoter.oci.digest import is_digest
-from promoter.oci.raw import RawManifest
-from promoter.registry.blobs import BlobOpener
+from promoter.oci.raw import BlobOpener, RawManifest
 from promoter.registry.target import RepositoryTarget, Target
 
 __all__ = ["BlobOpener", "Destination", "Source", "TargetEndpoint"]
