@@ -175,12 +175,12 @@ _END = "; os._exit(0)"
 HTTP_STACKS = {
     "http.client + ssl (the standard library)": _COPY_IMPORTS + _END,
     "httpx without httpcore (its types over http.client)": (
-        f"{_COPY_IMPORTS}; from promoter.registry.httpx_setup import _keep_the_cli_out; "
+        f"{_COPY_IMPORTS}; from promoter.registry.transport.httpx_setup import _keep_the_cli_out; "
         "_keep_the_cli_out(); import httpx" + _END
     ),
     "httpx + httpcore + h11 as promoter loads them": (
-        f"{_COPY_IMPORTS}; from promoter.registry.httpx_setup import prepare; prepare(); "
-        "import promoter.registry.deadline_transport" + _END
+        f"{_COPY_IMPORTS}; from promoter.registry.transport.httpx_setup import prepare; prepare(); "
+        "import promoter.registry.transport.deadline_transport" + _END
     ),
 }
 

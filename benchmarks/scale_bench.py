@@ -68,7 +68,7 @@ if str(ROOT) not in sys.path:
 from _compiled import compile_promoter  # noqa: E402  (benchmarks/, this script's folder)
 from _report import markdown_table, write_bench_pipeline  # noqa: E402
 
-from promoter.registry.ratelimit import SPACING_MARGIN  # noqa: E402
+from promoter.registry.transport.ratelimit import SPACING_MARGIN  # noqa: E402
 from tests.support.fault_proxy import FaultProxy  # noqa: E402
 from tests.support.images import Image, make_image, random_layer  # noqa: E402
 from tests.support.rate_limit_proxy import RateLimitProxy  # noqa: E402

@@ -180,7 +180,7 @@ def test_registry_settings_of_a_plan_file(tmp_path: Path) -> None:
     """The registry table a plan file keeps (every auth kind), read back by ``apply``."""
     from promoter.config import load_pipeline
     from promoter.promote.plan import PromotionPlan
-    from promoter.registry.options import configs_from_settings
+    from promoter.registry.access.options import configs_from_settings
 
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     (tmp_path / "ca.pem").write_text("")

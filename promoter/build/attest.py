@@ -25,8 +25,8 @@ from promoter.signing.statement import PROVENANCE_PREDICATE, statement_bytes
 if TYPE_CHECKING:
     from promoter.build.spec import BuildSpec
     from promoter.config import Image, Pipeline
-    from promoter.registry.client import RegistryClient
-    from promoter.registry.pool import Registries
+    from promoter.registry.remote.client import RegistryClient
+    from promoter.registry.remote.pool import Registries
     from promoter.signing.keys import SigningKey
 
 __all__ = ["AttachFunction", "attest_image"]

@@ -24,7 +24,7 @@ from promoter.build.spec import BuildSpec
 from promoter.errors import BuildError
 
 if TYPE_CHECKING:
-    from promoter.registry.credentials import CredentialProvider
+    from promoter.registry.access.credentials import CredentialProvider
 
 __all__ = [
     "DOCKER_HUB_CONFIG_KEY",

@@ -22,7 +22,7 @@ from promoter.oci.digest import compute_digest
 from promoter.oci.manifest import Index, Manifest, parse_manifest
 from promoter.oci.raw import RawManifest
 from promoter.oci.reference import ArchiveReference, ImageReference, Reference
-from promoter.registry.options import RegistryOptions
+from promoter.registry.access.options import RegistryOptions
 from promoter.transfer import CopyOptions, CopyResult, TransferSession
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.engine import copy_content

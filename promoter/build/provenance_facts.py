@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from promoter.build.result import BuildResult
     from promoter.build.spec import BuildSpec
     from promoter.config import Image, Pipeline
-    from promoter.registry.pool import Registries
+    from promoter.registry.remote.pool import Registries
 
 __all__ = [
     "RunFacts",

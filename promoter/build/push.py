@@ -23,11 +23,11 @@ from promoter.build.result import BuildResult
 from promoter.build.spec import BuildSpec
 from promoter.errors import BuildError
 from promoter.oci import Reference, parse_reference
-from promoter.registry.client import default_credentials
+from promoter.registry.remote.client import default_credentials
 from promoter.transfer import CopyOptions, TransferSession, copy_content
 
 if TYPE_CHECKING:
-    from promoter.registry.options import RegistryOptions
+    from promoter.registry.access.options import RegistryOptions
 
 __all__ = ["StagingPusher", "build_credentials"]
 

@@ -82,7 +82,7 @@ def _set_max_rps(ctx: click.Context, _param: click.Parameter, values: tuple[str,
     if not values:
         return
     # Here, not at the top: the registry options bring ssl and socket, which --help does without.
-    from promoter.registry.options import parse_rate_limits
+    from promoter.registry.access.options import parse_rate_limits
 
     parse_rate_limits(values)  # InputError (exit 2, one line) for a bad entry
     ctx.ensure_object(CliState).max_rps.extend(values)

@@ -36,8 +36,8 @@ from promoter.pipeline.settings import (
     run_environ,
 )
 from promoter.redaction import secrets
-from promoter.registry.options import RegistryOptions
-from promoter.registry.pool import Registries
+from promoter.registry.access.options import RegistryOptions
+from promoter.registry.remote.pool import Registries
 from promoter.signing.configured import load_signing_key
 from promoter.signing.keys import SigningKey
 from promoter.signing.provenance import SourceFacts, builder_id

@@ -12,7 +12,7 @@ from promoter.errors import InputError
 from promoter.oci.reference import parse_registry_reference
 from promoter.pipeline.settings import registry_hosts, registry_options
 from promoter.promote.history import History, repository_history, tag_history
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 from promoter.settings import Settings
 
 __all__ = ["history"]

@@ -30,7 +30,7 @@ from promoter.pipeline.policies import PolicyChecker
 from promoter.promote import ImagePlan, PromotionPlan, TagTarget, block, plan_actions
 from promoter.promote.sign import SignTarget, plan_signs
 from promoter.promote.when import when_applies
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 from promoter.tagging import GitContext, RepositoryInfo, expand_template
 from promoter.tagging.engine import Metadata
 from promoter.tagging.stage import image_metadata

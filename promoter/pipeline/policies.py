@@ -11,7 +11,7 @@ from promoter.policy.facts import gather_facts
 from promoter.policy.imagecheck import pipeline_rules
 from promoter.policy.results import CheckReport
 from promoter.policy.rules import CompiledRule, RuleContext, compile_rules
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 
 if TYPE_CHECKING:
     from promoter.config import Pipeline

@@ -123,7 +123,7 @@ def _requests(registries: Any, plan: PrunePlan) -> dict[str, int]:
 
 def plan_prune(request: PruneRequest) -> PruneReport:
     """Plan the deletes of every staging repository with a retention; apply when asked."""
-    from promoter.registry.pool import Registries
+    from promoter.registry.remote.pool import Registries
 
     started = time.monotonic()
     now = request.now or datetime.now(timezone.utc)
@@ -214,7 +214,7 @@ def apply_prune_file(
 ) -> PruneReport:
     """``promoter apply prune.json``: delete exactly what the plan lists, each checked again,
     after holding the plan to its pipeline file (``pipeline_file``, else the one it names)."""
-    from promoter.registry.pool import Registries
+    from promoter.registry.remote.pool import Registries
 
     started = time.monotonic()
     plan = load_prune_plan(path)

@@ -22,7 +22,7 @@ from promoter.oci.reference import parse_registry_reference
 from promoter.pipeline.policies import PolicyChecker
 from promoter.policy.results import CheckReport
 from promoter.promote.plan import ImagePlan, PromotionPlan
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 from promoter.untrusted import one_line
 
 if TYPE_CHECKING:

@@ -27,7 +27,7 @@ from promoter.promote import ApplyOptions, ImagePlan, PromotionPlan, TagAction, 
 from promoter.promote.plan import RollbackInfo
 from promoter.promote.rollback import RuleTarget, check_promoted, find_target, rule_targets
 from promoter.promote.stopping import StopRequest
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 from promoter.settings import Settings
 from promoter.tagging import detect_context
 

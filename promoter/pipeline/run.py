@@ -34,7 +34,7 @@ from promoter.pipeline.shards import finish_checks
 from promoter.promote import ApplyOptions, apply_plan, load_plan
 from promoter.promote.apply import check_provenance
 from promoter.promote.stopping import StopRequest
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 from promoter.settings import Settings
 from promoter.tagging import detect_context
 from promoter.tagging.stage import image_metadata, pipeline_tags, select_images

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from promoter.build.stage import BuildLog
     from promoter.config import Pipeline
     from promoter.promote.stopping import StopRequest
-    from promoter.registry.options import RegistryOptions
+    from promoter.registry.access.options import RegistryOptions
     from promoter.transfer import ProgressListener
 
 __all__ = [
@@ -112,7 +112,7 @@ def registry_options(
     and the run's settings (see ``run_settings``)."""
     # Here, not at the top: the CLI names STAGES before it parses anything, and the
     # registry options bring ssl, socket and email, which ``promoter --help`` does without.
-    from promoter.registry.options import RegistryOptions, configs_from_settings
+    from promoter.registry.access.options import RegistryOptions, configs_from_settings
 
     return RegistryOptions.from_settings(
         run_settings(settings),

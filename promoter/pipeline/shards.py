@@ -26,7 +26,7 @@ from promoter.promote import PromotionPlan, load_plan
 from promoter.promote.apply import check_provenance, plan_homes
 from promoter.promote.freshness import check_freshness
 from promoter.promote.shard import ShardReport, ShardSpec, require_complete, run_shard
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 from promoter.settings import Settings
 
 if TYPE_CHECKING:

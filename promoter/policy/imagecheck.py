@@ -26,7 +26,7 @@ from promoter.settings import Settings
 
 if TYPE_CHECKING:
     from promoter.config import Pipeline
-    from promoter.registry.options import RegistryOptions
+    from promoter.registry.access.options import RegistryOptions
 
 __all__ = ["CheckRequest", "check_image", "fetch_facts", "pipeline_rules"]
 
@@ -65,7 +65,7 @@ def pipeline_rules(pipeline: Pipeline) -> list[PolicyRule]:
 
 
 def _registry_options(request: CheckRequest, pipeline: Pipeline | None) -> RegistryOptions:
-    from promoter.registry.options import RegistryOptions, configs_from_settings
+    from promoter.registry.access.options import RegistryOptions, configs_from_settings
 
     configs = configs_from_settings(pipeline.registry_settings()) if pipeline is not None else []
     settings = request.settings or Settings.from_environ(snapshot())
@@ -79,7 +79,7 @@ def _registry_options(request: CheckRequest, pipeline: Pipeline | None) -> Regis
 
 def fetch_facts(reference: str, options: RegistryOptions | None = None) -> Facts:
     """Gather the facts of a registry reference; the request count goes in ``gathered``."""
-    from promoter.registry.client import RegistryClient  # httpx: not for saved facts
+    from promoter.registry.remote.client import RegistryClient  # httpx: not for saved facts
 
     parsed = parse_reference(reference)
     if not isinstance(parsed, Reference):

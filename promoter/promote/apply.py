@@ -46,8 +46,8 @@ from promoter.promote.source import SharedSource
 from promoter.promote.stopping import Stopped, StopRequest, WatchingListener
 from promoter.promote.tagphase import moved_immutable, tag_and_record
 from promoter.promote.verify import content_of, verify_content
-from promoter.registry.pool import Registries
-from promoter.registry.retry import RetryPolicy
+from promoter.registry.access.retry import RetryPolicy
+from promoter.registry.remote.pool import Registries
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer import BlobHomes, CopyOptions, ProgressListener, copy_content
 from promoter.transfer.endpoints import TargetEndpoint

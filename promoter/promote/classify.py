@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from promoter.oci import Reference
 from promoter.promote.plan import WRITING_ACTIONS, SignAction, TagAction
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 
 __all__ = ["TagTarget", "block", "classify", "plan_actions"]
 

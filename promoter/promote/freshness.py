@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 from promoter.errors import RefusedError
 from promoter.oci.reference import parse_registry_reference
 from promoter.promote.plan import ImagePlan, PromotionPlan
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 
 __all__ = ["StalePlanError", "check_freshness"]
 

@@ -24,7 +24,7 @@ from promoter.errors import InputError, RegistryError
 from promoter.oci import Reference
 from promoter.oci import mediatypes as mt
 from promoter.promote.record import PROMOTION_ARTIFACT_TYPE
-from promoter.registry.client import RegistryClient
+from promoter.registry.remote.client import RegistryClient
 
 __all__ = [
     "MAX_RECORD_BYTES",

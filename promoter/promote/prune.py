@@ -24,7 +24,7 @@ from promoter.promote.survey import parse_created, referrer_tag
 
 if TYPE_CHECKING:
     from promoter.config.model import Retention
-    from promoter.registry.pool import Registries
+    from promoter.registry.remote.pool import Registries
 
 __all__ = [
     "PRUNE_FORMAT",

@@ -24,8 +24,8 @@ from promoter.promote.survey import Stored, Survey, referrer_tag
 
 if TYPE_CHECKING:
     from promoter.config.model import Retention
-    from promoter.registry.client import RegistryClient
-    from promoter.registry.pool import Registries
+    from promoter.registry.remote.client import RegistryClient
+    from promoter.registry.remote.pool import Registries
 
 __all__ = [
     "PruneEntry",
@@ -221,7 +221,7 @@ def _referrer_steps(
         fetched = client.get_manifest(base.with_tag(tag))
         listed: list[str] = []
         if kind == "referrers index":
-            from promoter.registry.client import parse_index_descriptors
+            from promoter.registry.remote.client import parse_index_descriptors
 
             listed = [d.digest for d in parse_index_descriptors(fetched.raw, str(base))]
         yield Step(fetched.digest, kind, (tag,))

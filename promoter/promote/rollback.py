@@ -34,7 +34,7 @@ from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.report import DestinationResult, ImageResult, PromotionReport
 from promoter.promote.stopping import Stopped
 from promoter.promote.tagphase import tag_and_record
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 
 if TYPE_CHECKING:
     from promoter.config import Pipeline

@@ -34,7 +34,7 @@ from promoter.oci import Descriptor
 from promoter.oci.reference import parse_registry_reference
 from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.verify import content_of
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.homes import BlobHomes

@@ -23,7 +23,7 @@ from promoter.errors import InputError
 from promoter.oci import Descriptor, Reference
 from promoter.oci.reference import parse_registry_reference
 from promoter.promote.plan import SignAction
-from promoter.registry.pool import Registries
+from promoter.registry.remote.pool import Registries
 from promoter.signing.attach import Attached, attach_signature, signed_by
 from promoter.signing.configured import load_signing_key
 from promoter.signing.keys import SigningKey

@@ -23,7 +23,7 @@ from promoter.errors import RegistryError
 from promoter.oci.reference import Reference
 
 if TYPE_CHECKING:
-    from promoter.registry.client import RegistryClient
+    from promoter.registry.remote.client import RegistryClient
 
 __all__ = [
     "CREATED",

@@ -30,26 +30,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from promoter.oci.raw import BlobOpener, BlobSource
-from promoter.registry.client import RegistryClient
-from promoter.registry.credentials import Credential, CredentialProvider, StaticCredentials
-from promoter.registry.keychain import DefaultCredentials
-from promoter.registry.options import RegistryConfig, RegistryOptions, is_loopback
-from promoter.registry.pool import Registries
-from promoter.registry.retry import RetryPolicy
+from promoter.registry.access.credentials import Credential, CredentialProvider, StaticCredentials
+from promoter.registry.access.keychain import DefaultCredentials
+from promoter.registry.access.options import RegistryConfig, RegistryOptions, is_loopback
+from promoter.registry.access.retry import RetryPolicy
+from promoter.registry.remote.client import RegistryClient
+from promoter.registry.remote.pool import Registries
 from promoter.registry.target import RepositoryTarget, Target, open_target
-from promoter.registry.transport import TransportStats
+from promoter.registry.transport.transport import TransportStats
 
 if TYPE_CHECKING:
-    from promoter.registry.archive import ArchiveSource
     from promoter.registry.inspect import Inspection, inspect_reference
-    from promoter.registry.layout import LayoutTarget
+    from promoter.registry.local.archive import ArchiveSource
+    from promoter.registry.local.layout import LayoutTarget
 
 #: Loaded on first use: a copy between registries never needs tarfile and gzip.
 _LAZY = {
-    "ArchiveSource": "promoter.registry.archive",
+    "ArchiveSource": "promoter.registry.local.archive",
     "Inspection": "promoter.registry.inspect",
     "inspect_reference": "promoter.registry.inspect",
-    "LayoutTarget": "promoter.registry.layout",
+    "LayoutTarget": "promoter.registry.local.layout",
 }
 
 

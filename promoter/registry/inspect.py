@@ -14,8 +14,8 @@ from promoter.errors import InputError
 from promoter.oci.manifest import Index, Manifest
 from promoter.oci.raw import RawManifest
 from promoter.oci.reference import parse_reference
-from promoter.registry.options import RegistryOptions
-from promoter.registry.pool import Registries
+from promoter.registry.access.options import RegistryOptions
+from promoter.registry.remote.pool import Registries
 from promoter.registry.target import Target, open_target
 
 __all__ = ["Inspection", "PlatformEntry", "inspect_reference"]

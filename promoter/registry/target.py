@@ -22,8 +22,8 @@ from promoter.oci.reference import (
     Reference,
     parse_reference,
 )
-from promoter.registry.client import RegistryClient
-from promoter.registry.pool import Registries
+from promoter.registry.remote.client import RegistryClient
+from promoter.registry.remote.pool import Registries
 
 __all__ = ["RepositoryTarget", "Target", "open_target"]
 
@@ -179,7 +179,7 @@ def open_target(
             raise RegistryError("a registry reference needs a Registries pool")
         return RepositoryTarget(registries.client(reference.registry), reference)
     if isinstance(reference, LayoutReference):
-        from promoter.registry.layout import LayoutTarget
+        from promoter.registry.local.layout import LayoutTarget
 
         return LayoutTarget(reference, create=for_writing)
     if isinstance(reference, ArchiveReference):
@@ -188,7 +188,7 @@ def open_target(
                 f"{reference}: docker-archive is read-only here",
                 hint="write to a registry or to oci:PATH[:TAG] instead",
             )
-        from promoter.registry.archive import ArchiveSource
+        from promoter.registry.local.archive import ArchiveSource
 
         return ArchiveSource(reference)
     raise InputError(f"unsupported reference {reference!r}")

@@ -50,7 +50,7 @@ from promoter.transfer.referrers import add_to_fallback_index
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 
-    from promoter.registry.client import RegistryClient
+    from promoter.registry.remote.client import RegistryClient
 
 __all__ = [
     "ATTESTATION_ARTIFACT_TYPE",

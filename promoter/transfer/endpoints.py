@@ -206,9 +206,9 @@ class TargetEndpoint:
     def pipe_blob(
         self, descriptor: Descriptor, source: Source, advanced: Callable[[int], None]
     ) -> bool:
-        """From one registry into this one through ``promoter.registry.pipe``, for
+        """From one registry into this one through ``promoter.registry.remote.pipe``, for
         blobs of ``PIPE_MIN_SIZE`` and more; False when it does not apply."""
-        from promoter.registry.pipe import PIPE_MIN_SIZE, PipeUnavailable, pipe_blob
+        from promoter.registry.remote.pipe import PIPE_MIN_SIZE, PipeUnavailable, pipe_blob
 
         mine, theirs = self.target, getattr(source, "target", None)
         if (
@@ -254,8 +254,8 @@ _PROBE_DIGEST = "sha256:" + "0" * 64
 
 
 def _probe_referrers_api(target: RepositoryTarget) -> bool:
-    from promoter.registry.auth import pull_scope
-    from promoter.registry.layers import RegistryRequest
+    from promoter.registry.transport.auth import pull_scope
+    from promoter.registry.transport.layers import RegistryRequest
 
     client = target.client
     response = client.transport.send(

@@ -27,9 +27,9 @@ from promoter.errors import NetworkError, RegistryError, TagConflict
 from promoter.oci import Descriptor
 from promoter.oci.digest import DigestMismatchError, is_digest
 from promoter.oci.raw import RawManifest
-from promoter.registry.deadline import DeadlineExceeded
-from promoter.registry.failures import is_retryable_error
-from promoter.registry.retry import RetryPolicy
+from promoter.registry.access.retry import RetryPolicy
+from promoter.registry.transport.deadline import DeadlineExceeded
+from promoter.registry.transport.failures import is_retryable_error
 from promoter.transfer.endpoints import Destination, Source
 from promoter.transfer.graph import walk
 from promoter.transfer.homes import BlobHomes

@@ -29,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from promoter.registry.options import normalize_host
+from promoter.registry.access.options import normalize_host
 
 __all__ = ["BlobHomes", "Ticket"]
 

@@ -2,7 +2,7 @@
 
 Connections and tokens are reused across every copy of a session (a promotion
 to three regions, fifty images in one run): one ``RegistryClient`` per host,
-from ``promoter.registry.pool.Registries``. So are blob homes: a blob that
+from ``promoter.registry.remote.pool.Registries``. So are blob homes: a blob that
 several copies of a session need in one registry is uploaded once and mounted
 by the others (``promoter.transfer.homes``).
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from promoter.errors import InputError, PromoterError
 from promoter.oci import Reference, parse_reference
 from promoter.oci.reference import ImageReference, LayoutReference
-from promoter.registry.options import RegistryOptions
-from promoter.registry.pool import Registries
+from promoter.registry.access.options import RegistryOptions
+from promoter.registry.remote.pool import Registries
 from promoter.registry.target import open_target
 from promoter.transfer.convert import OciSource
 from promoter.transfer.endpoints import TargetEndpoint

@@ -224,7 +224,7 @@ def test_args_are_split_as_a_shell_would_without_expansion() -> None:
 
 @pytest.mark.usefixtures("node")
 def test_host_variables_are_named_as_promoter_reads_them() -> None:
-    from promoter.registry.keychain import host_env_prefix
+    from promoter.registry.access.keychain import host_env_prefix
 
     hosts = ["127.0.0.1:5000", "myreg.azurecr.io", "[::1]:443", "Reg-1.example:8443"]
     got = _lib(f"{json.dumps(hosts)}.map((h) => lib.hostEnvPrefix(h))")

@@ -467,7 +467,7 @@ def test_a_registry_secret_is_never_written(
     production = registry_factory()
     image = make_image(seed="secret", user="1000")
     from promoter.registry import RegistryClient, RegistryOptions
-    from promoter.registry.keychain import DefaultCredentials
+    from promoter.registry.access.keychain import DefaultCredentials
 
     login = {"PROMOTER_REGISTRY_USERNAME": "bob", "PROMOTER_REGISTRY_PASSWORD": password}
     options = RegistryOptions(ca_file=tls.ca, credentials=DefaultCredentials(environ=login))

@@ -166,7 +166,7 @@ def test_private_docker_config_removed_on_error(tmp_path: Path) -> None:
 
 def test_lookup_over_the_registry_credential_provider() -> None:
     from promoter.build.credentials import lookup_from_provider
-    from promoter.registry.credentials import Credential, StaticCredentials
+    from promoter.registry.access.credentials import Credential, StaticCredentials
 
     provider = StaticCredentials(
         {

@@ -10,7 +10,7 @@ import pytest
 
 from promoter.build import BuildSpec, ExecutorSettings, build_image
 from promoter.build.push import StagingPusher
-from promoter.registry.options import RegistryOptions
+from promoter.registry.access.options import RegistryOptions
 from tests.build.test_cli_build import _promoter, make_checkout
 from tests.support.registry import Registry
 

@@ -16,8 +16,8 @@ import pytest
 
 from promoter.config import load_pipeline
 from promoter.pipeline.builds import BuildSettings, SilentBuildLog, build_images
-from promoter.registry.options import RegistryOptions
-from promoter.registry.pool import Registries
+from promoter.registry.access.options import RegistryOptions
+from promoter.registry.remote.pool import Registries
 from promoter.signing.keys import SigningKey, generate_key_pair, load_private_key, load_public_key
 from promoter.signing.statement import LOCAL_BUILDER
 from promoter.tagging.stage import pipeline_tags

@@ -6,8 +6,8 @@ import pytest
 
 from promoter.build.dockerfile import base_images
 from promoter.build.provenance_facts import resolve_base_images
-from promoter.registry.options import RegistryOptions
-from promoter.registry.pool import Registries
+from promoter.registry.access.options import RegistryOptions
+from promoter.registry.remote.pool import Registries
 from tests.support.images import make_image, make_platform_index, push_http
 from tests.support.registry import Registry, free_port
 

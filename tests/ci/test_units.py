@@ -174,8 +174,8 @@ def test_a_multi_line_secret_is_masked_line_by_line(service: str) -> None:
 
 
 def test_a_credential_is_redacted_in_its_basic_header_form() -> None:
-    from promoter.registry.auth import basic_header
-    from promoter.registry.credentials import Credential
+    from promoter.registry.access.credentials import Credential
+    from promoter.registry.transport.auth import basic_header
 
     Credential("robot", "pa55-w0rd-for-basic", source="test")
     header = basic_header("robot", "pa55-w0rd-for-basic")

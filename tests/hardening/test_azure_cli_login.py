@@ -13,8 +13,8 @@ import pytest
 
 from promoter.errors import AuthError
 from promoter.registry import RegistryClient, RegistryOptions
-from promoter.registry.keychain import DefaultCredentials
-from promoter.registry.options import RegistryConfig
+from promoter.registry.access.keychain import DefaultCredentials
+from promoter.registry.access.options import RegistryConfig
 from tests.support.registry import Registry
 from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER
 from tests.support.token_server import TokenServer

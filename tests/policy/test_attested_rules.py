@@ -211,8 +211,8 @@ def test_provenance_without_a_commit_to_compare_fails(
 def test_attestations_written_by_promoter_attach_are_read_in_both_forms(
     seeded: Seeded, tmp_path: Path
 ) -> None:
-    from promoter.registry.client import RegistryClient
-    from promoter.registry.options import RegistryOptions
+    from promoter.registry.access.options import RegistryOptions
+    from promoter.registry.remote.client import RegistryClient
     from promoter.signing.attach import attach_attestation
     from promoter.signing.dsse import parse_envelope
 

@@ -29,7 +29,7 @@ def test_check_through_tls_and_htpasswd(
     image = make_image(seed="check-auth", user="app")
     env = {"PROMOTER_REGISTRY_USERNAME": "bob", "PROMOTER_REGISTRY_PASSWORD": password}
     from promoter.registry import RegistryClient, RegistryOptions
-    from promoter.registry.keychain import DefaultCredentials
+    from promoter.registry.access.keychain import DefaultCredentials
 
     options = RegistryOptions(ca_file=tls.ca, credentials=DefaultCredentials(environ=env))
     with RegistryClient(secure.host, options) as client:

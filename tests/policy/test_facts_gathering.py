@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from promoter.policy.imagecheck import fetch_facts
-from promoter.registry.options import RegistryOptions
+from promoter.registry.access.options import RegistryOptions
 from tests.policy.crafting import attach, generate_key, push, signature_image
 from tests.support.fault_proxy import FaultProxy
 from tests.support.images import Image, make_artifact, make_image, make_index

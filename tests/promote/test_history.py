@@ -111,8 +111,8 @@ def test_a_record_without_previous_is_shown_and_ends_the_walk(
 ) -> None:
     from promoter.oci.reference import parse_registry_reference
     from promoter.promote.record import RecordWriter
-    from promoter.registry.client import RegistryClient
-    from promoter.registry.options import RegistryOptions
+    from promoter.registry.access.options import RegistryOptions
+    from promoter.registry.remote.client import RegistryClient
     from promoter.registry.target import RepositoryTarget
     from promoter.transfer.endpoints import TargetEndpoint
 
@@ -168,8 +168,8 @@ def test_history_reads_records_through_the_referrers_api(
 
     from promoter.oci.reference import parse_registry_reference
     from promoter.promote.history import tag_history
-    from promoter.registry.client import RegistryClient
-    from promoter.registry.options import RegistryOptions
+    from promoter.registry.access.options import RegistryOptions
+    from promoter.registry.remote.client import RegistryClient
     from tests.promote.project import fallback_index
     from tests.support.fault_transport import FaultTransport, Rule
 

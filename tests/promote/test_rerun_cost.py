@@ -64,7 +64,7 @@ def test_first_promotion_reads_each_blob_once_and_asks_nothing_twice(
         assert done.returncode == 0, done.stderr
         blob_reads = [p for m, p in _api_calls(s) if m == "GET" and "/blobs/" in p]
         # Each layer once for both productions; the config once too: the copy takes the
-        # bytes the checks read (the run's memo, promoter/registry/memo.py).
+        # bytes the checks read (the run's memo, promoter/registry/remote/memo.py).
         for layer in image.layer_digests:
             assert blob_reads.count(f"/v2/web/blobs/{layer}") == 1, blob_reads
         assert blob_reads.count(f"/v2/web/blobs/{image.config_digest}") == 1, blob_reads

@@ -21,8 +21,8 @@ from promoter.cli.main import exit_code_for
 from promoter.errors import AuthError, NetworkError, PromoterError, RegistryError
 from promoter.oci import Reference
 from promoter.registry import RegistryClient, RegistryConfig, RegistryOptions
-from promoter.registry.keychain import DefaultCredentials, host_env_prefix
-from promoter.registry.retry import RetryPolicy
+from promoter.registry.access.keychain import DefaultCredentials, host_env_prefix
+from promoter.registry.access.retry import RetryPolicy
 from tests.support.images import make_image
 from tests.support.oci_store import push_with_client
 from tests.support.registry import Registry

@@ -7,8 +7,8 @@ import time
 
 import httpx
 
-from promoter.registry.challenge import parse_challenge
-from promoter.registry.retry import RetryPolicy, parse_retry_after
+from promoter.registry.access.retry import RetryPolicy, parse_retry_after
+from promoter.registry.transport.challenge import parse_challenge
 
 
 def test_bearer_challenge() -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from promoter.errors import ConfigError
-from promoter.registry.credentials import Credential
-from promoter.registry.dockerconfig import config_path
-from promoter.registry.keychain import DefaultCredentials, host_env_prefix
-from promoter.registry.options import RegistryConfig
+from promoter.registry.access.credentials import Credential
+from promoter.registry.access.dockerconfig import config_path
+from promoter.registry.access.keychain import DefaultCredentials, host_env_prefix
+from promoter.registry.access.options import RegistryConfig
 
 
 def _config(tmp_path: Path, document: dict[str, object]) -> dict[str, str]:
@@ -90,7 +90,7 @@ def test_azure_sources() -> None:
     import importlib.util
 
     from promoter.errors import AuthError
-    from promoter.registry.azure import _default_entra_token
+    from promoter.registry.access.azure import _default_entra_token
 
     kinds = {"acr.example": RegistryConfig("acr.example", auth="azure")}
     environ = {"PROMOTER_AZURE_ACCESS_TOKEN": "entra-secret"}

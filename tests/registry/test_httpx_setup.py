@@ -1,19 +1,19 @@
-"""Start-up and read-size tuning of httpx (promoter.registry.httpx_setup.prepare)."""
+"""Start-up and read-size tuning of httpx (promoter.registry.transport.httpx_setup.prepare)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from promoter.registry.httpx_setup import READ_PIECE
+from promoter.registry.transport.httpx_setup import READ_PIECE
 
 PROBE = """
 import sys
-from promoter.registry.options import RegistryOptions
-from promoter.registry.pool import Registries
+from promoter.registry.access.options import RegistryOptions
+from promoter.registry.remote.pool import Registries
 assert "httpx" not in sys.modules  # importing the registry layer does not load httpx
 client = Registries(RegistryOptions()).client("127.0.0.1:9").transport.http()
-from promoter.registry.httpx_setup import prepare
+from promoter.registry.transport.httpx_setup import prepare
 prepare()  # again: nothing more happens
 from httpcore._sync.http11 import HTTP11Connection
 print(sorted(m for m in ("rich", "pygments", "httpx._main") if m in sys.modules and
@@ -40,7 +40,7 @@ def test_httpx_loads_without_its_cli_and_reads_in_large_pieces() -> None:
 
 def test_the_stand_in_refuses_to_run_the_httpx_cli() -> None:
     done = _run(
-        "from promoter.registry.httpx_setup import prepare; prepare(); import httpx; httpx.main()"
+        "from promoter.registry.transport.httpx_setup import prepare; prepare(); import httpx; httpx.main()"
     )
     assert done.returncode != 0
     assert "not loaded inside promoter" in done.stderr
@@ -50,7 +50,7 @@ def test_prepare_takes_over_a_placeholder_left_by_the_command_line() -> None:
     """``sys.modules["httpx._main"] = None`` set before (as cli/main.py did) is replaced."""
     done = _run(
         "import sys; sys.modules['httpx._main'] = None\n"
-        "from promoter.registry.httpx_setup import prepare; prepare()\n"
+        "from promoter.registry.transport.httpx_setup import prepare; prepare()\n"
         "print(sorted(m for m in ('rich', 'pygments') if m in sys.modules))\n"
         "import httpx; httpx.main()"
     )
@@ -59,7 +59,7 @@ def test_prepare_takes_over_a_placeholder_left_by_the_command_line() -> None:
 
 
 _REVISIT = (
-    "promoter/registry/httpx_setup.py relies on an internal of {what} that moved in "
+    "promoter/registry/transport/httpx_setup.py relies on an internal of {what} that moved in "
     "{what} {version}: revisit that module and the pin of {what} in pyproject.toml"
 )
 
@@ -115,7 +115,7 @@ def test_the_deadline_transport_says_failures_in_httpx_words() -> None:
 
     import httpx
 
-    from promoter.registry.deadline_transport import DeadlineTransport
+    from promoter.registry.transport.deadline_transport import DeadlineTransport
 
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))

@@ -130,7 +130,7 @@ def test_tls_registry_with_ca_file_and_env_credentials(
     env = {"PROMOTER_REGISTRY_USERNAME": "bob", "PROMOTER_REGISTRY_PASSWORD": password}
     # Seed through skopeo-free plain requests is not possible with auth; use our client.
     from promoter.registry import RegistryClient, RegistryOptions
-    from promoter.registry.keychain import DefaultCredentials
+    from promoter.registry.access.keychain import DefaultCredentials
 
     options = RegistryOptions(ca_file=tls.ca, credentials=DefaultCredentials(environ=env))
     with RegistryClient(secure.host, options) as client:

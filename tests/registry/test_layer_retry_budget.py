@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from promoter.registry.layers import Exchange, RegistryRequest, RequestBudget, RetryFlow
-from promoter.registry.retry import RetryPolicy
-from promoter.registry.stats import TransportStats
+from promoter.registry.access.retry import RetryPolicy
+from promoter.registry.transport.layers import Exchange, RegistryRequest, RequestBudget, RetryFlow
+from promoter.registry.transport.stats import TransportStats
 from tests.support.registry import Registry
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02, total_time=10)

@@ -13,17 +13,17 @@ import httpx
 import pytest
 
 from promoter.errors import NetworkError
-from promoter.registry.auth import Authenticator, pull_scope, push_scope
-from promoter.registry.credentials import Credential
-from promoter.registry.layers import (
+from promoter.registry.access.credentials import Credential
+from promoter.registry.transport.auth import Authenticator, pull_scope, push_scope
+from promoter.registry.transport.layers import (
     MAX_REDIRECTS,
     AuthFlow,
     Exchange,
     FollowRedirects,
     RegistryRequest,
 )
-from promoter.registry.layers.exchange import SEND_PIECE
-from promoter.registry.stats import TransportStats
+from promoter.registry.transport.layers.exchange import SEND_PIECE
+from promoter.registry.transport.stats import TransportStats
 from tests.support.blob_storage import BlobStorage
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.images import make_image, push_http

@@ -20,7 +20,7 @@ from promoter.errors import ConfigError
 from promoter.oci import Reference
 from promoter.pipeline.settings import registry_hosts, registry_options
 from promoter.registry import RegistryClient, RegistryConfig, RegistryOptions
-from promoter.registry.keychain import DefaultCredentials, host_env_prefix
+from promoter.registry.access.keychain import DefaultCredentials, host_env_prefix
 from tests.support.cli import run_isolated
 from tests.support.images import make_image
 from tests.support.oci_store import push_with_client

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from promoter.registry.client import RegistryClient
-from promoter.registry.layers import RegistryRequest
-from promoter.registry.options import RegistryOptions
-from promoter.registry.ratelimit import SEND_MARGIN, RateLimiter
+from promoter.registry.access.options import RegistryOptions
+from promoter.registry.remote.client import RegistryClient
+from promoter.registry.transport.layers import RegistryRequest
+from promoter.registry.transport.ratelimit import SEND_MARGIN, RateLimiter
 from tests.support.rate_limit_proxy import RateLimitProxy
 from tests.support.registry import Registry
 

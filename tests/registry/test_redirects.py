@@ -15,9 +15,9 @@ from promoter.errors import NetworkError
 from promoter.oci import Descriptor
 from promoter.oci.reference import parse_registry_reference
 from promoter.registry import RegistryClient, RegistryOptions
-from promoter.registry.credentials import Credential, StaticCredentials
-from promoter.registry.pipe import PIPE_MIN_SIZE
-from promoter.registry.pool import Registries
+from promoter.registry.access.credentials import Credential, StaticCredentials
+from promoter.registry.remote.pipe import PIPE_MIN_SIZE
+from promoter.registry.remote.pool import Registries
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer import copy_image
 from promoter.transfer.endpoints import TargetEndpoint

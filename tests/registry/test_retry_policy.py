@@ -8,8 +8,8 @@ import time
 import pytest
 
 from promoter.errors import AuthError, NetworkError, RegistryError
-from promoter.registry.failures import is_retryable_error
-from promoter.registry.retry import RetryPolicy
+from promoter.registry.access.retry import RetryPolicy
+from promoter.registry.transport.failures import is_retryable_error
 
 
 def test_the_backoff_is_full_jitter_below_the_ceiling() -> None:

@@ -13,8 +13,8 @@ import pytest
 
 from promoter.oci.reference import Reference
 from promoter.policy.facts import gather_facts
-from promoter.registry.client import RegistryClient
-from promoter.registry.options import RegistryOptions
+from promoter.registry.access.options import RegistryOptions
+from promoter.registry.remote.client import RegistryClient
 from promoter.signing.attach import (
     ATTESTATION_ARTIFACT_TYPE,
     attach_attestation,

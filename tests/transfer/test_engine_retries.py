@@ -9,9 +9,9 @@ import secrets
 import pytest
 
 from promoter.errors import AuthError, RegistryError
-from promoter.registry.options import RegistryOptions
-from promoter.registry.pipe import PIPE_MIN_SIZE
-from promoter.registry.retry import RetryPolicy
+from promoter.registry.access.options import RegistryOptions
+from promoter.registry.access.retry import RetryPolicy
+from promoter.registry.remote.pipe import PIPE_MIN_SIZE
 from promoter.transfer import CopyOptions, copy_image
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.images import make_image, push_http

@@ -10,9 +10,9 @@ from collections.abc import Callable
 import pytest
 
 from promoter.errors import OperationError
-from promoter.registry.options import RegistryOptions
-from promoter.registry.pipe import PIPE_MIN_SIZE
-from promoter.registry.retry import RetryPolicy
+from promoter.registry.access.options import RegistryOptions
+from promoter.registry.access.retry import RetryPolicy
+from promoter.registry.remote.pipe import PIPE_MIN_SIZE
 from promoter.transfer import CopyOptions, CopyResult, copy_image
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.images import Image, make_image, push_http

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from promoter.registry.options import RegistryOptions
+from promoter.registry.access.options import RegistryOptions
 from promoter.transfer import CopyOptions, copy_image
 from tests.support.fault_transport import FaultTransport, Rule
 from tests.support.images import make_image, push_http

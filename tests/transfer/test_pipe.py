@@ -1,4 +1,4 @@
-"""The registry-to-registry pipe for large blobs (promoter.registry.pipe), on real registries."""
+"""The registry-to-registry pipe for large blobs (promoter.registry.remote.pipe), on real registries."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from promoter.oci import Descriptor
 from promoter.oci.reference import parse_registry_reference
 from promoter.registry import RegistryOptions
-from promoter.registry.credentials import Credential, StaticCredentials
-from promoter.registry.pipe import PIPE_MIN_SIZE
-from promoter.registry.pool import Registries
+from promoter.registry.access.credentials import Credential, StaticCredentials
+from promoter.registry.remote.pipe import PIPE_MIN_SIZE
+from promoter.registry.remote.pool import Registries
 from promoter.registry.target import RepositoryTarget
 from promoter.transfer import copy_image
 from promoter.transfer.endpoints import TargetEndpoint

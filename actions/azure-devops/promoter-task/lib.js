@@ -4,7 +4,7 @@
 const { StringDecoder } = require('string_decoder');
 const { TaskCommand, commandFromString } = require('azure-pipelines-task-lib/taskcommand');
 
-/** The names of the per-registry variables promoter reads (promoter.registry.keychain). */
+/** The names of the per-registry variables promoter reads (promoter.registry.access.keychain). */
 const ENV_PREFIX = 'PROMOTER_REGISTRY_';
 
 /** The Entra ID scope (v2) and resource (managed identity, v1) of Azure Container Registry. */

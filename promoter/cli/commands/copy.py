@@ -74,7 +74,7 @@ def copy(
     report names both digests. --preserve-digests copies them as they are.
     """
     from promoter.cli.progress import live_display, progress_for
-    from promoter.registry.options import RegistryOptions
+    from promoter.registry.access.options import RegistryOptions
     from promoter.transfer import CopyOptions, copy_image, copy_many
 
     pairs = _pairs(source, destination, batch)

@@ -61,8 +61,8 @@ def inspect(
     REF is host/repo:tag, host/repo@sha256:..., oci:PATH[:tag] or
     docker-archive:PATH. --raw and --config print bytes exactly as stored.
     """
+    from promoter.registry.access.options import RegistryOptions
     from promoter.registry.inspect import inspect_reference
-    from promoter.registry.options import RegistryOptions
 
     options = RegistryOptions.from_settings(
         current_state().settings(), insecure_registries=insecure_registries, ca_file=ca_file

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from promoter.errors import RegistryError
-from promoter.registry.deadline import within
-from promoter.registry.layers.request import RegistryRequest
-from promoter.registry.stats import TransportStats
+from promoter.registry.transport.deadline import within
+from promoter.registry.transport.layers.request import RegistryRequest
+from promoter.registry.transport.stats import TransportStats
 
 if TYPE_CHECKING:
     import httpx

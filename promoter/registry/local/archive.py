@@ -33,7 +33,7 @@ from promoter.oci.digest import Digest, Digester, DigestMismatchError, compute_d
 from promoter.oci.manifest import sniff_media_type
 from promoter.oci.raw import BlobOpener, BlobSource, RawManifest
 from promoter.oci.reference import ArchiveReference, ImageReference
-from promoter.registry.layout import index_problem
+from promoter.registry.local.layout import index_problem
 
 __all__ = ["ArchiveSource", "layer_media_type"]
 

@@ -9,12 +9,12 @@ Lookup for a host (``DefaultCredentials``), first match wins:
 2. the registry's ``auth`` in pipeline.yml: ``basic`` (the variables named by
    ``username_env`` and ``password_env``), ``token`` (an identity token in the
    variable named by ``token_env``), ``azure`` (Entra ID -> ACR refresh token,
-   see ``promoter.registry.azure``), ``github`` (``token_env``, by default
+   see ``promoter.registry.access.azure``), ``github`` (``token_env``, by default
    ``GITHUB_TOKEN``). A variable the pipeline names but the environment lacks
    is an error that names it, never a silent anonymous login;
 3. ``PROMOTER_REGISTRY_USERNAME`` / ``PROMOTER_REGISTRY_PASSWORD`` (or
    ``PROMOTER_REGISTRY_IDENTITY_TOKEN``), for every registry;
-4. the Docker config (``promoter.registry.dockerconfig``): ``credHelpers``,
+4. the Docker config (``promoter.registry.access.dockerconfig``): ``credHelpers``,
    ``credsStore``, ``auths``; the pipeline's ``auth: {kind: docker-config,
    config: PATH}`` names another file than ``$DOCKER_CONFIG/config.json``;
 5. ``GITHUB_TOKEN`` for ``ghcr.io``;
@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING
 from promoter.environment import snapshot
 from promoter.errors import ConfigError
 from promoter.redaction import register_secret
-from promoter.registry.credentials import Credential
+from promoter.registry.access.credentials import Credential
 
 if TYPE_CHECKING:
-    from promoter.registry.options import RegistryConfig
+    from promoter.registry.access.options import RegistryConfig
 
 __all__ = ["ENV_PREFIX", "DefaultCredentials", "github_credential", "host_env_prefix"]
 
@@ -57,7 +57,7 @@ def _env_pair(environ: Mapping[str, str], prefix: str, host: str) -> Credential 
     entra_var = prefix + "ENTRA_TOKEN"
     entra = environ.get(entra_var)
     if entra:
-        from promoter.registry.azure import azure_credential
+        from promoter.registry.access.azure import azure_credential
 
         register_secret(entra)
         return azure_credential(
@@ -130,7 +130,7 @@ class DefaultCredentials:
         found = _env_pair(self.environ, ENV_PREFIX, host)
         if found is not None:
             return found
-        from promoter.registry.dockerconfig import docker_config_credential
+        from promoter.registry.access.dockerconfig import docker_config_credential
 
         path = config.docker_config if config is not None else None
         found = docker_config_credential(host, self.environ, Path(path) if path else None)
@@ -157,7 +157,7 @@ class DefaultCredentials:
             _named(self.environ, config, token_env)
             return github_credential(self.environ, token_env, config.username_env)
         if kind == "azure":
-            from promoter.registry.azure import azure_credential
+            from promoter.registry.access.azure import azure_credential
 
             return azure_credential(
                 host,

@@ -27,16 +27,16 @@ from typing import TYPE_CHECKING
 
 from promoter.errors import AuthError, NetworkError, RegistryError
 from promoter.redaction import register_secret
-from promoter.registry.challenge import Challenge, parse_challenge
-from promoter.registry.credentials import Credential
-from promoter.registry.errors import parse_error_body
-from promoter.registry.layers.request import RegistryRequest
-from promoter.registry.retry import is_retryable_status
+from promoter.registry.access.credentials import Credential
+from promoter.registry.access.retry import is_retryable_status
+from promoter.registry.transport.challenge import Challenge, parse_challenge
+from promoter.registry.transport.errors import parse_error_body
+from promoter.registry.transport.layers.request import RegistryRequest
 
 if TYPE_CHECKING:
     import httpx
 
-    from promoter.registry.layers.request import Handler
+    from promoter.registry.transport.layers.request import Handler
 
 __all__ = ["Authenticator", "Token", "basic_header", "pull_scope", "push_scope", "token_request"]
 

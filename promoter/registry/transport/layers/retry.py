@@ -1,4 +1,4 @@
-"""Retries of one request by the one policy (``promoter.registry.retry``).
+"""Retries of one request by the one policy (``promoter.registry.access.retry``).
 
 A transport failure in the table is tried again, unless it is a TLS failure
 (a handshake or a certificate does not get better by asking again); an answer
@@ -18,13 +18,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from promoter.errors import RegistryError
-from promoter.registry.deadline import time_left
-from promoter.registry.errors import error_from_response, parse_error_body
-from promoter.registry.failures import ssl_failure
-from promoter.registry.layers.exchange import MAX_ERROR_BODY, capped
-from promoter.registry.layers.request import Handler, RegistryRequest
-from promoter.registry.retry import RetryPolicy, parse_retry_after
-from promoter.registry.stats import TransportStats
+from promoter.registry.access.retry import RetryPolicy, parse_retry_after
+from promoter.registry.transport.deadline import time_left
+from promoter.registry.transport.errors import error_from_response, parse_error_body
+from promoter.registry.transport.failures import ssl_failure
+from promoter.registry.transport.layers.exchange import MAX_ERROR_BODY, capped
+from promoter.registry.transport.layers.request import Handler, RegistryRequest
+from promoter.registry.transport.stats import TransportStats
 
 if TYPE_CHECKING:
     import httpx

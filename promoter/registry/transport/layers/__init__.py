@@ -15,12 +15,12 @@ token requests ``AuthFlow`` makes run ``RetryFlow`` over ``RateGate`` over
 
 from __future__ import annotations
 
-from promoter.registry.layers.auth import AuthFlow
-from promoter.registry.layers.budget import RequestBudget
-from promoter.registry.layers.exchange import Exchange
-from promoter.registry.layers.redirects import MAX_REDIRECTS, FollowRedirects
-from promoter.registry.layers.request import Handler, RegistryRequest
-from promoter.registry.layers.retry import RetryFlow
+from promoter.registry.transport.layers.auth import AuthFlow
+from promoter.registry.transport.layers.budget import RequestBudget
+from promoter.registry.transport.layers.exchange import Exchange
+from promoter.registry.transport.layers.redirects import MAX_REDIRECTS, FollowRedirects
+from promoter.registry.transport.layers.request import Handler, RegistryRequest
+from promoter.registry.transport.layers.retry import RetryFlow
 
 __all__ = [
     "MAX_REDIRECTS",

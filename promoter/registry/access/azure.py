@@ -11,7 +11,7 @@
    answers ``{"refresh_token": ...}``.
 3. That refresh token is an identity token: the bearer flow then calls
    ``POST /oauth2/token`` (``grant_type=refresh_token``) per scope, as for any
-   registry (``promoter.registry.auth``).
+   registry (``promoter.registry.transport.auth``).
 
 The exchange endpoint sits next to the token realm the registry announces.
 """
@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from promoter.errors import AuthError, NetworkError
 from promoter.redaction import register_secret
-from promoter.registry.credentials import Credential
+from promoter.registry.access.credentials import Credential
 
 __all__ = ["ACR_USERNAME", "ENTRA_SCOPE", "ENV_AZURE_TOKEN", "azure_credential", "exchange_url"]
 

@@ -23,16 +23,16 @@ from promoter.oci.digest import Digest, DigestMismatchError, compute_digest, is_
 from promoter.oci.manifest import MAX_MANIFEST_SIZE, InvalidManifestError, parse_manifest
 from promoter.oci.raw import RawManifest
 from promoter.oci.reference import Reference
-from promoter.registry.auth import pull_scope, push_scope
-from promoter.registry.blobs import BlobOperations
-from promoter.registry.credentials import Credential, CredentialProvider
-from promoter.registry.deadline import within
-from promoter.registry.failures import BrokenBody, broken_words
-from promoter.registry.keychain import DefaultCredentials
-from promoter.registry.memo import RunMemo, tags_page
-from promoter.registry.options import RegistryOptions, normalize_host
-from promoter.registry.transport import RegistryRequest, RegistryTransport
-from promoter.registry.upload import UploadOperations
+from promoter.registry.access.credentials import Credential, CredentialProvider
+from promoter.registry.access.keychain import DefaultCredentials
+from promoter.registry.access.options import RegistryOptions, normalize_host
+from promoter.registry.remote.blobs import BlobOperations
+from promoter.registry.remote.memo import RunMemo, tags_page
+from promoter.registry.remote.upload import UploadOperations
+from promoter.registry.transport.auth import pull_scope, push_scope
+from promoter.registry.transport.deadline import within
+from promoter.registry.transport.failures import BrokenBody, broken_words
+from promoter.registry.transport.transport import RegistryRequest, RegistryTransport
 
 if TYPE_CHECKING:
     import httpx

@@ -12,14 +12,14 @@ import ssl
 from typing import TYPE_CHECKING
 
 from promoter.errors import RegistryError
-from promoter.registry.failures import network_error, ssl_failure
-from promoter.registry.layers.request import Handler, RegistryRequest
-from promoter.registry.options import is_loopback
+from promoter.registry.access.options import is_loopback
+from promoter.registry.transport.failures import network_error, ssl_failure
+from promoter.registry.transport.layers.request import Handler, RegistryRequest
 
 if TYPE_CHECKING:
     import httpx
 
-    from promoter.registry.auth import Authenticator
+    from promoter.registry.transport.auth import Authenticator
 
 __all__ = ["NotTls", "TlsProbe", "discover_base"]
 

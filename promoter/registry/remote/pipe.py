@@ -29,18 +29,18 @@ from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError
 from promoter.oci.digest import Digest
-from promoter.registry.auth import pull_scope, push_scope
-from promoter.registry.deadline import Scope
-from promoter.registry.errors import error_from_status
-from promoter.registry.failures import broken_words
-from promoter.registry.layers import MAX_REDIRECTS
-from promoter.registry.options import is_loopback
-from promoter.registry.upload import check_stored_digest
+from promoter.registry.access.options import is_loopback
+from promoter.registry.remote.upload import check_stored_digest
+from promoter.registry.transport.auth import pull_scope, push_scope
+from promoter.registry.transport.deadline import Scope
+from promoter.registry.transport.errors import error_from_status
+from promoter.registry.transport.failures import broken_words
+from promoter.registry.transport.layers import MAX_REDIRECTS
 
 if TYPE_CHECKING:
     from promoter.oci import Descriptor
-    from promoter.registry.client import RegistryClient
-    from promoter.registry.transport import RegistryTransport
+    from promoter.registry.remote.client import RegistryClient
+    from promoter.registry.transport.transport import RegistryTransport
 
 __all__ = ["PIPE_MIN_SIZE", "PipeUnavailable", "pipe_blob"]
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from promoter.errors import AuthError, ConfigError
-from promoter.registry.credentials import Credential
+from promoter.registry.access.credentials import Credential
 
 __all__ = ["DOCKER_HUB_KEY", "config_path", "docker_config_credential", "helper_credential"]
 

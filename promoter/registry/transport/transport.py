@@ -1,4 +1,4 @@
-"""One registry's HTTP transport: the layers of ``promoter.registry.layers``, assembled.
+"""One registry's HTTP transport: the layers of ``promoter.registry.transport.layers``, assembled.
 
 Every client of a host shares one ``RegistryTransport`` and so one pooled
 ``httpx.Client`` (HTTP/1.1 keep-alive), one token cache and one request
@@ -20,13 +20,15 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from promoter.registry.auth import Authenticator
-from promoter.registry.credentials import Credential
-from promoter.registry.discovery import TlsProbe, discover_base
-from promoter.registry.errors import error_from_response
-from promoter.registry.failures import BrokenBody, network_error
-from promoter.registry.httpx_setup import prepare
-from promoter.registry.layers import (
+from promoter.registry.access.credentials import Credential
+from promoter.registry.access.options import RegistryOptions, is_loopback, normalize_host
+from promoter.registry.access.trust import TrustKey, trust_key
+from promoter.registry.transport.auth import Authenticator
+from promoter.registry.transport.discovery import TlsProbe, discover_base
+from promoter.registry.transport.errors import error_from_response
+from promoter.registry.transport.failures import BrokenBody, network_error
+from promoter.registry.transport.httpx_setup import prepare
+from promoter.registry.transport.layers import (
     AuthFlow,
     Exchange,
     FollowRedirects,
@@ -34,12 +36,10 @@ from promoter.registry.layers import (
     RequestBudget,
     RetryFlow,
 )
-from promoter.registry.layers.budget import RateGate
-from promoter.registry.layers.exchange import capped
-from promoter.registry.options import RegistryOptions, is_loopback, normalize_host
-from promoter.registry.ratelimit import shared_limiter
-from promoter.registry.stats import TransportStats
-from promoter.registry.trust import TrustKey, trust_key
+from promoter.registry.transport.layers.budget import RateGate
+from promoter.registry.transport.layers.exchange import capped
+from promoter.registry.transport.ratelimit import shared_limiter
+from promoter.registry.transport.stats import TransportStats
 
 if TYPE_CHECKING:
     import httpx
@@ -236,7 +236,7 @@ class RegistryTransport:
 
 def _deadline_transport(**kwargs: Any) -> httpx.BaseTransport:
     """A transport whose sockets keep to the thread's deadline or speed floor
-    (``promoter.registry.deadline``), through httpcore's public network backend."""
-    from promoter.registry.deadline_transport import DeadlineTransport
+    (``promoter.registry.transport.deadline``), through httpcore's public network backend."""
+    from promoter.registry.transport.deadline_transport import DeadlineTransport
 
     return DeadlineTransport(**kwargs)

@@ -1,6 +1,6 @@
 """What one run has already learnt from a registry host, so it is not asked twice.
 
-A ``RegistryClient`` lives for one run (``promoter.registry.pool.Registries``), and
+A ``RegistryClient`` lives for one run (``promoter.registry.remote.pool.Registries``), and
 the run's stages ask the same host the same questions: the check stage reads a
 manifest and its config, the promote stage reads them again to copy them, and both
 look for cosign's ``sha256-<hex>.sig`` / ``.att`` / ``.sbom`` tags and the
@@ -27,8 +27,8 @@ import re
 import threading
 from collections.abc import Callable
 
-from promoter.registry.auth import pull_scope
-from promoter.registry.transport import RegistryRequest, RegistryTransport
+from promoter.registry.transport.auth import pull_scope
+from promoter.registry.transport.transport import RegistryRequest, RegistryTransport
 
 __all__ = ["BLOB_LIMIT", "BUDGET", "PAGE", "RunMemo", "is_fallback_tag", "tags_page"]
 

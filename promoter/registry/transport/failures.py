@@ -6,8 +6,8 @@ from __future__ import annotations
 import ssl
 
 from promoter.errors import NetworkError, RegistryError
-from promoter.registry.deadline import DeadlineExceeded
-from promoter.registry.retry import is_retryable_status
+from promoter.registry.access.retry import is_retryable_status
+from promoter.registry.transport.deadline import DeadlineExceeded
 
 __all__ = [
     "BrokenBody",

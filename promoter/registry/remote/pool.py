@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from promoter.registry.client import RegistryClient
-from promoter.registry.options import RegistryOptions, normalize_host
+from promoter.registry.access.options import RegistryOptions, normalize_host
+from promoter.registry.remote.client import RegistryClient
 
 __all__ = ["Registries"]
 

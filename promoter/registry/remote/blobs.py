@@ -2,7 +2,7 @@
 
 ``get_blob`` streams as the bytes arrive and, when the connection breaks mid-body,
 goes on with a ``Range`` read from the last byte received. Uploads live in
-``promoter.registry.upload``; ``BlobOpener`` and ``BlobSource`` (in
+``promoter.registry.remote.upload``; ``BlobOpener`` and ``BlobSource`` (in
 ``promoter.oci.raw``) are the types they accept.
 """
 
@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING
 from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, Digester, DigestMismatchError
 from promoter.oci.raw import BlobOpener
-from promoter.registry.auth import pull_scope, push_scope
-from promoter.registry.deadline import speed_floor
-from promoter.registry.failures import BrokenBody, broken_words
-from promoter.registry.layers import RegistryRequest
+from promoter.registry.transport.auth import pull_scope, push_scope
+from promoter.registry.transport.deadline import speed_floor
+from promoter.registry.transport.failures import BrokenBody, broken_words
+from promoter.registry.transport.layers import RegistryRequest
 
 if TYPE_CHECKING:
     import httpx
 
-    from promoter.registry.memo import RunMemo
-    from promoter.registry.options import RegistryOptions
-    from promoter.registry.transport import RegistryTransport
+    from promoter.registry.access.options import RegistryOptions
+    from promoter.registry.remote.memo import RunMemo
+    from promoter.registry.transport.transport import RegistryTransport
 
 __all__ = ["BlobOperations"]
 

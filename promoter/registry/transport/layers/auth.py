@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from promoter.registry.layers.request import Handler, RegistryRequest
+from promoter.registry.transport.layers.request import Handler, RegistryRequest
 
 if TYPE_CHECKING:
     import httpx
 
-    from promoter.registry.auth import Authenticator
+    from promoter.registry.transport.auth import Authenticator
 
 __all__ = ["AuthFlow"]
 

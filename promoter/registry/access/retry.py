@@ -8,10 +8,10 @@ together do not retry together), honour ``Retry-After``, and are bounded both
 in attempts and in total time.
 
 Whether a whole operation that failed is worth running again is
-``promoter.registry.failures.is_retryable_error``, by this table.
+``promoter.registry.transport.failures.is_retryable_error``, by this table.
 
 Every retry of promoter goes through here: the request layer
-(``promoter.registry.layers.retry``), the resumed blob reads and uploads, the
+(``promoter.registry.transport.layers.retry``), the resumed blob reads and uploads, the
 copy engine's whole-blob restarts and the promotion's race re-runs each keep
 an ``Attempts`` of a ``RetryPolicy`` and ask it for ``another()``.
 """

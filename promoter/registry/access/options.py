@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from promoter.registry.retry import RetryPolicy
+from promoter.registry.access.retry import RetryPolicy
 from promoter.settings import (
     INSECURE_ENV,
     MAX_RPS_ENV,
@@ -25,8 +25,8 @@ from promoter.settings import (
 )
 
 if TYPE_CHECKING:
-    from promoter.registry.credentials import CredentialProvider
-    from promoter.registry.trust import TrustRoots
+    from promoter.registry.access.credentials import CredentialProvider
+    from promoter.registry.access.trust import TrustRoots
 
 __all__ = [
     "EXCHANGE_DEADLINE",
@@ -210,7 +210,7 @@ WAIT_LOG = logging.getLogger("promoter.registry")
 
 
 def _trust_roots() -> TrustRoots:
-    from promoter.registry.trust import TrustRoots
+    from promoter.registry.access.trust import TrustRoots
 
     return TrustRoots()
 
@@ -225,7 +225,7 @@ class RegistryOptions:
     index, error body); a blob transfer fails when it moves less than
     ``speed_limit`` bytes/s on average over ``speed_time`` seconds.
     ``on_wait`` hears, as it starts, every wait of the retries longer than
-    ``promoter.registry.retry.WAIT_NOTICE`` seconds (one sentence); by default
+    ``promoter.registry.access.retry.WAIT_NOTICE`` seconds (one sentence); by default
     it goes to the ``promoter.registry`` logger as a warning, which the CLI
     shows on stderr: the registry layer itself never prints.
     """

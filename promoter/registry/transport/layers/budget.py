@@ -6,7 +6,7 @@ copy always opens its read before its write, so a same-registry copy cannot
 deadlock. A request holds its slot through its retries; a streamed answer
 holds it until closed.
 
-``RateGate`` keeps the registry's pace (``promoter.registry.ratelimit``): it
+``RateGate`` keeps the registry's pace (``promoter.registry.transport.ratelimit``): it
 sits below the retries and the 401 challenge, so every request that reaches
 the registry, each attempt included, waits for its turn there, and every
 answer is heard: a 429 lowers the rate shared by all the process's workers and
@@ -22,14 +22,14 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from promoter.registry.deadline import time_left
-from promoter.registry.layers.request import Handler, RegistryRequest
-from promoter.registry.retry import parse_retry_after
+from promoter.registry.access.retry import parse_retry_after
+from promoter.registry.transport.deadline import time_left
+from promoter.registry.transport.layers.request import Handler, RegistryRequest
 
 if TYPE_CHECKING:
     import httpx
 
-    from promoter.registry.ratelimit import RateLimiter
+    from promoter.registry.transport.ratelimit import RateLimiter
 
 __all__ = ["READ_METHODS", "RateGate", "RequestBudget"]
 
@@ -54,7 +54,7 @@ class RequestBudget:
         try:
             response = self._inner.handle(request)
             if request.stream and not response.is_closed:
-                from promoter.registry.layers.releasing import ReleasingStream
+                from promoter.registry.transport.layers.releasing import ReleasingStream
 
                 response.stream = ReleasingStream(response.stream, slot.release)
                 return response

@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING
 from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, DigestMismatchError
 from promoter.oci.raw import BlobOpener, BlobSource
-from promoter.registry.auth import push_scope
-from promoter.registry.failures import is_retryable_error
-from promoter.registry.layers import RegistryRequest
-from promoter.registry.retry import Attempts
+from promoter.registry.access.retry import Attempts
+from promoter.registry.transport.auth import push_scope
+from promoter.registry.transport.failures import is_retryable_error
+from promoter.registry.transport.layers import RegistryRequest
 
 if TYPE_CHECKING:
-    from promoter.registry.options import RegistryOptions
-    from promoter.registry.transport import RegistryTransport
+    from promoter.registry.access.options import RegistryOptions
+    from promoter.registry.transport.transport import RegistryTransport
 
 __all__ = ["UploadOperations", "check_stored_digest"]
 

@@ -5,7 +5,7 @@ says where it came from ("docker config /home/me/.docker/config.json (auths)",
 "environment PROMOTER_REGISTRY_USERNAME/PASSWORD", ...) so an error can name the
 source tried, never the secret.
 
-Where they come from for a host is ``promoter.registry.keychain``.
+Where they come from for a host is ``promoter.registry.access.keychain``.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError
-from promoter.registry.layers.request import Handler, RegistryRequest
+from promoter.registry.transport.layers.request import Handler, RegistryRequest
 
 if TYPE_CHECKING:
     import httpx

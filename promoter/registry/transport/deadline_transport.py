@@ -2,7 +2,7 @@
 
 ``httpx.HTTPTransport`` takes no network backend; ``httpcore.ConnectionPool``
 does (``network_backend``, public). ``DeadlineTransport`` is that pool, built
-with ``promoter.registry.deadline.deadline_backend()``, behind httpx's public
+with ``promoter.registry.transport.deadline.deadline_backend()``, behind httpx's public
 ``BaseTransport``: an ``httpx.Request`` goes down as an ``httpcore.Request``,
 the ``httpcore.Response`` comes back as an ``httpx.Response`` whose body is
 read from the pool's stream, and httpcore's exceptions come out as httpx's
@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import httpcore
 import httpx
 
-from promoter.registry.deadline import deadline_backend
+from promoter.registry.transport.deadline import deadline_backend
 
 __all__ = ["DeadlineTransport"]
 
