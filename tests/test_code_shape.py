@@ -1,5 +1,6 @@
 """Shapes the code keeps (issues #15 and #23): no function over 60 lines and no module
-over 400 lines anywhere in promoter/, so each piece stays readable on one screen."""
+over 400 lines anywhere in promoter/, so each piece stays readable on one screen; no
+package folder over 20 modules, so each folder stays one idea."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "promoter"
 MAX_FUNCTION_LINES = 60
 MAX_MODULE_LINES = 400
+#: Modules (``__init__.py`` counted) in one package folder.
+MAX_FOLDER_MODULES = 20
 
 # Modules allowed over MAX_MODULE_LINES for now, each with the reason (none today).
 LONG_MODULES: set[str] = set()
@@ -66,3 +69,12 @@ def test_any_stays_rare() -> None:
         naming += sum(1 for line in text if word.search(line))
     ratio = naming * 1000 / lines
     assert ratio <= MAX_ANY_PER_1000_LINES, f"{naming} lines name Any in {lines}: {ratio:.2f}"
+
+
+def test_no_package_folder_over_20_modules() -> None:
+    crowded = []
+    for folder in sorted({path.parent for path in _modules()}):
+        count = len(list(folder.glob("*.py")))
+        if count > MAX_FOLDER_MODULES:
+            crowded.append(f"{folder.relative_to(PACKAGE.parent).as_posix()}/ ({count})")
+    assert crowded == []
