@@ -1,5 +1,10 @@
 """The OCI distribution client and the local transports (DESIGN §4, registry layer).
 
+Its folders, top to bottom (``tests/test_layers.py``): this front (``target``,
+``inspect``), ``local/`` (OCI layout, archive) and ``remote/`` (the verbs over HTTP),
+``transport/`` (the HTTP stack and its layers), ``access/`` (options, credentials,
+trust roots, retry policy); ``raw`` holds the values all of them share.
+
 Public surface (stable; the copy engine and the policy checks build on it):
 
 ``Registries``       one shared ``RegistryClient`` per host for a run
