@@ -36,7 +36,6 @@ __all__ = [
     "gather_attached",
     "manifest_at_tag",
     "read_statement",
-    "statement_of",
     "stored_envelope",
     "strict_object",
 ]
@@ -134,11 +133,6 @@ def read_statement(envelope: Envelope | EnvelopeError) -> tuple[dict[str, object
     if problem is not None:
         return {}, problem
     return strict_object(envelope.payload, "the envelope's payload")
-
-
-def statement_of(envelope: Envelope | EnvelopeError) -> dict[str, object]:
-    """The in-toto statement an envelope carries (unverified), or {}."""
-    return read_statement(envelope)[0]
 
 
 class _Collector:

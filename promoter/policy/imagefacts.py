@@ -4,9 +4,10 @@
 its format is ``promoter.policy.facts_doc``'s and does not change) into
 :class:`ImageFacts`. A value of the wrong JSON type reads as absent (an empty
 string, mapping or list), so a hand-edited document cannot make a rule crash.
-The document itself stays in ``ImageFacts.document``: the ``schema`` rule
-applies a user's JSON Schema to it, and the attestation, report and signature
-sections are read from it by their rules.
+The signature, attestation and vulnerability report sections are read by
+``promoter.policy.attachedfacts`` (strictly, where a rule must fail closed). The
+document itself stays in ``ImageFacts.document`` for the ``schema`` rule, which
+applies a user's JSON Schema to it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from promoter.jsontypes import JSONValue
+from promoter.policy.attachedfacts import (
+    AttestationFacts,
+    ReportFacts,
+    read_attestation,
+    read_report,
+    read_signature,
+)
+from promoter.signing.cosign import SignatureFacts
 
 __all__ = ["HistoryStep", "ImageFacts", "LayerFacts", "PlatformFacts", "read_image_facts"]
 
@@ -55,7 +64,8 @@ class PlatformFacts:
 
 @dataclass(frozen=True)
 class ImageFacts:
-    """The image: its top-level facts, its platforms, and the document they were read from."""
+    """The image: its top-level facts, its platforms, what is attached to it (signatures,
+    attestations, vulnerability reports), and the document they were read from."""
 
     reference: str
     digest: str
@@ -63,15 +73,10 @@ class ImageFacts:
     annotations: Mapping[str, JSONValue]
     platforms: tuple[PlatformFacts, ...]
     referrer_types: tuple[str, ...]
+    signatures: tuple[SignatureFacts, ...]
+    attestations: tuple[AttestationFacts, ...]
+    reports: tuple[ReportFacts, ...]
     document: Mapping[str, JSONValue]
-
-    def section(self, key: str) -> list[Mapping[str, object]]:
-        """The objects of a list section of the document (``attestations``...)."""
-        entries = self.document.get(key)
-        found: list[Mapping[str, object]] = []
-        if isinstance(entries, list):
-            found.extend(e for e in entries if isinstance(e, dict))
-        return found
 
 
 def _text(value: JSONValue | None) -> str:
@@ -140,6 +145,19 @@ def read_image_facts(document: Mapping[str, JSONValue]) -> ImageFacts:
         referrer_types=tuple(
             _text(r.get("artifactType"))
             for r in _objects(document.get("referrers"))
+            if isinstance(r, dict)
+        ),
+        signatures=tuple(
+            read_signature(s) for s in _objects(document.get("signatures")) if isinstance(s, dict)
+        ),
+        attestations=tuple(
+            read_attestation(a)
+            for a in _objects(document.get("attestations"))
+            if isinstance(a, dict)
+        ),
+        reports=tuple(
+            read_report(r)
+            for r in _objects(document.get("vulnerabilityReports"))
             if isinstance(r, dict)
         ),
         document=document,

@@ -39,6 +39,8 @@ from promoter.signing.cosign import (
     COSIGN_ARTIFACT_TYPE,
     SIGNATURE_ANNOTATION,
     SIMPLE_SIGNING,
+    SignatureFacts,
+    SignatureLayer,
     attestation_tag,
     signature_tag,
     verify_signatures,
@@ -315,14 +317,14 @@ def signed_by(
             continue
         payload = client.get_blob_bytes(repository, str(layer["digest"]), max_size=_MAX_PAYLOAD)
         layers.append(
-            {
-                "mediaType": SIMPLE_SIGNING,
-                "digest": layer.get("digest"),
-                "payload": base64.b64encode(payload).decode("ascii"),
-                "signature": signature,
-            }
+            SignatureLayer(
+                SIMPLE_SIGNING,
+                str(layer.get("digest")),
+                base64.b64encode(payload).decode("ascii"),
+                str(signature),
+            )
         )
-    entry = {"source": "tag", "layers": layers}
+    entry = SignatureFacts("tag", tuple(layers))
     return any(
         check.verified for key in keys for check in verify_signatures([entry], subject_digest, key)
     )

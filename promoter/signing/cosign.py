@@ -27,6 +27,8 @@ __all__ = [
     "SIGNATURE_ANNOTATION",
     "SIMPLE_SIGNING",
     "SignatureCheck",
+    "SignatureFacts",
+    "SignatureLayer",
     "attestation_tag",
     "signature_tag",
     "verify_signatures",
@@ -50,6 +52,25 @@ def attestation_tag(digest: str) -> str:
 
 
 @dataclass(frozen=True)
+class SignatureLayer:
+    """One simple-signing layer of a signature manifest, as the image facts keep it: its
+    media type and digest, the payload and the signature annotation (both base64)."""
+
+    media_type: str | None
+    digest: str | None
+    payload: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class SignatureFacts:
+    """A signature manifest (found by cosign's tag, or as a referrer) and its layers."""
+
+    source: str
+    layers: tuple[SignatureLayer, ...]
+
+
+@dataclass(frozen=True)
 class SignatureCheck:
     """The outcome of verifying one signature layer."""
 
@@ -69,7 +90,7 @@ def _lookup(mapping: object, key: str) -> object:
     return found[0] if found else None
 
 
-def _check_layer(layer: dict[str, Any], digest: str, key: Any, source: str) -> SignatureCheck:
+def _check_layer(layer: SignatureLayer, digest: str, key: Any, source: str) -> SignatureCheck:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -77,16 +98,16 @@ def _check_layer(layer: dict[str, Any], digest: str, key: Any, source: str) -> S
     def no(reason: str) -> SignatureCheck:
         return SignatureCheck(False, reason, source)
 
-    if layer.get("mediaType") != SIMPLE_SIGNING:
-        return no(f"layer type {layer.get('mediaType')!r} is not a simple-signing payload")
+    if layer.media_type != SIMPLE_SIGNING:
+        return no(f"layer type {layer.media_type!r} is not a simple-signing payload")
     try:
-        payload = base64.b64decode(str(layer.get("payload") or ""), validate=True)
-        signature = base64.b64decode(str(layer.get("signature") or ""), validate=True)
+        payload = base64.b64decode(layer.payload, validate=True)
+        signature = base64.b64decode(layer.signature, validate=True)
     except (binascii.Error, ValueError):
         return no("payload or signature is not valid base64")
     if not signature:
         return no(f"no {SIGNATURE_ANNOTATION} annotation")
-    if "sha256:" + hashlib.sha256(payload).hexdigest() != layer.get("digest"):
+    if "sha256:" + hashlib.sha256(payload).hexdigest() != layer.digest:
         return no("payload does not match its descriptor digest")
     try:
         key.verify(signature, payload, ec.ECDSA(hashes.SHA256()))
@@ -110,15 +131,11 @@ def _check_layer(layer: dict[str, Any], digest: str, key: Any, source: str) -> S
 
 
 def verify_signatures(
-    signatures: Sequence[object], digest: str, key: object
+    signatures: Sequence[SignatureFacts], digest: str, key: object
 ) -> list[SignatureCheck]:
     """Check every signature layer of every signature manifest against ``key`` and ``digest``."""
-    checks = []
-    for entry in signatures:
-        if not isinstance(entry, dict):
-            continue
-        source = str(entry.get("source") or "unknown")
-        for layer in entry.get("layers") or []:
-            if isinstance(layer, dict):
-                checks.append(_check_layer(layer, digest, key, source))
-    return checks
+    return [
+        _check_layer(layer, digest, key, entry.source)
+        for entry in signatures
+        for layer in entry.layers
+    ]

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from promoter.policy.attachedfacts import read_signature
 from promoter.signing.cosign import signature_tag, verify_signatures
 from promoter.signing.keys import load_public_key
 from tests.policy.crafting import generate_key, public_pem, simple_signing_payload
@@ -31,7 +32,7 @@ def _layer(key, payload: bytes, *, signed: bytes | None = None) -> dict:
 
 def _verify(layers: list[dict], key) -> list[tuple[bool, str]]:
     checks = verify_signatures(
-        [{"source": "tag", "layers": layers}],
+        [read_signature({"source": "tag", "layers": layers})],
         DIGEST,
         load_public_key(public_pem(key), source="key.pub"),
     )

@@ -13,6 +13,7 @@ import pytest
 
 from promoter.oci.reference import Reference
 from promoter.policy.facts import gather_facts
+from promoter.policy.imagefacts import read_image_facts
 from promoter.registry.access.options import RegistryOptions
 from promoter.registry.remote.client import RegistryClient
 from promoter.signing.attach import (
@@ -90,7 +91,8 @@ def test_signatures_append_keep_other_signers_and_never_double(registry, client)
 
     facts = gather_facts(client, Reference(registry.host, repository, tag="v1"))
     for key in (first, second):
-        checks = verify_signatures(facts["signatures"], digest, key.private.public_key())
+        signatures = read_image_facts(facts).signatures
+        checks = verify_signatures(signatures, digest, key.private.public_key())
         assert {c.source for c in checks if c.verified} == {"tag", "referrers"}
         assert signed_by(client, repository, digest, [key.private.public_key()])
     assert not signed_by(client, repository, digest, [_key().private.public_key()])

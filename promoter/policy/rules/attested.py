@@ -22,12 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from promoter.policy.attestations import (
-    read_statement,
-    statement_of,
-    stored_envelope,
-    strict_object,
-)
+from promoter.policy.attachedfacts import AttestationFacts
+from promoter.policy.attestations import strict_object
 from promoter.policy.declared import PolicyRule
 from promoter.policy.imagefacts import ImageFacts
 from promoter.policy.results import Verdict
@@ -109,20 +105,10 @@ def names_digest(statement: Mapping[str, Any], digest: str) -> bool:
     return any(_mapping(s.get("digest")).get(algorithm) == hexdigest for s in subjects)
 
 
-def unreadable_attestations(facts: ImageFacts) -> list[tuple[Mapping[str, object], str]]:
-    """The attestation entries whose statement cannot be read, each with why: another
-    payload type, a payload that is not strict JSON, an envelope too large to read."""
-    found = []
-    for entry in facts.section("attestations"):
-        if not isinstance(entry, Mapping):
-            continue
-        if isinstance(entry.get("envelope"), Mapping):
-            problem = read_statement(stored_envelope(entry["envelope"]))[1]
-        else:  # summarised into vulnerabilityReports, or not read (too large)
-            problem = str(entry["error"]) if entry.get("error") else None
-        if problem is not None:
-            found.append((entry, problem))
-    return found
+def unreadable_attestations(facts: ImageFacts) -> list[AttestationFacts]:
+    """The attestations whose statement cannot be read (their ``problem`` says why):
+    another payload type, a payload that is not strict JSON, an envelope too large to read."""
+    return [entry for entry in facts.attestations if entry.problem is not None]
 
 
 def source_of(predicate: Mapping[str, object]) -> tuple[str | None, str | None]:
@@ -204,9 +190,8 @@ def _judge_statement(
 
 
 def _judge(
-    entry: Mapping[str, object], facts: ImageFacts, settings: _Provenance, ctx: RuleContext
+    envelope: Envelope | EnvelopeError, facts: ImageFacts, settings: _Provenance, ctx: RuleContext
 ) -> tuple[list[str], str]:
-    envelope = stored_envelope(entry.get("envelope"))
     statement, key, problem = verified_statement(envelope, settings.keys)
     if statement is None or key is None:
         return [problem], ""
@@ -220,16 +205,11 @@ def _judge(
 
 def _check_provenance(facts: ImageFacts, settings: _Provenance, ctx: RuleContext) -> list[Verdict]:
     candidates = [
-        entry
-        for entry in facts.section("attestations")
-        if isinstance(entry, Mapping)
-        and isinstance(entry.get("envelope"), Mapping)
-        and statement_of(stored_envelope(entry["envelope"])).get("predicateType")
-        == SLSA_PROVENANCE_V1
+        (entry, entry.envelope)
+        for entry in facts.attestations
+        if entry.envelope is not None and entry.predicate_type == SLSA_PROVENANCE_V1
     ]
-    unread = [
-        f"{e.get('digest')} ({e.get('source')}): {p}" for e, p in unreadable_attestations(facts)
-    ]
+    unread = [f"{e.digest} ({e.source}): {e.problem}" for e in unreadable_attestations(facts)]
     tail = f" (unreadable: {'; '.join(unread)})" if unread else ""
     if not candidates:
         return [
@@ -240,11 +220,11 @@ def _check_provenance(facts: ImageFacts, settings: _Provenance, ctx: RuleContext
             )
         ]
     reasons: list[str] = []
-    for entry in candidates:
-        problems, said = _judge(entry, facts, settings, ctx)
+    for entry, envelope in candidates:
+        problems, said = _judge(envelope, facts, settings, ctx)
         if not problems:
-            return [Verdict(True, f"provenance ({entry.get('source')}) {said}")]
-        reasons.extend(f"{p} ({entry.get('source')})" for p in problems)
+            return [Verdict(True, f"provenance ({entry.source}) {said}")]
+        reasons.extend(f"{p} ({entry.source})" for p in problems)
     return [Verdict(False, "; ".join(dict.fromkeys(reasons)) + tail)]
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from promoter.errors import InputError
 from promoter.oci.reference import parse_registry_reference
+from promoter.policy.attachedfacts import parse_timestamp
 from promoter.policy.declared import PolicyRule
 from promoter.policy.imagefacts import ImageFacts, PlatformFacts
 from promoter.policy.results import Verdict
@@ -99,19 +100,6 @@ def _check_base(facts: ImageFacts, settings: _Base, _ctx: RuleContext) -> list[V
     return outcomes
 
 
-def _parse_timestamp(text: str) -> datetime | None:
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    # Go writes nanoseconds; Python's fromisoformat takes at most microseconds.
-    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
-    try:
-        stamp = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
-
-
 def created_time(facts: ImageFacts, platform: PlatformFacts) -> tuple[str, str] | None:
     """``(timestamp text, where it came from)``: the OCI created annotation, else config.created."""
     stamp = _annotation(facts, platform, CREATED)
@@ -155,7 +143,7 @@ def _check_age(facts: ImageFacts, limit: timedelta, ctx: RuleContext) -> list[Ve
             )
             continue
         text, source = found
-        stamp = _parse_timestamp(text)
+        stamp = parse_timestamp(text)
         if stamp is None:
             outcomes.append(Verdict(False, f"{source} {text[:40]!r} is not a timestamp", platform))
         elif _reproducible(stamp):

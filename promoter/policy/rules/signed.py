@@ -86,10 +86,9 @@ def _check_signed(
     facts: ImageFacts, keys: tuple[TrustedKey, ...], _ctx: RuleContext
 ) -> list[Verdict]:
     digest = facts.digest
-    signatures = facts.section("signatures")
     checks = []
     for trusted in keys:
-        found = verify_signatures(signatures, digest, trusted.key)
+        found = verify_signatures(facts.signatures, digest, trusted.key)
         good = sorted({c.source for c in found if c.verified})
         if good:
             where = ", ".join(good)

@@ -15,12 +15,16 @@ report. With keys, only what a trusted key signed can fail it so.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from promoter.policy.attestations import stored_envelope
+from promoter.policy.attachedfacts import (
+    AttestationFacts,
+    ReportFacts,
+    ReportSummary,
+    read_summary,
+)
 from promoter.policy.declared import PolicyRule
 from promoter.policy.imagefacts import ImageFacts
 from promoter.policy.results import Verdict
@@ -30,9 +34,10 @@ from promoter.policy.rules.attested import (
     verified_statement,
 )
 from promoter.policy.rules.base import RuleContext, RuleSpec
-from promoter.policy.rules.provenance import _days, _parse_timestamp
+from promoter.policy.rules.provenance import _days
 from promoter.policy.rules.signed import TrustedKey, key_names, parse_keys
 from promoter.policy.vulnreports import SEVERITIES, VULN_PREDICATE, summarize_report
+from promoter.signing.dsse import Envelope, EnvelopeError
 from promoter.units import parse_duration
 
 __all__ = ["CLOCK_SKEW", "VULNERABILITIES_RULE"]
@@ -77,73 +82,53 @@ def _parse_vulnerabilities(rule: PolicyRule, base: Path) -> _Vulnerabilities:
     return _Vulnerabilities(parsed, age, parse_keys(rule, base) if signed else ())
 
 
-def _describe(entry: Mapping[str, object], what: str = "report") -> str:
+def _describe(entry: ReportFacts | AttestationFacts, what: str = "report") -> str:
     """``the trivy report sha256:0123456789ab (referrers)`` for messages."""
-    kind = entry.get("format")
-    named = f"{kind} {what}" if isinstance(kind, str) and kind != "unknown" else what
-    return f"the {named} {str(entry.get('digest'))[:19]} ({entry.get('source')})"
+    kind = entry.summary.format if isinstance(entry, ReportFacts) else None
+    named = f"{kind} {what}" if kind is not None and kind != "unknown" else what
+    return f"the {named} {str(entry.digest)[:19]} ({entry.source})"
 
 
-def _counts_problem(counts: object) -> str | None:
-    if not isinstance(counts, Mapping) or not counts:
-        return "its summary holds no counts per severity"
-    for name, value in counts.items():
-        if name not in SEVERITIES:
-            return f"its counts name an unknown severity {str(name)[:40]!r}"
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            return f"its count of {name} findings is not a count: {str(value)[:40]!r}"
-    return None
-
-
-def _report_problem(report: Mapping[str, object], now: datetime) -> str | None:
+def _report_problem(summary: ReportSummary, now: datetime) -> str | None:
     """Why a summarised report cannot be judged, or None."""
-    if report.get("error"):
-        return f"{report['error']}; it is not counted as 0 findings"
-    problem = _counts_problem(report.get("counts"))
-    if problem is not None:
-        return problem
-    created = report.get("created")
-    if created is None:
-        return None
-    stamp = _parse_timestamp(created) if isinstance(created, str) else None
-    if stamp is None:
-        return f"its time {str(created)[:40]!r} is not an RFC 3339 timestamp"
-    if stamp > now + CLOCK_SKEW:
+    if summary.problem is not None:
+        return summary.problem
+    if summary.stamp is not None and summary.stamp > now + CLOCK_SKEW:
         return (
-            f"it is dated in the future ({created}), more than the "
+            f"it is dated in the future ({summary.created}), more than the "
             f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes of clock skew allowed "
             f"ahead of now ({now.strftime('%Y-%m-%dT%H:%M:%SZ')})"
         )
     return None
 
 
-def _unsigned_reports(
-    facts: ImageFacts, now: datetime
-) -> tuple[list[Mapping[str, object]], list[str]]:
+def _unsigned_reports(facts: ImageFacts, now: datetime) -> tuple[list[ReportFacts], list[str]]:
     """``(the reports that can be judged, the problems of those that cannot)``."""
     reports, problems = [], []
-    for entry in facts.section("vulnerabilityReports"):
-        if not isinstance(entry, Mapping):
-            continue
-        problem = _report_problem(entry, now)
+    for entry in facts.reports:
+        problem = _report_problem(entry.summary, now)
         if problem is None:
             reports.append(entry)
         else:
             problems.append(f"{_describe(entry)}: {problem}")
     # An attestation whose statement cannot be read may be a report: it is not skipped.
-    for entry, problem in unreadable_attestations(facts):
-        if isinstance(entry.get("envelope"), Mapping):
-            problems.append(f"{_describe(entry, 'attestation')}: {problem}")
+    for attestation in unreadable_attestations(facts):
+        if attestation.envelope is not None:
+            problems.append(f"{_describe(attestation, 'attestation')}: {attestation.problem}")
     return reports, problems
 
 
 def _signed_report(
-    entry: Mapping[str, object], facts: ImageFacts, keys: tuple[TrustedKey, ...], now: datetime
-) -> tuple[Mapping[str, object] | None, TrustedKey | None, str]:
+    entry: ReportFacts,
+    envelope: Envelope | EnvelopeError,
+    facts: ImageFacts,
+    keys: tuple[TrustedKey, ...],
+    now: datetime,
+) -> tuple[ReportFacts | None, TrustedKey | None, str]:
     """``(the report as the verified statement says, the key, "")``; ``(None, None, why)``
     when it does not count (not signed by a trusted key, about another digest); ``(None,
     key, why)`` when a trusted key signed what cannot be judged."""
-    statement, key, problem = verified_statement(stored_envelope(entry.get("envelope")), keys)
+    statement, key, problem = verified_statement(envelope, keys)
     if key is None:
         return None, None, problem
     if statement is None:
@@ -152,33 +137,30 @@ def _signed_report(
         return None, None, "not a cosign vulnerability attestation"
     if not names_digest(statement, facts.digest):
         return None, None, "for another digest"
-    kept = {k: v for k, v in entry.items() if k in ("source", "digest", "manifest", "envelope")}
-    summary = summarize_report(statement, _registry_time(entry), "cosign-vuln")
-    report = {**kept, **summary}
-    problem = _report_problem(report, now) or ""
-    return (None, key, problem) if problem else (report, key, "")
+    # The registry side's time is the fallback; the rest is read again from what is signed.
+    summary = read_summary(summarize_report(statement, entry.summary.created, "cosign-vuln"))
+    problem = _report_problem(summary, now) or ""
+    return (None, key, problem) if problem else (replace(entry, summary=summary), key, "")
 
 
-def _registry_time(entry: Mapping[str, object]) -> str | None:
-    created = entry.get("created")
-    return created if isinstance(created, str) else None
+def _as_report(attestation: AttestationFacts) -> ReportFacts:
+    """An attestation whose statement cannot be read, judged as a report may be."""
+    where = (attestation.source, attestation.digest, attestation.manifest)
+    return ReportFacts(*where, attestation.envelope, read_summary({}))
 
 
 def _signed_reports(
     facts: ImageFacts, keys: tuple[TrustedKey, ...], now: datetime
-) -> tuple[list[tuple[Mapping[str, object], TrustedKey]], list[str], list[str]]:
+) -> tuple[list[tuple[ReportFacts, TrustedKey]], list[str], list[str]]:
     """``(verified reports with their key, problems of what a trusted key signed, why the
     rest do not count)``."""
     found, problems, skipped = [], [], []
-    entries = facts.section("vulnerabilityReports")
-    unread = [
-        e for e, _ in unreadable_attestations(facts) if isinstance(e.get("envelope"), Mapping)
-    ]
-    for entry in [*entries, *unread]:
-        if not isinstance(entry.get("envelope"), Mapping):
+    unread = [_as_report(a) for a in unreadable_attestations(facts) if a.envelope is not None]
+    for entry in [*facts.reports, *unread]:
+        if entry.envelope is None:
             skipped.append(f"{_describe(entry)}: unsigned")
             continue
-        report, key, problem = _signed_report(entry, facts, keys, now)
+        report, key, problem = _signed_report(entry, entry.envelope, facts, keys, now)
         if report is not None and key is not None:
             found.append((report, key))
         elif key is not None:
@@ -188,25 +170,19 @@ def _signed_reports(
     return found, problems, skipped
 
 
-def _stamped(report: Mapping[str, object]) -> datetime | None:
-    created = report.get("created")
-    return _parse_timestamp(created) if isinstance(created, str) else None
-
-
-def _newest(reports: list[Mapping[str, object]]) -> Mapping[str, object]:
-    stamped = [(stamp, r) for r in reports if (stamp := _stamped(r)) is not None]
+def _newest(reports: list[ReportFacts]) -> ReportFacts:
+    stamped = [(stamp, r) for r in reports if (stamp := r.summary.stamp) is not None]
     if stamped:
         return max(stamped, key=lambda pair: pair[0])[1]
     return reports[0]
 
 
 def _judge(
-    report: Mapping[str, Any], settings: _Vulnerabilities, ctx: RuleContext, signer: str
+    report: ReportFacts, settings: _Vulnerabilities, ctx: RuleContext, signer: str
 ) -> Verdict:
-    what = (
-        f"{report.get('format')} report ({report.get('source')}, {report.get('scanner')}{signer})"
-    )
-    stamp = _stamped(report)
+    summary = report.summary
+    what = f"{summary.format} report ({report.source}, {summary.scanner}{signer})"
+    stamp = summary.stamp
     age = ""
     if settings.max_age is not None:
         if stamp is None:
@@ -215,12 +191,11 @@ def _judge(
             return Verdict(
                 False,
                 f"the newest {what} is stale: made {_days(ctx.now - stamp)} ago "
-                f"({report.get('created')}), older than {_days(settings.max_age)}",
+                f"({summary.created}), older than {_days(settings.max_age)}",
             )
     if stamp is not None:
         age = f", made {_days(max(ctx.now - stamp, timedelta(0)))} ago"
-    counts = report["counts"]
-    found = {name: int(counts.get(name) or 0) for name in settings.max}
+    found = {name: summary.counts.get(name, 0) for name in settings.max}
     over = [
         f"{n} {name} (max {settings.max[name]})"
         for name, n in found.items()
