@@ -122,10 +122,10 @@ def render_text(report: RunReport) -> str:
             lines += [f"  {r.status:<4}  {_v(r.rule)}: {_v(r.message)}" for r in check.results]
     if report.promotion is not None:
         lines += _promotion_lines(report.promotion)
-        total = report.promotion.to_dict()
+        promotion = report.promotion
         lines.append(
-            f"moved: {format_size(total['bytesCopied'])} copied, "
-            f"{format_size(total['bytesMounted'])} mounted"
+            f"moved: {format_size(promotion.bytes_moved('copied'))} copied, "
+            f"{format_size(promotion.bytes_moved('mounted'))} mounted"
         )
     lines.append(f"done in {report.seconds:.2f} s (exit {report.exit_code})")
     return "\n".join(lines)

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from promoter.errors import InputError, PromoterError, RegistryError
 from promoter.oci import Descriptor
@@ -40,7 +40,12 @@ from promoter.oci.reference import parse_registry_reference
 from promoter.promote.freshness import check_freshness
 from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.record import RecordWriter
-from promoter.promote.report import DestinationResult, ImageResult, PromotionReport
+from promoter.promote.report import (
+    DestinationResult,
+    ImageResult,
+    PromotionReport,
+    SignatureMade,
+)
 from promoter.promote.sign import sign_destination, signing_key_for
 from promoter.promote.source import SharedSource
 from promoter.promote.stopping import Stopped, StopRequest, WatchingListener
@@ -49,6 +54,7 @@ from promoter.promote.verify import content_of, verify_content
 from promoter.registry.access.retry import RetryPolicy
 from promoter.registry.remote.pool import Registries
 from promoter.registry.target import RepositoryTarget
+from promoter.signing.attach import Attached
 from promoter.transfer import BlobHomes, CopyOptions, ProgressListener, copy_content
 from promoter.transfer.endpoints import TargetEndpoint
 
@@ -306,8 +312,7 @@ def _copy_and_verify(
     confirmed = dict(zip(run.targets, (c.confirmed for c in copies), strict=True))
     run.each(lambda n: verify_content(run.targets[n], content, run.reads, confirmed[n]))
     return {
-        name: DestinationResult(name, copy=c.to_dict())
-        for name, c in zip(run.targets, copies, strict=True)
+        name: DestinationResult(name, copy=c) for name, c in zip(run.targets, copies, strict=True)
     }
 
 
@@ -328,16 +333,15 @@ def _sign(
         attached = sign_destination(registries, action, subject, keys[index])
         outcome = results.get(action.destination)
         if outcome is not None:
-            outcome.signatures.append(_signature_entry(action.fingerprint, attached))
+            outcome.signatures.append(_signature_made(action.fingerprint, attached))
 
     list(run.per_destination.map(sign, range(len(signs))))
 
 
-def _signature_entry(fingerprint: str, attached: Any) -> dict[str, Any]:
-    entry: dict[str, object] = {"fingerprint": fingerprint, "new": attached is not None}
-    if attached is not None:
-        entry.update(tag=attached.tag, referrer=attached.referrer)
-    return entry
+def _signature_made(fingerprint: str, attached: Attached | None) -> SignatureMade:
+    if attached is None:
+        return SignatureMade(fingerprint)
+    return SignatureMade(fingerprint, attached.tag, attached.referrer)
 
 
 def _sign_only(image: ImagePlan, registries: Registries, outcome: ImageResult) -> None:
@@ -354,6 +358,6 @@ def _sign_only(image: ImagePlan, registries: Registries, outcome: ImageResult) -
             raise InputError(f"{action.destination}@{image.digest}: not there to be signed")
         attached = sign_destination(registries, action, found, key)
         result = results.setdefault(action.destination, DestinationResult(action.destination))
-        result.signatures.append(_signature_entry(action.fingerprint, attached))
+        result.signatures.append(_signature_made(action.fingerprint, attached))
     outcome.destinations = list(results.values())
     outcome.message = f"{len(image.to_sign)} signature(s) made; every tag already in place"

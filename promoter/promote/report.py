@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
 from promoter.errors import PromoterError
+from promoter.transfer.result import CopyResult
 
-__all__ = ["DestinationResult", "ImageResult", "PromotionReport"]
+__all__ = ["DestinationResult", "ImageResult", "PromotionReport", "SignatureMade"]
+
+
+@dataclass(frozen=True)
+class SignatureMade:
+    """A signature of the image in a destination: the key's fingerprint, and the tag and
+    referrer manifests it was attached to (None: this key's signature was there already)."""
+
+    fingerprint: str
+    tag: str | None = None
+    referrer: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON form: ``new`` is whether it was attached now."""
+        entry: dict[str, object] = {"fingerprint": self.fingerprint, "new": self.tag is not None}
+        if self.tag is not None:
+            entry.update(tag=self.tag, referrer=self.referrer)
+        return entry
 
 
 @dataclass
@@ -16,19 +34,19 @@ class DestinationResult:
 
     destination: str
     tags: list[str] = field(default_factory=list)
-    copy: dict[str, Any] | None = None  # the copy engine's CopyResult.to_dict()
+    copy: CopyResult | None = None  # what the copy engine did (None: nothing was copied)
     record: str | None = None  # the promotion record's digest
-    #: Signatures made here: the key's fingerprint, whether new, where attached.
-    signatures: list[dict[str, object]] = field(default_factory=list)
+    #: Signatures made here.
+    signatures: list[SignatureMade] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         """The JSON form."""
         return {
             "destination": self.destination,
             "tagsWritten": list(self.tags),
-            "copy": self.copy,
+            "copy": self.copy.to_dict() if self.copy is not None else None,
             "record": self.record,
-            "signatures": list(self.signatures),
+            "signatures": [s.to_dict() for s in self.signatures],
         }
 
 
@@ -44,12 +62,13 @@ class ImageResult:
     seconds: float = 0.0
     error: PromoterError | None = None
 
-    def bytes_moved(self, kind: str = "copied") -> int:
+    def bytes_moved(self, kind: Literal["copied", "mounted"] = "copied") -> int:
         """Blob bytes streamed (``copied``) or mounted across every destination."""
         total = 0
         for destination in self.destinations:
-            if destination.copy:
-                total += int(destination.copy["bytes"][kind])
+            if destination.copy is not None:
+                copy = destination.copy
+                total += copy.bytes_copied if kind == "copied" else copy.bytes_mounted
         return total
 
     def to_dict(self) -> dict[str, object]:
@@ -88,12 +107,16 @@ class PromotionReport:
         """Images refused by a conflict or by policy (exit 1)."""
         return self.with_status("conflict") + self.with_status("blocked")
 
-    def to_dict(self) -> dict[str, Any]:
+    def bytes_moved(self, kind: Literal["copied", "mounted"] = "copied") -> int:
+        """Blob bytes streamed (``copied``) or mounted, over every image."""
+        return sum(image.bytes_moved(kind) for image in self.images)
+
+    def to_dict(self) -> dict[str, object]:
         """The JSON form."""
         return {
             "ok": not self.failed and not self.refused,
             "seconds": round(self.seconds, 3),
-            "bytesCopied": sum(i.bytes_moved("copied") for i in self.images),
-            "bytesMounted": sum(i.bytes_moved("mounted") for i in self.images),
+            "bytesCopied": self.bytes_moved("copied"),
+            "bytesMounted": self.bytes_moved("mounted"),
             "images": [i.to_dict() for i in self.images],
         }
