@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from promoter.build.provenance_facts import RunFacts, image_build_facts
 from promoter.build.report import ImageBuild, ProvenanceRecord
 from promoter.oci.reference import parse_registry_reference
+from promoter.signing.attach import attach_attestation
 from promoter.signing.dsse import Envelope, sign_envelope, unsigned_envelope
 from promoter.signing.provenance import provenance_statement_for
 from promoter.signing.statement import PROVENANCE_PREDICATE, statement_bytes
@@ -36,8 +37,6 @@ AttachFunction = Callable[["RegistryClient", str, str, Envelope, str], object]
 
 
 def _default_attach() -> AttachFunction:
-    from promoter.signing.attach import attach_attestation
-
     return attach_attestation
 
 

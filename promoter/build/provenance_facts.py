@@ -20,7 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from promoter.build.docker_engine import repository_digest
 from promoter.build.dockerfile import base_images
+from promoter.build.subprocess_executor import executor_path
 from promoter.errors import PromoterError
 from promoter.oci.manifest import Index
 from promoter.oci.reference import parse_registry_reference
@@ -100,16 +102,12 @@ def _file_digest(path: Path) -> str | None:
 def executor_facts(spec: BuildSpec, result: BuildResult) -> ExecutorImage:
     """The executor that ran ``result``: the image by digest when known, or the binary."""
     if result.mode == "subprocess":
-        from promoter.build.subprocess_executor import executor_path
-
         path = executor_path()
         return ExecutorImage(f"file://{path}", _file_digest(path), kind="binary")
     image = spec.executor.image
     _, at, pinned = image.partition("@")
     if at:
         return ExecutorImage(image, pinned)
-    from promoter.build.docker_engine import repository_digest
-
     return ExecutorImage(image, repository_digest(image))
 
 

@@ -30,6 +30,7 @@ from promoter.build.credentials import (
     private_docker_config,
     required_registries,
 )
+from promoter.build.docker_engine import ContainerJob, engine_reachable, run_in_container
 from promoter.build.failure import KanikoFailed, LogTail, build_failure
 from promoter.build.result import BuildResult, ExecutionMode, read_digest, tarball_path
 from promoter.build.spec import BuildSpec
@@ -54,8 +55,6 @@ def choose_mode(mode: ModeChoice = "auto", executor: Path | None = None) -> Exec
     """``docker`` when an engine answers; else ``subprocess`` when the executor exists."""
     if mode != "auto":
         return mode
-    from promoter.build.docker_engine import engine_reachable
-
     if engine_reachable():
         return "docker"
     path = executor or executor_path()
@@ -107,8 +106,6 @@ def _run_in_docker(
     spec: BuildSpec, output: Path, config_dir: Path, tail: LogTail, log: LogCallback
 ) -> int | None:
     """Run kaniko as a container of the Docker engine; its exit code, None on timeout."""
-    from promoter.build.docker_engine import ContainerJob, run_in_container
-
     dockerfile, extra = _dockerfile_in_container(spec)
     paths = ExecutorPaths(CONTAINER_CONTEXT, dockerfile, CONTAINER_OUTPUT)
     job = ContainerJob(

@@ -20,14 +20,12 @@ from typing import TextIO
 from promoter.ci.annotations import Annotation, annotations_of, limit_annotations, relative_path
 from promoter.ci.boundary import Boundary
 from promoter.ci.outputs import StepOutputs, step_outputs
-from promoter.ci.service import AZURE_DEVOPS, GITHUB
 from promoter.ci.summary import render_summary
 from promoter.redaction import on_secret, redact
 
 __all__ = [
     "CiAdapter",
     "Finished",
-    "adapter_for",
     "document_kind",
     "runner_temp_file",
 ]
@@ -162,20 +160,4 @@ def runner_temp_file(env: Mapping[str, str], stem: str, suffix: str) -> Path | N
             fd, path = tempfile.mkstemp(prefix=f"promoter-{stem}-", suffix=suffix, dir=env[name])
             os.close(fd)
             return Path(path)
-    return None
-
-
-def adapter_for(
-    service: str, env: Mapping[str, str], boundary: Boundary | None = None
-) -> CiAdapter | None:
-    """The adapter of ``service`` (None for ``none``), writing its commands through
-    ``boundary``."""
-    if service == GITHUB:
-        from promoter.ci.github import GitHubAdapter
-
-        return GitHubAdapter(env, boundary=boundary)
-    if service == AZURE_DEVOPS:
-        from promoter.ci.azure import AzureDevOpsAdapter
-
-        return AzureDevOpsAdapter(env, boundary=boundary)
     return None

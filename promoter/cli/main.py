@@ -268,13 +268,15 @@ def _main_with_ci(args: list[str], state: CliState) -> int:
     state.command = _command_name(args)
     adapter = None
     if state.ci != "none":
-        from promoter.ci.adapter import adapter_for
+        # here, not at the top: CI only: the adapters into every command (+26 modules, 14 ms)
+        from promoter.ci.adapters import adapter_for
 
         adapter = adapter_for(state.ci, state.environ, state.boundary)
         if adapter is not None:
             adapter.start()
     code = _run(args, state)
     if adapter is not None and state.command:
+        # here, not at the top: CI only: ci.adapter into every command (+23 modules, 11 ms)
         from promoter.ci.adapter import Finished
 
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from promoter.config import load_pipeline
 from promoter.errors import InputError
 from promoter.oci.reference import parse_registry_reference
 from promoter.pipeline.settings import registry_hosts, registry_options
@@ -38,8 +39,6 @@ def history(
     whole = ":" not in reference.rsplit("/", 1)[-1]
     hosts = {}
     if pipeline_file is not None:
-        from promoter.config import load_pipeline
-
         hosts = registry_hosts(load_pipeline(pipeline_file))
     options = registry_options(hosts, insecure_registries, ca_file, settings)
     with Registries(options) as registries:

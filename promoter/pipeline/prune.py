@@ -24,6 +24,7 @@ from promoter.pipeline.settings import registry_options
 from promoter.promote.prune import DeletionReport, PrunePlan, apply_prune, prune_plan_from_dict
 from promoter.promote.retention import RepositoryRules, plan_repository
 from promoter.promote.survey import survey_repository
+from promoter.registry.remote.pool import Registries
 from promoter.settings import Settings
 
 __all__ = [
@@ -123,8 +124,6 @@ def _requests(registries: Any, plan: PrunePlan) -> dict[str, int]:
 
 def plan_prune(request: PruneRequest) -> PruneReport:
     """Plan the deletes of every staging repository with a retention; apply when asked."""
-    from promoter.registry.remote.pool import Registries
-
     started = time.monotonic()
     now = request.now or datetime.now(timezone.utc)
     pipeline = load_pipeline(request.pipeline_file)
@@ -214,8 +213,6 @@ def apply_prune_file(
 ) -> PruneReport:
     """``promoter apply prune.json``: delete exactly what the plan lists, each checked again,
     after holding the plan to its pipeline file (``pipeline_file``, else the one it names)."""
-    from promoter.registry.remote.pool import Registries
-
     started = time.monotonic()
     plan = load_prune_plan(path)
     bind_prune_plan(plan, path, pipeline_file)

@@ -31,6 +31,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from promoter.config.inputfile import read_json_input
 from promoter.errors import InputError
 from promoter.files import write_file
 from promoter.policy.secrets import redact_assignment, redact_text, redact_value
@@ -89,8 +90,6 @@ def redact_facts(facts: Facts) -> Facts:
 def load_facts(path: str | Path) -> Facts:
     """Read a facts document written by ``--facts-out`` (redacted again); ``InputError`` when
     it is not one."""
-    from promoter.config.inputfile import read_json_input
-
     file = str(path)
     hint = "write one with 'promoter check REF --facts-out FILE'"
     document = read_json_input(file, what="facts document", hint=hint)

@@ -29,8 +29,7 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from promoter.errors import InputError, PromoterError, RegistryError
@@ -38,14 +37,15 @@ from promoter.oci import Descriptor
 from promoter.oci.raw import RawManifest
 from promoter.oci.reference import parse_registry_reference
 from promoter.promote.freshness import check_freshness
+from promoter.promote.options import ApplyOptions, endpoint_for
 from promoter.promote.plan import ImagePlan, PromotionPlan
-from promoter.promote.record import RecordWriter
 from promoter.promote.report import (
     DestinationResult,
     ImageResult,
     PromotionReport,
     SignatureMade,
 )
+from promoter.promote.rollback import apply_rollback
 from promoter.promote.sign import sign_destination, signing_key_for
 from promoter.promote.source import SharedSource
 from promoter.promote.stopping import Stopped, StopRequest, WatchingListener
@@ -53,9 +53,8 @@ from promoter.promote.tagphase import moved_immutable, tag_and_record
 from promoter.promote.verify import content_of, verify_content
 from promoter.registry.access.retry import RetryPolicy
 from promoter.registry.remote.pool import Registries
-from promoter.registry.target import RepositoryTarget
 from promoter.signing.attach import Attached
-from promoter.transfer import BlobHomes, CopyOptions, ProgressListener, copy_content
+from promoter.transfer import BlobHomes, CopyOptions, copy_content
 from promoter.transfer.endpoints import TargetEndpoint
 
 __all__ = [
@@ -78,38 +77,12 @@ RACE_RETRIES = RetryPolicy(
 )
 
 
-@dataclass(frozen=True)
-class ApplyOptions:
-    """How to apply: parallel images, parallel blobs per copy, what the records say."""
-
-    images: int = 8
-    jobs: int = 4
-    check_fresh: bool = True
-    version: str = ""
-    now: datetime | None = None
-    listener: ProgressListener | None = field(default=None, compare=False)
-    records: RecordWriter = field(default_factory=RecordWriter, compare=False)
-    #: Where blobs went in each destination registry (``apply_plan`` makes one per
-    #: apply when None): each blob crosses to a registry once, then is mounted.
-    homes: BlobHomes | None = field(default=None, compare=False)
-    #: The run's interrupt request (the CLI's signal handlers set it; by default one
-    #: nobody sets): images stop before their tag phase, finish it once in it.
-    stop: StopRequest = field(default_factory=StopRequest, compare=False)
-
-
-def endpoint_for(registries: Registries, name: str) -> TargetEndpoint:
-    reference = parse_registry_reference(name)
-    return TargetEndpoint(RepositoryTarget(registries.client(reference.registry), reference))
-
-
 def apply_plan(
     plan: PromotionPlan, registries: Registries, options: ApplyOptions | None = None
 ) -> PromotionReport:
     """Apply ``plan``: refuse a stale plan, then promote every image (in parallel)."""
     options = options or ApplyOptions()
     if plan.kind == "rollback":
-        from promoter.promote.rollback import apply_rollback
-
         return apply_rollback(plan, registries, options)
     started = time.monotonic()
     check_provenance(plan)

@@ -17,6 +17,7 @@ from typing import Any
 
 from promoter.config.inputfile import read_json_input
 from promoter.errors import ConfigError, InputError
+from promoter.files import write_file
 
 __all__ = [
     "ACTIONS",
@@ -328,8 +329,6 @@ class PromotionPlan:
     def write(self, path: str | Path) -> None:
         """Write the plan as JSON, by a temporary file renamed over ``path`` (a link there
         is replaced, not followed)."""
-        from promoter.files import write_file
-
         try:
             write_file(path, json.dumps(self.to_dict(), indent=2) + "\n")
         except OSError as error:
@@ -338,6 +337,8 @@ class PromotionPlan:
 
 def _schema_errors(file: str, data: dict[str, object]) -> None:
     """Raise the first way ``data`` breaks the plan schema (the rest in the detail)."""
+    # here, not at the top: pulls yaml, difflib and importlib.resources (+36 modules,
+    # 15 ms) into every importer of promoter.promote (history, apply) that reads no plan.
     from promoter.config.schema import plan_schema_dict, schema_problems
     from promoter.config.source import Document
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from promoter.config.model import Retention
 from promoter.errors import ConfigError, OperationError, RegistryError
 from promoter.oci.reference import Reference
 from promoter.promote.retention import PruneEntry, RepositoryRules, Step, promoted_at
@@ -108,8 +109,6 @@ def _entry(data: dict[str, Any]) -> PruneEntry:
 
 
 def _rules(data: dict[str, Any]) -> RepositoryRules:
-    from promoter.config.model import Retention
-
     settings = data["retention"]
     tags = settings.get("keepTags")
     retention: Retention = Retention(

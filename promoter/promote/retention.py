@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from promoter.oci.reference import Reference
 from promoter.promote.survey import Stored, Survey, referrer_tag
+from promoter.registry.remote.client import parse_index_descriptors
 
 if TYPE_CHECKING:
     from promoter.config.model import Retention
@@ -221,8 +222,6 @@ def _referrer_steps(
         fetched = client.get_manifest(base.with_tag(tag))
         listed: list[str] = []
         if kind == "referrers index":
-            from promoter.registry.remote.client import parse_index_descriptors
-
             listed = [d.digest for d in parse_index_descriptors(fetched.raw, str(base))]
         yield Step(fetched.digest, kind, (tag,))
         for digest in listed:

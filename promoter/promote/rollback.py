@@ -27,9 +27,9 @@ from promoter.errors import InputError, PromoterError, RefusedError
 from promoter.oci import Reference
 from promoter.oci.digest import is_digest
 from promoter.oci.reference import parse_registry_reference
-from promoter.promote.apply import ApplyOptions, endpoint_for
 from promoter.promote.freshness import StalePlanError
 from promoter.promote.history import RecordReader
+from promoter.promote.options import ApplyOptions, endpoint_for
 from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.report import DestinationResult, ImageResult, PromotionReport
 from promoter.promote.stopping import Stopped
@@ -224,6 +224,7 @@ def check_rollback_plan(plan: PromotionPlan) -> list[RuleTarget]:
     """Refuse (exit 2) a rollback plan its pipeline's rules would not make: one image,
     one tag, the destinations the rules name for it, and that tag mutable in each (an
     immutable one: exit 1); return the rules' destinations."""
+    # here, not at the top: yaml and the loader into history (+47 modules, 23 ms)
     from promoter.config.loader import load_pipeline
 
     if plan.rollback is None or len(plan.images) != 1:

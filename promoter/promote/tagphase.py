@@ -17,7 +17,7 @@ from promoter.promote.report import DestinationResult
 from promoter.transfer.endpoints import TargetEndpoint
 
 if TYPE_CHECKING:
-    from promoter.promote.apply import ApplyOptions
+    from promoter.promote.options import ApplyOptions
 
 __all__ = ["moved_immutable", "tag_and_record", "write_tags"]
 

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from promoter.errors import InputError
+from promoter.oci import mediatypes as mt
 from promoter.oci.manifest import Index, Manifest
 from promoter.oci.raw import RawManifest
 from promoter.oci.reference import parse_reference
@@ -85,8 +86,6 @@ class Inspection:
 def _image_platform(
     target: Target, view: Manifest, want_config: bool
 ) -> tuple[str | None, bytes | None]:
-    from promoter.oci import mediatypes as mt
-
     if view.config.media_type not in (mt.OCI_CONFIG, mt.DOCKER_CONFIG):
         return None, None
     config = target.get_blob_bytes(view.config.digest)

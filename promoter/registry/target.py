@@ -179,6 +179,7 @@ def open_target(
             raise RegistryError("a registry reference needs a Registries pool")
         return RepositoryTarget(registries.client(reference.registry), reference)
     if isinstance(reference, LayoutReference):
+        # here, not at the top: the layout target into every registry copy (+8 modules, 20 ms)
         from promoter.registry.local.layout import LayoutTarget
 
         return LayoutTarget(reference, create=for_writing)
@@ -188,6 +189,7 @@ def open_target(
                 f"{reference}: docker-archive is read-only here",
                 hint="write to a registry or to oci:PATH[:TAG] instead",
             )
+        # here, not at the top: tarfile into every registry copy (+12 modules, 15 ms)
         from promoter.registry.local.archive import ArchiveSource
 
         return ArchiveSource(reference)

@@ -34,6 +34,7 @@ from promoter.transfer.endpoints import Destination, Source
 from promoter.transfer.graph import walk
 from promoter.transfer.homes import BlobHomes
 from promoter.transfer.progress import BlobAction, ProgressListener, SilentProgress
+from promoter.transfer.referrers import copy_referrers
 from promoter.transfer.result import CopyResult
 
 __all__ = ["CopyOptions", "copy_content", "copy_graph", "write_tags"]
@@ -122,8 +123,6 @@ def _copy(
     result: CopyResult,
     present: bool | None = None,
 ) -> None:
-    from promoter.transfer.referrers import copy_referrers
-
     if is_digest(identifier):
         digest, top = identifier, None
         if tags or present is None:
@@ -155,7 +154,9 @@ def _copy(
         # content that is already there is found blob by blob, moving nothing.
         copy_graph(source, top, destination, options, listener, pool, result, stale)
     if options.referrers:
-        copy_referrers(source, digest, destination, options, listener, pool, result)
+        copy_referrers(
+            source, digest, destination, options, listener, pool, result, copy_content=copy_content
+        )
     listener.finished(destination.name, digest)
 
 

@@ -11,6 +11,7 @@ Cosign's ``sha256-<hex>.sig``, ``.att`` and ``.sbom`` tags are copied as tags.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -48,10 +49,11 @@ def copy_referrers(
     pool: Executor,
     result: CopyResult,
     depth: int = 0,
+    *,
+    copy_content: Callable[..., CopyResult],
 ) -> None:
-    """Copy the referrers of ``subject`` (and theirs, to ``MAX_DEPTH``) and cosign tags."""
-    from promoter.transfer.engine import copy_content
-
+    """Copy the referrers of ``subject`` (and theirs, to ``MAX_DEPTH``) and cosign tags,
+    each by ``copy_content`` (the engine's, which calls this: passed in, not imported)."""
     if depth >= MAX_DEPTH:
         return
     plain = replace(options, referrers=False, no_clobber=False)
@@ -60,7 +62,15 @@ def copy_referrers(
         sub = copy_content(source, referrer.digest, destination, [], plain, listener, pool=pool)
         result.absorb(sub)
         copy_referrers(
-            source, referrer.digest, destination, options, listener, pool, result, depth + 1
+            source,
+            referrer.digest,
+            destination,
+            options,
+            listener,
+            pool,
+            result,
+            depth + 1,
+            copy_content=copy_content,
         )
     if found and not destination.indexes_referrers():
         _write_fallback_index(source, subject, found, destination, result)

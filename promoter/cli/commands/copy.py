@@ -73,6 +73,7 @@ def copy(
     layout): the manifests get new digests, the blobs keep theirs, and the
     report names both digests. --preserve-digests copies them as they are.
     """
+    # here, not at the top: registry+transfer into --help (+91 modules, 100 ms)
     from promoter.cli.progress import live_display, progress_for
     from promoter.registry.access.options import RegistryOptions
     from promoter.transfer import CopyOptions, copy_image, copy_many
@@ -127,6 +128,7 @@ def _report_batch(many: BatchReport, pairs: list[tuple[str, str]], preserve_dige
 
 def _note_docker_layout(doc: dict[str, Any], preserve_digests: bool) -> None:
     """Under --preserve-digests, say when a layout now holds Docker media types."""
+    # here, not at the top: oci.convert into --help and every copy (+11 modules, 12 ms)
     from promoter.oci.convert import is_docker_media_type
 
     into_layout = doc["destination"].startswith("oci:")
@@ -140,8 +142,7 @@ def _note_docker_layout(doc: dict[str, Any], preserve_digests: bool) -> None:
 
 def _batch_text(batch: str) -> str:
     """The --batch file (or stdin for '-'): bounded, UTF-8 text, not binary."""
-    # Here, not at the top: promoter.config's package imports the pipeline model
-    # (dataclasses by the dozen), 10-15 % of a single copy's start-up.
+    # here, not at the top: config's model into --help, copy w/o --batch (+9 modules, 15 ms)
     from promoter.config.inputfile import MAX_FILE_BYTES, read_input_text
 
     if batch != "-":

@@ -118,6 +118,7 @@ def history(
     walk follows it back until the tag was new, a step has no record (the tag was
     moved by another tool), or --limit.
     """
+    # here, not at the top: pipeline.history into --help (+121 modules, 105 ms)
     from promoter.pipeline.history import history as walk
 
     found = walk(

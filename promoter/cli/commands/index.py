@@ -48,6 +48,7 @@ def create(
     or an index whose platforms are taken over. The sources' content is copied
     into DST's repository first; the index is written last.
     """
+    # here, not at the top: build.index and registry into --help (+116 modules, 90 ms)
     from promoter.build.index import create_index
     from promoter.registry import RegistryOptions
 

@@ -61,6 +61,7 @@ def inspect(
     REF is host/repo:tag, host/repo@sha256:..., oci:PATH[:tag] or
     docker-archive:PATH. --raw and --config print bytes exactly as stored.
     """
+    # here, not at the top: the registry client into --help (+72 modules, 50 ms)
     from promoter.registry.access.options import RegistryOptions
     from promoter.registry.inspect import inspect_reference
 

@@ -48,6 +48,7 @@ def run(
     Exit 0 when done, 1 when a promotion was refused (policy or an immutable
     tag at another digest), 3 when it failed.
     """
+    # here, not at the top: pipeline.run into --help (+233 modules, 220 ms)
     from promoter.cli.interrupts import graceful_interrupts
     from promoter.cli.progress import live_display, progress_for
     from promoter.pipeline import RunRequest, parse_stages, run_pipeline

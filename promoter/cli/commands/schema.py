@@ -23,6 +23,7 @@ def schema(plan: bool) -> None:
     top of pipeline.yml after 'promoter schema > pipeline.schema.json'.
     With --plan, the schema 'promoter apply' checks a plan file against.
     """
+    # here, not at the top: config.schema into --help (+32 modules, 27 ms)
     from promoter.config.schema import plan_schema_text, schema_text
 
     sys.stdout.write(plan_schema_text() if plan else schema_text())

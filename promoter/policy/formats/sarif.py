@@ -19,6 +19,7 @@ from promoter import __version__
 from promoter.environment import snapshot
 from promoter.errors import ConfigError, PromoterError
 from promoter.policy.results import CheckReport, RuleResult
+from promoter.policy.rules import RULES
 
 __all__ = [
     "SARIF_SCHEMA_URI",
@@ -79,8 +80,6 @@ def _base_ids(root: Path) -> dict[str, object]:
 
 
 def _descriptor(name: str, mode: str) -> dict[str, object]:
-    from promoter.policy.rules import RULES
-
     spec = RULES.get(name)
     text = spec.description if spec is not None else name
     return {

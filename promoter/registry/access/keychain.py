@@ -32,7 +32,9 @@ from typing import TYPE_CHECKING
 from promoter.environment import snapshot
 from promoter.errors import ConfigError
 from promoter.redaction import register_secret
+from promoter.registry.access.azure import azure_credential
 from promoter.registry.access.credentials import Credential
+from promoter.registry.access.dockerconfig import docker_config_credential
 
 if TYPE_CHECKING:
     from promoter.registry.access.options import RegistryConfig
@@ -57,8 +59,6 @@ def _env_pair(environ: Mapping[str, str], prefix: str, host: str) -> Credential 
     entra_var = prefix + "ENTRA_TOKEN"
     entra = environ.get(entra_var)
     if entra:
-        from promoter.registry.access.azure import azure_credential
-
         register_secret(entra)
         return azure_credential(
             host, environ, lambda: entra, token_source=f"environment {entra_var}"
@@ -130,8 +130,6 @@ class DefaultCredentials:
         found = _env_pair(self.environ, ENV_PREFIX, host)
         if found is not None:
             return found
-        from promoter.registry.access.dockerconfig import docker_config_credential
-
         path = config.docker_config if config is not None else None
         found = docker_config_credential(host, self.environ, Path(path) if path else None)
         if found is not None:
@@ -157,8 +155,6 @@ class DefaultCredentials:
             _named(self.environ, config, token_env)
             return github_credential(self.environ, token_env, config.username_env)
         if kind == "azure":
-            from promoter.registry.access.azure import azure_credential
-
             return azure_credential(
                 host,
                 self.environ,

@@ -14,7 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from promoter.environment import snapshot
+from promoter.errors import InputError
 from promoter.registry.access.retry import RetryPolicy
+from promoter.registry.access.trust import TrustRoots
 from promoter.settings import (
     INSECURE_ENV,
     MAX_RPS_ENV,
@@ -161,8 +164,6 @@ def configs_from_settings(hosts: Mapping[str, Mapping[str, object]]) -> list[Reg
 
 
 def _seconds(value: str, name: str) -> float:
-    from promoter.errors import InputError
-
     try:
         number = float(value)
     except ValueError:
@@ -185,8 +186,6 @@ def parse_rate_limits(entries: Iterable[str], source: str = "--max-rps") -> dict
 
     A later entry for the same host wins. ``InputError`` names the entry and the form.
     """
-    from promoter.errors import InputError
-
     limits: dict[str, float] = {}
     for entry in entries:
         host, sep, number = entry.strip().partition("=")
@@ -210,8 +209,6 @@ WAIT_LOG = logging.getLogger("promoter.registry")
 
 
 def _trust_roots() -> TrustRoots:
-    from promoter.registry.access.trust import TrustRoots
-
     return TrustRoots()
 
 
@@ -309,8 +306,6 @@ class RegistryOptions:
     ) -> RegistryOptions:
         """``from_settings`` with the settings ``environ`` gives (a library caller's
         shortcut; None: a snapshot of this process's, see ``promoter.environment``)."""
-        from promoter.environment import snapshot
-
         settings = Settings.from_environ(environ if environ is not None else snapshot())
         return cls.from_settings(
             settings,
@@ -342,8 +337,6 @@ class RegistryOptions:
         if rate is None:
             rate = config.requests_per_second or self.requests_per_second
         if rate is not None and 1.0 / rate > self.exchange_deadline:
-            from promoter.errors import InputError
-
             raise InputError(
                 f"{host}: a budget of {rate:g} requests per second is one request every "
                 f"{1.0 / rate:g} s, longer than the {self.exchange_deadline:g} s deadline "

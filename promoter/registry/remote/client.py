@@ -20,7 +20,14 @@ from promoter.errors import NetworkError, RegistryError
 from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.digest import Digest, DigestMismatchError, compute_digest, is_digest
-from promoter.oci.manifest import MAX_MANIFEST_SIZE, InvalidManifestError, parse_manifest
+from promoter.oci.manifest import (
+    MAX_MANIFEST_SIZE,
+    Index,
+    InvalidManifestError,
+    UnsupportedManifestError,
+    parse_manifest,
+    sniff_media_type,
+)
 from promoter.oci.raw import RawManifest
 from promoter.oci.reference import Reference
 from promoter.registry.access.credentials import Credential, CredentialProvider
@@ -106,8 +113,6 @@ class RegistryClient(BlobOperations, UploadOperations):
         raw, headers = self._read_manifest(reference, accept)
         media_type = _media_type(raw, headers.get("Content-Type"))
         if mt.is_schema1(media_type):
-            from promoter.oci.manifest import UnsupportedManifestError
-
             raise UnsupportedManifestError(
                 f"{reference} uses a Docker v2 schema 1 manifest, which promoter does not support",
                 hint=_SCHEMA1_HINT,
@@ -348,8 +353,6 @@ def default_credentials(options: RegistryOptions) -> CredentialProvider:
 
 def parse_index_descriptors(raw: bytes, reference: str) -> list[Descriptor]:
     """The ``manifests`` of an index document."""
-    from promoter.oci.manifest import Index
-
     view = parse_manifest(raw, mt.OCI_INDEX, reference=reference)
     if not isinstance(view, Index):
         raise InvalidManifestError(f"{reference}: expected an index", reference=reference)
@@ -375,8 +378,6 @@ def _bounded_body(response: httpx.Response, reference: Reference) -> bytes:
 
 
 def _media_type(raw: bytes, content_type: str | None) -> str:
-    from promoter.oci.manifest import sniff_media_type
-
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

@@ -237,6 +237,7 @@ class RegistryTransport:
 def _deadline_transport(**kwargs: Any) -> httpx.BaseTransport:
     """A transport whose sockets keep to the thread's deadline or speed floor
     (``promoter.registry.transport.deadline``), through httpcore's public network backend."""
+    # here, not at the top: prepare() must load httpx first; else +194 modules, 130 ms
     from promoter.registry.transport.deadline_transport import DeadlineTransport
 
     return DeadlineTransport(**kwargs)
