@@ -12,7 +12,7 @@ import pytest
 
 from tests.promote.project import Project, head_digest, promoter_cli, record_document
 from tests.promote.releases import history_of, release, roll_back
-from tests.support.images import make_image, push_http
+from tests.support.images import Image, make_image, push_http
 from tests.support.registry import Registry
 from tests.test_json_keys import bad_keys
 
@@ -212,14 +212,21 @@ def test_apply_refuses_a_rollback_plan_once_the_tag_moved(
     assert _latest(project) == (other.digest, b.digest)
 
 
-def test_policies_are_checked_again_unless_skipped(logged_project: Project) -> None:
-    project = logged_project
+def _root_release_before_non_root(project: Project) -> tuple[Image, Image]:
+    """2.0.0 runs as root, promoted before any policy; 2.0.1 is fine; then the pipeline
+    enforces non-root, which 2.0.0 (the rollback's target) fails."""
     project.policies = ""
     project.write()
-    a = release(project, "2.0.0", "r0", user="0")  # root: no policy said no back then
+    a = release(project, "2.0.0", "r0", user="0")
     b = release(project, "2.0.1", "r1")
     project.policies = "  - rule: non-root\n"
     project.write()
+    return a, b
+
+
+def test_policies_are_checked_again_unless_skipped(logged_project: Project) -> None:
+    project = logged_project
+    a, b = _root_release_before_non_root(project)
     before = len(_writes(project))
     blocked = roll_back(project, "--tag", "latest", "--output", "json")
     assert blocked.returncode == 1, blocked.stderr
@@ -270,12 +277,7 @@ def test_apply_checks_a_rollback_plan_again_and_skips_only_when_told_twice(
     checks the target again, and skips only a plan made with --skip-checks when apply is
     given --skip-checks too."""
     project = logged_project
-    project.policies = ""
-    project.write()
-    a = release(project, "2.0.0", "r0", user="0")  # root: no policy said no back then
-    b = release(project, "2.0.1", "r1")
-    project.policies = "  - rule: non-root\n"
-    project.write()
+    a, b = _root_release_before_non_root(project)
     before = len(_writes(project))
 
     checked = tmp_path / "checked.json"
