@@ -106,7 +106,6 @@ class TargetEndpoint:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.name = target.name
-        self._referrers_api: bool | None = None
 
     def resolve(self, identifier: str) -> str | None:
         """HEAD by digest or tag."""
@@ -240,12 +239,15 @@ class TargetEndpoint:
         return None if digest is None else self.get_manifest(digest)
 
     def indexes_referrers(self) -> bool:
-        """Layouts are scanned, so yes; a registry only if it has the referrers API."""
+        """Layouts are scanned, so yes; a registry only if it has the referrers API
+        (probed once per host and run: concurrent copies wait for the one probe)."""
         if not isinstance(self.target, RepositoryTarget):
             return True
-        if self._referrers_api is None:
-            self._referrers_api = _probe_referrers_api(self.target)
-        return self._referrers_api
+        memo = self.target.client.memo
+        with memo.probing:
+            if memo.referrers_api is None:
+                memo.referrers_api = _probe_referrers_api(self.target)
+            return memo.referrers_api
 
 
 #: Any well-formed digest will do for the probe: a registry with the API lists

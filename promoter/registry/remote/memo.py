@@ -57,6 +57,8 @@ class RunMemo:
         self._written: dict[str, set[str]] = {}
         self._reading: dict[str, threading.Lock] = {}
         self.referrers_api: bool | None = None
+        #: Held while the referrers API is probed, so the host is probed once.
+        self.probing = threading.Lock()
 
     # -- content by digest ------------------------------------------------------------
 
