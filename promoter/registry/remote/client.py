@@ -126,8 +126,7 @@ class RegistryClient(BlobOperations, UploadOperations):
         else:
             digest = compute_digest(raw)
         fetched = RawManifest(raw=raw, media_type=media_type, digest=digest)
-        if reference.digest:
-            self.memo.keep(reference.repository, digest, fetched, len(raw))
+        self.memo.keep(reference.repository, digest, fetched, len(raw))  # by tag too
         return fetched
 
     def _listed_absent(self, reference: Reference, fresh: bool = False) -> bool:
