@@ -74,6 +74,11 @@ class Destination(Protocol):
         registry declined (its upload session is kept for the upload that follows)."""
         ...
 
+    def untagged(self) -> bool:
+        """Whether this run found the repository without tags (its tags list answered
+        404): no blob there to ask about but the run's own (and untagged content's)."""
+        ...
+
     def write_blob(self, descriptor: Descriptor, opener: BlobOpener) -> int:
         """Stream a blob here (``opener(offset)`` gives its content from an offset, so
         a broken upload resumes) and commit it under its digest; return bytes sent."""
@@ -180,6 +185,13 @@ class TargetEndpoint:
         if isinstance(target, RepositoryTarget):
             return target.client.host, target.repository
         return None
+
+    def untagged(self) -> bool:
+        """The run's memo of the host: the repository's tags list answered 404."""
+        target = self.target
+        return isinstance(target, RepositoryTarget) and target.client.memo.untagged(
+            target.repository
+        )
 
     def mount_from(self, descriptor: Descriptor, repository: str) -> bool:
         """A mount from ``repository`` in this registry; False when declined.
