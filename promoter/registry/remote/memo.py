@@ -11,7 +11,8 @@ look for cosign's ``sha256-<hex>.sig`` / ``.att`` / ``.sbom`` tags and the
   readable in one repository says nothing of another), within ``BUDGET`` bytes in
   all: content does not change under its digest;
 - whether the host answers the referrers API (a registry that does never answers
-  404 to it, OCI distribution 1.1);
+  404 to it, OCI distribution 1.1), learnt from the first call or probe: concurrent
+  callers wait for that one answer;
 - one tags list per repository, read when the plan first asks for a destination
   tag (an unlisted tag names nothing: no HEAD) or on the first lookup of a tag of
   the fallback forms above, which then answers every such lookup that it does not
@@ -33,6 +34,7 @@ import json
 import re
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from promoter.registry.transport.auth import pull_scope
 from promoter.registry.transport.transport import RegistryRequest, RegistryTransport
@@ -72,6 +74,11 @@ class RunMemo:
         self.referrers_api: bool | None = None
         #: Held while the referrers API is probed, so the host is probed once.
         self.probing = threading.Lock()
+
+    def asking(self) -> AbstractContextManager[object]:
+        """``probing`` until the host has answered a referrers API call (then nothing):
+        concurrent callers wait for that answer instead of each asking."""
+        return self.probing if self.referrers_api is None else nullcontext()
 
     # -- content by digest ------------------------------------------------------------
 
