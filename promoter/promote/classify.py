@@ -126,7 +126,7 @@ def _tag_digest(registries: Registries, target: TagTarget) -> str | None:
     reference = target.destination.with_tag(target.tag)
     client = registries.client(reference.registry)
     read = lambda repository: tags_page(client.transport, repository)  # noqa: E731
-    listed = client.memo.listing(reference.repository, read)
+    listed = client.memo.listing(reference.repository, read, plan=True)
     if listed is not None and target.tag not in listed:
         return None  # the last-moment check of an immutable tag asks again before writing
     found = client.head_manifest(reference)

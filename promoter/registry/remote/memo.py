@@ -14,9 +14,10 @@ look for cosign's ``sha256-<hex>.sig`` / ``.att`` / ``.sbom`` tags and the
   404 to it, OCI distribution 1.1), learnt from the first call or probe: concurrent
   callers wait for that one answer;
 - one tags list per repository, read when the plan first asks for a destination
-  tag (an unlisted tag names nothing: no HEAD) or on the first lookup of a tag of
-  the fallback forms above, which then answers every such lookup that it does not
-  list (absent: no request). A listed tag is still asked for (its digest may have moved). The
+  tag (an unlisted tag names nothing: no HEAD; the fallback forms are then asked
+  tag by tag there, cosign's being read-modify-written after the copy) or on the
+  first lookup of a tag of the fallback forms above, which then answers every such
+  lookup that it does not list (absent: no request). A listed tag is still asked for (its digest may have moved). The
   run's own tag writes are added to the list and a delete forgets it, so the list
   never hides what the run wrote; a repository the run has written to before any
   list was read there is asked tag by tag, and reads that feed a read-modify-write
@@ -71,6 +72,7 @@ class RunMemo:
         self._written: dict[str, set[str]] = {}
         self._reading: dict[str, threading.Lock] = {}
         self._untagged: set[str] = set()
+        self._planned: set[str] = set()
         self.referrers_api: bool | None = None
         #: Held while the referrers API is probed, so the host is probed once.
         self.probing = threading.Lock()
@@ -99,18 +101,31 @@ class RunMemo:
     # -- fallback tags -----------------------------------------------------------------
 
     def tag_absent(self, repository: str, tag: str, read: Reader) -> bool:
-        """Whether the tags list says ``tag`` (a fallback form) is not in ``repository``."""
+        """Whether the tags list says ``tag`` (a fallback form) is not in ``repository``.
+
+        Never in a destination whose list the plan read: cosign's tags there are
+        read-modify-written after the copy, and a concurrent signer's tag must not be
+        hidden by a list read before it (asked tag by tag, as when the plan read no
+        lists)."""
         if not is_fallback_tag(tag):
             return False
+        with self._lock:
+            if repository in self._planned:
+                return False
         tags = self.listing(repository, read)
         return tags is not None and tag not in tags
 
-    def listing(self, repository: str, read: Reader) -> frozenset[str] | None:
+    def listing(
+        self, repository: str, read: Reader, *, plan: bool = False
+    ) -> frozenset[str] | None:
         """The tags of ``repository``: its list, read once (``read``: the tags, None when
         too many to hold or unreadable; and whether the repository is absent), plus the
         run's own tag writes. None: ask tag by tag (a repository this run wrote a tag
-        to before any list was read there, or a list too long)."""
+        to before any list was read there, or a list too long). ``plan``: a destination
+        the plan reads (see ``tag_absent``)."""
         with self._lock:
+            if plan:
+                self._planned.add(repository)
             if repository not in self._tags and repository in self._written:
                 return None  # a repository this run writes to: ask there, fresh
             reading = self._reading.setdefault(repository, threading.Lock())
