@@ -1,8 +1,12 @@
 """Planning one image's promotion: what each destination tag needs, read-only.
 
-One HEAD per destination tag tells what it names now; one HEAD by digest per
-destination repository (only when some tag there is not at the digest yet)
-tells whether the content is already present. Nothing is written.
+One tags list per destination repository (read once per run, ``RunMemo.listing``)
+tells which tags exist: one HEAD per listed tag tells what it names now, an unlisted
+tag names nothing. One HEAD by digest per destination repository (only when some tag
+there is not at the digest yet) tells whether the content is already present (a list
+that answered 404 does not tell: distribution answers so for a repository holding only
+untagged content). Nothing is written. A list too long for one page, or unreadable,
+leaves every tag to its HEAD.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from dataclasses import dataclass
 
 from promoter.oci import Reference
 from promoter.promote.plan import WRITING_ACTIONS, SignAction, TagAction
+from promoter.registry.remote.memo import tags_page
 from promoter.registry.remote.pool import Registries
 
 __all__ = ["TagTarget", "block", "classify", "plan_actions"]
@@ -119,7 +124,12 @@ def block(actions: Iterable[TagAction | SignAction], reason: str) -> None:
 
 def _tag_digest(registries: Registries, target: TagTarget) -> str | None:
     reference = target.destination.with_tag(target.tag)
-    found = registries.client(reference.registry).head_manifest(reference)
+    client = registries.client(reference.registry)
+    read = lambda repository: tags_page(client.transport, repository)  # noqa: E731
+    listed = client.memo.listing(reference.repository, read, plan=True)
+    if listed is not None and target.tag not in listed:
+        return None  # the last-moment check of an immutable tag asks again before writing
+    found = client.head_manifest(reference)
     return found.digest if found else None
 
 

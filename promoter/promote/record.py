@@ -94,7 +94,7 @@ class RecordWriter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._empty_home: dict[str, str] = {}
-        self._referrers_api: dict[str, bool] = {}
+        self._first: dict[str, threading.Lock] = {}
 
     def push(
         self,
@@ -110,7 +110,7 @@ class RecordWriter:
         _upload(endpoint, payload, PROMOTION_ARTIFACT_TYPE)  # new content: no HEAD first
         manifest = RawManifest(raw, mt.OCI_MANIFEST, descriptor.digest)
         endpoint.put_manifest(manifest, None, root=True)
-        if not self._indexes_referrers(endpoint):
+        if not endpoint.indexes_referrers():  # probed once per host and run
             add_to_fallback_index(endpoint, subject.digest, descriptor)
         return descriptor.digest
 
@@ -124,28 +124,24 @@ class RecordWriter:
         host, repository = self._host(endpoint)
         with self._lock:
             home = self._empty_home.get(host)
+            first = self._first.setdefault(host, threading.Lock())
+        if home is None:
+            with first:  # records pushed meanwhile wait for this upload, then mount
+                with self._lock:
+                    home = self._empty_home.get(host)
+                if home is None:
+                    _upload(endpoint, mt.EMPTY_JSON, mt.OCI_EMPTY)
+                    with self._lock:
+                        self._empty_home[host] = repository
+                    return
         if home == repository:
             return  # uploaded here earlier in this run
         target = endpoint.target
-        mounted = (
-            home is not None
-            and isinstance(target, RepositoryTarget)
-            and target.client.mount_blob(repository, _EMPTY_DIGEST, home)
+        mounted = isinstance(target, RepositoryTarget) and target.client.mount_blob(
+            repository, _EMPTY_DIGEST, home
         )
         if not mounted:
             _upload(endpoint, mt.EMPTY_JSON, mt.OCI_EMPTY)
-        with self._lock:
-            self._empty_home.setdefault(host, repository)
-
-    def _indexes_referrers(self, endpoint: TargetEndpoint) -> bool:
-        host, _ = self._host(endpoint)
-        with self._lock:
-            known = self._referrers_api.get(host)
-        if known is None:
-            known = endpoint.indexes_referrers()
-            with self._lock:
-                self._referrers_api[host] = known
-        return known
 
 
 def _upload(endpoint: TargetEndpoint, data: bytes, media_type: str) -> None:

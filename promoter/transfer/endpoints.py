@@ -76,6 +76,11 @@ class Destination(Protocol):
         registry declined (its upload session is kept for the upload that follows)."""
         ...
 
+    def untagged(self) -> bool:
+        """Whether this run found the repository without tags (its tags list answered
+        404): no blob there to ask about but the run's own (and untagged content's)."""
+        ...
+
     def write_blob(self, descriptor: Descriptor, opener: BlobOpener) -> int:
         """Stream a blob here (``opener(offset)`` gives its content from an offset, so
         a broken upload resumes) and commit it under its digest; return bytes sent."""
@@ -108,7 +113,6 @@ class TargetEndpoint:
     def __init__(self, target: Target) -> None:
         self.target = target
         self.name = target.name
-        self._referrers_api: bool | None = None
 
     def resolve(self, identifier: str) -> str | None:
         """HEAD by digest or tag."""
@@ -184,6 +188,13 @@ class TargetEndpoint:
             return target.client.host, target.repository
         return None
 
+    def untagged(self) -> bool:
+        """The run's memo of the host: the repository's tags list answered 404."""
+        target = self.target
+        return isinstance(target, RepositoryTarget) and target.client.memo.untagged(
+            target.repository
+        )
+
     def mount_from(self, descriptor: Descriptor, repository: str) -> bool:
         """A mount from ``repository`` in this registry; False when declined.
 
@@ -243,12 +254,15 @@ class TargetEndpoint:
         return None if digest is None else self.get_manifest(digest)
 
     def indexes_referrers(self) -> bool:
-        """Layouts are scanned, so yes; a registry only if it has the referrers API."""
+        """Layouts are scanned, so yes; a registry only if it has the referrers API
+        (probed once per host and run: concurrent copies wait for the one probe)."""
         if not isinstance(self.target, RepositoryTarget):
             return True
-        if self._referrers_api is None:
-            self._referrers_api = _probe_referrers_api(self.target)
-        return self._referrers_api
+        memo = self.target.client.memo
+        with memo.probing:
+            if memo.referrers_api is None:
+                memo.referrers_api = _probe_referrers_api(self.target)
+            return memo.referrers_api
 
 
 #: Any well-formed digest will do for the probe: a registry with the API lists

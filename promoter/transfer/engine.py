@@ -248,10 +248,13 @@ def _copy_blob(
     place = destination.place() if homes is not None else None
     # HEAD first, even where a mount would do: a mount of a blob that is there
     # rewrites its link (distribution), which a concurrent reader may catch empty.
-    # Not even that where this run saw the blob there already.
+    # Not even that where this run saw the blob there already, nor in a repository
+    # whose tags list answered 404 (RunMemo): no image there, so no blob but what the
+    # run put there since (homes) and what untagged content left (sent again).
+    tracked = homes is not None and place is not None
     if homes is not None and place is not None and homes.holds(*place, blob.digest):
         action: BlobAction = "skipped"
-    elif destination.has_blob(blob):
+    elif not (tracked and destination.untagged()) and destination.has_blob(blob):
         if homes is not None and place is not None:
             homes.found(*place, blob.digest)
         action = "skipped"

@@ -1,7 +1,8 @@
 """What a promotion costs, counted by proxies in front of every registry: a first
 run reads each staging blob once for all destinations and verifies from what the
 destinations answered; a re-run with nothing to do writes nothing and costs
-about one request per image and destination tag."""
+about one request per image and destination tag, plus a tags list per destination
+repository."""
 
 from __future__ import annotations
 
@@ -46,10 +47,13 @@ def test_rerun_with_nothing_to_do_only_reads(
         again = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
         assert again.returncode == 0, again.stderr
         assert "up-to-date" in again.stdout
-        # staging: the staging tag, once; each production: one HEAD per tag (1.2.3, latest)
-        assert _api_calls(s) == [("HEAD", "/v2/web/manifests/1.2.3")]
+        # staging: the staging tag, once (a GET: a first run's checks and copy take the
+        # manifest from it); each production: the repository's tags list, then one HEAD
+        # per listed tag (1.2.3, latest)
+        assert _api_calls(s) == [("GET", "/v2/web/manifests/1.2.3")]
         for proxy in (a, b):
             assert sorted(_api_calls(proxy)) == [
+                ("GET", "/v2/web/tags/list?n=1000"),
                 ("HEAD", "/v2/web/manifests/1.2.3"),
                 ("HEAD", "/v2/web/manifests/latest"),
             ]
@@ -71,10 +75,13 @@ def test_first_promotion_reads_each_blob_once_and_asks_nothing_twice(
         for proxy in (a, b):
             calls = _api_calls(proxy)
             heads = [p for m, p in calls if m == "HEAD"]
-            # Every blob asked once (present?) and then written: the graph check
-            # before the tags trusts those answers instead of asking again.
+            # No blob asked for: the plan's tags list found no tag in the repository, so
+            # no blob is there but those the run puts there (BlobHomes); each is written
+            # once, and the graph check before the tags trusts that.
+            uploads = [p for m, p in calls if m == "PUT" and "/blobs/uploads/" in p]
             for blob in (image.config_digest, *image.layer_digests):
-                assert heads.count(f"/v2/web/blobs/{blob}") == 1, heads
+                assert heads.count(f"/v2/web/blobs/{blob}") == 0, heads
+                assert sum(blob.replace(":", "%3A") in p for p in uploads) == 1, uploads
             # The image's digest: asked by the plan only, then stored once by digest.
             assert heads.count(f"/v2/web/manifests/{image.digest}") == 1, heads
             puts = [p for m, p in calls if m == "PUT" and "/manifests/" in p]

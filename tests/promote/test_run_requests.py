@@ -1,9 +1,13 @@
 """Requests of one ``run --stage check,promote`` that repeat what the run already knows
 (issue #24), counted per kind by proxies in front of every registry: cosign's tags and
 the referrers index are looked up in one tags list per staging repository, the referrers
-API is not asked again once the host said it has none, and the manifest and config the
-checks read are not read again to copy them. What the list shows is still copied, and
-the destination's referrers index is read fresh before it is extended."""
+API is asked once per host (concurrent callers wait for its answer), and the manifest
+and config the checks read are not read again to copy them. What the list shows is still copied, and
+the destination's referrers index is read fresh before it is extended. A destination
+repository whose tags list answers 404 at plan time is asked for no tag and no blob,
+while the HEAD by digest, the last-moment HEAD of an immutable tag and the referrers
+index's read-modify-write stay; the referrers API is probed once per host
+and the records' empty config uploaded once per host (then mounted)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.promote.project import Project, fallback_index, promoter_cli
+from tests.promote.project import Project, fallback_index, head_digest, promoter_cli
 from tests.support.fault_proxy import FaultProxy
 from tests.support.registry import Registry
 
@@ -63,23 +67,27 @@ def test_staging_is_read_once_per_question_across_check_and_promote(
         # sha256-<hex> lookup of the checks and of the copy: none is asked by itself.
         assert sorted(kinds["tags list"]) == sorted(f"/v2/{n}/tags/list" for n in names)
         assert _count(kinds, "fallback HEAD") + _count(kinds, "fallback GET") == 0, kinds
-        # The referrers API: asked until the host has answered 404 once (images run
-        # concurrently, so at most once per image), never again by the copy.
-        assert 1 <= _count(kinds, "referrers") <= len(names), kinds
+        # The referrers API: asked once; images running at once wait for that answer
+        # (404: no API), and the copy does not ask again.
+        assert _count(kinds, "referrers") == 1, kinds
+        # The plan reads each staging tag with a GET (no HEAD): the checks and the copy
+        # take that manifest from the run's memo, by its digest.
+        assert sorted(kinds["manifest GET"]) == sorted(f"/v2/{n}/manifests/1.2.3" for n in names)
+        assert "manifest HEAD" not in kinds, kinds
         for name, image in images.items():
-            # The manifest and config the checks read are not read again for the copy.
-            assert kinds["manifest GET"].count(f"/v2/{name}/manifests/{image.digest}") == 1
+            # The config the checks read is not read again for the copy.
             blob_reads = kinds["blob GET"]
             assert blob_reads.count(f"/v2/{name}/blobs/{image.config_digest}") == 1
             for layer in image.layer_digests:
                 assert blob_reads.count(f"/v2/{name}/blobs/{layer}") == 1
         # Before: 15 requests per image (two referrers API calls, seven fallback tag
-        # lookups, the manifest and the config twice); now 6 (+1 ping).
-        assert len(s.exchanges()) <= 6 * len(names) + 1, kinds
+        # lookups, the manifest and the config twice, the tag HEAD); now 5 (+1 ping):
+        # the tag GET, the config, a layer, the tags list, a referrers API call at most.
+        assert len(s.exchanges()) <= 5 * len(names) + 1, kinds
         # The destination's referrers index is read fresh (HEAD) before the record is
-        # listed in it, and read back after: no tags list there.
+        # listed in it, and read back after, whatever the plan's tags list said.
         dest = _kinds(a)
-        assert "tags list" not in dest, dest
+        assert sorted(dest["tags list"]) == sorted(f"/v2/{n}/tags/list" for n in names)
         heads = dest["fallback HEAD"]
         for name, image in images.items():
             assert heads.count(f"/v2/{name}/manifests/{image.digest.replace(':', '-')}") >= 2
@@ -116,3 +124,59 @@ def test_what_the_tags_list_shows_is_still_copied(
         listed = {m["artifactType"] for m in fallback_index(prod.url, image.digest)["manifests"]}
         assert "application/vnd.promoter.promotion.v1+json" in listed, listed
         assert len(listed) == 2, listed  # the SBOM (listed in staging's index) and the record
+
+
+def test_a_destination_found_absent_is_asked_only_what_guards_a_write(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
+    names = ("web", "api", "worker", "batch")
+    with FaultProxy(prod_a.host) as a:
+        project = Project(
+            tmp_path / "project", staging, prod_a, prod_b, hosts={"prod-a": a.host}, images=names
+        )
+        images = {name: project.seed(name, seed=name, layer_sizes=(3000,)) for name in names}
+        done = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
+        assert done.returncode == 0, done.stderr
+        dest = _kinds(a)
+        exchanges = a.exchanges()
+    # The plan: one tags list per repository (404: no tag) instead of a HEAD per tag
+    # ("1.2.3", "latest").
+    assert sorted(dest["tags list"]) == sorted(f"/v2/{n}/tags/list" for n in names)
+    # The copy: no blob HEAD in a repository without tags (the run's blob homes know
+    # what it put there), each blob mounted or uploaded.
+    assert _count(dest, "blob HEAD") == 0, dest
+    heads = dest["manifest HEAD"]
+    for name, image in images.items():
+        assert f"/v2/{name}/manifests/latest" not in heads, heads
+        # kept: the HEAD by digest (a list's 404 may hide untagged content there)
+        assert heads.count(f"/v2/{name}/manifests/{image.digest}") == 1, heads
+        # kept: the last-moment HEAD of the immutable tag before it is written
+        assert heads.count(f"/v2/{name}/manifests/1.2.3") == 1, heads
+        # kept: the referrers index read fresh before the record is listed, and read back
+        index = f"/v2/{name}/manifests/{image.digest.replace(':', '-')}"
+        assert dest["fallback HEAD"].count(index) == 2, dest["fallback HEAD"]
+    # The referrers API is probed once for the host, not once per image.
+    assert _count(dest, "referrers") == 1, dest
+    # The records' empty config ({}) is uploaded once to the host and mounted elsewhere.
+    empty = "sha256%3A44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+    puts = [e for e in exchanges if e.method == "PUT" and f"digest={empty}" in e.path]
+    mounts = [e for e in exchanges if f"mount={empty}" in e.path and e.status == 201]
+    assert (len(puts), len(mounts)) == (1, len(names) - 1), (puts, mounts)
+    # Per image: list 1, digest HEAD 1, 2 blobs mounted-or-uploaded (POST + PUT) 4,
+    # manifest PUT 1, tag guard 1, tag PUTs 2, record (payload 2, {} 1, manifest 1,
+    # index 3) 7 = 17; plus the ping, the probe and the first {} upload's second request.
+    assert len(exchanges) <= 17 * len(names) + 3, dest
+    # Correct all the same: tags at the digest, every blob readable, the record listed
+    # in the referrers index at both destinations (prod-b was not proxied).
+    for prod in (prod_a, prod_b):
+        for name, image in images.items():
+            assert head_digest(prod, name, "1.2.3") == image.digest
+            assert head_digest(prod, name, "latest") == image.digest
+            for blob in (image.config_digest, *image.layer_digests):
+                url = f"{prod.url}/v2/{name}/blobs/{blob}"
+                assert httpx.head(url, timeout=30).status_code == 200, url
+            listed = fallback_index(prod.url, image.digest, name)["manifests"]
+            assert [m["artifactType"] for m in listed] == [
+                "application/vnd.promoter.promotion.v1+json"
+            ], listed

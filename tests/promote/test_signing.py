@@ -256,3 +256,31 @@ def test_a_failed_policy_blocks_the_signatures_with_the_copies(
     assert all(s["reason"].startswith("policy failed") for s in planned_image["signs"])
     for registry in (project.prod_a, project.prod_b):
         assert head_digest(registry, "web", image.digest.replace(":", "-") + ".sig") is None
+
+
+def test_a_signature_tag_written_after_the_plan_read_the_tags_is_kept(
+    make_project: Callable[..., Project], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan reads each destination's tags list once (#24); cosign's ``.sig`` tag that
+    another signer writes after that, while ours copies, is still read before ours is
+    appended: both signatures stay."""
+    from promoter.pipeline import run_pipeline
+    from promoter.transfer import SilentProgress
+    from tests.support.images import make_artifact, push_http
+
+    project = _signing_project(make_project)
+    image = project.seed()
+    theirs = make_artifact(image, payload=b'{"another": "signer"}')
+    sig_tag = image.digest.replace(":", "-") + ".sig"
+
+    class OtherSigner(SilentProgress):
+        def finished(self, destination: str, digest: str) -> None:
+            if destination.startswith(project.prod_a.host):
+                push_http(theirs, project.prod_a.url, "web", sig_tag)
+
+    monkeypatch.setenv("COSIGN_PASSWORD", PASSWORD)
+    report = run_pipeline(project.request(listener=OtherSigner()))
+    assert report.exit_code == 0
+    layers = [layer["digest"] for layer in _sig_manifest(project.prod_a, image.digest)["layers"]]
+    assert layers[: len(theirs.layer_digests)] == theirs.layer_digests, layers
+    assert len(layers) == len(theirs.layer_digests) + 1, layers  # theirs, then ours

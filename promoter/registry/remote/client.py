@@ -131,8 +131,7 @@ class RegistryClient(BlobOperations, UploadOperations):
         else:
             digest = compute_digest(raw)
         fetched = RawManifest(raw=raw, media_type=media_type, digest=digest)
-        if reference.digest:
-            self.memo.keep(reference.repository, digest, fetched, len(raw))
+        self.memo.keep(reference.repository, digest, fetched, len(raw))  # by tag too
         return fetched
 
     def _listed_absent(self, reference: Reference, fresh: bool = False) -> bool:
@@ -290,23 +289,26 @@ class RegistryClient(BlobOperations, UploadOperations):
         Digest.parse(digest)
         ref = f"{self.host}/{repository}@{digest}"
         params = {"artifactType": artifact_type} if artifact_type else None
-        if self.memo.referrers_api is False:  # this host answered 404 before: no API
-            found = self._referrers_by_tag(repository, digest)
-            return [d for d in found if not artifact_type or d.artifact_type == artifact_type]
-        response = self.transport.send(
-            RegistryRequest(
-                "GET",
-                f"/v2/{repository}/referrers/{digest}",
-                scopes=(pull_scope(repository),),
-                reference=ref,
-                action="list referrers",
-                params=params,
-                expect=(200, 404, 405),
-                headers={"Accept": mt.OCI_INDEX},
+        with self.memo.asking():  # until the host has answered once, callers ask in turn
+            if self.memo.referrers_api is False:  # this host answered 404 before: no API
+                found = self._referrers_by_tag(repository, digest)
+                return [d for d in found if not artifact_type or d.artifact_type == artifact_type]
+            response = self.transport.send(
+                RegistryRequest(
+                    "GET",
+                    f"/v2/{repository}/referrers/{digest}",
+                    scopes=(pull_scope(repository),),
+                    reference=ref,
+                    action="list referrers",
+                    params=params,
+                    expect=(200, 404, 405),
+                    headers={"Accept": mt.OCI_INDEX},
+                )
             )
-        )
-        content_type = response.headers.get("Content-Type", "")
-        if response.status_code == 200 and mt.OCI_INDEX in content_type:
+            content_type = response.headers.get("Content-Type", "")
+            api = response.status_code == 200 and mt.OCI_INDEX in content_type
+            self.memo.referrers_api = api
+        if api:
             found = list(parse_index_descriptors(response.content, ref))
             # The API pages with Link headers, as the tag list does.
             link = _NEXT_LINK.search(response.headers.get("Link", ""))
@@ -324,8 +326,6 @@ class RegistryClient(BlobOperations, UploadOperations):
                 found.extend(parse_index_descriptors(page.content, ref))
                 link = _NEXT_LINK.search(page.headers.get("Link", ""))
         else:
-            if response.status_code in (404, 405):
-                self.memo.referrers_api = False
             found = self._referrers_by_tag(repository, digest)
         if artifact_type:
             found = [d for d in found if d.artifact_type == artifact_type]

@@ -6,18 +6,27 @@ manifest and its config, the promote stage reads them again to copy them, and bo
 look for cosign's ``sha256-<hex>.sig`` / ``.att`` / ``.sbom`` tags and the
 ``sha256-<hex>`` referrers index, once per image and kind. ``RunMemo`` keeps:
 
-- content read by digest (manifests, and blobs up to ``BLOB_LIMIT``), per
-  repository (a digest readable in one repository says nothing of another), within
-  ``BUDGET`` bytes in all: content does not change under its digest;
+- content by digest (manifests, those read by tag too, under the digest they were
+  checked against; and blobs up to ``BLOB_LIMIT``), per repository (a digest
+  readable in one repository says nothing of another), within ``BUDGET`` bytes in
+  all: content does not change under its digest;
 - whether the host answers the referrers API (a registry that does never answers
-  404 to it, OCI distribution 1.1);
-- one tags list per repository, read on the first lookup of a tag of the fallback
-  forms above, which then answers every such lookup that it does not list (absent:
-  no request). A listed tag is still asked for (its digest may have moved). The
+  404 to it, OCI distribution 1.1), learnt from the first call or probe: concurrent
+  callers wait for that one answer;
+- one tags list per repository, read when the plan first asks for a destination
+  tag (an unlisted tag names nothing: no HEAD; the fallback forms are then asked
+  tag by tag there, cosign's being read-modify-written after the copy) or on the
+  first lookup of a tag of the fallback forms above, which then answers every such
+  lookup that it does not list (absent: no request). A listed tag is still asked for (its digest may have moved). The
   run's own tag writes are added to the list and a delete forgets it, so the list
   never hides what the run wrote; a repository the run has written to before any
   list was read there is asked tag by tag, and reads that feed a read-modify-write
-  (the referrers index) bypass the list (``fresh``).
+  (the referrers index) bypass the list (``fresh``);
+- the repositories whose tags list answered 404 when first read: no tag there, and
+  on distribution no repository or only untagged content (an interrupted promotion's,
+  a push by digest). Their manifests are still asked for by digest; their blobs are
+  not (the copy asks ``BlobHomes`` which blobs the run put there since), so a blob
+  left there by untagged content is mounted or uploaded again, the one cost.
 """
 
 from __future__ import annotations
@@ -26,11 +35,14 @@ import json
 import re
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from promoter.registry.transport.auth import pull_scope
 from promoter.registry.transport.transport import RegistryRequest, RegistryTransport
 
-__all__ = ["BLOB_LIMIT", "BUDGET", "PAGE", "RunMemo", "is_fallback_tag", "tags_page"]
+__all__ = [
+    "BLOB_LIMIT", "BUDGET", "PAGE", "Reader", "RunMemo", "is_fallback_tag", "tags_page",
+]  # fmt: skip
 
 #: Blobs up to this size are kept once read (configs, small artifacts).
 BLOB_LIMIT = 256 * 1024
@@ -39,6 +51,9 @@ BUDGET = 8 * 1024 * 1024
 #: Tags read in one list; a repository with more is asked tag by tag.
 PAGE = 1000
 _FALLBACK = re.compile(r"^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$")
+#: Reads a repository's tags list: the tags (None: too many, unreadable), and whether
+#: the repository is absent.
+Reader = Callable[[str], tuple[list[str] | None, bool]]
 
 
 def is_fallback_tag(tag: str) -> bool:
@@ -56,7 +71,16 @@ class RunMemo:
         self._tags: dict[str, set[str] | None] = {}
         self._written: dict[str, set[str]] = {}
         self._reading: dict[str, threading.Lock] = {}
+        self._untagged: set[str] = set()
+        self._planned: set[str] = set()
         self.referrers_api: bool | None = None
+        #: Held while the referrers API is probed, so the host is probed once.
+        self.probing = threading.Lock()
+
+    def asking(self) -> AbstractContextManager[object]:
+        """``probing`` until the host has answered a referrers API call (then nothing):
+        concurrent callers wait for that answer instead of each asking."""
+        return self.probing if self.referrers_api is None else nullcontext()
 
     # -- content by digest ------------------------------------------------------------
 
@@ -76,31 +100,54 @@ class RunMemo:
 
     # -- fallback tags -----------------------------------------------------------------
 
-    def tag_absent(
-        self, repository: str, tag: str, read: Callable[[str], list[str] | None]
-    ) -> bool:
+    def tag_absent(self, repository: str, tag: str, read: Reader) -> bool:
         """Whether the tags list says ``tag`` (a fallback form) is not in ``repository``.
 
-        ``read`` lists the repository's tags (None: too many to hold, or unreadable);
-        it is called once per repository.
-        """
+        Never in a destination whose list the plan read: cosign's tags there are
+        read-modify-written after the copy, and a concurrent signer's tag must not be
+        hidden by a list read before it (asked tag by tag, as when the plan read no
+        lists)."""
         if not is_fallback_tag(tag):
             return False
         with self._lock:
+            if repository in self._planned:
+                return False
+        tags = self.listing(repository, read)
+        return tags is not None and tag not in tags
+
+    def listing(
+        self, repository: str, read: Reader, *, plan: bool = False
+    ) -> frozenset[str] | None:
+        """The tags of ``repository``: its list, read once (``read``: the tags, None when
+        too many to hold or unreadable; and whether the repository is absent), plus the
+        run's own tag writes. None: ask tag by tag (a repository this run wrote a tag
+        to before any list was read there, or a list too long). ``plan``: a destination
+        the plan reads (see ``tag_absent``)."""
+        with self._lock:
+            if plan:
+                self._planned.add(repository)
             if repository not in self._tags and repository in self._written:
-                return False  # a repository this run writes to: ask there, fresh
+                return None  # a repository this run writes to: ask there, fresh
             reading = self._reading.setdefault(repository, threading.Lock())
         with reading:  # one list per repository, however many threads ask at once
             with self._lock:
                 known = repository in self._tags
             if not known:
-                listed = read(repository)
+                listed, absent = read(repository)
                 with self._lock:  # our writes count even if the list missed them
                     written = self._written.get(repository, set())
                     self._tags[repository] = None if listed is None else set(listed) | written
+                    if absent:
+                        self._untagged.add(repository)
         with self._lock:
             tags = self._tags.get(repository)
-            return tags is not None and tag not in tags
+            return None if tags is None else frozenset(tags)
+
+    def untagged(self, repository: str) -> bool:
+        """Whether the tags list of ``repository`` answered 404 when first read (see the
+        module: no blob there but the run's own and untagged content's)."""
+        with self._lock:
+            return repository in self._untagged
 
     def tagged(self, repository: str, tag: str) -> None:
         """The run wrote ``tag``: a list read before must not hide it."""
@@ -114,13 +161,14 @@ class RunMemo:
         """A delete in ``repository``: its tags list is no longer true."""
         with self._lock:
             self._tags.pop(repository, None)
+            self._untagged.discard(repository)
             for key in [k for k in self._content if k[0] == repository]:
                 del self._content[key]
 
 
-def tags_page(transport: RegistryTransport, repository: str) -> list[str] | None:
-    """The tags of ``repository`` in one page ([] if unknown), or None when there are more
-    (then each tag is asked for, as without a list)."""
+def tags_page(transport: RegistryTransport, repository: str) -> tuple[list[str] | None, bool]:
+    """The tags of ``repository`` in one page, or None when there are more (then each tag
+    is asked for, as without a list); and whether the repository is absent (404)."""
     reference = f"{transport.host}/{repository}"
     response = transport.send(
         RegistryRequest(
@@ -129,11 +177,11 @@ def tags_page(transport: RegistryTransport, repository: str) -> list[str] | None
         )
     )  # fmt: skip
     if response.status_code == 404:
-        return []
+        return [], True
     try:
         listed = json.loads(response.content).get("tags") or []
     except (ValueError, AttributeError):
-        return None
+        return None, False
     if "Link" in response.headers or not isinstance(listed, list) or len(listed) >= PAGE:
-        return None
-    return [str(t) for t in listed]
+        return None, False
+    return [str(t) for t in listed], False
