@@ -1,12 +1,14 @@
 """Planning one image's promotion: what each destination tag needs, read-only.
 
-One tags list per destination repository (read once per run, ``RunMemo.listing``)
-tells which tags exist: one HEAD per listed tag tells what it names now, an unlisted
-tag names nothing. One HEAD by digest per destination repository (only when some tag
-there is not at the digest yet) tells whether the content is already present (a list
-that answered 404 does not tell: distribution answers so for a repository holding only
-untagged content). Nothing is written. A list too long for one page, or unreadable,
-leaves every tag to its HEAD.
+One HEAD per destination tag tells what it names now. When a tag names nothing, the
+repository may be new: one tags list per destination repository (read once per run,
+``RunMemo.listing``) answers the other tags' lookups there (an unlisted tag names
+nothing) and tells the copy whether the repository exists. A re-run, whose tags are
+all there, reads no list. One HEAD by digest per destination repository (only when
+some tag there is not at the digest yet) tells whether the content is already present
+(a list that answered 404 does not tell: distribution answers so for a repository
+holding only untagged content). Nothing is written. A list too long for one page, or
+unreadable, leaves every tag to its HEAD.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def plan_actions(
 ) -> list[TagAction]:
     """One ``TagAction`` per target, in order (``skipped`` ones cost no request)."""
     live = [t for t in targets if t.applies]
-    currents = dict(zip(live, pool.map(lambda t: _tag_digest(registries, t), live), strict=True))
+    currents = _currents(registries, live, pool)
     need_content = {t.destination for t in live if digest is not None and currents[t] != digest}
     repos = sorted(need_content, key=str)
     present_list = list(pool.map(lambda r: _has(registries, r, digest), repos))
@@ -122,14 +124,37 @@ def block(actions: Iterable[TagAction | SignAction], reason: str) -> None:
             action.reason = reason
 
 
+def _currents(
+    registries: Registries, live: Sequence[TagTarget], pool: Executor
+) -> dict[TagTarget, str | None]:
+    """What each destination tag names now: the repositories at once, the tags of one
+    repository in turn (a first tag found missing has the list read for the others)."""
+    groups: dict[Reference, list[TagTarget]] = {}
+    for target in live:
+        groups.setdefault(target.destination, []).append(target)
+
+    def lookup(group: list[TagTarget]) -> list[tuple[TagTarget, str | None]]:
+        return [(target, _tag_digest(registries, target)) for target in group]
+
+    return {t: d for found in pool.map(lookup, list(groups.values())) for t, d in found}
+
+
 def _tag_digest(registries: Registries, target: TagTarget) -> str | None:
+    """What the destination tag names now. A HEAD of the tag; when it names nothing, the
+    repository may be new, and one tags list (read once per repository) answers its
+    other tags' lookups and tells the copy whether the repository exists (no blob HEAD
+    where none does). A re-run, whose tags are all there, reads no list."""
     reference = target.destination.with_tag(target.tag)
     client = registries.client(reference.registry)
-    read = lambda repository: tags_page(client.transport, repository)  # noqa: E731
-    listed = client.memo.listing(reference.repository, read, plan=True)
+    repository = reference.repository
+    client.memo.planned(repository)
+    listed = client.memo.known_tags(repository)
     if listed is not None and target.tag not in listed:
         return None  # the last-moment check of an immutable tag asks again before writing
     found = client.head_manifest(reference)
+    if found is None and listed is None:
+        read = lambda name: tags_page(client.transport, name)  # noqa: E731
+        client.memo.listing(repository, read, plan=True)
     return found.digest if found else None
 
 

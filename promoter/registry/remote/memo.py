@@ -143,6 +143,18 @@ class RunMemo:
             tags = self._tags.get(repository)
             return None if tags is None else frozenset(tags)
 
+    def known_tags(self, repository: str) -> frozenset[str] | None:
+        """The tags of ``repository`` if its list was read (plus the run's own writes);
+        None when it was not read, or too long to hold. Reads nothing."""
+        with self._lock:
+            tags = self._tags.get(repository)
+            return None if tags is None else frozenset(tags)
+
+    def planned(self, repository: str) -> None:
+        """The plan reads ``repository`` as a destination (see ``tag_absent``)."""
+        with self._lock:
+            self._planned.add(repository)
+
     def untagged(self, repository: str) -> bool:
         """Whether the tags list of ``repository`` answered 404 when first read (see the
         module: no blob there but the run's own and untagged content's)."""
