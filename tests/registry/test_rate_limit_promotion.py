@@ -74,7 +74,14 @@ def test_a_limit_above_the_registrys_backs_off_and_completes(
         refused = [len(p.refused()) for p in proxies]
         assert sum(refused) >= 1  # 80 a second was asked, and the registries said no
         for proxy in proxies:
-            # Few refusals: each one lowers the rate and holds every worker ...
-            assert len(proxy.refused()) <= max(6, len(proxy.requests()) // 10), refused
-            # ... until its Retry-After has passed.
+            # Few refusals: the first of an episode halves the rate and holds every worker,
+            # so an episode refuses at most the answers already in flight (8 workers, one
+            # each). After each hold the rate climbs back towards the 80 a second asked
+            # for, so episodes recur through the run (about one per 2 s), but most
+            # requests get through: a limiter that did not back off would be refused
+            # nearly every request above 20 a second ...
+            bursts = proxy.refusal_bursts()
+            assert all(count <= 8 for count in bursts), (refused, bursts)
+            assert len(proxy.refused()) <= max(8, len(proxy.requests()) // 4), (refused, bursts)
+            # ... and nothing is sent until its Retry-After has passed.
             assert proxy.early_after_refusal() == []

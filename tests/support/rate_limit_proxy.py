@@ -78,6 +78,17 @@ class RateLimitProxy(FaultProxy):
             return 0.0
         return (len(times) - 1) / (times[-1] - times[0])
 
+    def refusal_bursts(self) -> list[int]:
+        """The refusals grouped by throttling episode (a refusal more than ``Retry-After``
+        after the first of the current episode starts the next): each episode's count."""
+        bursts: list[tuple[float, int]] = []
+        for refusal in self.refused():
+            if bursts and refusal.started < bursts[-1][0] + self.retry_after:
+                bursts[-1] = (bursts[-1][0], bursts[-1][1] + 1)
+            else:
+                bursts.append((refusal.started, 1))
+        return [count for _, count in bursts]
+
     def early_after_refusal(self, grace: float = 0.15) -> list[Exchange]:
         """Requests that arrived while a refusal's ``Retry-After`` was running, more than
         ``grace`` seconds after it (ones sent before the client heard it are in flight)."""
