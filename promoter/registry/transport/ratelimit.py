@@ -125,24 +125,32 @@ class RateLimiter:
                     return waited
 
     def sending(self) -> float:
-        """A paced request is being written to the socket now: wait while it would be one
-        too many in the window of those really sent (see the module), then count it.
-        Returns the seconds waited."""
+        """A paced request is being written to the socket now: wait while a ``Retry-After``
+        heard since its turn holds the process, and while it would be one too many in the
+        window of those really sent (see the module), then count it. Returns the seconds
+        waited."""
         waited = 0.0
         while True:
             with self._lock:
-                now = self._clock()
-                if self._rate is None:
-                    return waited
-                count, window = _window_of(self._rate)
-                while self._sent and self._sent[0] <= now - window:
-                    self._sent.popleft()
-                if len(self._sent) < count:
-                    self._sent.append(now)
-                    return waited
-                pause = self._sent[-count] + window - now
+                pause = self._sending_pause(self._clock())
+            if pause <= 0.0:
+                return waited
             self._sleep(pause)
             waited += pause
+
+    def _sending_pause(self, now: float) -> float:
+        """How long a request about to be written must wait (0: it is counted as sent)."""
+        if now < self._hold_until:  # a 429 heard after this request's turn holds it too
+            return self._hold_until - now
+        if self._rate is None:
+            return 0.0
+        count, window = _window_of(self._rate)
+        while self._sent and self._sent[0] <= now - window:
+            self._sent.popleft()
+        if len(self._sent) < count:
+            self._sent.append(now)
+            return 0.0
+        return self._sent[-count] + window - now
 
     def heard(self, status: int, retry_after: float | None = None) -> None:
         """An answer of the registry: a 429 lowers the rate and holds every request."""
