@@ -253,16 +253,22 @@ def repository_history(client: RegistryClient, repository: Reference, limit: int
     ]
     history = History(repository.name, None)
     entries: dict[tuple[str, str], HistoryEntry] = {}
+    # Within the same second, a walk's order says which came later: an entry's height
+    # in its longest walk (the newest of a walk of n is n, its oldest 1).
+    height: dict[tuple[str, str], int] = {}
     ends: list[str] = []
     for tag in tags[:MAX_TAGS]:
         walked = tag_history(client, repository.with_tag(tag), limit)
-        for entry in walked.entries:
+        for index, entry in enumerate(walked.entries):
             key = (entry.record, "") if entry.record else (entry.digest, tag)
             entries.setdefault(key, entry)
+            height[key] = max(height.get(key, 0), len(walked.entries) - index)
         ends.append(f"{tag}: {walked.end}")
         history.skipped += [s for s in walked.skipped if s not in history.skipped]
-    ordered = sorted(entries.values(), key=lambda e: (e.at or "", e.kind), reverse=True)
-    history.entries = ordered[:limit]
+    ordered = sorted(
+        entries, key=lambda k: (entries[k].at or "", height[k], entries[k].kind), reverse=True
+    )
+    history.entries = [entries[k] for k in ordered[:limit]]
     more = f"; {len(tags) - MAX_TAGS} more tag(s) not walked" if len(tags) > MAX_TAGS else ""
     history.end = f"{min(len(tags), MAX_TAGS)} tag(s) walked{more}: " + "; ".join(ends)
     return history
