@@ -154,7 +154,7 @@ def _tag_digest(registries: Registries, target: TagTarget) -> str | None:
     found = client.head_manifest(reference)
     if found is None and listed is None:
         read = lambda name: tags_page(client.transport, name)  # noqa: E731
-        client.memo.listing(repository, read, plan=True)
+        client.memo.listing(repository, read)
     return found.digest if found else None
 
 

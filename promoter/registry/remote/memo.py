@@ -115,17 +115,12 @@ class RunMemo:
         tags = self.listing(repository, read)
         return tags is not None and tag not in tags
 
-    def listing(
-        self, repository: str, read: Reader, *, plan: bool = False
-    ) -> frozenset[str] | None:
+    def listing(self, repository: str, read: Reader) -> frozenset[str] | None:
         """The tags of ``repository``: its list, read once (``read``: the tags, None when
         too many to hold or unreadable; and whether the repository is absent), plus the
         run's own tag writes. None: ask tag by tag (a repository this run wrote a tag
-        to before any list was read there, or a list too long). ``plan``: a destination
-        the plan reads (see ``tag_absent``)."""
+        to before any list was read there, or a list too long)."""
         with self._lock:
-            if plan:
-                self._planned.add(repository)
             if repository not in self._tags and repository in self._written:
                 return None  # a repository this run writes to: ask there, fresh
             reading = self._reading.setdefault(repository, threading.Lock())
@@ -139,9 +134,7 @@ class RunMemo:
                     self._tags[repository] = None if listed is None else set(listed) | written
                     if absent:
                         self._untagged.add(repository)
-        with self._lock:
-            tags = self._tags.get(repository)
-            return None if tags is None else frozenset(tags)
+        return self.known_tags(repository)
 
     def known_tags(self, repository: str) -> frozenset[str] | None:
         """The tags of ``repository`` if its list was read (plus the run's own writes);
