@@ -46,11 +46,11 @@ from _compiled import compile_promoter  # noqa: E402  (benchmarks/, this script'
 from _kinds import classify, kinds_table  # noqa: E402
 from _report import markdown_table  # noqa: E402
 from scale_bench import (  # noqa: E402
-    LABELS,
     PROMOTER,
     SKOPEO_CACHE,
     _env,
     run_args,
+    shared_base_images,
     skopeo_loop,
     store_image,
     timed,
@@ -61,10 +61,8 @@ from scale_bench import (  # noqa: E402
 from tests.support.fault_proxy import FaultProxy  # noqa: E402
 from tests.support.images import (  # noqa: E402
     Image,
-    make_image,
     make_platform_index,
     push_http,
-    random_layer,
 )
 from tests.support.registry import Registry, start_registry  # noqa: E402
 
@@ -127,22 +125,13 @@ def fleet(
     """Workload 1: ``count`` images on one ``base_mib`` MiB base, staging -> prod."""
     bench = _Bench(work / "fleet")
     names = [f"app-{i:02d}" for i in range(count)]
-    base = random_layer(base_mib * MiB, "fleet-base")
-    images = [
-        make_image(
-            layers=[base, random_layer(20_000 + 1_000 * i, f"fleet-top-{i}")],
-            seed=f"top-{i}",
-            user="1000",
-            labels=LABELS,
-        )
-        for i in range(count)
-    ]
+    images = shared_base_images(count, base_mib, "fleet")
     known = _digests(images)
     try:
         staging = bench.registry("staging")
         for name, image in zip(names, images, strict=True):
             store_image(staging, name, image, "bench")
-        del base, images
+        del images
         prod, theirs = bench.registry("prod"), bench.registry("skopeo")
 
         def promoter(source: str, target: str, folder: str) -> float:

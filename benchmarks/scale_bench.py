@@ -254,20 +254,26 @@ def skopeo_loop(
     return time.perf_counter() - started
 
 
-def shared_base(work: Path, env: dict[str, str], count: int, base_mib: int) -> dict[str, Any]:
-    """Part 1: promoter and skopeo on ``count`` images sharing a ``base_mib`` MiB layer."""
-    root = work / "shared"
-    names = [f"app-{i:02d}" for i in range(count)]
-    base = random_layer(base_mib * MiB, "scale-base")
-    images = [
+def shared_base_images(count: int, base_mib: int, prefix: str) -> list[Image]:
+    """``count`` images on one ``base_mib`` MiB base layer, each with one small top layer
+    of its own (random bytes named after ``prefix``)."""
+    base = random_layer(base_mib * MiB, f"{prefix}-base")
+    return [
         make_image(
-            layers=[base, random_layer(20_000 + 1_000 * i, f"scale-top-{i}")],
+            layers=[base, random_layer(20_000 + 1_000 * i, f"{prefix}-top-{i}")],
             seed=f"top-{i}",
             user="1000",
             labels=LABELS,
         )
         for i in range(count)
     ]
+
+
+def shared_base(work: Path, env: dict[str, str], count: int, base_mib: int) -> dict[str, Any]:
+    """Part 1: promoter and skopeo on ``count`` images sharing a ``base_mib`` MiB layer."""
+    root = work / "shared"
+    names = [f"app-{i:02d}" for i in range(count)]
+    images = shared_base_images(count, base_mib, "scale")
     unique: dict[str, int] = {}
     for image in images:
         unique.update({d: len(b) for d, b in image.blobs.items()})
@@ -289,7 +295,7 @@ def shared_base(work: Path, env: dict[str, str], count: int, base_mib: int) -> d
         for name, image in zip(names, images, strict=True):
             store_image(staging, name, image, "bench")
         assert served(staging, names[-1], "bench") == images[-1].digest
-        del base, images
+        del images
         staging_proxy = proxy(staging)
 
         def promoter(target: str, folder: str, via: str) -> Proc:
