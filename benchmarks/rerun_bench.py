@@ -165,29 +165,27 @@ def import_split(argv: list[str], runs: int) -> dict[str, float]:
     return best
 
 
-#: What ``copy`` imports besides its HTTP client, then each HTTP stack on top; each
-#: process ends with ``os._exit`` as promoter's does (``promoter.cli.fastexit``).
+#: What ``copy`` imports, its transport on ``http.client`` included; then the same with
+#: httpx, httpcore and h11 on top (what the transport before 2026-12-07 loaded, without
+#: httpx's command-line client); each process ends with ``os._exit`` as promoter's does
+#: (``promoter.cli.fastexit``).
 _COPY_IMPORTS = (
-    "import os, http.client, ssl, promoter.cli.main, promoter.cli.commands.copy, "
-    "promoter.cli.progress, promoter.transfer"
+    "import os, sys, types, promoter.cli.main, promoter.cli.commands.copy, "
+    "promoter.cli.progress, promoter.transfer, promoter.registry.transport.connections"
 )
 _END = "; os._exit(0)"
 HTTP_STACKS = {
-    "http.client + ssl (the standard library)": _COPY_IMPORTS + _END,
-    "httpx without httpcore (its types over http.client)": (
-        f"{_COPY_IMPORTS}; from promoter.registry.transport.httpx_setup import _keep_the_cli_out; "
-        "_keep_the_cli_out(); import httpx" + _END
-    ),
-    "httpx + httpcore + h11 as promoter loads them": (
-        f"{_COPY_IMPORTS}; from promoter.registry.transport.httpx_setup import prepare; prepare(); "
-        "import promoter.registry.transport.deadline_transport" + _END
+    "promoter's transport (http.client + ssl)": _COPY_IMPORTS + _END,
+    "the same + httpx, httpcore, h11 (the transport before)": (
+        f"{_COPY_IMPORTS}; sys.modules['httpx._main'] = types.ModuleType('httpx._main'); "
+        "import httpx, httpcore" + _END
     ),
 }
 
 
 def http_stack_cpu(runs: int) -> dict[str, float]:
     """CPU seconds (the least of ``runs``, alternated) of copy's imports with each HTTP
-    stack: what a transport on ``http.client`` would save at start-up, at most."""
+    stack: what the transport on ``http.client`` saves at start-up."""
     best: dict[str, float] = {}
     for _ in range(runs):
         for name, statement in HTTP_STACKS.items():

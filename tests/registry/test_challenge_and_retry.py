@@ -5,9 +5,8 @@ from __future__ import annotations
 import email.utils
 import time
 
-import httpx
-
 from promoter.registry.access.retry import RetryPolicy, parse_retry_after
+from promoter.registry.transport import wire
 from promoter.registry.transport.challenge import parse_challenge
 
 
@@ -39,10 +38,10 @@ def test_retry_table() -> None:
     assert policy.is_retryable_status(400, "TOOMANYREQUESTS")
     for status in (400, 401, 403, 404, 501):
         assert not policy.is_retryable_status(status)
-    assert policy.is_retryable_exception(httpx.ReadTimeout("x"))
-    assert policy.is_retryable_exception(httpx.ConnectError("x"))
-    assert policy.is_retryable_exception(httpx.RemoteProtocolError("x"))
-    assert not policy.is_retryable_exception(httpx.UnsupportedProtocol("x"))
+    assert policy.is_retryable_exception(wire.ReadTimeout("x"))
+    assert policy.is_retryable_exception(wire.ConnectError("x"))
+    assert policy.is_retryable_exception(wire.RemoteProtocolError("x"))
+    assert not policy.is_retryable_exception(wire.UnsupportedProtocol("x"))
     assert not policy.is_retryable_exception(ValueError("x"))
 
 

@@ -139,7 +139,7 @@ def test_chunked_upload_resumes_from_the_registry_offset(registry: Registry) -> 
     # The second PATCH is reset before it reaches the registry: the registry
     # reports 65536 bytes received and the upload goes on from there.
     rule = Rule("PATCH", "/blobs/uploads/", FaultTransport.reset(), times=1)
-    rule_skip_first = Rule("PATCH", "/blobs/uploads/", lambda r, inner: inner.handle_request(r))
+    rule_skip_first = Rule("PATCH", "/blobs/uploads/", lambda r, inner: inner.send(r))
     client, seam = _client(registry, rule_skip_first, rule)
     chunks = (data[i : i + 10_000] for i in range(0, len(data), 10_000))
     with client:
@@ -165,7 +165,7 @@ def test_chunked_upload_broken_mid_body(registry: Registry) -> None:
     starts = [m for m, path, _ in seam.log if m == "POST" and "/blobs/uploads/" in path]
     assert len(starts) == 2  # the session the registry cancelled, and a new one
 
-    passed = Rule("PATCH", "/blobs/uploads/", lambda r, inner: inner.handle_request(r))
+    passed = Rule("PATCH", "/blobs/uploads/", lambda r, inner: inner.send(r))
     second = Rule("PATCH", "/blobs/uploads/", FaultTransport.break_upload_after(30_000), times=1)
     client, seam = _client(registry, passed, second)
     chunks = (data[i : i + 10_000] for i in range(0, len(data), 10_000))

@@ -9,33 +9,35 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import httpx
 import pytest
 
 from promoter.registry.access.retry import RetryPolicy
+from promoter.registry.transport import wire
+from promoter.registry.transport.connections import Connections
 from promoter.registry.transport.layers import Exchange, RegistryRequest, RequestBudget, RetryFlow
 from promoter.registry.transport.stats import TransportStats
+from tests.support.fault_transport import connections
 from tests.support.registry import Registry
 
 FAST = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.02, total_time=10)
 URL = "https://registry.invalid/v2/a/manifests/1"
-Step = Callable[[RegistryRequest], httpx.Response]
+Step = Callable[[RegistryRequest], wire.Response]
 
 
 def status(code: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Step:
-    def answer(request: RegistryRequest) -> httpx.Response:
-        return httpx.Response(
+    def answer(request: RegistryRequest) -> wire.Response:
+        return wire.Response(
             code,
             content=body,
             headers=headers,
-            request=httpx.Request(request.method, request.url),
+            request=wire.Request(request.method, request.url),
         )
 
     return answer
 
 
-def fail(error: type[httpx.TransportError], text: str = "injected") -> Step:
-    def raise_(request: RegistryRequest) -> httpx.Response:
+def fail(error: type[wire.TransportError], text: str = "injected") -> Step:
+    def raise_(request: RegistryRequest) -> wire.Response:
         raise error(text)
 
     return raise_
@@ -48,7 +50,7 @@ class Scripted:
     steps: list[Step]
     calls: list[RegistryRequest] = field(default_factory=list)
 
-    def handle(self, request: RegistryRequest) -> httpx.Response:
+    def handle(self, request: RegistryRequest) -> wire.Response:
         self.calls.append(request)
         return self.steps[min(len(self.calls), len(self.steps)) - 1](request)
 
@@ -63,7 +65,7 @@ def retried(*steps: Step, policy: RetryPolicy = FAST) -> tuple[RetryFlow, Script
 
 def test_transient_answers_and_resets_are_retried_and_counted() -> None:
     flow, below, stats = retried(
-        status(503), fail(httpx.ConnectError), status(502), status(200, b"{}")
+        status(503), fail(wire.ConnectError), status(502), status(200, b"{}")
     )
     assert flow.handle(RegistryRequest("GET", URL)).status_code == 200
     assert len(below.calls) == 4 and stats.retries == 3
@@ -94,19 +96,19 @@ def test_the_bound_returns_the_last_answer_or_raises_the_last_error() -> None:
     flow, below, _ = retried(status(503))
     assert flow.handle(RegistryRequest("GET", URL)).status_code == 503
     assert len(below.calls) == FAST.max_attempts
-    flow, below, _ = retried(fail(httpx.ReadTimeout))
-    with pytest.raises(httpx.ReadTimeout):
+    flow, below, _ = retried(fail(wire.ReadTimeout))
+    with pytest.raises(wire.ReadTimeout):
         flow.handle(RegistryRequest("GET", URL))
     assert len(below.calls) == FAST.max_attempts
 
 
 def test_tls_failures_and_untabled_errors_go_up_at_once() -> None:
-    flow, below, _ = retried(fail(httpx.ConnectError, "[SSL: CERTIFICATE_VERIFY_FAILED] no"))
-    with pytest.raises(httpx.ConnectError):
+    flow, below, _ = retried(fail(wire.ConnectError, "[SSL: CERTIFICATE_VERIFY_FAILED] no"))
+    with pytest.raises(wire.ConnectError):
         flow.handle(RegistryRequest("GET", URL))
     assert len(below.calls) == 1
-    flow, below, _ = retried(fail(httpx.UnsupportedProtocol))
-    with pytest.raises(httpx.UnsupportedProtocol):
+    flow, below, _ = retried(fail(wire.UnsupportedProtocol))
+    with pytest.raises(wire.UnsupportedProtocol):
         flow.handle(RegistryRequest("GET", URL))
     assert len(below.calls) == 1
 
@@ -134,7 +136,7 @@ class Holding:
     most: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def handle(self, request: RegistryRequest) -> httpx.Response:
+    def handle(self, request: RegistryRequest) -> wire.Response:
         with self.lock:
             self.in_flight += 1
             self.most = max(self.most, self.in_flight)
@@ -169,13 +171,16 @@ def test_reads_and_writes_are_bounded_separately() -> None:
 
 
 @pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as opened:
+def client() -> Iterator[Connections]:
+    opened = connections()
+    try:
         yield opened
+    finally:
+        opened.close()
 
 
 def test_a_streamed_answer_holds_its_slot_until_closed(
-    registry: Registry, client: httpx.Client
+    registry: Registry, client: Connections
 ) -> None:
     budget = RequestBudget(Exchange(lambda: client, TransportStats()), max_concurrency=1)
     ping = f"{registry.url}/v2/"
@@ -195,7 +200,7 @@ def test_a_streamed_answer_holds_its_slot_until_closed(
 
 
 def test_a_failure_below_gives_the_slot_back() -> None:
-    budget = RequestBudget(Scripted([fail(httpx.ConnectError)]), max_concurrency=1)
+    budget = RequestBudget(Scripted([fail(wire.ConnectError)]), max_concurrency=1)
     for _ in range(3):
-        with pytest.raises(httpx.ConnectError):
+        with pytest.raises(wire.ConnectError):
             budget.handle(RegistryRequest("GET", URL, stream=True))

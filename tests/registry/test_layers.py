@@ -6,15 +6,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 import ssl
+import urllib.parse
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 
-import httpx
 import pytest
 
 from promoter.errors import NetworkError
 from promoter.registry.access.credentials import Credential
+from promoter.registry.transport import wire
 from promoter.registry.transport.auth import Authenticator, pull_scope, push_scope
+from promoter.registry.transport.connections import Connections
 from promoter.registry.transport.layers import (
     MAX_REDIRECTS,
     AuthFlow,
@@ -26,6 +29,7 @@ from promoter.registry.transport.layers.exchange import SEND_PIECE
 from promoter.registry.transport.stats import TransportStats
 from tests.support.blob_storage import BlobStorage
 from tests.support.fault_proxy import Fault, FaultProxy
+from tests.support.fault_transport import connections
 from tests.support.images import make_image, push_http
 from tests.support.registry import Registry
 from tests.support.tls import HTPASSWD_PASSWORD, HTPASSWD_USER, TlsFiles
@@ -35,12 +39,15 @@ pytestmark = pytest.mark.registry
 
 
 @pytest.fixture
-def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=30) as opened:
+def client() -> Iterator[Connections]:
+    opened = connections()
+    try:
         yield opened
+    finally:
+        opened.close()
 
 
-def _exchange(client: httpx.Client) -> tuple[Exchange, TransportStats]:
+def _exchange(client: Connections) -> tuple[Exchange, TransportStats]:
     stats = TransportStats()
     return Exchange(lambda: client, stats), stats
 
@@ -49,7 +56,7 @@ def _exchange(client: httpx.Client) -> tuple[Exchange, TransportStats]:
 
 
 def test_the_exchange_sends_one_request_and_counts_it(
-    registry: Registry, client: httpx.Client
+    registry: Registry, client: Connections
 ) -> None:
     exchange, stats = _exchange(client)
     response = exchange.handle(RegistryRequest("GET", f"{registry.url}/v2/"))
@@ -61,7 +68,7 @@ def test_the_exchange_sends_one_request_and_counts_it(
 
 
 def test_a_large_body_goes_in_pieces_with_params_merged_into_the_location(
-    registry: Registry, client: httpx.Client
+    registry: Registry, client: Connections
 ) -> None:
     """A monolithic upload: the Location's own query (``_state``) survives ``params``,
     and a body over ``SEND_PIECE`` arrives whole."""
@@ -72,7 +79,7 @@ def test_a_large_body_goes_in_pieces_with_params_merged_into_the_location(
         RegistryRequest("POST", f"{registry.url}/v2/layers/exchange/blobs/uploads/")
     )
     assert started.status_code == 202
-    location = str(started.request.url.join(started.headers["Location"]))
+    location = urllib.parse.urljoin(started.request.url, started.headers["Location"])
     assert "_state=" in location
     done = exchange.handle(
         RegistryRequest("PUT", location, params={"digest": digest}, content=data)
@@ -82,7 +89,7 @@ def test_a_large_body_goes_in_pieces_with_params_merged_into_the_location(
     assert done.request.headers["Content-Length"] == str(len(data))
 
 
-def test_a_streamed_answer_is_left_unread(registry: Registry, client: httpx.Client) -> None:
+def test_a_streamed_answer_is_left_unread(registry: Registry, client: Connections) -> None:
     image = make_image(seed=secrets.token_hex(4), layer_sizes=(50_000,))
     push_http(image, registry.url, "layers/stream", "v1")
     (layer,) = image.layer_digests
@@ -98,7 +105,7 @@ def test_a_streamed_answer_is_left_unread(registry: Registry, client: httpx.Clie
 
 
 def test_redirects_are_followed_to_storage_without_the_credentials(
-    registry: Registry, client: httpx.Client
+    registry: Registry, client: Connections
 ) -> None:
     image = make_image(seed=secrets.token_hex(4), layer_sizes=(40_000,))
     (layer,) = image.layer_digests
@@ -126,7 +133,7 @@ def test_redirects_are_followed_to_storage_without_the_credentials(
     assert stats.requests == 3
 
 
-def test_a_redirect_loop_ends_in_a_network_error(registry: Registry, client: httpx.Client) -> None:
+def test_a_redirect_loop_ends_in_a_network_error(registry: Registry, client: Connections) -> None:
     exchange, stats = _exchange(client)
     with FaultProxy(registry.host) as proxy:
         # The registry's own origin, again and again.
@@ -143,7 +150,7 @@ def test_a_redirect_loop_ends_in_a_network_error(registry: Registry, client: htt
 
 
 def test_an_insecure_registrys_storage_is_verified_by_the_storage_exchange(
-    registry: Registry, client: httpx.Client, tls: TlsFiles
+    registry: Registry, client: Connections, tls: TlsFiles
 ) -> None:
     """Cross-origin hops go to the storage handler, whose client verifies TLS."""
     image = make_image(seed=secrets.token_hex(4), layer_sizes=(10_000,))
@@ -152,8 +159,8 @@ def test_an_insecure_registrys_storage_is_verified_by_the_storage_exchange(
     with (
         FaultProxy(registry.host) as proxy,
         BlobStorage(image.blobs, tls=tls.server) as storage,
-        httpx.Client(verify=False, timeout=30) as trusting_all,
-        httpx.Client(timeout=30) as verifying,
+        closing(connections(verify=False)) as trusting_all,
+        closing(connections()) as verifying,
     ):
         proxy.add(
             Fault("redirect", method="GET", path=r"/blobs/", times=None,
@@ -161,7 +168,7 @@ def test_an_insecure_registrys_storage_is_verified_by_the_storage_exchange(
         )  # fmt: skip
         request = RegistryRequest("GET", f"{proxy.url}/v2/any/blobs/{layer}", follow_redirects=True)
         storage_exchange = Exchange(lambda: verifying, TransportStats())
-        with pytest.raises(httpx.ConnectError, match="CERTIFICATE"):
+        with pytest.raises(wire.ConnectError, match="CERTIFICATE"):
             FollowRedirects(
                 Exchange(lambda: trusting_all, TransportStats()), storage_exchange
             ).handle(request)
@@ -177,7 +184,7 @@ def test_an_insecure_registrys_storage_is_verified_by_the_storage_exchange(
 
 
 def _authenticator(
-    host: str, client: httpx.Client, password: str = HTPASSWD_PASSWORD
+    host: str, client: Connections, password: str = HTPASSWD_PASSWORD
 ) -> Authenticator:
     login = Credential(HTPASSWD_USER, password, source="test login")
     token_exchange, _ = _exchange(client)  # token requests counted apart from the flow's
@@ -196,7 +203,7 @@ class TokenFlow:
 
 @pytest.fixture
 def token_flow(
-    registry_factory: Callable[..., Registry], token_server: TokenServer, client: httpx.Client
+    registry_factory: Callable[..., Registry], token_server: TokenServer, client: Connections
 ) -> TokenFlow:
     registry = registry_factory(token=token_server.token_auth_config())
     exchange, stats = _exchange(client)
@@ -236,7 +243,7 @@ def test_a_body_that_cannot_go_again_gets_the_401_but_the_challenge_is_learned(
 def test_refused_credentials_are_tried_once_more_then_the_401_is_the_answer(
     htpasswd_registry: Registry, tls: TlsFiles
 ) -> None:
-    with httpx.Client(verify=ssl.create_default_context(cafile=tls.ca), timeout=30) as client:
+    with closing(connections(verify=ssl.create_default_context(cafile=tls.ca))) as client:
         exchange, stats = _exchange(client)
         auth = _authenticator(htpasswd_registry.host, client, password="wrong")
         flow = AuthFlow(exchange, auth)

@@ -1,4 +1,4 @@
-"""A fault seam for the registry client: an ``httpx`` transport wrapping the real one.
+"""A fault seam for the registry client: a ``Sender`` wrapping real pooled connections.
 
 Faults a real registry will not produce on demand — a schema 1 manifest, a
 corrupted body, a reset after N bytes of an upload, a 503 — are injected by
@@ -9,25 +9,44 @@ rules on the way to and from a real registry. Everything else passes through.
 from __future__ import annotations
 
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import httpx
+from promoter.registry.transport.connections import Connections
+from promoter.registry.transport.wire import (
+    ConnectError,
+    ReadError,
+    Request,
+    Response,
+    Sender,
+    WriteError,
+)
 
 __all__ = ["FaultTransport", "Rule"]
 
-Action = Callable[[httpx.Request, httpx.BaseTransport], httpx.Response]
+Action = Callable[[Request, Sender], Response]
 
 
-class _Body(httpx.SyncByteStream):
-    """A body streamed like a network answer (``httpx`` treats plain bytes as already read)."""
+class _Body:
+    """A body streamed like a network answer (read on demand, as the real one)."""
 
-    def __init__(self, body: bytes) -> None:
-        self.body = body
+    def __init__(self, pieces: Callable[[], Iterator[bytes]]) -> None:
+        self._pieces = pieces
 
     def __iter__(self) -> Iterator[bytes]:
-        if self.body:
-            yield self.body
+        return self._pieces()
+
+    def close(self) -> None:
+        pass
+
+
+def _streamed(status: int, headers: dict[str, str], body: bytes, request: Request) -> Response:
+    def pieces() -> Iterator[bytes]:
+        if body:
+            yield body
+
+    return Response(status, headers=headers, stream=_Body(pieces), request=request)
 
 
 @dataclass
@@ -40,18 +59,19 @@ class Rule:
     times: int = 1
     query_contains: str = ""
 
-    def matches(self, request: httpx.Request) -> bool:
+    def matches(self, request: Request) -> bool:
+        url = urllib.parse.urlsplit(request.url)
         return (
             self.times > 0
             and request.method == self.method
-            and self.path_contains in request.url.path
-            and self.query_contains in str(request.url.query, "ascii")
+            and self.path_contains in url.path
+            and self.query_contains in url.query
         )
 
 
 @dataclass
-class FaultTransport(httpx.BaseTransport):
-    """Pass requests to a real transport, applying the first matching rule."""
+class FaultTransport:
+    """Pass requests to real connections, applying the first matching rule."""
 
     rules: list[Rule] = field(default_factory=list)
     log: list[tuple[str, str, str]] = field(default_factory=list)
@@ -59,12 +79,16 @@ class FaultTransport(httpx.BaseTransport):
     max_in_flight: int = 0
 
     def __post_init__(self) -> None:
-        self.inner = httpx.HTTPTransport()
+        self.inner = Connections(
+            verify=True, connect_timeout=30, stall_timeout=30, max_connections=16,
+            user_agent="promoter-tests",
+        )  # fmt: skip
         self._lock = threading.Lock()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def send(self, request: Request) -> Response:
+        path = urllib.parse.urlsplit(request.url).path
         with self._lock:
-            self.log.append((request.method, request.url.path, request.headers.get("Range", "")))
+            self.log.append((request.method, path, request.headers.get("Range", "")))
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             rule = next((r for r in self.rules if r.matches(request)), None)
@@ -73,7 +97,7 @@ class FaultTransport(httpx.BaseTransport):
         try:
             if rule is not None:
                 return rule.action(request, self.inner)
-            return self.inner.handle_request(request)
+            return self.inner.send(request)
         finally:
             with self._lock:
                 self.in_flight -= 1
@@ -87,10 +111,8 @@ class FaultTransport(httpx.BaseTransport):
     def answer(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Action:
         """Answer without reaching the registry."""
 
-        def act(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
-            return httpx.Response(
-                status, headers=headers or {}, stream=_Body(body), request=request
-            )
+        def act(request: Request, inner: Sender) -> Response:
+            return _streamed(status, headers or {}, body, request)
 
         return act
 
@@ -98,15 +120,13 @@ class FaultTransport(httpx.BaseTransport):
     def replace_body(body: bytes, content_type: str) -> Action:
         """Reach the registry, then answer ``body`` instead of what it sent."""
 
-        def act(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
-            real = inner.handle_request(request)
+        def act(request: Request, inner: Sender) -> Response:
+            real = inner.send(request)
             real.read()
             headers = {k: v for k, v in real.headers.items() if k.lower() != "content-length"}
             headers["Content-Type"] = content_type
             headers["Content-Length"] = str(len(body))
-            return httpx.Response(
-                real.status_code, headers=headers, stream=_Body(body), request=request
-            )
+            return _streamed(real.status_code, headers, body, request)
 
         return act
 
@@ -114,15 +134,13 @@ class FaultTransport(httpx.BaseTransport):
     def corrupt() -> Action:
         """Flip the last byte of the registry's answer."""
 
-        def act(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
-            real = inner.handle_request(request)
+        def act(request: Request, inner: Sender) -> Response:
+            real = inner.send(request)
             body = bytearray(real.read())
             if body:
                 body[-1] ^= 0x01
             headers = {k: v for k, v in real.headers.items() if k.lower() != "content-length"}
-            return httpx.Response(
-                real.status_code, headers=headers, stream=_Body(bytes(body)), request=request
-            )
+            return _streamed(real.status_code, headers, bytes(body), request)
 
         return act
 
@@ -130,8 +148,8 @@ class FaultTransport(httpx.BaseTransport):
     def reset() -> Action:
         """The connection is reset before anything is sent."""
 
-        def act(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
-            raise httpx.ConnectError("injected: connection reset", request=request)
+        def act(request: Request, inner: Sender) -> Response:
+            raise ConnectError("injected: connection reset")
 
         return act
 
@@ -139,21 +157,21 @@ class FaultTransport(httpx.BaseTransport):
     def break_upload_after(limit: int) -> Action:
         """Send the first ``limit`` bytes of the request body, then reset the connection."""
 
-        def act(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
-            original = request.stream
+        def act(request: Request, inner: Sender) -> Response:
+            content = request.content
+            original = [content] if isinstance(content, bytes) else content or []
 
-            class Limited(httpx.SyncByteStream):
-                def __iter__(self) -> Iterator[bytes]:
-                    sent = 0
-                    for chunk in original:  # type: ignore[union-attr]
-                        if sent + len(chunk) >= limit:
-                            yield chunk[: limit - sent]
-                            raise httpx.WriteError("injected: reset during upload")
-                        sent += len(chunk)
-                        yield chunk
+            def limited() -> Iterator[bytes]:
+                sent = 0
+                for chunk in original:
+                    if sent + len(chunk) >= limit:
+                        yield chunk[: limit - sent]
+                        raise WriteError("injected: reset during upload")
+                    sent += len(chunk)
+                    yield chunk
 
-            request.stream = Limited()
-            return inner.handle_request(request)
+            request.content = limited()
+            return inner.send(request)
 
         return act
 
@@ -161,18 +179,25 @@ class FaultTransport(httpx.BaseTransport):
     def break_download_after(limit: int) -> Action:
         """Deliver the first ``limit`` bytes of the answer's body, then break."""
 
-        def act(request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
-            real = inner.handle_request(request)
+        def act(request: Request, inner: Sender) -> Response:
+            real = inner.send(request)
             body = real.read()
 
-            class Broken(httpx.SyncByteStream):
-                def __iter__(self) -> Iterator[bytes]:
-                    yield body[:limit]
-                    raise httpx.ReadError("injected: connection reset mid-body")
+            def broken() -> Iterator[bytes]:
+                yield body[:limit]
+                raise ReadError("injected: connection reset mid-body")
 
             headers = dict(real.headers.items())
-            return httpx.Response(
-                real.status_code, headers=headers, stream=Broken(), request=request
+            return Response(
+                real.status_code, headers=headers, stream=_Body(broken), request=request
             )
 
         return act
+
+
+def connections(verify: object = True) -> Connections:
+    """Pooled connections as a registry transport makes them (30 s timeouts)."""
+    return Connections(
+        verify=verify,  # type: ignore[arg-type]
+        connect_timeout=30, stall_timeout=30, max_connections=16, user_agent="promoter-tests",
+    )  # fmt: skip

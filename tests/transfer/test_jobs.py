@@ -7,10 +7,11 @@ import threading
 import time
 from collections.abc import Callable
 
-import httpx
 import pytest
 
 from promoter.registry.access.options import RegistryOptions
+from promoter.registry.transport import wire
+from promoter.registry.transport.wire import Sender
 from promoter.transfer import CopyOptions, copy_image
 from tests.support.fault_transport import FaultTransport, Rule
 from tests.support.images import make_image, push_http
@@ -27,13 +28,13 @@ class _Overlap:
         self.now = 0
         self.most = 0
 
-    def __call__(self, request: httpx.Request, inner: httpx.BaseTransport) -> httpx.Response:
+    def __call__(self, request: wire.Request, inner: Sender) -> wire.Response:
         with self.lock:
             self.now += 1
             self.most = max(self.most, self.now)
         try:
             time.sleep(0.05)
-            return inner.handle_request(request)
+            return inner.send(request)
         finally:
             with self.lock:
                 self.now -= 1

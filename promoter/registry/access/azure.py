@@ -18,11 +18,12 @@ The exchange endpoint sits next to the token realm the registry announces.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from promoter.errors import AuthError, NetworkError
+from promoter.errors import AuthError
 from promoter.redaction import register_secret
 from promoter.registry.access.credentials import Credential
 
@@ -129,7 +130,7 @@ def azure_credential(
     source, get_token = _entra_token(environ, entra_token, tenant, client_id, token_source)
     exchange_tenant = tenant or environ.get("AZURE_TENANT_ID")
 
-    def exchange(realm: str, service: str, http: object) -> str:
+    def exchange(realm: str, service: str, post: object) -> str:
         form = {
             "grant_type": "access_token",
             "service": service or host,
@@ -137,7 +138,7 @@ def azure_credential(
         }
         if exchange_tenant:
             form["tenant"] = exchange_tenant
-        return _refresh_token(host, exchange_url(realm), form, http, source)
+        return _refresh_token(host, exchange_url(realm), form, post, source)
 
     return Credential(
         username=ACR_USERNAME,
@@ -165,27 +166,20 @@ def _entra_token(
     return source, lambda: _default_entra_token(client_id, tenant, environ)
 
 
-def _refresh_token(host: str, url: str, form: dict[str, str], http: Any, source: str) -> str:
-    """``POST`` the exchange form to ``url``; the ACR refresh token it answers."""
-    import httpx
-
-    try:
-        response = http.post(url, data=form)
-    except httpx.TransportError as error:
-        raise NetworkError(
-            f"{host}: ACR token exchange {url} unreachable: {type(error).__name__}"
-        ) from None
+def _refresh_token(host: str, url: str, form: dict[str, str], post: Any, source: str) -> str:
+    """``POST`` the exchange form to ``url`` (``post(url, form) -> (status, body)``, a
+    transport failure raised as ``NetworkError``); the ACR refresh token it answers."""
+    status, body = post(url, form)
     refresh = None
-    if response.status_code == 200:
+    if status == 200:
         try:
-            refresh = response.json().get("refresh_token")
+            refresh = json.loads(body).get("refresh_token")
         except (ValueError, AttributeError):
             refresh = None
     if not isinstance(refresh, str) or not refresh:
         raise AuthError(
-            f"{host}: the registry refused the Entra ID token at /oauth2/exchange "
-            f"(HTTP {response.status_code})",
-            status=response.status_code,
+            f"{host}: the registry refused the Entra ID token at /oauth2/exchange (HTTP {status})",
+            status=status,
             code="UNAUTHORIZED",
             reference=host,
             detail=f"credentials tried: {source}",

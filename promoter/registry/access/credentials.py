@@ -19,7 +19,8 @@ from promoter.redaction import register_secret
 __all__ = ["Credential", "CredentialProvider", "IdentityTokenFactory", "StaticCredentials"]
 
 #: Makes an identity (refresh) token once the registry's challenge is known:
-#: ``factory(realm, service, http_client)``. Azure's Entra ID exchange is one.
+#: ``factory(realm, service, post)``, ``post(url, form) -> (status, body)`` sending a
+#: form (a transport failure raised as ``NetworkError``). Azure's Entra ID exchange is one.
 IdentityTokenFactory = Callable[[str, str, object], str]
 
 

@@ -216,8 +216,9 @@ def _trust_roots() -> TrustRoots:
 class RegistryOptions:
     """Settings shared by every registry client of one run.
 
-    ``transport`` is a test seam: an ``httpx.BaseTransport`` that every client
-    sends through (the fault-injecting tests wrap the real one).
+    ``transport`` is a test seam: a ``promoter.registry.transport.wire.Sender`` that
+    every client sends through instead of its pooled connections (the
+    fault-injecting tests wrap real ones).
     ``exchange_deadline`` bounds a whole small exchange (ping, token, manifest,
     index, error body); a blob transfer fails when it moves less than
     ``speed_limit`` bytes/s on average over ``speed_time`` seconds.

@@ -39,7 +39,7 @@ __all__ = [
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: OCI error codes worth another attempt, whatever the status.
 RETRYABLE_CODES = frozenset({"TOOMANYREQUESTS"})
-#: Names of httpx exception classes worth another attempt (names keep httpx a lazy import).
+#: Names of transport exception classes worth another attempt (``transport.wire``'s).
 RETRYABLE_EXCEPTIONS = frozenset(
     {
         "ConnectError",

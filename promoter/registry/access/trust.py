@@ -1,10 +1,10 @@
 """The trust roots a registry's TLS is verified against: loaded once, early, shared.
 
 The roots are ``SSL_CERT_FILE``, else ``SSL_CERT_DIR``, else certifi's (as
-httpx chooses them), plus the registry's own CA file from pipeline.yml and
+most HTTP clients choose them), plus the registry's own CA file from pipeline.yml and
 ``--ca-file``. Loading them costs tens of milliseconds, which each registry
 client of a run used to pay again; a thread starts on it as soon as a
-transport is made, so that it overlaps with importing httpx and the first ping.
+transport is made, so that it overlaps with the imports and the first ping.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ class TrustRoots:
     One belongs to each ``RegistryOptions`` (one per run), so every transport of
     a run shares its loads and no table of threads outlives the run. OpenSSL
     parses a bundle without holding the GIL, so the tens of milliseconds it takes
-    overlap with importing httpx and the first ping. The threads are not daemons:
+    overlap with the rest of the start and the first ping. The threads are not daemons:
     the interpreter must not be torn down while OpenSSL is still parsing (a
     process that ends first waits for it, tens of ms).
     """

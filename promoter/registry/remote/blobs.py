@@ -21,11 +21,10 @@ from promoter.registry.transport.failures import BrokenBody, broken_words
 from promoter.registry.transport.layers import RegistryRequest
 
 if TYPE_CHECKING:
-    import httpx
-
     from promoter.registry.access.options import RegistryOptions
     from promoter.registry.remote.memo import RunMemo
     from promoter.registry.transport.transport import RegistryTransport
+    from promoter.registry.transport.wire import Response
 
 __all__ = ["BlobOperations"]
 
@@ -118,7 +117,7 @@ class BlobOperations:
     @contextmanager
     def _blob_stream(
         self, repository: str, digest: str, ref: str, position: int
-    ) -> Iterator[httpx.Response]:
+    ) -> Iterator[Response]:
         """The answer to a blob read from ``position``, under the speed floor."""
         request = RegistryRequest(
             "GET",

@@ -42,7 +42,7 @@ from promoter.registry.transport.failures import BrokenBody, broken_words
 from promoter.registry.transport.transport import RegistryRequest, RegistryTransport
 
 if TYPE_CHECKING:
-    import httpx
+    from promoter.registry.transport.wire import Headers, Response
 
 __all__ = ["RegistryClient"]
 
@@ -141,7 +141,7 @@ class RegistryClient(BlobOperations, UploadOperations):
         read = lambda repository: tags_page(self.transport, repository)  # noqa: E731
         return self.memo.tag_absent(reference.repository, reference.tag, read)
 
-    def _read_manifest(self, reference: Reference, accept: str) -> tuple[bytes, httpx.Headers]:
+    def _read_manifest(self, reference: Reference, accept: str) -> tuple[bytes, Headers]:
         """GET a manifest, reading at most ``MAX_MANIFEST_SIZE`` bytes; body breaks retried."""
         request = self._manifest_request("GET", reference, accept, "get manifest", (200,))
         attempts = self.options.retry.start(self.transport.stats.count_retry)
@@ -359,7 +359,7 @@ def parse_index_descriptors(raw: bytes, reference: str) -> list[Descriptor]:
     return list(view.manifests)
 
 
-def _bounded_body(response: httpx.Response, reference: Reference) -> bytes:
+def _bounded_body(response: Response, reference: Reference) -> bytes:
     """A manifest's body, refused past ``MAX_MANIFEST_SIZE`` (declared or as it arrives)."""
     too_big = InvalidManifestError(
         f"{reference.registry}: get manifest {reference}: the registry sent a manifest of "
@@ -387,7 +387,7 @@ def _media_type(raw: bytes, content_type: str | None) -> str:
     return sniff_media_type(document, content_type)
 
 
-def _json(response: httpx.Response, reference: str) -> dict[str, object]:
+def _json(response: Response, reference: str) -> dict[str, object]:
     try:
         document = response.json()
     except ValueError:

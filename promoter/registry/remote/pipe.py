@@ -1,8 +1,7 @@
 """A large blob from one registry straight into another, without copies in Python.
 
 The regular path (``get_blob`` into ``upload_blob``) hands every piece of a
-blob through h11, httpcore and httpx twice: about a CPU second per GiB, most of
-it h11 copying bytes between buffers. A pipe opens one plain ``http.client``
+blob through the layers twice, each piece a new bytes object. A pipe opens one plain ``http.client``
 connection to each registry and moves the body with ``readinto`` and
 ``sendall`` through one reused buffer: the kernel copies, Python only loops.
 

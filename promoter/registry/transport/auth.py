@@ -21,7 +21,7 @@ import base64
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -31,11 +31,11 @@ from promoter.registry.access.credentials import Credential
 from promoter.registry.access.retry import is_retryable_status
 from promoter.registry.transport.challenge import Challenge, parse_challenge
 from promoter.registry.transport.errors import parse_error_body
+from promoter.registry.transport.layers.exchange import capped
 from promoter.registry.transport.layers.request import RegistryRequest
+from promoter.registry.transport.wire import Request, Response, Sender, TransportError
 
 if TYPE_CHECKING:
-    import httpx
-
     from promoter.registry.transport.layers.request import Handler
 
 __all__ = ["Authenticator", "Token", "basic_header", "pull_scope", "push_scope", "token_request"]
@@ -84,7 +84,7 @@ class Authenticator:
         self,
         host: str,
         credential_lookup: Callable[[], Credential | None],
-        http: Callable[[], httpx.Client],
+        http: Callable[[], Sender],
         send: Handler,
     ) -> None:
         self.host = host
@@ -131,7 +131,7 @@ class Authenticator:
             return self._with_identity_token(credential, challenge.realm, challenge.service or "")
         return credential
 
-    def learn(self, response: httpx.Response) -> None:
+    def learn(self, response: Response) -> None:
         """Remember the challenge of a ping or 401 answer."""
         challenge = parse_challenge(response.headers.get("WWW-Authenticate"))
         if challenge is not None:
@@ -152,7 +152,7 @@ class Authenticator:
             return {"Authorization": f"Bearer {self._token(tuple(sorted(set(scopes))))}"}
         return {}
 
-    def unauthorized(self, response: httpx.Response, scopes: Iterable[str]) -> bool:
+    def unauthorized(self, response: Response, scopes: Iterable[str]) -> bool:
         """After a 401: learn its challenge, drop the cached token; True if a retry may help."""
         before = self._challenge
         self.learn(response)
@@ -184,8 +184,6 @@ class Authenticator:
             return token.value
 
     def _fetch_token(self, scopes: tuple[str, ...]) -> Token:
-        import httpx
-
         challenge = self._challenge
         assert challenge is not None
         realm = challenge.realm
@@ -203,7 +201,7 @@ class Authenticator:
         request = token_request(realm, service, scopes, credential)
         try:
             response = self._send.handle(request)
-        except httpx.TransportError as error:
+        except TransportError as error:
             raise NetworkError(
                 f"{self.host}: token endpoint {realm} unreachable: {type(error).__name__}"
             ) from None
@@ -215,7 +213,7 @@ class Authenticator:
             document = None
         return _token_from(document)
 
-    def _token_error(self, response: httpx.Response, realm: str) -> RegistryError:
+    def _token_error(self, response: Response, realm: str) -> RegistryError:
         """What a token endpoint's answer other than 200 means: refused credentials
         (401, 403), a busy or failing endpoint (the retry table's statuses, after its
         attempts), or another answer, said as it is."""
@@ -246,11 +244,23 @@ class Authenticator:
             reference=self.host,
         )
 
+    def _post_form(self, url: str, form: Mapping[str, str]) -> tuple[int, bytes]:
+        """``POST`` ``form`` to ``url`` (an identity-token exchange): status and body."""
+        content = urllib.parse.urlencode(dict(form)).encode("ascii")
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        try:
+            answer = capped(
+                self._http().send(Request("POST", url, headers=headers, content=content))
+            )
+        except TransportError as error:
+            raise NetworkError(f"{self.host}: {url} unreachable: {type(error).__name__}") from None
+        return answer.status_code, answer.content
+
     def _with_identity_token(self, credential: Credential, realm: str, service: str) -> Credential:
         """Run the credential's identity-token factory once (Azure's exchange) and keep it."""
         factory = credential.identity_token_factory
         assert factory is not None
-        token = factory(realm, service, self._http())
+        token = factory(realm, service, self._post_form)
         made = replace(credential, identity_token=token, identity_token_factory=None)
         with self._lock:
             self._credential = made

@@ -1,8 +1,8 @@
 """Deadlines and speed floors enforced on every socket read and write of a registry.
 
-httpx's read timeout bounds one read: a registry that trickles a byte a
-second never trips it. Here the network streams under httpcore ask the
-thread's current ``Scope`` before each read and write: past a small
+A socket timeout bounds one read: a registry that trickles a byte a second
+never trips it. Here the sockets of ``promoter.registry.transport.connections``
+(``DeadlineSocket``) ask the thread's current ``Scope`` before each read and write: past a small
 exchange's deadline, or under a blob transfer's speed floor for a whole
 window, the read fails with ``DeadlineExceeded`` (an ``OperationError``, not a
 transport error: the retry table does not send it again). A read never waits
@@ -14,6 +14,8 @@ whole-exchange deadline, ``speed_floor`` a transfer's floor.
 
 from __future__ import annotations
 
+import io
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +25,9 @@ from typing import Any
 
 from promoter.errors import NetworkError
 
-__all__ = ["DeadlineExceeded", "Scope", "deadline_backend", "speed_floor", "time_left", "within"]
+__all__ = [
+    "DeadlineExceeded", "DeadlineSocket", "Scope", "speed_floor", "time_left", "timeout_now", "within",
+]  # fmt: skip
 
 _local = threading.local()
 
@@ -113,56 +117,83 @@ def speed_floor(bytes_per_second: float, window: float, message: str) -> Iterato
         yield scope
 
 
-def _deadline_stream(inner: object) -> object:
-    import httpcore
+def timeout_now(default: float | None) -> float | None:
+    """The timeout of the thread's next connect, read or write: what its scope leaves
+    (raising ``DeadlineExceeded`` when it is spent), else ``default``."""
+    scope = _current()
+    return default if scope is None else scope.timeout(default)
 
-    class DeadlineStream(httpcore.NetworkStream):
-        def __init__(self, stream: Any) -> None:
-            self._stream = stream
 
-        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-            scope = _current()
-            if scope is None:
-                return bytes(self._stream.read(max_bytes, timeout))
-            try:
-                data = bytes(self._stream.read(max_bytes, scope.timeout(timeout)))
-            except httpcore.ReadTimeout:
-                scope.timed_out()
-                raise
-            scope.moved(len(data))
-            return data
+class _Reader(io.RawIOBase):
+    """The raw reads of one socket, each within the thread's scope."""
 
-        def write(self, buffer: bytes, timeout: float | None = None) -> None:
-            scope = _current()
+    def __init__(self, owner: DeadlineSocket) -> None:
+        self._owner = owner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._owner.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            super().close()
+            self._owner.file_closed()
+
+
+class DeadlineSocket:
+    """A connected socket whose every read and write keeps to the thread's scope: a
+    deadline, or a speed floor (the bytes read count towards it); ``stall`` bounds
+    each one outside any scope. What ``http.client`` asks of a socket is here."""
+
+    def __init__(self, sock: socket.socket, stall: float | None) -> None:
+        self._sock = sock
+        self._stall = stall
+        #: Open readers of ``makefile``: as for a plain socket, ``close`` waits for them
+        #: (``http.client`` closes the connection while its answer is still read).
+        self._files = 0
+        self._closing = False
+
+    def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
+        scope = _current()
+        self._sock.settimeout(self._stall if scope is None else scope.timeout(self._stall))
+        try:
+            count = self._sock.recv_into(buffer, nbytes)
+        except TimeoutError:
             if scope is not None:
-                timeout = scope.timeout(timeout)
-            self._stream.write(buffer, timeout)
+                scope.timed_out()
+            raise
+        if scope is not None:
+            scope.moved(count)
+        return count
 
-        def close(self) -> None:
-            self._stream.close()
+    def sendall(self, data: Any) -> None:
+        scope = _current()
+        self._sock.settimeout(self._stall if scope is None else scope.timeout(self._stall))
+        try:
+            self._sock.sendall(data)
+        except TimeoutError:
+            if scope is not None:
+                scope.timed_out()
+            raise
 
-        def start_tls(self, ssl_context: object, server_hostname: str | None = None,
-                      timeout: float | None = None) -> Any:  # fmt: skip
-            return DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        self._files += 1
+        return io.BufferedReader(_Reader(self), 64 * 1024)
 
-        def get_extra_info(self, info: str) -> object:
-            return self._stream.get_extra_info(info)
+    def file_closed(self) -> None:
+        self._files -= 1
+        if self._closing and self._files <= 0:
+            self._sock.close()
 
-    return DeadlineStream(inner)
+    def fileno(self) -> int:
+        return self._sock.fileno()
 
+    def close(self) -> None:
+        self._closing = True
+        if self._files <= 0:
+            self._sock.close()
 
-def deadline_backend() -> Any:
-    """An httpcore network backend whose streams keep to the thread's scope."""
-    import httpcore
-
-    class DeadlineBackend(httpcore.SyncBackend):
-        def connect_tcp(self, *args: Any, **kwargs: Any) -> Any:
-            scope = _current()
-            if scope is not None and "timeout" in kwargs:
-                kwargs["timeout"] = scope.timeout(kwargs["timeout"])
-            return _deadline_stream(super().connect_tcp(*args, **kwargs))
-
-        def connect_unix_socket(self, *args: Any, **kwargs: Any) -> Any:
-            return _deadline_stream(super().connect_unix_socket(*args, **kwargs))
-
-    return DeadlineBackend()
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)

@@ -15,11 +15,11 @@ from promoter.errors import RegistryError
 from promoter.registry.access.options import is_loopback
 from promoter.registry.transport.failures import network_error, ssl_failure
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
+from promoter.registry.transport.wire import ConnectTimeout, TransportError
 
 if TYPE_CHECKING:
-    import httpx
-
     from promoter.registry.transport.auth import Authenticator
+    from promoter.registry.transport.wire import Response
 
 __all__ = ["NotTls", "TlsProbe", "discover_base"]
 
@@ -37,17 +37,15 @@ class TlsProbe:
         self._inner = inner
         self._insecure = insecure
 
-    def handle(self, request: RegistryRequest) -> httpx.Response:
+    def handle(self, request: RegistryRequest) -> Response:
         """The probe's answer, or ``NotTls``."""
-        import httpx
-
         try:
             return self._inner.handle(request)
-        except httpx.TransportError as error:
+        except TransportError as error:
             ssl_error = ssl_failure(error)
             if isinstance(ssl_error, ssl.SSLCertVerificationError) and not self._insecure:
                 raise  # it speaks TLS, with a certificate we do not trust
-            if ssl_error is not None or isinstance(error, httpx.ConnectTimeout):
+            if ssl_error is not None or isinstance(error, ConnectTimeout):
                 raise NotTls(str(error)) from error
             raise
 
@@ -70,19 +68,17 @@ def discover_base(
     return https
 
 
-def _ping(host: str, base: str, handler: Handler) -> httpx.Response:
-    import httpx
-
+def _ping(host: str, base: str, handler: Handler) -> Response:
     request = RegistryRequest(
         "GET", f"{base}/v2/", reference=host, action="ping", expect=(200, 401)
     )
     try:
         return handler.handle(request)
-    except httpx.TransportError as error:
+    except TransportError as error:
         raise network_error(host, error, "ping") from None
 
 
-def _check_ping(host: str, response: httpx.Response, auth: Authenticator) -> None:
+def _check_ping(host: str, response: Response, auth: Authenticator) -> None:
     if response.status_code == 401:
         auth.learn(response)
     elif response.status_code != 200:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from promoter.errors import AuthError, RegistryError
 
 if TYPE_CHECKING:
-    import httpx
+    from promoter.registry.transport.wire import Response
 
 __all__ = ["AUTH_CODES", "error_from_response", "parse_error_body"]
 
@@ -50,7 +50,7 @@ def parse_error_body(body: bytes) -> tuple[str | None, str | None]:
 
 
 def error_from_response(
-    response: httpx.Response,
+    response: Response,
     reference: str,
     *,
     action: str,

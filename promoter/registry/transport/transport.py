@@ -1,8 +1,8 @@
 """One registry's HTTP transport: the layers of ``promoter.registry.transport.layers``, assembled.
 
-Every client of a host shares one ``RegistryTransport`` and so one pooled
-``httpx.Client`` (HTTP/1.1 keep-alive), one token cache and one request
-budget. It is thread-safe: blobs move in parallel threads.
+Every client of a host shares one ``RegistryTransport`` and so one pool of
+HTTP/1.1 keep-alive connections (``connections.Connections``, on the standard
+library's ``http.client``), one token cache and one request budget. It is thread-safe: blobs move in parallel threads.
 
 ``send`` and ``stream`` take a ``RegistryRequest`` down the stack (budget,
 retries, auth, pace, redirects, exchange) and translate what comes back at this
@@ -18,16 +18,16 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import cast
 
 from promoter.registry.access.credentials import Credential
 from promoter.registry.access.options import RegistryOptions, is_loopback, normalize_host
 from promoter.registry.access.trust import TrustKey, trust_key
 from promoter.registry.transport.auth import Authenticator
+from promoter.registry.transport.connections import Connections
 from promoter.registry.transport.discovery import TlsProbe, discover_base
 from promoter.registry.transport.errors import error_from_response
 from promoter.registry.transport.failures import BrokenBody, network_error
-from promoter.registry.transport.httpx_setup import prepare
 from promoter.registry.transport.layers import (
     AuthFlow,
     Exchange,
@@ -40,9 +40,7 @@ from promoter.registry.transport.layers.budget import RateGate
 from promoter.registry.transport.layers.exchange import capped
 from promoter.registry.transport.ratelimit import shared_limiter
 from promoter.registry.transport.stats import TransportStats
-
-if TYPE_CHECKING:
-    import httpx
+from promoter.registry.transport.wire import Response, Sender, TransportError
 
 __all__ = ["RegistryRequest", "RegistryTransport", "TransportStats"]
 
@@ -62,13 +60,12 @@ class RegistryTransport:
         self.insecure = options.is_insecure(self.host)
         self._lock = threading.Lock()
         self._discovery = threading.Lock()
-        self._client: httpx.Client | None = None
-        #: For an insecure registry: a verifying client for the storage it redirects to.
-        self._storage: httpx.Client | None = None
+        self._client: Sender | None = None
+        #: For an insecure registry: verifying connections for the storage it redirects to.
+        self._storage: Sender | None = None
         self._base: str | None = None
         if not self.insecure and options.transport is None:
             options.trust_roots.load_early(self._trust_key())
-        prepare()  # after the trust roots started loading: the two overlap
         deadline = options.exchange_deadline
         exchange = Exchange(self.http, self.stats, deadline)
         storage = Exchange(self._storage_client, self.stats, deadline) if self.insecure else None
@@ -98,8 +95,8 @@ class RegistryTransport:
 
     # -- connection -------------------------------------------------------
 
-    def http(self) -> httpx.Client:
-        """The pooled ``httpx.Client`` of this registry (created on first use)."""
+    def http(self) -> Sender:
+        """The pooled connections of this registry (made on first use)."""
         with self._lock:
             if self._client is None:
                 self._client = self._make_client()
@@ -124,46 +121,28 @@ class RegistryTransport:
             cert_dir=self.options.cert_dir,
         )
 
-    def _make_client(self) -> httpx.Client:
-        import httpx
-
-        slots = max(1, self.max_concurrency) * 2 + 2
-        kwargs: dict[str, Any] = {
-            "timeout": self._timeout(),
-            "limits": httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
-            "headers": {"User-Agent": self.options.user_agent},
-            "follow_redirects": False,
-            # HTTP(S)_PROXY / NO_PROXY and SSL_CERT_FILE as every tool honours them;
-            # a registry on this machine is never reached through a proxy.
-            "trust_env": not is_loopback(self.host),
-        }
+    def _make_client(self) -> Sender:
         if self.options.transport is not None:
-            kwargs["transport"] = self.options.transport
-        else:
-            kwargs["transport"] = _deadline_transport(
-                verify=self.tls_verify(), limits=kwargs["limits"], trust_env=kwargs["trust_env"]
-            )
-        return httpx.Client(**kwargs)
+            return cast(Sender, self.options.transport)  # a test's fault seam
+        return self._connections(self.tls_verify())
 
-    def _storage_client(self) -> httpx.Client:
-        import httpx
-
+    def _storage_client(self) -> Sender:
         with self._lock:
             if self._storage is None:
-                self._storage = httpx.Client(
-                    transport=_deadline_transport(verify=self.verifying_context()),
-                    timeout=self._timeout(),
-                    headers={"User-Agent": self.options.user_agent},
-                )
+                self._storage = self._connections(self.verifying_context())
             return self._storage
 
-    def _timeout(self) -> httpx.Timeout:
-        """Connect within ``connect_timeout``; a read or write stalled ``stall_timeout`` fails."""
-        import httpx
-
-        stall = self.options.stall_timeout
-        return httpx.Timeout(
-            connect=self.options.connect_timeout, read=stall, write=stall, pool=None
+    def _connections(self, verify: ssl.SSLContext | bool) -> Connections:
+        """Connect within ``connect_timeout``; a read or write stalled ``stall_timeout``
+        fails. HTTP(S)_PROXY / NO_PROXY as every tool honours them; a registry on this
+        machine is never reached through a proxy."""
+        return Connections(
+            verify=verify,
+            connect_timeout=self.options.connect_timeout,
+            stall_timeout=self.options.stall_timeout,
+            max_connections=max(1, self.max_concurrency) * 2 + 2,
+            user_agent=self.options.user_agent,
+            use_proxies=not is_loopback(self.host),
         )
 
     def base_url(self) -> str:
@@ -198,15 +177,13 @@ class RegistryTransport:
         """Hold one of this registry's read or write slots (``RequestBudget.slot``)."""
         return self.budget.slot(method)
 
-    def send(self, request: RegistryRequest) -> httpx.Response:
+    def send(self, request: RegistryRequest) -> Response:
         """Send ``request`` down the stack; statuses outside ``expect`` raise ``RegistryError``."""
-        import httpx
-
         if not request.url.startswith(("http://", "https://")):
             request = replace(request, url=self.url(request.url))  # the ping comes first
         try:
             response = self.budget.handle(request)
-        except httpx.TransportError as error:
+        except TransportError as error:
             raise network_error(self.host, error, f"{request.action} {request.reference}") from None
         if response.status_code in request.expect:
             return response
@@ -217,27 +194,16 @@ class RegistryTransport:
         )
 
     @contextmanager
-    def stream(self, request: RegistryRequest) -> Iterator[httpx.Response]:
+    def stream(self, request: RegistryRequest) -> Iterator[Response]:
         """A streamed answer whose body the caller reads; holds a slot until closed.
 
         A transport failure while the body is read raises ``BrokenBody`` (its
         ``error`` is the transport exception, for the retry table).
         """
-        import httpx
-
         response = self.send(replace(request, stream=True))
         try:
             yield response
-        except httpx.TransportError as error:
+        except TransportError as error:
             raise BrokenBody(self.host, error, f"{request.action} {request.reference}") from None
         finally:
             response.close()
-
-
-def _deadline_transport(**kwargs: Any) -> httpx.BaseTransport:
-    """A transport whose sockets keep to the thread's deadline or speed floor
-    (``promoter.registry.transport.deadline``), through httpcore's public network backend."""
-    # here, not at the top: prepare() must load httpx first; else +194 modules, 130 ms
-    from promoter.registry.transport.deadline_transport import DeadlineTransport
-
-    return DeadlineTransport(**kwargs)

@@ -6,7 +6,7 @@ From the top (what ``RegistryTransport.send`` calls) to the bottom::
     RetryFlow         the one retry policy: table, full-jitter backoff, Retry-After, bounds
     AuthFlow          sign; after a 401, learn the challenge and sign again (once)
     FollowRedirects   follow to storage, without credentials, verified even when insecure
-    Exchange          one request on the pooled httpx client
+    Exchange          one request on the pooled connections (``connections``)
 
 The scheme discovery's ping runs ``RetryFlow`` over ``Exchange`` alone; the
 token requests ``AuthFlow`` makes run ``RetryFlow`` over ``RateGate`` over

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
 
 if TYPE_CHECKING:
-    import httpx
-
     from promoter.registry.transport.auth import Authenticator
+    from promoter.registry.transport.wire import Response
 
 __all__ = ["AuthFlow"]
 
@@ -30,7 +29,7 @@ class AuthFlow:
         self._inner = inner
         self._auth = auth
 
-    def handle(self, request: RegistryRequest) -> httpx.Response:
+    def handle(self, request: RegistryRequest) -> Response:
         """The answer to ``request`` signed, signed again after a first 401 when that helps."""
         response = self._inner.handle(self._signed(request))
         if response.status_code != 401:

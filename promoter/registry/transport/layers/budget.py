@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING
 
 from promoter.registry.access.retry import parse_retry_after
 from promoter.registry.transport.deadline import time_left
+from promoter.registry.transport.layers.releasing import ReleasingStream
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
 
 if TYPE_CHECKING:
-    import httpx
-
     from promoter.registry.transport.ratelimit import RateLimiter
+    from promoter.registry.transport.wire import Response
 
 __all__ = ["READ_METHODS", "RateGate", "RequestBudget"]
 
@@ -48,15 +48,12 @@ class RequestBudget:
         #: The pace of the requests that do not go down the stack (``slot``).
         self.limiter = limiter
 
-    def handle(self, request: RegistryRequest) -> httpx.Response:
+    def handle(self, request: RegistryRequest) -> Response:
         """Send ``request`` within a slot; a streamed answer keeps it until closed."""
         slot = self._admit(request.method, paced=False)  # the gate below paces each attempt
         try:
             response = self._inner.handle(request)
             if request.stream and not response.is_closed:
-                # here, not at the top: prepare() must load httpx first; else +148 modules, 85 ms
-                from promoter.registry.transport.layers.releasing import ReleasingStream
-
                 response.stream = ReleasingStream(response.stream, slot.release)
                 return response
         except BaseException:
@@ -95,7 +92,7 @@ class RateGate:
         self._inner = inner
         self.limiter = limiter
 
-    def handle(self, request: RegistryRequest) -> httpx.Response:
+    def handle(self, request: RegistryRequest) -> Response:
         """Wait for the turn, send ``request`` on (``sending`` again at the socket write,
         where a worker woken late from its turn is held to the window), tell the pace
         what came back."""

@@ -1,4 +1,4 @@
-"""The bottom layer: one request sent on one ``httpx.Client``, its answer returned.
+"""The bottom layer: one request sent on the registry's pooled connections, its answer returned.
 
 No retries, no auth, no redirects: what the layers above decide, this sends.
 The headers (and a body the caller does not stream) arrive within the
@@ -8,16 +8,14 @@ a small answer's up to ``MAX_SMALL_BODY``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
 
 from promoter.errors import RegistryError
 from promoter.registry.transport.deadline import within
 from promoter.registry.transport.layers.request import RegistryRequest
 from promoter.registry.transport.stats import TransportStats
-
-if TYPE_CHECKING:
-    import httpx
+from promoter.registry.transport.wire import Request, Response, Sender
 
 __all__ = ["MAX_ERROR_BODY", "MAX_SMALL_BODY", "SEND_PIECE", "Exchange", "capped"]
 
@@ -31,54 +29,54 @@ SEND_PIECE = 1024 * 1024
 
 
 class Exchange:
-    """Send one request on the client ``client()`` returns; count it in ``stats``."""
+    """Send one request on the connections ``client()`` returns; count it in ``stats``."""
 
     def __init__(
-        self, client: Callable[[], httpx.Client], stats: TransportStats, deadline: float = 60.0
+        self, client: Callable[[], Sender], stats: TransportStats, deadline: float = 60.0
     ) -> None:
         self._client = client
         self._stats = stats
         self._deadline = deadline
 
-    def handle(self, request: RegistryRequest) -> httpx.Response:
-        """Send ``request`` once; transport failures raise ``httpx.TransportError``."""
+    def handle(self, request: RegistryRequest) -> Response:
+        """Send ``request`` once; transport failures raise ``wire.TransportError``."""
         client = self._client()
         headers = dict(request.headers or {})
         body = request.content
         if isinstance(body, bytes) and len(body) > SEND_PIECE:
-            # httpcore sends one huge bytes body several times slower than the
-            # same bytes in pieces; a fresh iterator per attempt stays replayable.
+            # One huge bytes body is sent in pieces (a fresh iterator per attempt
+            # stays replayable), with its length announced.
             headers["Content-Length"] = str(len(body))
             body = _pieces(body)
-        sent = client.build_request(
-            request.method,
-            request.url,
-            headers=headers,
-            content=body,
-            extensions={"trace": _on_headers(request.pace)} if request.pace else None,
-        )
-        if request.params:
-            # httpx replaces a URL's query with ``params``; an upload Location
-            # carries state in its query, so merge instead.
-            sent.url = sent.url.copy_merge_params(dict(request.params))
+        url = with_params(request.url, request.params) if request.params else request.url
+        sent = Request(request.method, url, headers=headers, content=body, on_headers=request.pace)
         self._stats.count(request.method)
-        where = sent.url.netloc.decode("ascii", "replace")
-        what = f"{request.action} {request.reference}".strip() or f"{request.method} {sent.url}"
+        where = urllib.parse.urlsplit(url).netloc
+        what = f"{request.action} {request.reference}".strip() or f"{request.method} {url}"
         message = f"{where}: {what}: no complete answer within {self._deadline:g} s"
         if not (body is None or isinstance(body, bytes)):
-            return client.send(sent, stream=request.stream)  # an upload: the speed floor's
+            return client.send(sent)  # an upload: the speed floor's
         with within(self._deadline, message):
-            response = client.send(sent, stream=True)
+            response = client.send(sent)
             if request.stream:
                 return response
             return capped(response, what)
 
 
-def capped(response: httpx.Response, what: str = "") -> httpx.Response:
+def with_params(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with ``params`` in its query: an upload ``Location`` carries state in its
+    query, which is kept as it came (a parameter named again is replaced)."""
+    base, _, query = url.partition("?")
+    kept = [
+        p for p in query.split("&") if p and urllib.parse.unquote(p.split("=", 1)[0]) not in params
+    ]
+    added = urllib.parse.urlencode(dict(params))
+    return f"{base}?{'&'.join([*kept, added])}"
+
+
+def capped(response: Response, what: str = "") -> Response:
     """``response`` read whole: an error's body cut at ``MAX_ERROR_BODY``, a success's
     refused past ``MAX_SMALL_BODY``; the connection is closed when bytes were left."""
-    import httpx
-
     limit = MAX_ERROR_BODY if response.status_code >= 400 else MAX_SMALL_BODY
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) <= limit:
@@ -96,7 +94,7 @@ def capped(response: httpx.Response, what: str = "") -> httpx.Response:
     finally:
         response.close()
     if rest and response.status_code < 400:
-        where = response.request.url.netloc.decode("ascii", "replace")
+        where = urllib.parse.urlsplit(response.request.url).netloc
         raise RegistryError(
             f"{where}: {what}: the registry sent an answer of more than "
             f"{MAX_SMALL_BODY // (1024 * 1024)} MiB",
@@ -104,23 +102,9 @@ def capped(response: httpx.Response, what: str = "") -> httpx.Response:
         )
     headers = [(k, v) for k, v in response.headers.multi_items()
                if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")]  # fmt: skip
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=bytes(body[:limit]),
-        request=response.request,
-        extensions=response.extensions,
+    return Response(
+        response.status_code, headers=headers, content=bytes(body[:limit]), request=response.request
     )
-
-
-def _on_headers(pace: Callable[[], object]) -> Callable[[str, object], None]:
-    """httpcore's trace hook: ``pace`` just before the request's headers are written."""
-
-    def trace(event: str, info: object) -> None:
-        if event.endswith(".send_request_headers.started"):
-            pace()
-
-    return trace
 
 
 def _pieces(data: bytes) -> Iterator[bytes]:

@@ -9,6 +9,7 @@ storage's.
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from promoter.errors import NetworkError
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
 
 if TYPE_CHECKING:
-    import httpx
+    from promoter.registry.transport.wire import Response
 
 __all__ = ["MAX_REDIRECTS", "FollowRedirects"]
 
@@ -31,21 +32,22 @@ class FollowRedirects:
         self._inner = inner
         self._storage = storage
 
-    def handle(self, request: RegistryRequest) -> httpx.Response:
+    def handle(self, request: RegistryRequest) -> Response:
         """The answer at the end of the redirects (at most ``MAX_REDIRECTS`` of them)."""
         response = self._inner.handle(request)
         if not request.follow_redirects:
             return response
-        origin = response.request.url
+        origin = urllib.parse.urlsplit(response.request.url)
         for _hop in range(MAX_REDIRECTS):
             location = response.headers.get("Location")
             if not response.is_redirect or not location:
                 return response
-            target = response.request.url.join(location)
+            target = urllib.parse.urljoin(response.request.url, location)
             response.read()  # a redirect's body is short: keep the connection for reuse
             response.close()
-            hop = replace(request, url=str(target), params=None)
-            if (target.scheme, target.netloc) == (origin.scheme, origin.netloc):
+            hop = replace(request, url=target, params=None)
+            there = urllib.parse.urlsplit(target)
+            if (there.scheme, there.netloc) == (origin.scheme, origin.netloc):
                 response = self._inner.handle(hop)
             else:
                 headers = {
@@ -55,5 +57,6 @@ class FollowRedirects:
         if not response.is_redirect:
             return response
         response.close()
-        where = origin.netloc.decode("ascii", "replace")
-        raise NetworkError(f"{where}: more than {MAX_REDIRECTS} redirects from {origin}")
+        raise NetworkError(
+            f"{origin.netloc}: more than {MAX_REDIRECTS} redirects from {origin.geturl()}"
+        )

@@ -1,25 +1,18 @@
-"""A streamed body that hands its request slot back when it is closed.
-
-Imported on the first streamed answer only: it needs httpx at import.
-"""
+"""A streamed body that hands its request slot back when it is closed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-import httpx
+from promoter.registry.transport.wire import Body
 
 __all__ = ["ReleasingStream"]
 
 
-class ReleasingStream(httpx.SyncByteStream):
+class ReleasingStream:
     """Wrap a response body: closing it (once) also calls ``release``."""
 
-    def __init__(
-        self, inner: httpx.SyncByteStream | httpx.AsyncByteStream, release: Callable[[], None]
-    ) -> None:
-        if not isinstance(inner, httpx.SyncByteStream):
-            raise TypeError("a registry transport streams synchronously")
+    def __init__(self, inner: Body, release: Callable[[], None]) -> None:
         self._inner = inner
         self._release: Callable[[], None] | None = release
 

@@ -1,7 +1,6 @@
 """``RegistryRequest``, what travels down the transport's layers, and the one seam they share.
 
-Every layer is a ``Handler``: ``handle(request) -> httpx.Response``, as httpx's
-``BaseTransport.handle_request`` is. A layer holds the one below it and adds
+Every layer is a ``Handler``: ``handle(request) -> Response`` (``wire.Response``). A layer holds the one below it and adds
 one concern; each can be tested alone over a stub or a real exchange.
 """
 
@@ -12,7 +11,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    import httpx
+    from promoter.registry.transport.wire import Response
 
 __all__ = ["Handler", "RegistryRequest"]
 
@@ -55,6 +54,6 @@ class RegistryRequest:
 class Handler(Protocol):
     """One layer of the transport (or the exchange at its bottom)."""
 
-    def handle(self, request: RegistryRequest) -> httpx.Response:
+    def handle(self, request: RegistryRequest) -> Response:
         """Send ``request`` on, and return the answer (any status)."""
         ...

@@ -25,9 +25,10 @@ from promoter.registry.transport.failures import ssl_failure
 from promoter.registry.transport.layers.exchange import MAX_ERROR_BODY, capped
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
 from promoter.registry.transport.stats import TransportStats
+from promoter.registry.transport.wire import TransportError
 
 if TYPE_CHECKING:
-    import httpx
+    from promoter.registry.transport.wire import Response
 
 __all__ = ["RetryFlow"]
 
@@ -47,9 +48,8 @@ class RetryFlow:
         self._stats = stats
         self._on_wait = on_wait
 
-    def handle(self, request: RegistryRequest) -> httpx.Response:
+    def handle(self, request: RegistryRequest) -> Response:
         """The first answer worth keeping, or the last one the bounds allowed."""
-        import httpx
 
         if not (request.retry and request.replayable):
             return self._inner.handle(request)
@@ -57,7 +57,7 @@ class RetryFlow:
         while True:
             try:
                 response = self._inner.handle(request)
-            except httpx.TransportError as error:
+            except TransportError as error:
                 transient = (
                     self._policy.is_retryable_exception(error) and ssl_failure(error) is None
                 )
@@ -89,13 +89,13 @@ class RetryFlow:
 
         return heard
 
-    def _retryable(self, response: httpx.Response) -> bool:
+    def _retryable(self, response: Response) -> bool:
         code, _ = parse_error_body(response.content[:MAX_ERROR_BODY])
         return self._policy.is_retryable_status(response.status_code, code)
 
 
 def _wait_refused(
-    response: httpx.Response, request: RegistryRequest, retry_after: float, left: float
+    response: Response, request: RegistryRequest, retry_after: float, left: float
 ) -> RegistryError:
     """The registry's own error, saying why it was not waited for: its ``Retry-After``
     is past the time the deadline leaves."""
