@@ -12,8 +12,10 @@ names (``{env: VAR}`` build arguments, ``auth`` and signing keys), ``SSL_CERT_FI
 snapshot of their own here. Subprocesses (kaniko, Docker credential helpers, the Azure
 CLI) are given an environment built from a snapshot, never this process's by inheritance.
 
-The proxy variables (``HTTPS_PROXY``, ``NO_PROXY``, ...) are the one exception: httpx
-and urllib read them themselves, so that promoter's view of a proxy and theirs agree.
+The proxy variables (``HTTPS_PROXY``, ``NO_PROXY``, ...) are the one exception: the
+standard library's ``urllib.request`` reads them (for the registry transport,
+``promoter.registry.transport.connections.proxy_for``), so that promoter's view of a
+proxy and every other tool's agree.
 """
 
 from __future__ import annotations

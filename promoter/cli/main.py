@@ -1,7 +1,7 @@
 """The ``promoter`` command group and the one table from error to exit code.
 
 A command's module is imported when that command runs (``promoter.cli.commands``),
-and command modules import heavy libraries (httpx, docker, git, jsonschema)
+and command modules import heavy libraries (docker, git, jsonschema, cryptography)
 inside their functions only, so ``promoter --help`` starts fast.
 """
 

@@ -12,8 +12,6 @@ import base64
 import binascii
 import json
 import os
-import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -116,6 +114,11 @@ def helper_credential(
     name: str, server: str, environ: Mapping[str, str], where: str
 ) -> Credential | None:
     """Ask ``docker-credential-<name> get`` for ``server``; None when it has nothing."""
+    # here, not at the top: only a credential helper runs a process; subprocess, shutil
+    # and selectors are 3 ms of every start otherwise
+    import shutil
+    import subprocess
+
     program = f"docker-credential-{name}"
     source = f"credential helper {program} ({where})"
     executable = shutil.which(program, path=environ.get("PATH", os.defpath))
