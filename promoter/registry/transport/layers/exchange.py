@@ -55,7 +55,8 @@ class Exchange:
         what = f"{request.action} {request.reference}".strip() or f"{request.method} {url}"
         message = f"{where}: {what}: no complete answer within {self._deadline:g} s"
         if not (body is None or isinstance(body, bytes)):
-            return client.send(sent)  # an upload: the speed floor's
+            response = client.send(sent)  # an upload: the speed floor's, not the deadline's
+            return response if request.stream else capped(response, what)
         with within(self._deadline, message):
             response = client.send(sent)
             if request.stream:
