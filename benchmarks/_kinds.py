@@ -2,7 +2,8 @@
 
 The kinds of issue #24: ping, manifest GET / HEAD / PUT, blob HEAD / GET, mount, upload,
 referrers (the referrers API and the fallback ``sha256-<hex>`` tags read at the source,
-``.sig`` and ``.att`` included), tags list, record, token and other.
+``.sig`` and ``.att`` included), tags list, catalog (``/v2/_catalog``), record, token and
+other.
 
 A promotion record is told apart by its digests: every manifest or blob digest that is
 not one of the images' own (``known``) belongs to a record, and so does every request for
@@ -24,7 +25,7 @@ __all__ = ["KINDS", "classify", "kinds_table"]
 
 KINDS = (
     "ping", "token", "manifest GET", "manifest HEAD", "manifest PUT", "blob HEAD",
-    "blob GET", "mount", "upload", "referrers", "tags list", "record", "other",
+    "blob GET", "mount", "upload", "referrers", "tags list", "catalog", "record", "other",
 )  # fmt: skip
 _MANIFEST = re.compile(r"^/v2/(.+)/manifests/([^/]+)$")
 _BLOB = re.compile(r"^/v2/(.+)/blobs/(sha256:[0-9a-f]{64})$")
@@ -42,6 +43,8 @@ def _kind(exchange: Exchange, known: frozenset[str], destination: bool) -> str:
         return "referrers"
     if path.endswith("/tags/list"):
         return "tags list"
+    if path == "/v2/_catalog":
+        return "catalog"
     if (m := _MANIFEST.match(path)) is not None:
         reference = m[2]
         if _FALLBACK.match(reference):

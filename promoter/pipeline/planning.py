@@ -28,7 +28,7 @@ from promoter.errors import InputError, RegistryError
 from promoter.oci import Reference
 from promoter.oci.manifest import UnsupportedManifestError
 from promoter.pipeline.policies import PolicyChecker
-from promoter.promote import ImagePlan, PromotionPlan, TagTarget, block, plan_actions
+from promoter.promote import ImagePlan, PromotionPlan, TagTarget, block, plan_actions, survey
 from promoter.promote.sign import SignTarget, plan_signs
 from promoter.promote.when import when_applies
 from promoter.registry.remote.pool import Registries
@@ -189,6 +189,7 @@ def plan_images(
         },
     )
     reports: dict[str, CheckReport] = {}
+    survey(registries, _destinations(images, inputs))
     with (
         ThreadPoolExecutor(12, thread_name_prefix="plan-image") as outer,
         ThreadPoolExecutor(16, thread_name_prefix="plan-head") as inner,
@@ -201,6 +202,18 @@ def plan_images(
         if report is not None:
             reports[image_plan.image] = report
     return plan, reports
+
+
+def _destinations(images: Sequence[Image], inputs: PlanInputs) -> list[Reference]:
+    """The destination repositories of the rules that apply to this run."""
+    context = inputs.context
+    return [
+        Reference(repository.host, repository.repository)
+        for image in images
+        for rule in image.promote
+        if when_applies(rule.when, branch=context.branch, tag=context.tag)
+        for repository in rule.to
+    ]
 
 
 def recorded_path(file: str | Path) -> str:

@@ -1,7 +1,8 @@
 """The promote stage: plan and apply the promotion of checked digests to production.
 
 ``plan_actions`` classifies each destination tag (copy, tag, noop, conflict,
-blocked, skipped) with reads only; ``apply_plan`` refuses a stale plan, then
+blocked, skipped) with reads only (``survey`` first tells each host the plan's
+destination repositories, for its catalog); ``apply_plan`` refuses a stale plan, then
 per image copies the content to every destination, verifies it, writes the
 tags and attaches a promotion record (an OCI referrer).
 """
@@ -9,7 +10,7 @@ tags and attaches a promotion record (an OCI referrer).
 from __future__ import annotations
 
 from promoter.promote.apply import ApplyOptions, apply_plan, promote_image
-from promoter.promote.classify import TagTarget, block, classify, plan_actions
+from promoter.promote.classify import TagTarget, block, classify, plan_actions, survey
 from promoter.promote.freshness import StalePlanError, check_freshness
 from promoter.promote.plan import (
     ACTIONS,
@@ -43,5 +44,6 @@ __all__ = [
     "load_plan",
     "plan_actions",
     "promote_image",
+    "survey",
     "when_applies",
 ]

@@ -9,6 +9,17 @@ some tag there is not at the digest yet) tells whether the content is already pr
 (a list that answered 404 does not tell: distribution answers so for a repository
 holding only untagged content). Nothing is written. A list too long for one page, or
 unreadable, leaves every tag to its HEAD.
+
+With two or more destination repositories on a host (``survey``), the host's catalog
+is read once per run (``RunMemo.unlisted``). A repository it does not list is new: its
+tags list is read first, without the first tag's HEAD (the list stays the authority
+on tags), and a list that answers 404 there also stands for the HEAD by digest: the
+repository held no blob when the catalog was read (distribution lists a repository
+as soon as it holds any blob or manifest). Should a registry's catalog lag behind its
+content, such a tag is planned ``copy`` instead of ``tag``, and the copy writes the
+same content again: harmless, it is idempotent. A repository the catalog lists, or a
+catalog unknown, keeps the HEADs above. Writes never trust it: the last-moment HEAD
+of an immutable tag stays, and cosign's tags are still asked tag by tag.
 """
 
 from __future__ import annotations
@@ -19,10 +30,12 @@ from dataclasses import dataclass
 
 from promoter.oci import Reference
 from promoter.promote.plan import WRITING_ACTIONS, SignAction, TagAction
+from promoter.registry.remote.catalog import read_catalog
+from promoter.registry.remote.client import RegistryClient
 from promoter.registry.remote.memo import tags_page
 from promoter.registry.remote.pool import Registries
 
-__all__ = ["TagTarget", "block", "classify", "plan_actions"]
+__all__ = ["TagTarget", "block", "classify", "plan_actions", "survey"]
 
 
 @dataclass(frozen=True)
@@ -124,6 +137,19 @@ def block(actions: Iterable[TagAction | SignAction], reason: str) -> None:
             action.reason = reason
 
 
+def survey(registries: Registries, destinations: Iterable[Reference]) -> None:
+    """Tell each host the plan's destination repositories there (no request yet): a host
+    with two or more has its catalog read once, by the first lookup (see the module)."""
+    for destination in destinations:
+        registries.client(destination.registry).memo.survey([destination.repository])
+
+
+def _new(client: RegistryClient, repository: str) -> bool:
+    """Whether the host's catalog covers ``repository`` and does not list it."""
+    read = lambda names: read_catalog(client.transport, names)  # noqa: E731
+    return client.memo.unlisted(repository, read)
+
+
 def _currents(
     registries: Registries, live: Sequence[TagTarget], pool: Executor
 ) -> dict[TagTarget, str | None]:
@@ -143,23 +169,32 @@ def _tag_digest(registries: Registries, target: TagTarget) -> str | None:
     """What the destination tag names now. A HEAD of the tag; when it names nothing, the
     repository may be new, and one tags list (read once per repository) answers its
     other tags' lookups and tells the copy whether the repository exists (no blob HEAD
-    where none does). A re-run, whose tags are all there, reads no list."""
+    where none does). A re-run, whose tags are all there, reads no list. A repository
+    the catalog shows new has its list read first, without the HEAD."""
     reference = target.destination.with_tag(target.tag)
     client = registries.client(reference.registry)
     repository = reference.repository
     client.memo.planned(repository)
+    read = lambda name: tags_page(client.transport, name)  # noqa: E731
     listed = client.memo.known_tags(repository)
+    if listed is None and _new(client, repository):
+        listed = client.memo.listing(repository, read)
     if listed is not None and target.tag not in listed:
         return None  # the last-moment check of an immutable tag asks again before writing
     found = client.head_manifest(reference)
     if found is None and listed is None:
-        read = lambda name: tags_page(client.transport, name)  # noqa: E731
         client.memo.listing(repository, read)
     return found.digest if found else None
 
 
 def _has(registries: Registries, repository: Reference, digest: str | None) -> bool:
+    """Whether ``digest`` is in the destination ``repository``: a HEAD by digest, but
+    none where the catalog shows the repository new and its tags list answered 404 (no
+    blob there when the catalog was read; see the module for a catalog that lags)."""
     if digest is None:
         return False
+    client = registries.client(repository.registry)
+    if client.memo.untagged(repository.repository) and _new(client, repository.repository):
+        return False
     reference = repository.with_digest(digest)
-    return registries.client(reference.registry).head_manifest(reference) is not None
+    return client.head_manifest(reference) is not None

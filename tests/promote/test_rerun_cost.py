@@ -1,8 +1,8 @@
 """What a promotion costs, counted by proxies in front of every registry: a first
 run reads each staging blob once for all destinations and verifies from what the
-destinations answered; a re-run with nothing to do writes nothing and costs
-about one request per image and destination tag, plus a tags list per destination
-repository."""
+destinations answered; a re-run with nothing to do writes nothing and costs one
+HEAD per image and destination tag, plus the catalog of a host with two or more
+destination repositories (read once; it cannot know beforehand that nothing is new)."""
 
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ def _api_calls(proxy: FaultProxy) -> list[tuple[str, str]]:
 
 @contextmanager
 def _watched(
-    registry_factory: Callable[..., Registry], tmp_path: Path
+    registry_factory: Callable[..., Registry], tmp_path: Path, images: tuple[str, ...] = ("web",)
 ) -> Iterator[tuple[Project, FaultProxy, FaultProxy, FaultProxy]]:
     """A project whose three registries are reached through counting proxies."""
     staging, prod_a, prod_b = registry_factory(), registry_factory(), registry_factory()
     with FaultProxy(staging.host) as s, FaultProxy(prod_a.host) as a, FaultProxy(prod_b.host) as b:
         hosts = {"staging": s.host, "prod-a": a.host, "prod-b": b.host}
-        yield Project(tmp_path / "project", staging, prod_a, prod_b, hosts=hosts), s, a, b
+        project = Project(tmp_path / "project", staging, prod_a, prod_b, hosts=hosts, images=images)
+        yield project, s, a, b
 
 
 def test_rerun_with_nothing_to_do_only_reads(
@@ -56,6 +57,30 @@ def test_rerun_with_nothing_to_do_only_reads(
                 ("HEAD", "/v2/web/manifests/1.2.3"),
                 ("HEAD", "/v2/web/manifests/latest"),
             ]
+
+
+def test_rerun_of_two_repositories_per_host_adds_only_the_catalog(
+    registry_factory: Callable[..., Registry], tmp_path: Path
+) -> None:
+    names = ("web", "api")
+    with _watched(registry_factory, tmp_path, names) as (project, s, a, b):
+        for name in names:
+            project.seed(name, seed=name)
+        first = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
+        assert first.returncode == 0, first.stderr
+        for proxy in (s, a, b):
+            proxy.reset_counters()
+        again = promoter_cli("run", "--stage", "check,promote", "-f", str(project.file))
+        assert again.returncode == 0, again.stderr
+        assert sorted(_api_calls(s)) == sorted(("GET", f"/v2/{n}/manifests/1.2.3") for n in names)
+        # each production: the catalog once (two destination repositories there: the plan
+        # reads it before it knows that both are there, and then trusts none of it: they
+        # are listed), then one HEAD per tag, as with one repository
+        for proxy in (a, b):
+            heads = [("HEAD", f"/v2/{n}/manifests/{t}") for n in names for t in ("1.2.3", "latest")]
+            assert sorted(_api_calls(proxy)) == sorted([("GET", "/v2/_catalog?n=1000"), *heads]), (
+                _api_calls(proxy)
+            )
 
 
 def test_first_promotion_reads_each_blob_once_and_asks_nothing_twice(

@@ -5,9 +5,10 @@ API is asked once per host (concurrent callers wait for its answer), and the man
 and config the checks read are not read again to copy them. What the list shows is still copied, and
 the destination's referrers index is read fresh before it is extended. A destination
 repository whose tags list answers 404 at plan time is asked for no tag and no blob,
-while the HEAD by digest, the last-moment HEAD of an immutable tag and the referrers
-index's read-modify-write stay; the referrers API is probed once per host
-and the records' empty config uploaded once per host (then mounted)."""
+and when the host's catalog (read once) shows it new, neither its first tag nor its
+digest, while the last-moment HEAD of an immutable tag and the referrers index's
+read-modify-write stay; the referrers API is probed once per host and the records'
+empty config uploaded once per host (then mounted)."""
 
 from __future__ import annotations
 
@@ -140,8 +141,10 @@ def test_a_destination_found_absent_is_asked_only_what_guards_a_write(
         assert done.returncode == 0, done.stderr
         dest = _kinds(a)
         exchanges = a.exchanges()
-    # The plan: the first tag's HEAD ("1.2.3") names nothing, so one tags list per
-    # repository (404: no tag) answers the other tag ("latest") without a HEAD.
+    # The plan: the host's catalog, read once, lists none of the four repositories, so
+    # each has its tags list read first (404: no tag), which answers both tags without
+    # a HEAD.
+    assert dest["other"].count("/v2/_catalog") == 1, dest
     assert sorted(dest["tags list"]) == sorted(f"/v2/{n}/tags/list" for n in names)
     # The copy: no blob HEAD in a repository without tags (the run's blob homes know
     # what it put there), each blob mounted or uploaded.
@@ -149,11 +152,12 @@ def test_a_destination_found_absent_is_asked_only_what_guards_a_write(
     heads = dest["manifest HEAD"]
     for name, image in images.items():
         assert f"/v2/{name}/manifests/latest" not in heads, heads
-        # kept: the HEAD by digest (a list's 404 may hide untagged content there)
-        assert heads.count(f"/v2/{name}/manifests/{image.digest}") == 1, heads
-        # the plan's HEAD of the first tag, and (kept) the last-moment HEAD of the
-        # immutable tag before it is written
-        assert heads.count(f"/v2/{name}/manifests/1.2.3") == 2, heads
+        # gone: the HEAD by digest (the catalog did not list the repository: no content
+        # there, which a list's 404 alone does not tell)
+        assert heads.count(f"/v2/{name}/manifests/{image.digest}") == 0, heads
+        # kept: the last-moment HEAD of the immutable tag before it is written (the
+        # plan asked for no tag)
+        assert heads.count(f"/v2/{name}/manifests/1.2.3") == 1, heads
         # kept: the referrers index read fresh before the record is listed, and read back
         index = f"/v2/{name}/manifests/{image.digest.replace(':', '-')}"
         assert dest["fallback HEAD"].count(index) == 2, dest["fallback HEAD"]
@@ -164,11 +168,11 @@ def test_a_destination_found_absent_is_asked_only_what_guards_a_write(
     puts = [e for e in exchanges if e.method == "PUT" and f"digest={empty}" in e.path]
     mounts = [e for e in exchanges if f"mount={empty}" in e.path and e.status == 201]
     assert (len(puts), len(mounts)) == (1, len(names) - 1), (puts, mounts)
-    # Per image: first tag's HEAD 1, list 1, digest HEAD 1, 2 blobs mounted-or-uploaded
-    # (POST + PUT) 4, manifest PUT 1, tag guard 1, tag PUTs 2, record (payload 2, {} 1,
-    # manifest 1, index 3) 7 = 18; plus the ping, the probe and the first {} upload's
-    # second request.
-    assert len(exchanges) <= 18 * len(names) + 3, dest
+    assert len(heads) == len(names), heads
+    # Per image: list 1, 2 blobs mounted-or-uploaded (POST + PUT) 4, manifest PUT 1, tag
+    # guard 1, tag PUTs 2, record (payload 2, {} 1, manifest 1, index 3) 7 = 16; plus
+    # the ping, the catalog, the probe and the first {} upload's second request.
+    assert len(exchanges) <= 16 * len(names) + 4, dest
     # Correct all the same: tags at the digest, every blob readable, the record listed
     # in the referrers index at both destinations (prod-b was not proxied).
     for prod in (prod_a, prod_b):

@@ -34,14 +34,16 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
+from promoter.registry.remote.catalog import Catalog
 from promoter.registry.transport.auth import pull_scope
 from promoter.registry.transport.transport import RegistryRequest, RegistryTransport
 
 __all__ = [
-    "BLOB_LIMIT", "BUDGET", "PAGE", "Reader", "RunMemo", "is_fallback_tag", "tags_page",
+    "BLOB_LIMIT", "BUDGET", "PAGE", "CatalogReader", "Reader", "RunMemo", "is_fallback_tag",
+    "tags_page",
 ]  # fmt: skip
 
 #: Blobs up to this size are kept once read (configs, small artifacts).
@@ -54,6 +56,8 @@ _FALLBACK = re.compile(r"^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$")
 #: Reads a repository's tags list: the tags (None: too many, unreadable), and whether
 #: the repository is absent.
 Reader = Callable[[str], tuple[list[str] | None, bool]]
+#: Reads the host's catalog near the given repositories (None: unknown).
+CatalogReader = Callable[[Sequence[str]], Catalog | None]
 
 
 def is_fallback_tag(tag: str) -> bool:
@@ -73,6 +77,10 @@ class RunMemo:
         self._reading: dict[str, threading.Lock] = {}
         self._untagged: set[str] = set()
         self._planned: set[str] = set()
+        self._surveyed: frozenset[str] = frozenset()
+        self._catalog: Catalog | None = None
+        self._catalog_read = False
+        self._cataloging = threading.Lock()
         self.referrers_api: bool | None = None
         #: Held while the referrers API is probed, so the host is probed once.
         self.probing = threading.Lock()
@@ -147,6 +155,28 @@ class RunMemo:
         """The plan reads ``repository`` as a destination (see ``tag_absent``)."""
         with self._lock:
             self._planned.add(repository)
+
+    # -- the catalog ---------------------------------------------------------------
+
+    def survey(self, repositories: Iterable[str]) -> None:
+        """The plan's destination repositories on this host (no request): with two or
+        more, the first ``unlisted`` reads the catalog for them."""
+        with self._lock:
+            self._surveyed = self._surveyed | frozenset(repositories)
+
+    def unlisted(self, repository: str, read: CatalogReader) -> bool:
+        """Whether the host's catalog, read once per run (``read``) for a survey of two
+        or more repositories, covers ``repository`` and does not list it. False when
+        there is no such survey, the catalog is unknown, or its page ends before."""
+        with self._lock:
+            surveyed = self._surveyed
+        if len(surveyed) < 2 or repository not in surveyed:
+            return False
+        with self._cataloging:  # one request, however many threads ask at once
+            if not self._catalog_read:
+                self._catalog = read(sorted(surveyed))
+                self._catalog_read = True
+        return self._catalog is not None and self._catalog.absent(repository)
 
     def untagged(self, repository: str) -> bool:
         """Whether the tags list of ``repository`` answered 404 when first read (see the
