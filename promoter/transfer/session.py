@@ -19,7 +19,6 @@ from promoter.oci.reference import ImageReference, LayoutReference
 from promoter.registry.access.options import RegistryOptions
 from promoter.registry.remote.pool import Registries
 from promoter.registry.target import open_target
-from promoter.transfer.convert import OciSource
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.engine import CopyOptions, copy_content
 from promoter.transfer.homes import BlobHomes
@@ -114,6 +113,10 @@ def _copy_converted(
 ) -> CopyResult:
     """Into an OCI layout with OCI media types (what skopeo and umoci read); the result
     names the source digest too."""
+    # here, not at the top: only a copy into a layout converts; the conversion modules
+    # are 2 ms of every copy's start otherwise
+    from promoter.transfer.convert import OciSource
+
     converting = OciSource(src)
     top = converting.get_manifest(identifier)  # kept: the engine asks for it again
     original = converting.original(top.digest)

@@ -36,10 +36,13 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from typing import TYPE_CHECKING
 
-from promoter.registry.remote.catalog import Catalog
 from promoter.registry.transport.auth import pull_scope
 from promoter.registry.transport.transport import RegistryRequest, RegistryTransport
+
+if TYPE_CHECKING:
+    from promoter.registry.remote.catalog import Catalog
 
 __all__ = [
     "BLOB_LIMIT", "BUDGET", "PAGE", "CatalogReader", "Reader", "RunMemo", "is_fallback_tag",
@@ -57,7 +60,7 @@ _FALLBACK = re.compile(r"^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$")
 #: the repository is absent.
 Reader = Callable[[str], tuple[list[str] | None, bool]]
 #: Reads the host's catalog near the given repositories (None: unknown).
-CatalogReader = Callable[[Sequence[str]], Catalog | None]
+CatalogReader = Callable[[Sequence[str]], "Catalog | None"]
 
 
 def is_fallback_tag(tag: str) -> bool:

@@ -21,19 +21,18 @@ from __future__ import annotations
 import http.client
 import ssl
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError
 from promoter.oci.digest import Digest
-from promoter.registry.access.options import is_loopback
 from promoter.registry.remote.upload import check_stored_digest
 from promoter.registry.transport.auth import pull_scope, push_scope
 from promoter.registry.transport.deadline import Scope
 from promoter.registry.transport.errors import error_from_status
 from promoter.registry.transport.failures import broken_words
+from promoter.registry.transport.http1 import proxy_for
 from promoter.registry.transport.layers import MAX_REDIRECTS
 
 if TYPE_CHECKING:
@@ -259,15 +258,4 @@ def _path_and_query(url: str) -> str:
 
 def _proxied(host: str) -> bool:
     """Whether the environment routes ``host`` through a proxy (never for loopback)."""
-    if is_loopback(host):
-        return False
-    proxies = urllib.request.getproxies_environment()
-    if not proxies:
-        return False
-    if not any(key in proxies for key in ("http", "https", "all")):
-        return False
-    name = host.rsplit(":", 1)[0].strip("[]")
-    bypass: Callable[[str, dict[str, str]], bool] = getattr(
-        urllib.request, "proxy_bypass_environment", lambda _host, _proxies: False
-    )
-    return not bypass(name, proxies)
+    return proxy_for("https", host) is not None or proxy_for("http", host) is not None
