@@ -129,14 +129,11 @@ def test_an_iterator_body_without_a_length_goes_chunked(registry: Registry) -> N
 # -- a server of the test's own ------------------------------------------------------
 
 
-class _Server:
-    """Answers each request on a connection with 200 "ok"; ``after`` says what to do
-    after each answer (by the connection's count of requests): keep it, or close."""
+class _Loopback:
+    """A TCP server on loopback, each accepted connection handled on a thread of its own."""
 
-    def __init__(self, after: Callable[[int, int], str]) -> None:
-        self._after = after
+    def __init__(self) -> None:
         self.connections = 0
-        self.requests: list[bytes] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         threading.Thread(target=self._serve, daemon=True).start()
@@ -149,6 +146,22 @@ class _Server:
                 return
             self.connections += 1
             threading.Thread(target=self._one, args=(sock, self.connections), daemon=True).start()
+
+    def _one(self, sock: socket.socket, number: int) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+class _Server(_Loopback):
+    """Answers each request on a connection with 200 "ok"; ``after`` says what to do
+    after each answer (by the connection's count of requests): keep it, or close."""
+
+    def __init__(self, after: Callable[[int, int], str]) -> None:
+        self._after = after
+        self.requests: list[bytes] = []
+        super().__init__()
 
     def _one(self, sock: socket.socket, number: int) -> None:
         with sock:
@@ -169,9 +182,6 @@ class _Server:
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 if what == "close":
                     return
-
-    def close(self) -> None:
-        self._listener.close()
 
 
 def test_a_kept_connection_the_server_closed_is_not_reused() -> None:
@@ -235,22 +245,15 @@ def test_proxies_come_from_the_environment_never_for_loopback(
     assert proxy_for("https", "[::1]:5000") is None
 
 
-class _TunnelProxy:
+class _TunnelProxy(_Loopback):
     """A CONNECT proxy on loopback: records each tunnel's head, then relays bytes."""
 
     def __init__(self) -> None:
         self.heads: list[bytes] = []
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self._listener.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._tunnel, args=(client,), daemon=True).start()
+    def _one(self, client: socket.socket, number: int) -> None:
+        self._tunnel(client)
 
     def _tunnel(self, client: socket.socket) -> None:
         head = b""
@@ -263,9 +266,6 @@ class _TunnelProxy:
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         for one, other in ((client, upstream), (upstream, client)):
             threading.Thread(target=_relay, args=(one, other), daemon=True).start()
-
-    def close(self) -> None:
-        self._listener.close()
 
 
 def _relay(source: socket.socket, sink: socket.socket) -> None:

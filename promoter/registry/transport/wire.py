@@ -15,7 +15,7 @@ end, or closing it, hands the connection back (or drops it when bytes were left)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Protocol, overload
 
 __all__ = [
@@ -308,10 +308,3 @@ class Sender(Protocol):
     def send(self, request: Request) -> Response: ...
 
     def close(self) -> None: ...
-
-
-def header_pairs(
-    headers: Headers | Mapping[str, str] | Sequence[tuple[str, str]],
-) -> list[tuple[str, str]]:
-    """Header fields as (name, value) pairs, in order."""
-    return Headers(headers).multi_items()
