@@ -195,11 +195,13 @@ def test_a_kept_connection_the_server_closed_is_not_reused() -> None:
         assert len(server.requests) == 3  # none was sent on a closed connection
 
 
+def _drops_its_second_request() -> _Server:
+    """A server whose first connection answers once, then drops the second request unanswered."""
+    return _Server(lambda connection, served: "drop" if connection == 1 and served == 2 else "keep")
+
+
 def test_a_request_a_kept_connection_drops_goes_once_more_on_a_new_one() -> None:
-    # The first connection answers once, then drops the second request unanswered.
-    server = _Server(
-        lambda connection, served: "drop" if connection == 1 and served == 2 else "keep"
-    )
+    server = _drops_its_second_request()
     with closing(server), closing(_connections()) as pool:
         url = f"http://127.0.0.1:{server.port}/x"
         assert pool.send(Request("GET", url)).read() == b"ok"
@@ -209,9 +211,7 @@ def test_a_request_a_kept_connection_drops_goes_once_more_on_a_new_one() -> None
 
 
 def test_a_body_that_cannot_go_again_is_not_sent_twice() -> None:
-    server = _Server(
-        lambda connection, served: "drop" if connection == 1 and served == 2 else "keep"
-    )
+    server = _drops_its_second_request()
     with closing(server), closing(_connections()) as pool:
         url = f"http://127.0.0.1:{server.port}/x"
         assert pool.send(Request("GET", url)).read() == b"ok"
