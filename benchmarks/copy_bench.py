@@ -11,9 +11,9 @@ Workloads: one 1 GiB image of 8 incompressible layers; 50 small images of 3
 layers; a 2-platform index. Cases: within one registry (a fresh machine: skopeo
 starts from an empty blob-info cache), to another registry, and a re-run with
 nothing to do. Docker's numbers are the client's CPU and memory only (the work
-happens in dockerd). Two floors print beside the tools: the least Python + httpx
-process for the same-registry copy (``least_copy.py``), and a raw ``curl | curl``
-copy between the two registries.
+happens in dockerd). Two floors print beside the tools: the least Python process
+(``http.client``) for the same-registry copy (``least_copy.py``), and a raw
+``curl | curl`` copy between the two registries.
 
     .venv/bin/python benchmarks/copy_bench.py            # the full run (a few minutes)
     .venv/bin/python benchmarks/copy_bench.py --small    # a quick run (8 MiB layers, 10 images)
@@ -196,13 +196,13 @@ def skopeo_copy(pairs: Sequence[tuple[str, str]], setup: Setup, work: Path) -> U
     )  # fmt: skip
 
 
-LEAST_NAME = "python+httpx (least)"
+LEAST_NAME = "python (least)"
 CURL_COPY = "curl | curl (raw copy)"
 LEAST = [sys.executable, str(Path(__file__).resolve().parent / "least_copy.py")]
 
 
 def least_copy(pairs: Sequence[tuple[str, str]], setup: Setup, work: Path) -> Usage:
-    """The floor of a Python + httpx process within one registry (``least_copy.py``)."""
+    """The floor of a Python process on ``http.client`` within one registry (``least_copy.py``)."""
     return run_many([[*LEAST, s, d] for s, d in pairs])
 
 
@@ -432,8 +432,7 @@ def targets(rows: list[Row], big: str, small: str) -> list[str]:
     least = find(rows, big, "same", LEAST_NAME)
     if least is not None:
         checks.append(
-            f"big image, same registry, the least Python + httpx process (floor): "
-            f"{least.usage.wall:.3f} s"
+            f"big image, same registry, the least Python process (floor): {least.usage.wall:.3f} s"
         )
     raw_upload = find(rows, big, "other", "curl (raw)")
     check("big image, across registries, promoter / raw curl wall",
