@@ -50,7 +50,7 @@ class GuardedStream:
         self._lock = lock
         self._pending = ""
 
-    # -- what click, logging and print look for on a text stream ----------------------
+    # -- what argparse, logging and print look for on a text stream -------------------
     @property
     def encoding(self) -> str:
         return getattr(self.raw, "encoding", None) or "utf-8"

@@ -14,7 +14,7 @@ directories', anything a command's libraries registered) has run, since they
 run last in, first out. Then the handler shuts ``logging`` down (the only
 handler registered before it, at import), flushes stdout and stderr, and ends
 the process with ``os._exit``. An exit by any other path (an exception, a
-``sys.exit`` of click's or of a library) takes the ordinary teardown.
+``sys.exit`` of a library) takes the ordinary teardown.
 
 Only the process's own entry point uses it: ``main()`` called with arguments (the
 tests, a caller in its own process) exits as before.

@@ -17,13 +17,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
 
-import click
-
 from promoter import __version__
 from promoter.ci.boundary import Boundary
 from promoter.ci.service import SERVICES, detect_service
 from promoter.cli import commands
 from promoter.cli.fastexit import finish, skip_teardown
+from promoter.cli.params import HelpShown, Option, UsageError
+from promoter.cli.parsing import Group
 from promoter.cli.render import emit_error
 from promoter.cli.state import CliState, running
 from promoter.environment import snapshot
@@ -54,33 +54,8 @@ def exit_code_for(error: PromoterError) -> int:
     return 3
 
 
-def _remember_debug(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
-    state = ctx.ensure_object(CliState)
+def _remember_debug(state: CliState, value: bool) -> None:
     state.debug = state.debug or value
-    return value
-
-
-def _debug_option() -> click.Option:
-    """``--debug`` after the command too (``promoter run --debug``), as before it."""
-    return click.Option(
-        ["--debug"],
-        is_flag=True,
-        is_eager=True,
-        expose_value=False,
-        callback=_remember_debug,
-        help="Print tracebacks and debug logs.",
-    )
-
-
-def _ci_option() -> click.Option:
-    """``--ci``: read before parsing (see ``resolve_ci``); declared so help shows it."""
-    return click.Option(
-        ["--ci"],
-        type=click.Choice(SERVICES),
-        expose_value=False,
-        help="The CI service to write outputs, summary and annotations for "
-        "(default: detected; also PROMOTER_CI).",
-    )
 
 
 #: The variable ``--timeout`` wins over: the bound of every registry read (the run's
@@ -88,39 +63,57 @@ def _ci_option() -> click.Option:
 ENV_TIMEOUT = "PROMOTER_TIMEOUT"
 
 
-def _positive_seconds(text: str) -> float | None:
+def _positive_seconds(text: str) -> str:
+    """``text`` when it is a positive, finite number of seconds."""
     try:
         value = float(text)
     except ValueError:
-        return None
-    return value if math.isfinite(value) and value > 0 else None
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{text!r} is not a positive number of seconds")
+    return text
 
 
-def _set_timeout(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    if _positive_seconds(value) is None:
-        raise click.BadParameter(f"{value!r} is not a positive number of seconds")
-    ctx.ensure_object(CliState).timeout = value
-    return value
+def _set_timeout(state: CliState, value: str | None) -> None:
+    if value is not None:
+        state.timeout = value
 
 
-def _timeout_option() -> click.Option:
-    """``--timeout SECONDS``: the bound of registry operations (``PROMOTER_TIMEOUT``)."""
-    return click.Option(
-        ["--timeout"],
-        metavar="SECONDS",
-        is_eager=True,
-        expose_value=False,
-        callback=_set_timeout,
-        help="Give up on a registry operation after SECONDS (also PROMOTER_TIMEOUT).",
-    )
+def _common_options() -> list[Option]:
+    """``--ci``, ``--debug`` and ``--timeout``: on ``promoter`` and on every command."""
+    return [
+        # read before parsing (see ``resolve_ci``); declared so that help shows it
+        Option(
+            ("--ci",),
+            choices=SERVICES,
+            expose=False,
+            help="The CI service to write outputs, summary and annotations for "
+            "(default: detected; also PROMOTER_CI).",
+        ),
+        Option(
+            ("--debug",),
+            flag=True,
+            expose=False,
+            eager=True,
+            callback=_remember_debug,
+            help="Print tracebacks and debug logs.",
+        ),
+        Option(
+            ("--timeout",),
+            metavar="SECONDS",
+            convert=_positive_seconds,
+            expose=False,
+            eager=True,
+            callback=_set_timeout,
+            help="Give up on a registry operation after SECONDS (also PROMOTER_TIMEOUT).",
+        ),
+    ]
 
 
 def resolve_ci(argv: list[str], environ: Mapping[str, str] | None = None) -> str:
     """The CI service: ``--ci`` in ``argv``, else ``PROMOTER_CI``, else detected.
 
-    Decided before click parses anything, so that secrets are masked before
+    Decided before the arguments are parsed, so that secrets are masked before
     the first line is printed. ``ValueError`` for a value that is not a service.
     ``environ``: the invocation's environment (None: a snapshot of this process's).
     """
@@ -143,34 +136,7 @@ def _command_name(argv: list[str]) -> str:
     return next((arg for arg in argv if arg in commands.NAMES), "")
 
 
-class _Commands(click.Group):
-    """The command group; a command's module is imported when it is first asked for."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(commands.NAMES)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.commands and cmd_name in commands.NAMES:
-            command = commands.load(cmd_name)
-            _common_options(command)
-            self.add_command(command, cmd_name)
-        return self.commands.get(cmd_name)
-
-
-@click.group(
-    cls=_Commands,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-@click.version_option(__version__, "--version", prog_name="promoter")
-@click.option(
-    "--debug",
-    is_flag=True,
-    is_eager=True,
-    expose_value=False,
-    callback=_remember_debug,
-    help="Print tracebacks and debug logs.",
-)
-def cli() -> None:
+def _promoter() -> None:
     """Build, tag, check and promote container images between OCI registries.
 
     One pipeline.yml drives: build (kaniko) -> tags from git -> push to staging
@@ -181,14 +147,28 @@ def cli() -> None:
     """
 
 
-def _common_options(command: click.Command) -> None:
-    """``--ci``, ``--debug`` and ``--timeout`` on ``command`` and on each of its subcommands."""
-    command.params += [_ci_option(), _debug_option(), _timeout_option()]
-    for sub in getattr(command, "commands", {}).values():
-        _common_options(sub)
+#: ``promoter``: the command group; a command's module is imported when it runs.
+cli = Group("promoter", _promoter, [], names=commands.NAMES, load=commands.load)
+cli.add_params(
+    [
+        Option(
+            ("--version",),
+            flag=True,
+            expose=False,
+            eager=True,
+            callback=lambda _state, shown: _show_version(shown),
+            help="Show the version and exit.",
+        ),
+        *_common_options(),
+    ]
+)
+cli.each_command(lambda command: command.add_params(_common_options()))
 
 
-cli.params += [_ci_option(), _timeout_option()]
+def _show_version(asked: bool) -> None:
+    if asked:
+        sys.stdout.write(f"promoter, version {__version__}\n")
+        raise HelpShown(0)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -287,13 +267,27 @@ def _main_with_ci(args: list[str], state: CliState) -> int:
     return code
 
 
-def _usage_error(bad: click.ClickException) -> None:
-    """``error: MESSAGE`` first (as every failure), then the command's usage and where help is."""
-    lines = [f"error: {one_line(bad.format_message())}"]
-    context = getattr(bad, "ctx", None)
-    if isinstance(context, click.Context):
-        lines += [context.get_usage(), f"hint: see '{context.command_path} --help'"]
+def _usage_error(bad: UsageError, args: list[str]) -> None:
+    """``error: MESSAGE`` first (as every failure), then the command's usage and where help is.
+
+    An error the command raised itself (not the parser's) names the running command.
+    """
+    lines = [f"error: {one_line(bad.message)}"]
+    prog = bad.prog or " ".join(["promoter", *_command_path(args)])
+    if bad.usage:
+        lines.append(bad.usage)
+    lines.append(f"hint: see '{prog} --help'")
     sys.stderr.write(redact("\n".join(lines)) + "\n")
+
+
+def _command_path(args: list[str]) -> list[str]:
+    """The names of the command (and subcommand) in ``args``."""
+    name = _command_name(args)
+    if not name:
+        return []
+    rest = args[args.index(name) + 1 :]
+    sub = next((word for word in rest if not word.startswith("-")), "")
+    return [name, sub] if name == "index" and sub else [name]
 
 
 def _traceback() -> None:
@@ -303,17 +297,13 @@ def _traceback() -> None:
 def _run(args: list[str], state: CliState) -> int:
     """The command's exit code; errors printed as one line (and JSON when asked)."""
     try:
-        # Without standalone mode click returns --help/--version's exit code, or
-        # what the command returned: None, or an int exit code of its own.
-        result = cli.main(args=args, prog_name="promoter", standalone_mode=False, obj=state)
-    except click.exceptions.Exit as done:
-        return int(done.exit_code)
-    except click.exceptions.Abort:
-        sys.stderr.write("error: interrupted\n")
-        return 130
-    except click.ClickException as bad:
+        # What the command returned: None, or an int exit code of its own.
+        result = cli.invoke(args, state, "promoter")
+    except HelpShown as done:  # --help, --version
+        return done.code
+    except UsageError as bad:
         # Usage errors: bad options or arguments (exit 2), one clear line first.
-        _usage_error(bad)
+        _usage_error(bad, args)
         return 2
     except PromoterError as error:
         code = exit_code_for(error)

@@ -1,10 +1,9 @@
-"""The CLI's settings for one invocation, carried by click's context.
+"""The CLI's settings for one invocation.
 
-``main()`` makes one ``CliState`` and hands it to click as the context object;
-the option callbacks write to it, the command and the renderers read it, and
-``main()`` reads it again once click has returned (the exit code, the CI
-adapter). Code that runs outside click's context (the error handler) finds
-the state ``main()`` made through ``running``.
+``main()`` makes one ``CliState`` and makes it the running one (``running``);
+the option callbacks write to it (``promoter.cli.params``), the command and the
+renderers read it (``current_state``), and ``main()`` reads it again once the
+command has returned (the exit code, the CI adapter).
 
 The state holds the invocation's environment snapshot (``promoter.environment``) and
 the flags that override it; ``settings()`` makes of them the one ``Settings`` value the
@@ -18,8 +17,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-
-import click
 
 from promoter.ci.boundary import Boundary
 from promoter.environment import snapshot
@@ -76,7 +73,7 @@ _RUNNING: ContextVar[CliState | None] = ContextVar("promoter_cli_state", default
 
 @contextmanager
 def running(state: CliState) -> Iterator[CliState]:
-    """Make ``state`` the one ``current_state`` finds outside click's context, for a while."""
+    """Make ``state`` the one ``current_state`` finds, for a while."""
     token = _RUNNING.set(state)
     try:
         yield state
@@ -85,12 +82,9 @@ def running(state: CliState) -> Iterator[CliState]:
 
 
 def current_state() -> CliState:
-    """The state of this invocation: click's context object, else the one ``main()`` made.
+    """The state of this invocation: the one ``main()`` made.
 
-    Called with neither (a library caller rendering on its own), a default state.
+    Called without one (a library caller rendering on its own), a default state.
     """
-    context = click.get_current_context(silent=True)
-    found = context.find_object(CliState) if context is not None else None
-    if found is None:
-        found = _RUNNING.get()
+    found = _RUNNING.get()
     return found if found is not None else CliState()

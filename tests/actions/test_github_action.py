@@ -139,7 +139,7 @@ def test_the_first_use_installs_and_a_second_use_reuses(
     assert again.step("environment").outputs["ready"] == "true"
     assert again.step("environment").outputs["key"] == prepared["key"]
     assert again.steps[2].skipped and again.steps[3].skipped
-    assert b"Usage: promoter copy" in again.step("promoter").log
+    assert b"usage: promoter copy" in again.step("promoter").log
 
 
 # -- how inputs become promoter's command line (a recording stand-in for promoter) ---------

@@ -9,22 +9,21 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-import click
 import pytest
 
 from promoter.cli.main import ENV_TIMEOUT, cli
+from promoter.cli.parsing import Command, Group
 from promoter.cli.state import CliState
 from tests.config.cli_runner import ROOT, run_in_process
 
 
 def _commands(
-    command: click.Command, path: tuple[str, ...] = ()
-) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    command: Command, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], Command]]:
     yield path, command
-    if isinstance(command, click.Group):  # the top group loads its commands when asked
-        context = click.Context(command)
-        for name in command.list_commands(context):
-            sub = command.get_command(context, name)
+    if isinstance(command, Group):  # the top group loads its commands when asked
+        for name in command.names:
+            sub = command.get(name)
             assert sub is not None, name
             yield from _commands(sub, (*path, name))
 
@@ -33,13 +32,13 @@ def _commands(
     "path", [p for p, _ in _commands(cli)], ids=lambda p: " ".join(p) or "promoter"
 )
 def test_every_command_takes_timeout(path: tuple[str, ...]) -> None:
-    command: click.Command = cli
+    command: Command = cli
     for name in path:
-        assert isinstance(command, click.Group)
-        found = command.get_command(click.Context(command), name)
+        assert isinstance(command, Group)
+        found = command.get(name)
         assert found is not None
         command = found
-    assert "--timeout" in {opt for param in command.params for opt in param.opts}
+    assert "--timeout" in {flag for option in command.options() for flag in option.flags}
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "abc", "nan", "inf", ""])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-import click
+from promoter.cli.parsing import Command
 
 __all__ = ["NAMES", "load"]
 
@@ -33,9 +33,9 @@ NAMES: tuple[str, ...] = (
 )
 
 
-def load(name: str) -> click.Command:
+def load(name: str) -> Command:
     """The command ``name`` (one of ``NAMES``), its module imported now."""
     command = getattr(importlib.import_module(f"promoter.cli.commands.{name}"), name)
-    if not isinstance(command, click.Command):  # pragma: no cover - a module's own mistake
-        raise TypeError(f"promoter.cli.commands.{name}.{name} is not a click command")
+    if not isinstance(command, Command):  # pragma: no cover - a module's own mistake
+        raise TypeError(f"promoter.cli.commands.{name}.{name} is not a command")
     return command

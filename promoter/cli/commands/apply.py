@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import click
-
 from promoter.cli.commands.prune import emit_prune_report
 from promoter.cli.options import (
     insecure_registry_option,
@@ -18,6 +16,8 @@ from promoter.cli.options import (
     output_option,
     quiet_option,
 )
+from promoter.cli.params import argument, option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit, emit_run_report
 from promoter.cli.state import current_state
 from promoter.errors import InputError
@@ -29,11 +29,11 @@ if TYPE_CHECKING:
 __all__ = ["apply"]
 
 
-@click.command()
-@click.argument("plan_file", metavar="PLAN.json")
-@click.option(
+@command()
+@argument("plan_file", metavar="PLAN.json")
+@option(
     "--shard",
-    "shard_text",
+    dest="shard_text",
     metavar="I/N|auto",
     default=None,
     help="Upload only shard I of N's share of the blobs; no manifest or tag "
@@ -43,15 +43,15 @@ __all__ = ["apply"]
     "The pipeline file the plan was made from (default: the path the plan records, "
     "which must be in this checkout)."
 )
-@click.option(
+@option(
     "--finish",
-    is_flag=True,
+    flag=True,
     default=False,
     help="After every shard: check every destination holds every blob, then write the tags.",
 )
-@click.option(
+@option(
     "--skip-checks",
-    is_flag=True,
+    flag=True,
     default=False,
     help="Apply a rollback plan made with --skip-checks (its policies are skipped again; "
     "the records say so). Without it such a plan is refused.",

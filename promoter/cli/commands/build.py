@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import click
-
 from promoter.ci.buildlog import GroupedBuildLog
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
+from promoter.cli.params import option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
 from promoter.pipeline.settings import BuildRequest
@@ -35,12 +35,12 @@ def _text(report: BuildReport) -> str:
     return "\n".join(lines)
 
 
-@click.command()
+@command()
 @file_option
-@click.option(
-    "--image", "images", multiple=True, metavar="NAME", help="Only this image (repeatable)."
+@option(
+    "--image", dest="images", multiple=True, metavar="NAME", help="Only this image (repeatable)."
 )
-@click.option("--no-push", is_flag=True, help="Build only; keep the tarball, push nothing.")
+@option("--no-push", flag=True, help="Build only; keep the tarball, push nothing.")
 @output_option("text", "json")
 @quiet_option
 @insecure_registry_option

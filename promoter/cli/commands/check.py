@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import click
-
 from promoter.cli.options import insecure_registry_option, optional_file_option, output_option
+from promoter.cli.params import argument, option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
 
 __all__ = ["check"]
 
 
-@click.command()
-@click.argument("reference", metavar="[REF]", required=False)
-@click.option(
-    "--policy", "policy_file", metavar="FILE", help="A YAML file with a 'policies:' list."
-)
+@command()
+@argument("reference", metavar="[REF]", required=False)
+@option("--policy", dest="policy_file", metavar="FILE", help="A YAML file with a 'policies:' list.")
 @optional_file_option("Take the policies of this pipeline file.")
-@click.option(
-    "--facts", "facts_file", metavar="FILE", help="Check saved facts offline instead of REF."
+@option(
+    "--facts", dest="facts_file", metavar="FILE", help="Check saved facts offline instead of REF."
 )
-@click.option("--facts-out", metavar="FILE", help="Write the gathered image facts to FILE.")
-@click.option(
+@option("--facts-out", metavar="FILE", help="Write the gathered image facts to FILE.")
+@option(
     "--commit",
     metavar="SHA",
     help="The git commit being promoted, for the provenance rule (default: the checkout's).",

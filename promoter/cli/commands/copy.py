@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
+from promoter.cli.params import argument, int_range, option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
 from promoter.errors import ConfigError, InputError
@@ -19,30 +19,28 @@ if TYPE_CHECKING:
 __all__ = ["copy", "render_copy"]
 
 
-@click.command()
-@click.argument("source", metavar="SRC", required=False)
-@click.argument("destination", metavar="DST", required=False)
-@click.option(
+@command()
+@argument("source", metavar="SRC", required=False)
+@argument("destination", metavar="DST", required=False)
+@option(
     "--batch",
-    type=str,
     default=None,
     metavar="FILE",
     help="Copy every 'SRC DST' line of FILE ('-' for stdin) in one session, --jobs at a time.",
 )
-@click.option("--referrers", is_flag=True, help="Also copy signatures, SBOMs and attestations.")
-@click.option(
-    "--no-clobber", is_flag=True, help="Refuse to move a tag that exists at another digest."
-)
-@click.option(
+@option("--referrers", flag=True, help="Also copy signatures, SBOMs and attestations.")
+@option("--no-clobber", flag=True, help="Refuse to move a tag that exists at another digest.")
+@option(
     "--preserve-digests",
-    is_flag=True,
+    flag=True,
     help="Into an OCI layout (oci:DIR), keep Docker media types and digests as they are "
     "(default: convert them to OCI media types, which skopeo and umoci need).",
 )
-@click.option(
+@option(
     "--jobs",
     "-j",
-    type=click.IntRange(1, 64),
+    convert=int_range(1, 64),
+    metavar="N",
     default=4,
     show_default=True,
     help="Blobs copied in parallel.",

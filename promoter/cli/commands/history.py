@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-import click
-
 from promoter.cli.options import insecure_registry_option, optional_file_option, output_option
+from promoter.cli.params import argument, int_range, option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit
 from promoter.cli.state import current_state
 
@@ -90,11 +90,12 @@ def render_history_markdown(found: History) -> str:
     return "\n".join(lines)
 
 
-@click.command()
-@click.argument("reference", metavar="REF")
-@click.option(
+@command()
+@argument("reference", metavar="REF")
+@option(
     "--limit",
-    type=click.IntRange(1, 1000),
+    convert=int_range(1, 1000),
+    metavar="N",
     default=20,
     show_default=True,
     help="At most N entries.",

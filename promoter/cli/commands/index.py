@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
-
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
+from promoter.cli.params import argument
+from promoter.cli.parsing import group
 from promoter.cli.render import emit
 from promoter.cli.state import current_state
 from promoter.untrusted import one_line as _v
@@ -14,7 +14,7 @@ from promoter.untrusted import one_line as _v
 __all__ = ["index"]
 
 
-@click.group()
+@group()
 def index() -> None:
     """Work with image indexes (multi-platform images)."""
 
@@ -29,8 +29,8 @@ def _text(result: dict[str, Any]) -> str:
 
 
 @index.command("create")
-@click.argument("destination", metavar="DST")
-@click.argument("sources", metavar="SRC...", nargs=-1, required=True)
+@argument("destination", metavar="DST")
+@argument("sources", metavar="SRC...", many=True)
 @output_option("text", "json")
 @quiet_option
 @insecure_registry_option

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import click
-
 from promoter.cli.options import insecure_registry_option, output_option
+from promoter.cli.params import argument, option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
 from promoter.untrusted import one_line as _v
@@ -42,10 +42,10 @@ def render_inspection(found: Inspection) -> str:
     return "\n".join(lines)
 
 
-@click.command()
-@click.argument("reference", metavar="REF")
-@click.option("--raw", is_flag=True, help="Print the manifest bytes exactly as stored.")
-@click.option("--config", "show_config", is_flag=True, help="Print the image config.")
+@command()
+@argument("reference", metavar="REF")
+@option("--raw", flag=True, help="Print the manifest bytes exactly as stored.")
+@option("--config", dest="show_config", flag=True, help="Print the image config.")
 @output_option("text", "json")
 @insecure_registry_option
 def inspect(

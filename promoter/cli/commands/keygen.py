@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-import click
-
 from promoter.cli.options import output_option
+from promoter.cli.params import option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit
 from promoter.cli.state import current_state
 from promoter.errors import InputError
@@ -36,15 +36,15 @@ def _password() -> str:
     return first
 
 
-@click.command()
-@click.option(
+@command()
+@option(
     "--out-prefix",
     default="cosign",
     show_default=True,
     metavar="PREFIX",
     help="Write PREFIX.key and PREFIX.pub.",
 )
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
+@option("--force", flag=True, help="Overwrite existing files.")
 @output_option("text", "json")
 def keygen(out_prefix: str, force: bool, output: str) -> None:
     """Write a signing key pair in cosign's format (ECDSA P-256).

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import click
-
 from promoter.cli.options import file_option, insecure_registry_option, output_option
+from promoter.cli.params import option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit_run_report, log
 from promoter.cli.state import current_state
 
 __all__ = ["plan"]
 
 
-@click.command()
+@command()
 @file_option
 @output_option("text", "json")
-@click.option("--out", "out_file", metavar="FILE", help="Write the plan as JSON to FILE.")
-@click.option(
-    "--image", "images", multiple=True, metavar="NAME", help="Only this image (repeatable)."
+@option("--out", dest="out_file", metavar="FILE", help="Write the plan as JSON to FILE.")
+@option(
+    "--image", dest="images", multiple=True, metavar="NAME", help="Only this image (repeatable)."
 )
 @insecure_registry_option
 def plan(

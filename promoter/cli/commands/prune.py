@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-import click
-
 from promoter.cli.options import file_option, insecure_registry_option, output_option
+from promoter.cli.params import option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
 from promoter.redaction import redact
@@ -73,11 +73,11 @@ def emit_prune_report(report: PruneReport) -> int:
     return report.exit_code
 
 
-@click.command()
+@command()
 @file_option
-@click.option("--image", "images", multiple=True, metavar="NAME", help="Only this image.")
-@click.option("--out", "out_file", metavar="FILE", help="Write the prune plan as JSON to FILE.")
-@click.option("--apply", "apply_now", is_flag=True, help="Delete at once, after the plan.")
+@option("--image", dest="images", multiple=True, metavar="NAME", help="Only this image.")
+@option("--out", dest="out_file", metavar="FILE", help="Write the prune plan as JSON to FILE.")
+@option("--apply", dest="apply_now", flag=True, help="Delete at once, after the plan.")
 @output_option("text", "json")
 @insecure_registry_option
 def prune(

@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import click
-
 from promoter.cli.options import file_option, insecure_registry_option, output_option
+from promoter.cli.params import argument, option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit_run_report, log
 from promoter.cli.state import current_state
 
 __all__ = ["rollback"]
 
 
-@click.command()
-@click.argument("image")
-@click.option(
+@command()
+@argument("image")
+@option(
     "--tag",
-    "tag",
+    dest="tag",
     required=True,
     metavar="TAG",
     envvar="PROMOTER_ROLLBACK_TAG",
     help="The mutable tag to move back (or PROMOTER_ROLLBACK_TAG).",
 )
-@click.option(
+@option(
     "--to",
-    "to",
+    dest="to",
     default="previous",
     show_default=True,
     metavar="previous|DIGEST",
@@ -33,22 +33,22 @@ __all__ = ["rollback"]
     help="The digest the tag named before (from the records), or this promoted digest "
     "(or PROMOTER_ROLLBACK_TO).",
 )
-@click.option(
+@option(
     "--reason",
     default="",
     metavar="TEXT",
     envvar="PROMOTER_ROLLBACK_REASON",
     help="Why; kept in the rollback record (or PROMOTER_ROLLBACK_REASON).",
 )
-@click.option(
+@option(
     "--skip-checks",
-    is_flag=True,
+    flag=True,
     default=False,
     help="Do not check the policies again on the target (written into the record).",
 )
-@click.option("--dry-run", is_flag=True, default=False, help="Print the plan; write nothing.")
-@click.option(
-    "--out", "out_file", metavar="FILE", help="Write the plan to FILE for 'promoter apply'."
+@option("--dry-run", flag=True, default=False, help="Print the plan; write nothing.")
+@option(
+    "--out", dest="out_file", metavar="FILE", help="Write the plan to FILE for 'promoter apply'."
 )
 @file_option
 @output_option("text", "json")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import click
-
 from promoter.ci.buildlog import GroupedBuildLog
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
+from promoter.cli.params import UsageError, option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit_run_report
 from promoter.cli.state import current_state
 from promoter.errors import InputError
@@ -16,15 +16,15 @@ from promoter.pipeline.settings import STAGES
 __all__ = ["run"]
 
 
-@click.command()
+@command()
 @file_option
-@click.option("--dry-run", is_flag=True, help="Plan only: the same as 'promoter plan'.")
-@click.option(
-    "--image", "images", multiple=True, metavar="NAME", help="Only this image (repeatable)."
+@option("--dry-run", flag=True, help="Plan only: the same as 'promoter plan'.")
+@option(
+    "--image", dest="images", multiple=True, metavar="NAME", help="Only this image (repeatable)."
 )
-@click.option(
+@option(
     "--stage",
-    "stages",
+    dest="stages",
     default=",".join(STAGES),
     show_default=True,
     metavar="LIST",
@@ -56,7 +56,7 @@ def run(
     try:
         chosen = parse_stages(stages)
     except InputError as error:
-        raise click.BadParameter(str(error), param_hint="--stage") from None
+        raise UsageError(str(error)) from None
     state = current_state()
     request = RunRequest(
         pipeline_file,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import sys
 
-import click
+from promoter.cli.params import option
+from promoter.cli.parsing import command
 
 __all__ = ["schema"]
 
 
-@click.command()
-@click.option(
+@command()
+@option(
     "--plan",
-    "plan",
-    is_flag=True,
+    dest="plan",
+    flag=True,
     help="Print the schema of plan files (promoter.plan/v1) instead.",
 )
 def schema(plan: bool) -> None:

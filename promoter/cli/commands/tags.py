@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
-
 from promoter.cli.options import file_option, output_option
+from promoter.cli.params import option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit, log
 from promoter.cli.state import current_state
 from promoter.untrusted import one_line as _v
@@ -38,10 +38,10 @@ def _text(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@click.command()
+@command()
 @file_option
-@click.option(
-    "--image", "images", multiple=True, metavar="NAME", help="Only this image (repeatable)."
+@option(
+    "--image", dest="images", multiple=True, metavar="NAME", help="Only this image (repeatable)."
 )
 @output_option("text", "json")
 def tags(pipeline_file: str, images: tuple[str, ...], output: str) -> None:

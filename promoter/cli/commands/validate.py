@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import click
-
 from promoter.cli.options import file_option, output_option
+from promoter.cli.parsing import command
 from promoter.cli.render import emit, log
 from promoter.untrusted import one_line
 
 __all__ = ["validate"]
 
 
-@click.command()
+@command()
 @file_option
 @output_option("text", "json")
 def validate(pipeline_file: str, output: str) -> None:

@@ -1,0 +1,257 @@
+"""Commands and groups of commands, parsed by argparse.
+
+``Command.invoke`` builds an ``argparse`` parser for the one command that runs,
+parses its arguments, applies environment fallbacks and the callbacks that fill
+the invocation's ``CliState``, and calls the function with the parsed values. A
+group (``promoter`` itself, ``promoter index``) takes its own options, then the
+name of a subcommand, and hands the rest of the arguments to it; the top group
+loads a command's module only when that command runs, or when its help lists
+them all.
+
+The standard library's parser, not a framework: ``promoter copy`` with nothing to
+do is mostly start-up, and a framework's import was a fifth of it (issue #24).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from promoter.cli.params import Argument, HelpShown, Option, Param, UsageError, params_of
+
+if TYPE_CHECKING:
+    from promoter.cli.state import CliState
+
+__all__ = ["Command", "Group", "command", "group"]
+
+#: The width help is wrapped to, at most (narrower on a narrow terminal).
+_HELP_WIDTH = 100
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written (paragraphs kept); help columns at most 100 wide."""
+
+    def __init__(self, prog: str) -> None:
+        # here, not at the top: shutil (bz2, lzma) into every command; help only
+        import shutil
+
+        width = min(_HELP_WIDTH, shutil.get_terminal_size().columns - 2)
+        super().__init__(prog, max_help_position=34, width=max(width, 60))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing and exiting."""
+
+    def error(self, message: str) -> Any:
+        raise UsageError(_worded(message), usage=self.format_usage().strip(), prog=self.prog)
+
+    def exit(self, status: int = 0, message: str | None = None) -> Any:
+        if message:
+            sys.stderr.write(message)
+        raise HelpShown(status)
+
+
+def _worded(message: str) -> str:
+    """argparse's ``argument -j/--jobs: TEXT`` as ``invalid value for '--jobs': TEXT``
+    (or ``'--output': invalid choice ...`` where TEXT says what is wrong itself)."""
+    head, colon, rest = message.partition(": ")
+    if not (head.startswith("argument ") and colon):
+        return message
+    name = max(head[len("argument ") :].split("/"), key=len)
+    if rest.startswith(("invalid choice", "expected", "ignored", "not allowed")):
+        return f"'{name}': {rest}"
+    return f"invalid value for '{name}': {rest}"
+
+
+def _cleaned(doc: str | None) -> str:
+    """A docstring without its indentation (the first line has none of its own)."""
+    first, _, rest = (doc or "").strip().partition("\n")
+    lines = rest.splitlines()
+    indent = min((len(line) - len(line.lstrip()) for line in lines if line.strip()), default=0)
+    return "\n".join([first.strip(), *(line[indent:].rstrip() for line in lines)]).strip()
+
+
+class Command:
+    """A command: its name, its function, its parameters, its help (the docstring)."""
+
+    def __init__(self, name: str, func: Callable[..., object], params: Iterable[Param]) -> None:
+        self.name = name
+        self.func = func
+        self.params = list(params)
+
+    @property
+    def doc(self) -> str:
+        """The help text: the function's docstring."""
+        return _cleaned(self.func.__doc__)
+
+    @property
+    def summary(self) -> str:
+        """The first line of the help, for a group's list of commands."""
+        return self.doc.split("\n", 1)[0]
+
+    def options(self) -> list[Option]:
+        return [p for p in self.params if isinstance(p, Option)]
+
+    def add_params(self, params: Iterable[Param]) -> None:
+        """More parameters (the options every command takes)."""
+        self.params.extend(params)
+
+    def parser(self, prog: str) -> argparse.ArgumentParser:
+        positionals = [p.usage for p in self.params if isinstance(p, Argument)]
+        parser = _Parser(
+            prog=prog,
+            usage=" ".join([prog, "[OPTIONS]", *positionals]),
+            description=self.doc,
+            formatter_class=_Formatter,
+            allow_abbrev=False,
+            add_help=False,
+        )
+        for param in self.params:
+            param.add_to(parser)
+        parser.add_argument("-h", "--help", action="help", help="Show this help and exit.")
+        return parser
+
+    def invoke(self, args: list[str], state: CliState, prog: str) -> object:
+        """Parse ``args``, tell the state, run the function: what it returns."""
+        parser = self.parser(prog)
+        parsed = vars(parser.parse_args(args))
+        try:
+            return self.func(**self._values(parsed, state))
+        except UsageError as bad:  # a value the command itself refuses (``run --stage``)
+            if bad.usage:
+                raise
+            raise UsageError(bad.message, usage=parser.format_usage().strip(), prog=prog) from None
+
+    def _values(self, parsed: dict[str, Any], state: CliState) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        options: list[tuple[Option, Any]] = []
+        for param in self.params:
+            if isinstance(param, Argument):
+                values[param.dest] = param.value(parsed[param.dest])
+                continue
+            value = param.value(parsed[param.dest], state.environ)
+            options.append((param, value))
+            if param.expose:
+                values[param.dest] = value
+        for param, value in sorted(options, key=lambda pair: not pair[0].eager):
+            if param.callback is not None:
+                param.callback(state, value)
+        return values
+
+
+class Group(Command):
+    """A command of commands: its own options, then a subcommand's name and its arguments.
+
+    ``load(name)``: the subcommand ``name`` (one of ``names``), made when first asked for.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        func: Callable[..., object],
+        params: Iterable[Param],
+        *,
+        names: Iterable[str] = (),
+        load: Callable[[str], Command] | None = None,
+    ) -> None:
+        super().__init__(name, func, params)
+        self.names = list(names)
+        self._load = load
+        self._commands: dict[str, Command] = {}
+        self._common: list[Callable[[Command], None]] = []
+
+    def command(self, name: str | None = None) -> Callable[[Callable[..., object]], Command]:
+        """Declare a subcommand of this group (as ``command`` does)."""
+
+        def decorate(func: Callable[..., object]) -> Command:
+            made = Command(name or func.__name__, func, params_of(func))
+            self.names.append(made.name)
+            self._commands[made.name] = made
+            return made
+
+        return decorate
+
+    def each_command(self, extend: Callable[[Command], None]) -> None:
+        """Apply ``extend`` to every subcommand (and theirs), now and as each is loaded."""
+        self._common.append(extend)
+        for sub in self._commands.values():
+            self._extend(sub, extend)
+
+    @staticmethod
+    def _extend(sub: Command, extend: Callable[[Command], None]) -> None:
+        extend(sub)
+        if isinstance(sub, Group):
+            sub.each_command(extend)
+
+    def get(self, name: str) -> Command | None:
+        """The subcommand ``name``, or ``None`` when the group has none of that name."""
+        if name not in self._commands:
+            if name not in self.names or self._load is None:
+                return None
+            sub = self._load(name)
+            for extend in self._common:
+                self._extend(sub, extend)
+            self._commands[name] = sub
+        return self._commands[name]
+
+    def parser(self, prog: str) -> argparse.ArgumentParser:
+        parser = super().parser(prog)
+        width = max(len(name) for name in self.names) + 2
+        lines = []
+        for name in sorted(self.names):
+            sub = self.get(name)
+            lines.append(f"  {name.ljust(width)}{sub.summary if sub else ''}")
+        parser.usage = f"{prog} [OPTIONS] COMMAND [ARGS]..."
+        parser.epilog = "commands:\n" + "\n".join(lines)
+        return parser
+
+    def invoke(self, args: list[str], state: CliState, prog: str) -> object:
+        """The group's own options, then the subcommand's ``invoke`` with the rest."""
+        at = self._command_at(args)
+        parser = self.parser(prog)
+        parsed = vars(parser.parse_args(args[:at]))
+        self._values(parsed, state)
+        if at == len(args):
+            usage = parser.format_usage().strip()
+            raise UsageError(
+                f"missing command (one of: {', '.join(sorted(self.names))})", usage=usage, prog=prog
+            )
+        sub = self.get(args[at])
+        if sub is None:
+            raise UsageError(
+                f"no command {args[at]!r} (choose from {', '.join(sorted(self.names))})",
+                usage=parser.format_usage().strip(),
+                prog=prog,
+            )
+        return sub.invoke(args[at + 1 :], state, f"{prog} {sub.name}")
+
+    def _command_at(self, args: list[str]) -> int:
+        """Where the subcommand's name is: the first word that is not the group's option."""
+        valued = {flag for o in self.options() if o.takes_value() for flag in o.flags}
+        at = 0
+        while at < len(args):
+            word = args[at]
+            if word == "--" or not word.startswith("-") or word == "-":
+                return at + 1 if word == "--" and at + 1 < len(args) else at
+            at += 2 if word in valued else 1
+        return min(at, len(args))
+
+
+def command(name: str | None = None) -> Callable[[Callable[..., object]], Command]:
+    """Make the function below a command of that name (default: the function's)."""
+
+    def decorate(func: Callable[..., object]) -> Command:
+        return Command(name or func.__name__, func, params_of(func))
+
+    return decorate
+
+
+def group(name: str | None = None) -> Callable[[Callable[..., object]], Group]:
+    """Make the function below (its docstring: the help) a group of subcommands."""
+
+    def decorate(func: Callable[..., object]) -> Group:
+        return Group(name or func.__name__, func, params_of(func))
+
+    return decorate
