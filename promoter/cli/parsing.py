@@ -15,6 +15,7 @@ do is mostly start-up, and a framework's import was a fifth of it (issue #24).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -34,15 +35,32 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions as written (paragraphs kept); help columns at most 100 wide."""
 
     def __init__(self, prog: str) -> None:
-        # here, not at the top: shutil (bz2, lzma) into every command; help only
-        import shutil
+        super().__init__(prog, max_help_position=34, width=_help_width())
 
-        width = min(_HELP_WIDTH, shutil.get_terminal_size().columns - 2)
-        super().__init__(prog, max_help_position=34, width=max(width, 60))
+
+def _help_width() -> int:
+    """The terminal's width, at most 100 (100 when stdout is not a terminal).
+
+    Asked of the terminal directly: argparse would import ``shutil`` for it (and
+    ``bz2``, ``lzma``), 2-3 ms of every command's start for help it rarely shows.
+    """
+    try:
+        columns = os.get_terminal_size(sys.stdout.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return _HELP_WIDTH
+    return max(60, min(_HELP_WIDTH, columns - 2))
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing and exiting."""
+    """argparse that raises instead of printing and exiting. ``epilog_of``: what makes the
+    epilog, when help is shown (a group's list of commands loads every command's module)."""
+
+    epilog_of: Callable[[], str] | None = None
+
+    def format_help(self) -> str:
+        if self.epilog_of is not None:
+            self.epilog = self.epilog_of()
+        return super().format_help()
 
     def error(self, message: str) -> Any:
         raise UsageError(_worded(message), usage=self.format_usage().strip(), prog=self.prog)
@@ -198,14 +216,20 @@ class Group(Command):
 
     def parser(self, prog: str) -> argparse.ArgumentParser:
         parser = super().parser(prog)
+        parser.usage = f"{prog} [OPTIONS] COMMAND [ARGS]..."
+        if isinstance(parser, _Parser):
+            parser.epilog_of = self._command_list
+        return parser
+
+    def _command_list(self) -> str:
+        """Each subcommand and the first line of its help: every module loaded, so only
+        for ``--help``."""
         width = max(len(name) for name in self.names) + 2
         lines = []
         for name in sorted(self.names):
             sub = self.get(name)
             lines.append(f"  {name.ljust(width)}{sub.summary if sub else ''}")
-        parser.usage = f"{prog} [OPTIONS] COMMAND [ARGS]..."
-        parser.epilog = "commands:\n" + "\n".join(lines)
-        return parser
+        return "commands:\n" + "\n".join(lines)
 
     def invoke(self, args: list[str], state: CliState, prog: str) -> object:
         """The group's own options, then the subcommand's ``invoke`` with the rest."""
