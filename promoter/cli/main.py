@@ -267,27 +267,13 @@ def _main_with_ci(args: list[str], state: CliState) -> int:
     return code
 
 
-def _usage_error(bad: UsageError, args: list[str]) -> None:
-    """``error: MESSAGE`` first (as every failure), then the command's usage and where help is.
-
-    An error the command raised itself (not the parser's) names the running command.
-    """
+def _usage_error(bad: UsageError) -> None:
+    """``error: MESSAGE`` first (as every failure), then the command's usage and where help is."""
     lines = [f"error: {one_line(bad.message)}"]
-    prog = bad.prog or " ".join(["promoter", *_command_path(args)])
     if bad.usage:
         lines.append(bad.usage)
-    lines.append(f"hint: see '{prog} --help'")
+    lines.append(f"hint: see '{bad.prog or 'promoter'} --help'")
     sys.stderr.write(redact("\n".join(lines)) + "\n")
-
-
-def _command_path(args: list[str]) -> list[str]:
-    """The names of the command (and subcommand) in ``args``."""
-    name = _command_name(args)
-    if not name:
-        return []
-    rest = args[args.index(name) + 1 :]
-    sub = next((word for word in rest if not word.startswith("-")), "")
-    return [name, sub] if name == "index" and sub else [name]
 
 
 def _traceback() -> None:
@@ -303,7 +289,7 @@ def _run(args: list[str], state: CliState) -> int:
         return done.code
     except UsageError as bad:
         # Usage errors: bad options or arguments (exit 2), one clear line first.
-        _usage_error(bad, args)
+        _usage_error(bad)
         return 2
     except PromoterError as error:
         code = exit_code_for(error)

@@ -106,8 +106,8 @@ class Command:
 
     @property
     def summary(self) -> str:
-        """The first line of the help, for a group's list of commands."""
-        return self.doc.split("\n", 1)[0]
+        """The first paragraph of the help on one line, for a group's list of commands."""
+        return " ".join(self.doc.split("\n\n", 1)[0].split())
 
     def options(self) -> list[Option]:
         return [p for p in self.params if isinstance(p, Option)]
@@ -224,11 +224,18 @@ class Group(Command):
     def _command_list(self) -> str:
         """Each subcommand and the first line of its help: every module loaded, so only
         for ``--help``."""
+        import textwrap  # here, not at the top: help only
+
         width = max(len(name) for name in self.names) + 2
         lines = []
         for name in sorted(self.names):
             sub = self.get(name)
-            lines.append(f"  {name.ljust(width)}{sub.summary if sub else ''}")
+            lines += textwrap.wrap(
+                sub.summary if sub else "",
+                _help_width(),
+                initial_indent=f"  {name.ljust(width)}",
+                subsequent_indent=" " * (width + 2),
+            )
         return "commands:\n" + "\n".join(lines)
 
     def invoke(self, args: list[str], state: CliState, prog: str) -> object:
