@@ -126,11 +126,13 @@ def _report_batch(many: BatchReport, pairs: list[tuple[str, str]], preserve_dige
 
 def _note_docker_layout(doc: dict[str, Any], preserve_digests: bool) -> None:
     """Under --preserve-digests, say when a layout now holds Docker media types."""
-    # here, not at the top: oci.convert into --help and every copy (+11 modules, 12 ms)
+    if not (preserve_digests and doc["destination"].startswith("oci:")):
+        return
+    # here, not at the top: oci.convert into --help and every copy (+11 modules, 12 ms);
+    # and only into a layout: a registry copy's report needs none of it (1-2 ms a copy)
     from promoter.oci.convert import is_docker_media_type
 
-    into_layout = doc["destination"].startswith("oci:")
-    if preserve_digests and into_layout and is_docker_media_type(doc["mediaType"]):
+    if is_docker_media_type(doc["mediaType"]):
         log(
             f"note: {doc['destination']} holds Docker media types ({doc['mediaType']}), "
             "as --preserve-digests asked; skopeo and umoci refuse them in an OCI layout "
