@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
-from contextlib import closing
+from contextlib import closing, suppress
 
 import pytest
 
@@ -264,14 +264,24 @@ class _TunnelProxy(_Loopback):
         host, port = target.rsplit(":", 1)
         upstream = socket.create_connection((host, int(port)))
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        for one, other in ((client, upstream), (upstream, client)):
-            threading.Thread(target=_relay, args=(one, other), daemon=True).start()
+        back = threading.Thread(target=_relay, args=(upstream, client), daemon=True)
+        back.start()
+        _relay(client, upstream)
+        back.join()
+        client.close()
+        upstream.close()
 
 
 def _relay(source: socket.socket, sink: socket.socket) -> None:
-    with source, sink:
+    """Bytes from ``source`` to ``sink`` until ``source`` ends; then the end of ``sink``'s
+    writing, so the other direction ends on its own (the tunnel closes both after)."""
+    try:
         while data := source.recv(65536):
             sink.sendall(data)
+    except OSError:  # the peer reset the connection
+        pass
+    with suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
 
 
 def test_an_https_registry_is_reached_through_a_connect_tunnel(
