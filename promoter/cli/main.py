@@ -147,6 +147,12 @@ def _promoter() -> None:
     """
 
 
+def _show_version(_state: CliState, asked: bool) -> None:
+    if asked:
+        sys.stdout.write(f"promoter, version {__version__}\n")
+        raise HelpShown(0)
+
+
 #: ``promoter``: the command group; a command's module is imported when it runs.
 cli = Group("promoter", _promoter, [], names=commands.NAMES, load=commands.load)
 cli.add_params(
@@ -156,19 +162,13 @@ cli.add_params(
             flag=True,
             expose=False,
             eager=True,
-            callback=lambda _state, shown: _show_version(shown),
+            callback=_show_version,
             help="Show the version and exit.",
         ),
         *_common_options(),
     ]
 )
 cli.each_command(lambda command: command.add_params(_common_options()))
-
-
-def _show_version(asked: bool) -> None:
-    if asked:
-        sys.stdout.write(f"promoter, version {__version__}\n")
-        raise HelpShown(0)
 
 
 def main(argv: list[str] | None = None) -> None:

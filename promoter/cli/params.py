@@ -71,9 +71,9 @@ class Argument:
         self.many = many
 
     def add_to(self, parser: argparse.ArgumentParser) -> None:
-        nargs = {(True, True): "+", (True, False): "*", (False, False): "?"}.get(
+        nargs = {(True, True): "+", (True, False): "*", (False, True): None, (False, False): "?"}[
             (self.many, self.required)
-        )
+        ]
         parser.add_argument(self.dest, metavar=self.metavar, nargs=nargs)
 
     def value(self, parsed: Any) -> Any:
@@ -117,8 +117,7 @@ class Option:
         callback: Callable[[CliState, Any], None] | None = None,
     ) -> None:
         self.flags = flags
-        longest = max(flags, key=len)
-        self.dest = dest or longest.lstrip("-").replace("-", "_")
+        self.dest = dest or self.name.lstrip("-").replace("-", "_")
         self.help = help
         self.metavar = metavar
         self.default = False if flag and default is None else default

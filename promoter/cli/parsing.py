@@ -62,8 +62,12 @@ class _Parser(argparse.ArgumentParser):
             self.epilog = self.epilog_of()
         return super().format_help()
 
+    def refusal(self, message: str) -> UsageError:
+        """A usage error of this parser's command: ``message``, its usage line, its name."""
+        return UsageError(message, usage=self.format_usage().strip(), prog=self.prog)
+
     def error(self, message: str) -> Any:
-        raise UsageError(_worded(message), usage=self.format_usage().strip(), prog=self.prog)
+        raise self.refusal(_worded(message))
 
     def exit(self, status: int = 0, message: str | None = None) -> Any:
         if message:
@@ -116,7 +120,7 @@ class Command:
         """More parameters (the options every command takes)."""
         self.params.extend(params)
 
-    def parser(self, prog: str) -> argparse.ArgumentParser:
+    def parser(self, prog: str) -> _Parser:
         positionals = [p.usage for p in self.params if isinstance(p, Argument)]
         parser = _Parser(
             prog=prog,
@@ -140,7 +144,7 @@ class Command:
         except UsageError as bad:  # a value the command itself refuses (``run --stage``)
             if bad.usage:
                 raise
-            raise UsageError(bad.message, usage=parser.format_usage().strip(), prog=prog) from None
+            raise parser.refusal(bad.message) from None
 
     def _values(self, parsed: dict[str, Any], state: CliState) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -214,11 +218,10 @@ class Group(Command):
             self._commands[name] = sub
         return self._commands[name]
 
-    def parser(self, prog: str) -> argparse.ArgumentParser:
+    def parser(self, prog: str) -> _Parser:
         parser = super().parser(prog)
         parser.usage = f"{prog} [OPTIONS] COMMAND [ARGS]..."
-        if isinstance(parser, _Parser):
-            parser.epilog_of = self._command_list
+        parser.epilog_of = self._command_list
         return parser
 
     def _command_list(self) -> str:
@@ -244,18 +247,12 @@ class Group(Command):
         parser = self.parser(prog)
         parsed = vars(parser.parse_args(args[:at]))
         self._values(parsed, state)
+        names = ", ".join(sorted(self.names))
         if at == len(args):
-            usage = parser.format_usage().strip()
-            raise UsageError(
-                f"missing command (one of: {', '.join(sorted(self.names))})", usage=usage, prog=prog
-            )
+            raise parser.refusal(f"missing command (one of: {names})")
         sub = self.get(args[at])
         if sub is None:
-            raise UsageError(
-                f"no command {args[at]!r} (choose from {', '.join(sorted(self.names))})",
-                usage=parser.format_usage().strip(),
-                prog=prog,
-            )
+            raise parser.refusal(f"no command {args[at]!r} (choose from {names})")
         return sub.invoke(args[at + 1 :], state, f"{prog} {sub.name}")
 
     def _command_at(self, args: list[str]) -> int:
