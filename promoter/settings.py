@@ -14,10 +14,10 @@ fails the commands that reach a registry, as it always did, and not ``--help``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from promoter.ci.service import ENV_CI
+from promoter.structs import field, struct
 
 __all__ = [
     "INSECURE_ENV",
@@ -49,7 +49,7 @@ def _entries(text: str) -> tuple[str, ...]:
     return tuple(entry for entry in text.split(",") if entry.strip())
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Settings:
     """What one run is told: its environment, CI service, registry bounds and budgets.
 

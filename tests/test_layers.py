@@ -62,6 +62,8 @@ GROUND = {
     "settings",
     "environment",
     "jsontypes",
+    "structs",
+    "notices",
     "__init__",
     "__main__",
 }

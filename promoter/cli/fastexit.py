@@ -12,7 +12,7 @@ and ``with``, non-daemon threads are joined and executors shut down, and every
 ``atexit`` handler registered later (weakref finalizers such as temporary
 directories', anything a command's libraries registered) has run, since they
 run last in, first out. Then the handler shuts ``logging`` down (the only
-handler registered before it, at import), flushes stdout and stderr, and ends
+handler registered before it, when a command imported ``logging``), flushes stdout and stderr, and ends
 the process with ``os._exit``. An exit by any other path (an exception, a
 ``sys.exit`` of a library) takes the ordinary teardown.
 
@@ -23,7 +23,6 @@ tests, a caller in its own process) exits as before.
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import sys
 from typing import NoReturn
@@ -49,7 +48,9 @@ def _exit_now() -> None:
     if not _codes:
         return
     code = _codes[-1]
-    logging.shutdown()
+    logging = sys.modules.get("logging")  # imported by a command, or not at all
+    if logging is not None:
+        logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

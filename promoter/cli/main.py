@@ -7,14 +7,12 @@ inside their functions only, so ``promoter --help`` starts fast.
 
 from __future__ import annotations
 
-import logging
 import math
 import signal
 import sys
 import threading
-import traceback
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from types import FrameType
 
 from promoter import __version__
@@ -33,6 +31,7 @@ from promoter.errors import (
     PromoterError,
     RefusedError,
 )
+from promoter.notices import listening
 from promoter.redaction import redact
 from promoter.untrusted import one_line
 
@@ -201,30 +200,15 @@ def main(argv: list[str] | None = None) -> None:
         state.boundary.uninstall()
 
 
-class _Notices(logging.Handler):
-    """What the library layers tell through ``logging`` (a registry's long wait), on
-    stderr as one redacted line, unless ``--quiet``. Any thread may call it."""
+def _notices(state: CliState) -> AbstractContextManager[None]:
+    """What the library layers tell (``promoter.notices``: a registry's long wait), on
+    stderr as one redacted line, unless ``--quiet``. Any thread may tell one."""
 
-    def __init__(self, state: CliState) -> None:
-        super().__init__(logging.WARNING)
-        self.state = state
+    def show(line: str) -> None:
+        if not state.quiet:
+            sys.stderr.write(redact(f"note: {one_line(line)}") + "\n")
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if not self.state.quiet:
-            sys.stderr.write(redact(f"note: {one_line(record.getMessage())}") + "\n")
-
-
-@contextmanager
-def _notices(state: CliState) -> Iterator[None]:
-    logger = logging.getLogger("promoter")
-    handler = _Notices(state)
-    logger.addHandler(handler)
-    logger.propagate = False  # the root logger (a caller's) prints it no second time
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = True
+    return listening(show)
 
 
 @contextmanager
@@ -277,6 +261,8 @@ def _usage_error(bad: UsageError) -> None:
 
 
 def _traceback() -> None:
+    import traceback  # here, not at the top: --debug and crashes only (it imports linecache)
+
     sys.stderr.write(redact(traceback.format_exc()))
 
 

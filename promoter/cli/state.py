@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from promoter.ci.boundary import Boundary
 from promoter.environment import snapshot
 from promoter.settings import Settings
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.promote.stopping import StopRequest
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["CliState", "current_state", "running"]
 
 
-@dataclass
+@struct
 class CliState:
     """What the option callbacks learned, and what the command left for the CI adapter."""
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from promoter.errors import InputError
+from promoter.structs import field, struct
 
 __all__ = ["Descriptor", "Platform"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Platform:
     """An image's platform: ``linux/arm64/v8``."""
 
@@ -56,7 +56,7 @@ class Platform:
         return f"{text}/{self.variant}" if self.variant else text
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Descriptor:
     """A pointer to content: what it is, its digest and its size."""
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 
 from promoter.errors import InputError, RegistryError
+from promoter.structs import struct
 
 __all__ = [
     "ALGORITHMS",
@@ -31,7 +31,7 @@ class DigestMismatchError(RegistryError):
     """Content did not hash to the digest it was fetched by."""
 
 
-@dataclass(frozen=True, order=True)
+@struct(frozen=True, order=True)
 class Digest:
     """A validated content digest such as ``sha256:e3b0...``."""
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from promoter.errors import InputError, RegistryError
 from promoter.oci import mediatypes as mt
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.digest import compute_digest
+from promoter.structs import field, struct
 
 __all__ = [
     "MAX_MANIFEST_SIZE",
@@ -60,7 +60,7 @@ class _StoredDocument:
         return dict(json.loads(self.raw))
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Manifest(_StoredDocument):
     """An image or artifact manifest (OCI or Docker v2 schema 2)."""
 
@@ -84,7 +84,7 @@ class Manifest(_StoredDocument):
         return len(self.raw) + sum(blob.size for blob in self.blobs)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Index(_StoredDocument):
     """An OCI index or a Docker manifest list."""
 

@@ -5,10 +5,10 @@ the media type and digest they were served with) and blob content (``BlobOpener`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from promoter.oci.descriptor import Descriptor
 from promoter.oci.manifest import Index, Manifest, parse_manifest
+from promoter.structs import struct
 
 __all__ = ["BlobOpener", "BlobSource", "RawManifest"]
 
@@ -18,7 +18,7 @@ BlobOpener = Callable[[int], Iterable[bytes]]
 BlobSource = bytes | BlobOpener | Iterable[bytes]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RawManifest:
     """Exactly the bytes a source holds, never re-serialized."""
 

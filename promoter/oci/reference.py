@@ -11,10 +11,10 @@ one-component name gets ``library/``. A reference without tag or digest means
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 
 from promoter.errors import InputError
 from promoter.oci.digest import Digest
+from promoter.structs import replace, struct
 
 __all__ = [
     "DOCKER_HUB",
@@ -40,7 +40,7 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _MAX_NAME = 255
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Reference:
     """A reference to content in a registry: ``registry/repository[:tag][@digest]``."""
 
@@ -86,7 +86,7 @@ class Reference:
         return text
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class LayoutReference:
     """``oci:PATH[:TAG]``: an OCI image layout directory, optionally one tag in it."""
 
@@ -99,7 +99,7 @@ class LayoutReference:
         return f"oci:{self.path}:{self.tag}" if self.tag else f"oci:{self.path}"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ArchiveReference:
     """``docker-archive:PATH``: a tarball written by kaniko or ``docker save``."""
 

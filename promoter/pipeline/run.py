@@ -8,7 +8,6 @@ the same with nothing written: no registry write, no Docker engine.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from promoter import __version__
 from promoter.config import load_pipeline
+from promoter.notices import tell
 from promoter.oci.reference import parse_registry_reference
 from promoter.pipeline.binding import bind_plan
 from promoter.pipeline.builds import BuildSettings, SilentBuildLog, build_images, staged_digests
@@ -45,9 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["apply_plan_file", "run_pipeline"]
 
-#: What the CLI shows on stderr as a note (``promoter.cli.main``'s handler).
-_LOG = logging.getLogger("promoter.pipeline")
-
 
 def run_pipeline(request: RunRequest) -> RunReport:
     """Run the requested stages (or plan them, with ``dry_run``) and report every outcome.
@@ -60,7 +57,7 @@ def run_pipeline(request: RunRequest) -> RunReport:
     now = request.now or datetime.now(timezone.utc)
     pipeline = load_pipeline(request.pipeline_file)
     for warning in pipeline.warnings:  # on stderr first (the report's notes have it too)
-        _LOG.warning("%s", warning)
+        tell("promoter.pipeline", str(warning))
     images = select_images(pipeline, request.images)
     context, repository = detect_context(pipeline.base_dir, env)
     metadata = {i.name: image_metadata(i, context, repository, now=now) for i in images}

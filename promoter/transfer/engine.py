@@ -20,8 +20,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed, wait
-from dataclasses import dataclass, field, replace
 
 from promoter.errors import NetworkError, RegistryError, TagConflict
 from promoter.oci import Descriptor
@@ -30,12 +28,18 @@ from promoter.oci.raw import RawManifest
 from promoter.registry.access.retry import RetryPolicy
 from promoter.registry.transport.deadline import DeadlineExceeded
 from promoter.registry.transport.failures import is_retryable_error
+from promoter.structs import field, replace, struct
 from promoter.transfer.endpoints import Destination, Source
 from promoter.transfer.graph import walk
 from promoter.transfer.homes import BlobHomes
 from promoter.transfer.progress import BlobAction, ProgressListener, SilentProgress
 from promoter.transfer.referrers import copy_referrers
 from promoter.transfer.result import CopyResult
+from promoter.transfer.workers import Workers, in_background
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 __all__ = ["CopyOptions", "copy_content", "copy_graph", "write_tags"]
 
@@ -49,7 +53,7 @@ BLOB_RESTARTS = RetryPolicy(
 )
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class CopyOptions:
     """How to copy: parallel blobs, referrers, whether tags may move.
 
@@ -92,7 +96,7 @@ def copy_content(
     started = time.monotonic()
     result = CopyResult(source.name, destination.name)
     own_pool = pool is None
-    executor = pool or ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="copy")
+    executor = pool or Workers(options.jobs, thread_name_prefix="copy")
     try:
         _copy(
             source,
@@ -132,9 +136,9 @@ def _copy(
     else:
         # A tag costs one GET at the source, no dearer than a HEAD, and it brings
         # the manifest the copy needs; the destination's tags are asked meanwhile.
-        fetching = pool.submit(source.get_manifest, identifier)
+        fetched = in_background(source.get_manifest, identifier)
         current = _current_tags(destination, tags, pool)
-        top = fetching.result()
+        top = fetched()
         digest = top.digest
         if not tags:
             current = _current_tags(destination, [digest], pool)
@@ -163,7 +167,10 @@ def _copy(
 def _current_tags(
     destination: Destination, identifiers: list[str], pool: Executor
 ) -> dict[str, str]:
-    found = list(pool.map(destination.resolve, identifiers))
+    if len(identifiers) == 1:  # this thread asks (a pool would start for one request)
+        found = [destination.resolve(identifiers[0])]
+    else:
+        found = list(pool.map(destination.resolve, identifiers))
     return {i: d for i, d in zip(identifiers, found, strict=True) if d is not None}
 
 
@@ -196,6 +203,8 @@ def copy_graph(
     blobs = list(graph.blobs.values())
     listener.planned(source.name, destination.name, len(blobs), sum(b.size for b in blobs))
     mountable = destination.can_mount(source)
+    from concurrent.futures import as_completed, wait  # a copy with work to do: the pool runs
+
     futures = [
         pool.submit(_copy_blob, source, destination, blob, mountable, options, listener, result)
         for blob in blobs

@@ -6,13 +6,15 @@ that was interrupted part way does not look again at what already arrived.
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
-from dataclasses import dataclass, field
-
 from promoter.errors import RegistryError
 from promoter.oci import Descriptor, Index, Manifest, parse_manifest
 from promoter.oci.raw import RawManifest
+from promoter.structs import field, struct
 from promoter.transfer.endpoints import Destination, Source
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 __all__ = ["Graph", "walk"]
 
@@ -21,7 +23,7 @@ __all__ = ["Graph", "walk"]
 MAX_DEPTH = 8
 
 
-@dataclass
+@struct
 class Graph:
     """What must be at the destination: manifests in push order and the blobs they need."""
 

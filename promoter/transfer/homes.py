@@ -27,14 +27,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from promoter.registry.access.options import normalize_host
+from promoter.structs import field, struct
 
 __all__ = ["BlobHomes", "Ticket"]
 
 
-@dataclass
+@struct
 class _Entry:
     """One blob in one registry: a repository holding it, or the upload under way."""
 
@@ -42,7 +42,7 @@ class _Entry:
     uploading: threading.Event | None = None
 
 
-@dataclass
+@struct
 class Ticket:
     """What a copy does about one blob in one destination repository.
 

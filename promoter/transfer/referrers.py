@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import Executor
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from promoter.errors import OperationError
 from promoter.oci import Descriptor, Index, compute_digest, parse_manifest
 from promoter.oci import mediatypes as mt
 from promoter.oci.raw import RawManifest
+from promoter.structs import replace
 from promoter.transfer.endpoints import Destination, Source, TargetEndpoint
 from promoter.transfer.progress import ProgressListener
 from promoter.transfer.result import CopyResult
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from promoter.transfer.engine import CopyOptions
 
 __all__ = ["COSIGN_SUFFIXES", "add_to_fallback_index", "copy_referrers", "fallback_tag"]

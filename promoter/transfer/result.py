@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any
+
+from promoter.structs import field, struct
 
 __all__ = ["CopyResult"]
 
 
-@dataclass
+@struct
 class CopyResult:
     """The account of one copy (thread-safe counters; ``to_dict`` for ``--output json``)."""
 

@@ -10,8 +10,6 @@ by the others (``promoter.transfer.homes``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
 
 from promoter.errors import InputError, PromoterError
 from promoter.oci import Reference, parse_reference
@@ -19,6 +17,7 @@ from promoter.oci.reference import ImageReference, LayoutReference
 from promoter.registry.access.options import RegistryOptions
 from promoter.registry.remote.pool import Registries
 from promoter.registry.target import open_target
+from promoter.structs import field, replace, struct
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.engine import CopyOptions, copy_content
 from promoter.transfer.homes import BlobHomes
@@ -146,7 +145,7 @@ def copy_image(
         return session.copy(source, destination, options, listener)
 
 
-@dataclass
+@struct
 class BatchReport:
     """The copies of a batch, in input order, and the failures by position."""
 
@@ -184,6 +183,8 @@ def copy_many(
                 batch.results[position] = session.copy(source, destination, options, listener)
             except PromoterError as error:
                 batch.errors[position] = error
+
+        from concurrent.futures import ThreadPoolExecutor  # a batch only (it imports logging)
 
         with ThreadPoolExecutor(max(1, options.jobs), thread_name_prefix="image") as pool:
             list(pool.map(one, range(len(pairs))))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -19,6 +18,7 @@ from promoter.registry.access.credentials import Credential, StaticCredentials
 from promoter.registry.remote.pipe import PIPE_MIN_SIZE
 from promoter.registry.remote.pool import Registries
 from promoter.registry.target import RepositoryTarget
+from promoter.structs import replace
 from promoter.transfer import copy_image
 from promoter.transfer.endpoints import TargetEndpoint
 from tests.support.blob_storage import BlobStorage

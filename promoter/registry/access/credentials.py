@@ -11,10 +11,10 @@ Where they come from for a host is ``promoter.registry.access.keychain``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from promoter.redaction import register_secret
+from promoter.structs import field, struct
 
 __all__ = ["Credential", "CredentialProvider", "IdentityTokenFactory", "StaticCredentials"]
 
@@ -24,7 +24,7 @@ __all__ = ["Credential", "CredentialProvider", "IdentityTokenFactory", "StaticCr
 IdentityTokenFactory = Callable[[str, str, object], str]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Credential:
     """A username and password, or an identity (refresh) token, for one registry."""
 
@@ -60,7 +60,7 @@ class CredentialProvider(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class StaticCredentials:
     """A fixed host -> credential table (programmatic use and tests)."""
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +34,7 @@ from promoter.redaction import register_secret
 from promoter.registry.access.azure import azure_credential
 from promoter.registry.access.credentials import Credential
 from promoter.registry.access.dockerconfig import docker_config_credential
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.registry.access.options import RegistryConfig
@@ -106,7 +106,7 @@ def github_credential(
     return Credential(username or "promoter", token, source=f"environment {token_env}")
 
 
-@dataclass
+@struct
 class DefaultCredentials:
     """The lookup described in the module docstring.
 

@@ -7,15 +7,14 @@ holds what one registry alias of pipeline.yml says about its host.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from promoter.environment import snapshot
 from promoter.errors import InputError
+from promoter.notices import tell
 from promoter.registry.access.retry import RetryPolicy
 from promoter.registry.access.trust import TrustRoots
 from promoter.settings import (
@@ -26,6 +25,7 @@ from promoter.settings import (
     TIMEOUT_ENV,
     Settings,
 )
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.registry.access.credentials import CredentialProvider
@@ -88,7 +88,7 @@ def insecure_from_env(environ: Mapping[str, str]) -> frozenset[str]:
     return frozenset(normalize_host(h) for h in value.split(",") if h.strip())
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RegistryConfig:
     """What pipeline.yml says about one registry host: names and paths, never secrets.
 
@@ -204,15 +204,16 @@ def parse_rate_limits(entries: Iterable[str], source: str = "--max-rps") -> dict
     return limits
 
 
-#: Where the registry layer's long waits are told, for whoever shows them (the CLI).
-WAIT_LOG = logging.getLogger("promoter.registry")
+def _tell_wait(line: str) -> None:
+    """Tell a long wait to whoever shows notes (the CLI), or as a ``promoter.registry`` warning."""
+    tell("promoter.registry", line)
 
 
 def _trust_roots() -> TrustRoots:
     return TrustRoots()
 
 
-@dataclass
+@struct
 class RegistryOptions:
     """Settings shared by every registry client of one run.
 
@@ -224,8 +225,8 @@ class RegistryOptions:
     ``speed_limit`` bytes/s on average over ``speed_time`` seconds.
     ``on_wait`` hears, as it starts, every wait of the retries longer than
     ``promoter.registry.access.retry.WAIT_NOTICE`` seconds (one sentence); by default
-    it goes to the ``promoter.registry`` logger as a warning, which the CLI
-    shows on stderr: the registry layer itself never prints.
+    it is a note (``promoter.notices``), which the CLI shows on stderr and a library
+    caller gets as a ``promoter.registry`` warning: the registry layer never prints.
     """
 
     insecure_registries: frozenset[str] = frozenset()
@@ -246,9 +247,7 @@ class RegistryOptions:
     exchange_deadline: float = EXCHANGE_DEADLINE
     speed_limit: float = SPEED_LIMIT
     speed_time: float = SPEED_TIME
-    on_wait: Callable[[str], None] | None = field(
-        default=lambda line: WAIT_LOG.warning("%s", line), compare=False, repr=False
-    )
+    on_wait: Callable[[str], None] | None = field(default=_tell_wait, compare=False, repr=False)
     #: The run's trust roots, loaded early and shared by its transports.
     trust_roots: TrustRoots = field(default_factory=_trust_roots, compare=False, repr=False)
 

@@ -22,7 +22,8 @@ import email.utils
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from promoter.structs import struct
 
 __all__ = [
     "RETRYABLE_CODES",
@@ -84,7 +85,7 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RetryPolicy:
     """Bounds and backoff for retries."""
 

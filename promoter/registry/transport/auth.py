@@ -22,7 +22,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from promoter.errors import AuthError, NetworkError, RegistryError
@@ -34,6 +33,7 @@ from promoter.registry.transport.errors import parse_error_body
 from promoter.registry.transport.layers.exchange import capped
 from promoter.registry.transport.layers.request import RegistryRequest
 from promoter.registry.transport.wire import Request, Response, Sender, TransportError
+from promoter.structs import replace, struct
 
 if TYPE_CHECKING:
     from promoter.registry.transport.layers.request import Handler
@@ -62,7 +62,7 @@ def basic_header(username: str, password: str) -> str:
     return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Token:
     """A bearer token and when it stops being usable (monotonic clock)."""
 

@@ -7,14 +7,15 @@ or ``Basic realm="Registry Realm"``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from promoter.structs import field, struct
 
 __all__ = ["Challenge", "parse_challenge"]
 
 _PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Challenge:
     """One authentication challenge: its scheme (lowercase) and parameters."""
 

@@ -20,10 +20,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from promoter.errors import NetworkError
+from promoter.structs import field, struct
 
 __all__ = [
     "DeadlineExceeded", "DeadlineSocket", "Scope", "speed_floor", "time_left", "timeout_now", "within",
@@ -36,7 +36,7 @@ class DeadlineExceeded(NetworkError):
     """A small exchange outlived its deadline, or a transfer stayed under its speed floor."""
 
 
-@dataclass
+@struct
 class Scope:
     """What the reads of one thread must keep to: a deadline, or a speed floor."""
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+
+from promoter.structs import field, struct
 
 __all__ = ["TransportStats"]
 
 
-@dataclass
+@struct
 class TransportStats:
     """Counters for reports and tests: requests sent, blob bytes moved, retries."""
 

@@ -17,7 +17,6 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
 from typing import cast
 
 from promoter.registry.access.credentials import Credential
@@ -41,6 +40,7 @@ from promoter.registry.transport.layers.exchange import capped
 from promoter.registry.transport.ratelimit import shared_limiter
 from promoter.registry.transport.stats import TransportStats
 from promoter.registry.transport.wire import Response, Sender, TransportError
+from promoter.structs import replace
 
 __all__ = ["RegistryRequest", "RegistryTransport", "TransportStats"]
 

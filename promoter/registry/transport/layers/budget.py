@@ -19,13 +19,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from promoter.registry.access.retry import parse_retry_after
 from promoter.registry.transport.deadline import time_left
 from promoter.registry.transport.layers.releasing import ReleasingStream
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
+from promoter.structs import replace
 
 if TYPE_CHECKING:
     from promoter.registry.transport.ratelimit import RateLimiter

@@ -10,11 +10,11 @@ storage's.
 from __future__ import annotations
 
 import urllib.parse
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
+from promoter.structs import replace
 
 if TYPE_CHECKING:
     from promoter.registry.transport.wire import Response

@@ -7,16 +7,19 @@ one concern; each can be tested alone over a stub or a real exchange.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import KW_ONLY, dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from promoter.structs import struct
+
 if TYPE_CHECKING:
+    from dataclasses import KW_ONLY
+
     from promoter.registry.transport.wire import Response
 
 __all__ = ["Handler", "RegistryRequest"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RegistryRequest:
     """One request to a registry, and what the layers should do with it.
 
