@@ -27,7 +27,7 @@ What is supported, and refused if asked for otherwise:
   is kept.
 
 Annotations stay strings (``from __future__ import annotations``); nothing here
-evaluates them.
+evaluates them. ``Protocol`` is here for the same reason: see its text.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, TypeVar, overload
+    from typing import Protocol as Protocol
 
     from typing_extensions import dataclass_transform
 
@@ -45,6 +46,15 @@ else:
 
     def dataclass_transform(**_options):
         return lambda decorator: decorator
+
+    class Protocol:
+        """``typing.Protocol`` to the type checker; at run time, a plain base class.
+
+        promoter's protocols are for the type checker only: nothing subclasses
+        them or checks them with ``isinstance``, so the layers a command starts
+        with need not import ``typing`` (about 4 ms, issue #24)."""
+
+        __slots__ = ()
 
 
 class FrozenInstanceError(AttributeError):

@@ -29,11 +29,14 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
 
 from promoter.ci.service import GITHUB, NONE
 from promoter.redaction import redact
 from promoter.untrusted import has_command, neutralize
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
 
 __all__ = ["Boundary", "GuardedStream"]
 

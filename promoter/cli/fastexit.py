@@ -25,7 +25,10 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-from typing import NoReturn
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 __all__ = ["finish", "skip_teardown"]
 

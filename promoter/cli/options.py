@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 from promoter.cli.params import file_path, option
 from promoter.cli.state import CliState
@@ -16,7 +15,11 @@ __all__ = [
     "quiet_option",
 ]
 
-F = TypeVar("F", bound=Callable[..., object])
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    F = TypeVar("F", bound=Callable[..., object])
 
 
 def _remember_output(state: CliState, value: str) -> None:

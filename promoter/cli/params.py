@@ -18,9 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
     from promoter.cli.state import CliState
 
 __all__ = [
@@ -36,7 +38,8 @@ __all__ = [
     "params_of",
 ]
 
-F = TypeVar("F", bound=Callable[..., object])
+if TYPE_CHECKING:
+    F = TypeVar("F", bound=Callable[..., object])
 
 
 class UsageError(Exception):

@@ -18,11 +18,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
 
 from promoter.cli.params import Argument, HelpShown, Option, Param, UsageError, params_of
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from promoter.cli.state import CliState
 
 __all__ = ["Command", "Group", "command", "group"]

@@ -13,12 +13,15 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, TextIO
 
 from promoter.cli.state import current_state
 from promoter.oci import Descriptor
 from promoter.transfer.progress import BlobAction, ProgressListener, SilentProgress
 from promoter.units import format_size
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["LineProgress", "TerminalProgress", "progress_for"]
 

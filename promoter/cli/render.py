@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from promoter.cli.state import current_state
 from promoter.errors import PromoterError
 from promoter.redaction import redact
 from promoter.untrusted import one_line
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from promoter.pipeline.report import RunReport
 
 __all__ = ["emit", "emit_error", "emit_run_report", "error_document", "log", "write_json"]

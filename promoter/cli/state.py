@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
 
 from promoter.ci.boundary import Boundary
 from promoter.environment import snapshot
 from promoter.settings import Settings
 from promoter.structs import field, struct
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.promote.stopping import StopRequest
 

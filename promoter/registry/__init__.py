@@ -32,8 +32,6 @@ reference), ``AuthError`` (names the credential source, never the secret),
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from promoter.oci.raw import BlobOpener, BlobSource
 from promoter.registry.access.credentials import Credential, CredentialProvider, StaticCredentials
 from promoter.registry.access.keychain import DefaultCredentials
@@ -44,6 +42,7 @@ from promoter.registry.remote.pool import Registries
 from promoter.registry.target import RepositoryTarget, Target, open_target
 from promoter.registry.transport.transport import TransportStats
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.inspect import Inspection, inspect_reference
     from promoter.registry.local.archive import ArchiveSource

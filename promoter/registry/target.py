@@ -10,7 +10,6 @@ then ``put_manifest`` children first (by digest), the root, and tags last.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol, runtime_checkable
 
 from promoter.errors import InputError, RegistryError
 from promoter.oci.descriptor import Descriptor
@@ -24,11 +23,11 @@ from promoter.oci.reference import (
 )
 from promoter.registry.remote.client import RegistryClient
 from promoter.registry.remote.pool import Registries
+from promoter.structs import Protocol
 
 __all__ = ["RepositoryTarget", "Target", "open_target"]
 
 
-@runtime_checkable
 class Target(Protocol):
     """Where manifests and blobs are read from and written to."""
 

@@ -9,7 +9,6 @@ whether the destination indexes referrers itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Protocol
 
 from promoter.errors import RegistryError
 from promoter.oci import Descriptor
@@ -19,6 +18,7 @@ from promoter.oci.raw import BlobOpener, RawManifest
 from promoter.registry.target import RepositoryTarget, Target
 from promoter.registry.transport.auth import pull_scope
 from promoter.registry.transport.layers import RegistryRequest
+from promoter.structs import Protocol
 
 __all__ = ["BlobOpener", "Destination", "Source", "TargetEndpoint"]
 

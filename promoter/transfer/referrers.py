@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from promoter.errors import OperationError
 from promoter.oci import Descriptor, Index, compute_digest, parse_manifest
@@ -23,6 +22,7 @@ from promoter.transfer.endpoints import Destination, Source, TargetEndpoint
 from promoter.transfer.progress import ProgressListener
 from promoter.transfer.result import CopyResult
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 

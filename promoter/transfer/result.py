@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 from promoter.structs import field, struct
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["CopyResult"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
 
 from promoter.cli.options import insecure_registry_option, output_option, quiet_option
 from promoter.cli.params import argument, int_range, option
@@ -13,7 +12,10 @@ from promoter.cli.state import current_state
 from promoter.errors import ConfigError, InputError
 from promoter.units import format_size
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from promoter.transfer import BatchReport
 
 __all__ = ["copy", "render_copy"]

@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from promoter.errors import AuthError
 from promoter.redaction import register_secret
 from promoter.registry.access.credentials import Credential
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ACR_USERNAME", "ENTRA_SCOPE", "ENV_AZURE_TOKEN", "azure_credential", "exchange_url"]
 

@@ -11,10 +11,9 @@ Where they come from for a host is ``promoter.registry.access.keychain``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Protocol
 
 from promoter.redaction import register_secret
-from promoter.structs import field, struct
+from promoter.structs import Protocol, field, struct
 
 __all__ = ["Credential", "CredentialProvider", "IdentityTokenFactory", "StaticCredentials"]
 

@@ -14,10 +14,13 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from promoter.errors import AuthError, ConfigError
 from promoter.registry.access.credentials import Credential
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["DOCKER_HUB_KEY", "config_path", "docker_config_credential", "helper_credential"]
 

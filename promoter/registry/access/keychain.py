@@ -25,17 +25,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from promoter.environment import snapshot
 from promoter.errors import ConfigError
 from promoter.redaction import register_secret
 from promoter.registry.access.azure import azure_credential
 from promoter.registry.access.credentials import Credential
-from promoter.registry.access.dockerconfig import docker_config_credential
 from promoter.structs import field, struct
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.access.options import RegistryConfig
 
@@ -130,6 +128,13 @@ class DefaultCredentials:
         found = _env_pair(self.environ, ENV_PREFIX, host)
         if found is not None:
             return found
+        # here, not at the top: a registry that never asks for credentials never reads
+        # a Docker config, and pathlib is about 1.5 ms of a command's start-up
+        from pathlib import Path
+
+        # here, not at the top: the Docker config's reader imports pathlib (above)
+        from promoter.registry.access.dockerconfig import docker_config_credential
+
         path = config.docker_config if config is not None else None
         found = docker_config_credential(host, self.environ, Path(path) if path else None)
         if found is not None:

@@ -10,7 +10,6 @@ import ipaddress
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
 
 from promoter.environment import snapshot
 from promoter.errors import InputError
@@ -27,7 +26,10 @@ from promoter.settings import (
 )
 from promoter.structs import field, struct
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from promoter.registry.access.credentials import CredentialProvider
     from promoter.registry.access.trust import TrustRoots
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, Digester, DigestMismatchError
@@ -20,6 +19,7 @@ from promoter.registry.transport.deadline import speed_floor
 from promoter.registry.transport.failures import BrokenBody, broken_words
 from promoter.registry.transport.layers import RegistryRequest
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.access.options import RegistryOptions
     from promoter.registry.remote.memo import RunMemo

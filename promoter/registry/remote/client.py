@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError, RegistryError
 from promoter.oci import mediatypes as mt
@@ -41,6 +40,7 @@ from promoter.registry.transport.deadline import within
 from promoter.registry.transport.failures import BrokenBody, broken_words
 from promoter.registry.transport.transport import RegistryRequest, RegistryTransport
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.transport.wire import Headers, Response
 

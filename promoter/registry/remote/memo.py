@@ -36,11 +36,11 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING
 
 from promoter.registry.transport.auth import pull_scope
 from promoter.registry.transport.transport import RegistryRequest, RegistryTransport
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.remote.catalog import Catalog
 

@@ -21,7 +21,6 @@ Memory stays bounded by the chunk size whatever the blob size.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError, RegistryError
 from promoter.oci.digest import Digest, DigestMismatchError
@@ -31,6 +30,7 @@ from promoter.registry.transport.auth import push_scope
 from promoter.registry.transport.failures import is_retryable_error
 from promoter.registry.transport.layers import RegistryRequest
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.access.options import RegistryOptions
     from promoter.registry.transport.transport import RegistryTransport

@@ -22,7 +22,6 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
 
 from promoter.errors import AuthError, NetworkError, RegistryError
 from promoter.redaction import register_secret
@@ -35,6 +34,7 @@ from promoter.registry.transport.layers.request import RegistryRequest
 from promoter.registry.transport.wire import Request, Response, Sender, TransportError
 from promoter.structs import replace, struct
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.transport.layers.request import Handler
 

@@ -20,10 +20,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from promoter.errors import NetworkError
 from promoter.structs import field, struct
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "DeadlineExceeded", "DeadlineSocket", "Scope", "speed_floor", "time_left", "timeout_now", "within",

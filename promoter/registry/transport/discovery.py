@@ -9,7 +9,6 @@ does. The ping's 401 teaches the authenticator the registry's challenge.
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING
 
 from promoter.errors import RegistryError
 from promoter.registry.access.options import is_loopback
@@ -17,6 +16,7 @@ from promoter.registry.transport.failures import network_error, ssl_failure
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
 from promoter.registry.transport.wire import ConnectTimeout, TransportError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.transport.auth import Authenticator
     from promoter.registry.transport.wire import Response

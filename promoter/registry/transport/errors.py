@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
 
 from promoter.errors import AuthError, RegistryError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.transport.wire import Response
 

@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Protocol, overload
+
+from promoter.structs import Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import overload
 
 __all__ = [
     "REDIRECT_STATUSES",
@@ -123,11 +128,13 @@ class Headers:
         else:
             self._items = [(str(k), str(v)) for k, v in items]
 
-    @overload
-    def get(self, name: str) -> str | None: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def get(self, name: str, default: str) -> str: ...
+        @overload
+        def get(self, name: str) -> str | None: ...
+
+        @overload
+        def get(self, name: str, default: str) -> str: ...
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The field's values joined with ``, `` (as HTTP reads repeated fields), or ``default``."""

@@ -10,11 +10,10 @@ is the answer. Retries of busy registries are the layer above's business.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
 from promoter.structs import replace
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.transport.auth import Authenticator
     from promoter.registry.transport.wire import Response

@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from promoter.registry.access.retry import parse_retry_after
 from promoter.registry.transport.deadline import time_left
@@ -27,6 +26,7 @@ from promoter.registry.transport.layers.releasing import ReleasingStream
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
 from promoter.structs import replace
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.transport.ratelimit import RateLimiter
     from promoter.registry.transport.wire import Response

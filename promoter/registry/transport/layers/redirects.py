@@ -10,12 +10,12 @@ storage's.
 from __future__ import annotations
 
 import urllib.parse
-from typing import TYPE_CHECKING
 
 from promoter.errors import NetworkError
 from promoter.registry.transport.layers.request import Handler, RegistryRequest
 from promoter.structs import replace
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.transport.wire import Response
 

@@ -7,10 +7,10 @@ one concern; each can be tested alone over a stub or a real exchange.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol
 
-from promoter.structs import struct
+from promoter.structs import Protocol, struct
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from dataclasses import KW_ONLY
 

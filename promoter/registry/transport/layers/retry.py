@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from promoter.errors import RegistryError
 from promoter.registry.access.retry import RetryPolicy, parse_retry_after
@@ -27,6 +26,7 @@ from promoter.registry.transport.layers.request import Handler, RegistryRequest
 from promoter.registry.transport.stats import TransportStats
 from promoter.registry.transport.wire import TransportError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from promoter.registry.transport.wire import Response
 
