@@ -228,9 +228,8 @@ def _open_connection(
         timeout = min(timeout, options.speed_time + 0.05)
     if parts.scheme != "https":
         return http.client.HTTPConnection(host, port, timeout=timeout)
-    verify = transport.tls_verify() if registry else transport.verifying_context()
-    if isinstance(verify, ssl.SSLContext):
-        context = verify
+    if not (registry and transport.insecure):
+        context = transport.verifying_context()
     else:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False

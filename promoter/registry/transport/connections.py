@@ -4,8 +4,10 @@
 keeps idle keep-alive connections per origin, at most ``max_connections`` open at
 once, and sends one ``wire.Request`` on one of them.
 
-- **TLS** with the context the trust roots made (``verify``), or none checked for an
-  insecure registry; the server name is the registry's host.
+- **TLS** with the context the trust roots made (``verify``, or the function that
+  makes it, called at the first TLS connection: a registry that speaks plain HTTP
+  loads no roots), or none checked for an insecure registry; the server name is the
+  registry's host.
 - **Proxies** as every tool honours them: ``HTTPS_PROXY`` / ``HTTP_PROXY`` /
   ``ALL_PROXY`` and ``NO_PROXY``, read by the standard library's ``urllib.request``
   (the one reader of those variables besides subprocesses; never for a loopback host).
@@ -56,7 +58,7 @@ class Connections:
     def __init__(
         self,
         *,
-        verify: ssl.SSLContext | bool,
+        verify: ssl.SSLContext | Callable[[], ssl.SSLContext] | bool,
         connect_timeout: float | None,
         stall_timeout: float | None,
         max_connections: int,
@@ -86,6 +88,8 @@ class Connections:
                 verify = self._verify
                 if isinstance(verify, ssl.SSLContext):
                     self._tls = verify
+                elif callable(verify):
+                    self._tls = verify()
                 else:
                     self._tls = ssl.create_default_context() if verify else unverified_context()
             return self._tls

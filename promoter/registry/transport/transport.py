@@ -62,8 +62,11 @@ class RegistryTransport:
         self._client: Sender | None = None
         #: For an insecure registry: verifying connections for the storage it redirects to.
         self._storage: Sender | None = None
+        #: For a loopback registry not declared insecure: the probe's (``discovery``).
+        self._probing: Sender | None = None
         self._base: str | None = None
-        if not self.insecure and options.transport is None:
+        loopback = is_loopback(self.host)
+        if not self.insecure and not loopback and options.transport is None:
             options.trust_roots.load_early(self._trust_key())
         deadline = options.exchange_deadline
         exchange = Exchange(self.http, self.stats, deadline)
@@ -90,7 +93,10 @@ class RegistryTransport:
             self.limiter,
         )
         self._ping = RetryFlow(exchange, retry, self.stats)
-        self._probe = RetryFlow(TlsProbe(exchange, self.insecure), retry, self.stats)
+        probing = exchange
+        if loopback and not self.insecure:
+            probing = Exchange(self._probing_client, self.stats, deadline)
+        self._probe = RetryFlow(TlsProbe(probing, self.insecure), retry, self.stats)
 
     # -- connection -------------------------------------------------------
 
@@ -101,9 +107,10 @@ class RegistryTransport:
                 self._client = self._make_client()
             return self._client
 
-    def tls_verify(self) -> ssl.SSLContext | bool:
-        """What this registry's own TLS is checked with (False when it is insecure)."""
-        return False if self.insecure else self.verifying_context()
+    def tls_verify(self) -> Callable[[], ssl.SSLContext] | bool:
+        """What this registry's own TLS is checked with, made at its first TLS
+        connection (False when it is insecure)."""
+        return False if self.insecure else self.verifying_context
 
     def verifying_context(self) -> ssl.SSLContext:
         """The verifying TLS context of this registry's trust roots, even when the
@@ -120,11 +127,18 @@ class RegistryTransport:
             cert_dir=self.options.cert_dir,
         )
 
-    def _make_client(self) -> Sender:
+    def _make_client(self, verify: Callable[[], ssl.SSLContext] | bool | None = None) -> Sender:
         seam = self.options.transport  # a test's fault seam (access/ cannot name Sender)
         if seam is not None:
             return seam  # type: ignore[return-value]
-        return self._connections(self.tls_verify())
+        return self._connections(self.tls_verify() if verify is None else verify)
+
+    def _probing_client(self) -> Sender:
+        """Connections whose TLS checks nothing, for the probe of a loopback registry."""
+        with self._lock:
+            if self._probing is None:
+                self._probing = self._make_client(verify=False)
+            return self._probing
 
     def _storage_client(self) -> Sender:
         with self._lock:
@@ -132,7 +146,9 @@ class RegistryTransport:
                 self._storage = self._connections(self.verifying_context())
             return self._storage
 
-    def _connections(self, verify: ssl.SSLContext | bool) -> Connections:
+    def _connections(
+        self, verify: ssl.SSLContext | Callable[[], ssl.SSLContext] | bool
+    ) -> Connections:
         """Connect within ``connect_timeout``; a read or write stalled ``stall_timeout``
         fails. HTTP(S)_PROXY / NO_PROXY as every tool honours them; a registry on this
         machine is never reached through a proxy."""
@@ -160,10 +176,10 @@ class RegistryTransport:
     def close(self) -> None:
         """Close the pooled connections."""
         with self._lock:
-            for client in (self._client, self._storage):
+            for client in (self._client, self._storage, self._probing):
                 if client is not None:
                     client.close()
-            self._client = self._storage = None
+            self._client = self._storage = self._probing = None
 
     # -- requests ---------------------------------------------------------
 
