@@ -17,7 +17,7 @@ checked as they would be for ``@dataclass``.
 
 What is supported, and refused if asked for otherwise:
 
-- ``field(default=..., default_factory=..., repr=..., compare=..., kw_only=...)``;
+- ``field(default=..., default_factory=..., repr=..., compare=..., hash=..., kw_only=...)``;
 - a ``_: KW_ONLY`` pseudo-field (imported from ``dataclasses`` for the type
   checker only): the fields after it are keyword-only;
 - ``ClassVar`` annotations are class attributes, not fields;
@@ -32,9 +32,11 @@ evaluates them. ``Protocol`` is here for the same reason: see its text.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from typing import Any, TypeVar, overload
     from typing import Protocol as Protocol
 
@@ -74,7 +76,7 @@ MISSING: Any = _Missing()
 class Field:
     """One field of a struct: its name, default or factory, and how it takes part."""
 
-    __slots__ = ("compare", "default", "factory", "kw_only", "name", "repr")
+    __slots__ = ("compare", "default", "factory", "hash", "kw_only", "name", "repr")
 
     def __init__(
         self,
@@ -83,6 +85,7 @@ class Field:
         repr: bool,
         compare: bool,
         kw_only: bool,
+        hash: bool | None = None,
     ) -> None:
         self.name = ""
         self.default = default
@@ -90,6 +93,8 @@ class Field:
         self.repr = repr
         self.compare = compare
         self.kw_only = kw_only
+        #: Whether the field takes part in ``__hash__`` (None: when it is compared).
+        self.hash = compare if hash is None else hash
 
     @property
     def required(self) -> bool:
@@ -102,7 +107,14 @@ class Field:
 if TYPE_CHECKING:
 
     @overload
-    def field(*, default: _T, repr: bool = ..., compare: bool = ..., kw_only: bool = ...) -> _T: ...
+    def field(
+        *,
+        default: _T,
+        repr: bool = ...,
+        compare: bool = ...,
+        hash: bool | None = ...,
+        kw_only: bool = ...,
+    ) -> _T: ...
 
     @overload
     def field(
@@ -110,11 +122,14 @@ if TYPE_CHECKING:
         default_factory: Callable[[], _T],
         repr: bool = ...,
         compare: bool = ...,
+        hash: bool | None = ...,
         kw_only: bool = ...,
     ) -> _T: ...
 
     @overload
-    def field(*, repr: bool = ..., compare: bool = ..., kw_only: bool = ...) -> Any: ...
+    def field(
+        *, repr: bool = ..., compare: bool = ..., hash: bool | None = ..., kw_only: bool = ...
+    ) -> Any: ...
 
 
 def field(
@@ -123,27 +138,50 @@ def field(
     default_factory: Any = MISSING,
     repr: bool = True,
     compare: bool = True,
+    hash: bool | None = None,
     kw_only: bool = False,
 ) -> Any:
     """A field's options, as ``dataclasses.field`` takes them."""
     if default is not MISSING and default_factory is not MISSING:
         raise ValueError("a field takes a default or a default_factory, not both")
-    return Field(default, default_factory, repr, compare, kw_only)
+    return Field(default, default_factory, repr, compare, kw_only, hash)
 
 
 class _Table:
     """A struct class's fields, in order, and what its methods read of them."""
 
-    __slots__ = ("by_name", "compared", "fields", "names", "positional", "post_init", "shown")
+    __slots__ = (
+        "by_name",
+        "compared",
+        "fields",
+        "hashed",
+        "names",
+        "positional",
+        "post_init",
+        "shown",
+    )
 
     def __init__(self, fields: list[Field], post_init: bool) -> None:
         self.fields = tuple(fields)
         self.names = tuple(item.name for item in fields)
         self.positional = tuple(item.name for item in fields if not item.kw_only)
         self.by_name = {item.name: item for item in fields}
-        self.compared = tuple(item.name for item in fields if item.compare)
+        #: The compared (and the hashed) fields' values of an instance, as one tuple.
+        self.compared = _values_of(item.name for item in fields if item.compare)
+        self.hashed = _values_of(item.name for item in fields if item.hash)
         self.shown = tuple(item.name for item in fields if item.repr)
         self.post_init = post_init
+
+
+def _values_of(names: Iterable[str]) -> Callable[[object], tuple[Any, ...]]:
+    """A function from an instance to its ``names``' values, as a tuple (C-speed)."""
+    chosen = tuple(names)
+    if len(chosen) > 1:
+        return attrgetter(*chosen)
+    if chosen:
+        one = attrgetter(chosen[0])
+        return lambda instance: (one(instance),)
+    return lambda _instance: ()
 
 
 def _is_classvar(annotation: object) -> bool:
@@ -246,17 +284,18 @@ def _repr(self: Any) -> str:
 
 
 def _compared(self: Any) -> tuple[Any, ...]:
-    return tuple([getattr(self, name) for name in type(self).__struct_table__.compared])
+    return type(self).__struct_table__.compared(self)  # type: ignore[no-any-return]
 
 
 def _eq(self: Any, other: object) -> object:
+    compared = self.__struct_table__.compared
     if other.__class__ is not self.__class__:
         return NotImplemented
-    return bool(_compared(self) == _compared(other))
+    return bool(compared(self) == compared(other))
 
 
 def _hash(self: Any) -> int:
-    return hash(_compared(self))
+    return hash(type(self).__struct_table__.hashed(self))
 
 
 def _ordering(compare: Callable[[tuple[Any, ...], tuple[Any, ...]], bool]) -> Callable[..., Any]:

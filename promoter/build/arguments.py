@@ -9,11 +9,11 @@ argument: credentials travel in the private Docker config only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from promoter.build.credentials import registry_host
 from promoter.build.spec import BuildSpec
+from promoter.structs import struct
 
 __all__ = [
     "CONTAINER_CONTEXT",
@@ -36,7 +36,7 @@ TARBALL_NAME = "image.tar"
 DIGEST_FILE_NAME = "digest"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ExecutorPaths:
     """The paths kaniko is told about: context, Dockerfile and output directory."""
 

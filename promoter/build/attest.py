@@ -10,7 +10,6 @@ cosign's ``sha256-<hex>.att`` tag form and as an OCI 1.1 referrer.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,6 +21,7 @@ from promoter.signing.attach import attach_attestation
 from promoter.signing.dsse import Envelope, sign_envelope, unsigned_envelope
 from promoter.signing.provenance import provenance_statement_for
 from promoter.signing.statement import PROVENANCE_PREDICATE, statement_bytes
+from promoter.structs import replace
 
 if TYPE_CHECKING:
     from promoter.build.spec import BuildSpec
@@ -80,4 +80,4 @@ def attest_image(
         signed_by=key.fingerprint if key is not None else None,
         unresolved=tuple(b.reference for b in facts.bases if b.digest is None),
     )
-    return dataclasses.replace(built, provenance=record)
+    return replace(built, provenance=record)

@@ -15,13 +15,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from promoter.build.dockerfile import base_images
 from promoter.build.spec import BuildSpec
 from promoter.errors import BuildError
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.registry.access.credentials import CredentialProvider
@@ -41,7 +41,7 @@ __all__ = [
 DOCKER_HUB_CONFIG_KEY = "https://index.docker.io/v1/"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RegistryCredential:
     """A login for one registry host. The secret never appears in ``repr``."""
 

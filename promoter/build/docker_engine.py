@@ -20,13 +20,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from promoter.build.arguments import CONTAINER_CONTEXT, CONTAINER_DOCKER_CONFIG, CONTAINER_OUTPUT
 from promoter.build.failure import LogTail, deliver
 from promoter.errors import BuildError
+from promoter.structs import field, struct
 
 __all__ = ["ContainerJob", "engine_reachable", "repository_digest", "run_in_container"]
 
@@ -36,7 +36,7 @@ CONTAINER_LABEL = "io.promoter.build"
 LogCallback = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ContainerJob:
     """One executor container: image, arguments and the host paths it mounts."""
 

@@ -8,14 +8,15 @@ images come from (so only their credentials go into the build).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from promoter.structs import struct
 
 __all__ = ["Instruction", "base_images", "parse_instructions"]
 
 _ARG_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+][^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Instruction:
     """One logical instruction: where it starts, its keyword (upper case), its arguments."""
 

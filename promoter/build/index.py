@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from promoter.errors import InputError
 from promoter.oci import Descriptor, parse_reference
@@ -23,6 +22,7 @@ from promoter.oci.manifest import Index, Manifest, parse_manifest
 from promoter.oci.raw import RawManifest
 from promoter.oci.reference import ArchiveReference, ImageReference, Reference
 from promoter.registry.access.options import RegistryOptions
+from promoter.structs import field, struct
 from promoter.transfer import CopyOptions, CopyResult, TransferSession
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.engine import copy_content
@@ -34,7 +34,7 @@ __all__ = ["IndexEntry", "IndexResult", "create_index"]
 IMAGE_CONFIG_TYPES = frozenset({mt.OCI_CONFIG, mt.DOCKER_CONFIG})
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class IndexEntry:
     """One child of the index: where it came from, its descriptor and platform."""
 
@@ -43,7 +43,7 @@ class IndexEntry:
     platform: str
 
 
-@dataclass
+@struct
 class IndexResult:
     """What ``create_index`` wrote."""
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +34,7 @@ from promoter.signing.provenance import (
     SourceFacts,
     secret_build_args,
 )
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.build.report import ImageBuild
@@ -127,7 +127,7 @@ def _relative(path: Path, base: Path) -> str:
         return str(path)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RunFacts:
     """What is the same for every image of a run: source, builder, run, secrets to withhold."""
 

@@ -6,14 +6,13 @@ Typed all the way to the document: ``BuildReport.to_dict()`` is what
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from promoter.build.result import BuildResult
+from promoter.structs import struct
 
 __all__ = ["BuildReport", "ImageBuild", "PlatformBuild", "ProvenanceRecord", "PushedImage"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class PushedImage:
     """A build in the staging repository: ``repo@digest`` and the tags written."""
 
@@ -22,7 +21,7 @@ class PushedImage:
     tags: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ProvenanceRecord:
     """The SLSA provenance attached to an image's staging digests."""
 
@@ -44,7 +43,7 @@ class ProvenanceRecord:
         }
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class PlatformBuild:
     """One build of an image (one platform), and where it went in staging, if anywhere."""
 
@@ -72,7 +71,7 @@ class PlatformBuild:
         return entry
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ImageBuild:
     """Every build of one pipeline image, and the index that joins its platforms."""
 
@@ -112,7 +111,7 @@ class ImageBuild:
         return entry
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BuildReport:
     """What the build stage did for the pipeline in ``file``."""
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from promoter.build.arguments import DIGEST_FILE_NAME, TARBALL_NAME
 from promoter.errors import BuildError
+from promoter.structs import struct
 
 __all__ = ["BuildResult", "ExecutionMode", "read_digest", "tarball_path"]
 
@@ -17,7 +17,7 @@ ExecutionMode = Literal["docker", "subprocess"]
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BuildResult:
     """One finished build.
 

@@ -22,10 +22,11 @@ line, which they keep):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
+
+from promoter.structs import field, struct
 
 __all__ = [
     "DEFAULT_EXECUTOR_IMAGE",
@@ -50,7 +51,7 @@ DEFAULT_TIMEOUT = 3600.0
 PushMode = Literal["promoter", "kaniko"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ExecutorSettings:
     """Which kaniko executor image runs the build, and for how long at most."""
 
@@ -58,7 +59,7 @@ class ExecutorSettings:
     timeout: float = DEFAULT_TIMEOUT
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class CacheSettings:
     """kaniko's layer cache: ``--cache --cache-repo REPO [--cache-ttl TTL]``."""
 
@@ -70,7 +71,7 @@ def _frozen(pairs: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType(dict(pairs))
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BuildSpec:
     """One image build.
 

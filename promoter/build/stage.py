@@ -10,11 +10,9 @@ its builds (``staging-repo@sha256:...`` and tags) and the index of its platforms
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +23,7 @@ from promoter.build.result import BuildResult
 from promoter.build.runner import ModeChoice, build_image
 from promoter.build.spec import BuildSpec
 from promoter.config import Image, Pipeline
+from promoter.structs import field, replace, struct
 
 __all__ = [
     "BuildLog",
@@ -37,7 +36,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ImageMetadata:
     """What the tag stage computed for one image: version, staging tag names, labels."""
 
@@ -164,7 +163,7 @@ def build_stage(
         planned.append((image, meta, specs))
     for image, meta, specs in planned:
         if push is None:  # nothing is pushed: kaniko too writes a tarball (--no-push)
-            specs = [dataclasses.replace(spec, push="promoter") for spec in specs]
+            specs = [replace(spec, push="promoter") for spec in specs]
         builds = tuple(
             _build_one(
                 spec,

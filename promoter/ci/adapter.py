@@ -13,7 +13,6 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -22,6 +21,7 @@ from promoter.ci.boundary import Boundary
 from promoter.ci.outputs import StepOutputs, step_outputs
 from promoter.ci.summary import render_summary
 from promoter.redaction import on_secret, redact
+from promoter.structs import replace
 
 __all__ = [
     "CiAdapter",

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from promoter.structs import replace, struct
 
 __all__ = ["SHOWN_PER_LEVEL", "Annotation", "annotations_of", "limit_annotations"]
 
@@ -24,7 +25,7 @@ SHOWN_PER_LEVEL = 10
 _RANKS = {"input": 0, "build": 1, "operation": 2, "policy": 3, "conflict": 4, "promotion": 5}
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Annotation:
     """One problem: ``error`` or ``warning``, a title, a message, where it is."""
 

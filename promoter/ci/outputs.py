@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from promoter.structs import field, struct
 
 __all__ = ["AZURE_NAMES", "StepOutputs", "result_word", "step_outputs"]
 
@@ -43,7 +44,7 @@ def result_word(exit_code: int) -> str:
     return {0: "succeeded", 1: "refused"}.get(exit_code, "failed")
 
 
-@dataclass
+@struct
 class StepOutputs:
     """What a command's document yields for the service (all values strings once rendered)."""
 

@@ -1,7 +1,7 @@
 """``load_pipeline``: read, validate and turn pipeline.yml into the typed model.
 
 Order: read defensively (``source``), check the shape (``schema``), check the
-meaning (``checks``), then build frozen dataclasses (``model``). Any problem
+meaning (``checks``), then build frozen value classes (``model``, ``@struct``). Any problem
 raises one ``ConfigError`` naming FILE:LINE:COL and the key path.
 """
 

@@ -10,10 +10,11 @@ policy violation or a promotion problem can be annotated on the right line.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from promoter.structs import field, struct
 
 __all__ = [
     "BuildCache",
@@ -39,7 +40,7 @@ def frozen_mapping(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]
     return MappingProxyType(dict(values or {}))
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RegistryAuth:
     """How to log in to a registry. Only names of environment variables, never secrets."""
 
@@ -52,7 +53,7 @@ class RegistryAuth:
     config: Path | None = None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Registry:
     """A registry alias: ``host[:port]`` plus transport and auth settings."""
 
@@ -90,7 +91,7 @@ class Registry:
         return found
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Repository:
     """A repository in an aliased registry: ``alias/repository`` as written, and its host."""
 
@@ -109,7 +110,7 @@ class Repository:
         return f"{self.alias}/{self.repository}"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Executor:
     """The kaniko executor: image override and timeout in seconds."""
 
@@ -117,7 +118,7 @@ class Executor:
     timeout: int | None = None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BuildCache:
     """kaniko's layer cache repository and its time to live in seconds."""
 
@@ -125,7 +126,7 @@ class BuildCache:
     ttl: int | None = None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class EnvBuildArg:
     """A build argument whose value is the runner's environment variable ``variable``;
     ``secret`` ones reach kaniko through its environment only, and no record shows them."""
@@ -136,7 +137,7 @@ class EnvBuildArg:
     column: int = 0
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BuildConfig:
     """How to build an image. ``context`` and ``dockerfile`` are absolute, existing paths."""
 
@@ -154,7 +155,7 @@ class BuildConfig:
     push: str = "promoter"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class When:
     """When a promote rule applies: on a git ``tag``, ``always``, or on a ``branch`` glob."""
 
@@ -169,7 +170,7 @@ class When:
 DEFAULT_PASSWORD_ENV = "COSIGN_PASSWORD"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class SigningConfig:
     """Where a signing key comes from: a file (absolute path) or a variable holding the
     PEM text, and the variable holding its password. Names and paths, never secrets."""
@@ -200,7 +201,7 @@ class SigningConfig:
         )
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class PromoteRule:
     """Copy the checked digest to these repositories, then write these tags.
 
@@ -218,7 +219,7 @@ class PromoteRule:
     sign: SigningConfig | None = None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Retention:
     """``retention``: what ``promoter prune`` keeps in a staging repository.
 
@@ -259,7 +260,7 @@ class Retention:
         return found
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Image:
     """One image: its build, its tag rules and labels, staging, and promotions."""
 
@@ -276,7 +277,7 @@ class Image:
     retention: Retention | None = None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class PolicyRuleConfig:
     """A policy rule with its options as written (sizes, durations and paths made typed).
 
@@ -298,7 +299,7 @@ class PolicyRuleConfig:
         return self.mode == "enforce"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ConfigWarning:
     """Something in the pipeline file that loads but should change: where, and why."""
 
@@ -328,7 +329,7 @@ class ConfigWarning:
         }
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Pipeline:
     """A loaded, validated pipeline file."""
 

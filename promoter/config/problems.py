@@ -10,11 +10,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from promoter.errors import ConfigError
+from promoter.structs import struct
 
 __all__ = [
     "KeyPath",
@@ -37,7 +37,7 @@ class _YamlMark(Protocol):
     column: int
 
 
-@dataclass(frozen=True, order=True)
+@struct(frozen=True, order=True)
 class Mark:
     """A 1-based line and column in the pipeline file."""
 
@@ -50,7 +50,7 @@ class Mark:
         return cls(mark.line + 1, mark.column + 1)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Problem:
     """One located finding: where, which key path, what is wrong, and a fix."""
 

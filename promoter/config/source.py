@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -22,6 +21,7 @@ from promoter.config.inputfile import MAX_FILE_BYTES, read_input_text
 from promoter.config.problems import KeyPath, Mark, Problem, format_path, raise_problems
 from promoter.config.yamlnodes import compose
 from promoter.errors import ConfigError
+from promoter.structs import field, struct
 
 __all__ = ["MAX_FILE_BYTES", "MAX_INTEGER", "Document", "parse_document", "read_document"]
 
@@ -40,7 +40,7 @@ _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _TEXT_TAGS = {"tag:yaml.org,2002:timestamp"}
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Document:
     """The parsed file: plain data plus the position of each value and key."""
 

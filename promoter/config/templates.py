@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from promoter.config.problems import did_you_mean
+from promoter.structs import struct
 
 __all__ = ["DATE_VARIABLES", "PLAIN_VARIABLES", "TemplateIssue", "template_issues"]
 
@@ -43,7 +43,7 @@ _BLOCK_OPEN = re.compile(r"^#(if|unless)\s+(\S+)$")
 _BLOCK_CLOSE = re.compile(r"^/(if|unless)$")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class TemplateIssue:
     """A problem with one ``{{ }}`` expression."""
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from promoter.config.problems import KeyPath
+from promoter.structs import struct
 
 __all__ = ["ANNOTATIONS", "KEYWORDS", "SchemaViolation", "UnsupportedKeyword", "iter_violations"]
 
@@ -53,7 +53,7 @@ class UnsupportedKeyword(ValueError):
     """The schema uses a keyword this validator does not implement."""
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class SchemaViolation:
     """One failed keyword: where in the document, which keyword, and its schema."""
 

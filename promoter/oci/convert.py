@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from promoter.oci import mediatypes as mt
+from promoter.structs import struct
 
 __all__ = ["DOCKER_TO_OCI", "ChildDigest", "is_docker_media_type", "to_oci_media_types"]
 
@@ -45,7 +45,7 @@ def is_docker_media_type(media_type: str | None) -> bool:
     return media_type in DOCKER_TO_OCI
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ChildDigest:
     """What an index's child became: its new digest, size and media type."""
 

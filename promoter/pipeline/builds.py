@@ -11,7 +11,6 @@ import contextlib
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -41,6 +40,7 @@ from promoter.registry.remote.pool import Registries
 from promoter.signing.configured import load_signing_key
 from promoter.signing.keys import SigningKey
 from promoter.signing.provenance import SourceFacts, builder_id
+from promoter.structs import field, struct
 from promoter.tagging import expand_template
 from promoter.tagging.stage import TagsReport, image_metadata, pipeline_tags
 
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BuildSettings:
     """How the builds run: the run's registry options, the log, push or not, keep tarballs."""
 

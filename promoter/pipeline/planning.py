@@ -18,7 +18,6 @@ import hashlib
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +31,7 @@ from promoter.promote import ImagePlan, PromotionPlan, TagTarget, block, plan_ac
 from promoter.promote.sign import SignTarget, plan_signs
 from promoter.promote.when import when_applies
 from promoter.registry.remote.pool import Registries
+from promoter.structs import struct
 from promoter.tagging import GitContext, RepositoryInfo, expand_template
 from promoter.tagging.engine import Metadata
 from promoter.tagging.stage import image_metadata
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Built:
     """What this run's build stage pushed for an image: its digest and staging tag."""
 
@@ -61,7 +61,7 @@ class Built:
     staging_tag: str | None = None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class PlanInputs:
     """Everything planning reads besides the registries."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,6 +25,7 @@ from promoter.promote.retention import RepositoryRules, plan_repository
 from promoter.promote.survey import survey_repository
 from promoter.registry.remote.pool import Registries
 from promoter.settings import Settings
+from promoter.structs import field, struct
 
 __all__ = [
     "PruneReport",
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class PruneRequest:
     """``promoter prune``: the file, the images (none: every one), apply or not, transport."""
 
@@ -50,7 +50,7 @@ class PruneRequest:
     settings: Settings | None = field(default=None, compare=False)
 
 
-@dataclass
+@struct
 class PruneReport:
     """The plan, and what applying it did (None: a dry run)."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.build.report import BuildReport
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["RunReport"]
 
 
-@dataclass
+@struct
 class RunReport:
     """What ``promoter run``, ``plan`` and ``apply`` did, stage by stage."""
 

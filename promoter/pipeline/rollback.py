@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from promoter.promote.rollback import RuleTarget, check_promoted, find_target, r
 from promoter.promote.stopping import StopRequest
 from promoter.registry.remote.pool import Registries
 from promoter.settings import Settings
+from promoter.structs import field, struct
 from promoter.tagging import detect_context
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["RollbackRequest", "rollback_tag"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RollbackRequest:
     """``promoter rollback IMAGE --tag TAG``: what to move back, to what, and how."""
 

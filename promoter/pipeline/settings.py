@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -11,6 +10,7 @@ from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
 from promoter.environment import snapshot
 from promoter.errors import InputError
 from promoter.settings import Settings
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.build.stage import BuildLog
@@ -47,7 +47,7 @@ def parse_stages(text: str) -> tuple[str, ...]:
     return tuple(s for s in STAGES if s in wanted)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RunRequest:
     """``promoter run``/``plan``: the file, the images, the stages and the transport settings."""
 
@@ -67,7 +67,7 @@ class RunRequest:
     stop: StopRequest | None = field(default=None, compare=False)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BuildRequest:
     """``promoter build``: the file, the images, push or not, the transport settings, the log."""
 

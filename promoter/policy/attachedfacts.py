@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from promoter.jsontypes import JSONValue
@@ -26,6 +25,7 @@ from promoter.policy.attestations import read_statement, stored_envelope
 from promoter.policy.vulnreports import SEVERITIES
 from promoter.signing.cosign import SignatureFacts, SignatureLayer
 from promoter.signing.dsse import Envelope, EnvelopeError
+from promoter.structs import struct
 
 __all__ = [
     "AttestationFacts",
@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class AttestationFacts:
     """One ``attestations`` entry: where its envelope was found, the envelope as stored
     (None when the entry keeps none: summarised into a report, or not read), and the
@@ -59,7 +59,7 @@ class AttestationFacts:
         return self.statement.get("predicateType")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ReportSummary:
     """A vulnerability report's summary (``promoter.policy.vulnreports``): its format,
     scanner, time (as written, and read), findings per severity, and why it cannot be
@@ -73,7 +73,7 @@ class ReportSummary:
     problem: str | None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ReportFacts:
     """One ``vulnerabilityReports`` entry: where it was found, the envelope of a cosign
     vulnerability attestation as stored (None for a SARIF or Trivy referrer), the summary."""

@@ -10,12 +10,12 @@ node tree, so every result and SARIF location points at the declaration.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from promoter.config.inputfile import read_input_text
 from promoter.config.source import Document, parse_document
 from promoter.errors import ConfigError
+from promoter.structs import field, struct
 
 __all__ = ["MODES", "PolicyRule", "load_policy_file", "parse_policies"]
 
@@ -23,7 +23,7 @@ __all__ = ["MODES", "PolicyRule", "load_policy_file", "parse_policies"]
 MODES = ("enforce", "warn")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class PolicyRule:
     """One declared rule: its name, mode, options, and where it is declared."""
 

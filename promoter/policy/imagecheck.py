@@ -7,7 +7,6 @@ document, offline); the report holds one result per rule and platform.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ from promoter.policy.facts_doc import Facts, load_facts, write_facts
 from promoter.policy.results import CheckReport
 from promoter.policy.rules import RuleContext, compile_rules
 from promoter.settings import Settings
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.config import Pipeline
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["CheckRequest", "check_image", "fetch_facts", "pipeline_rules"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class CheckRequest:
     """What ``promoter check`` was asked: the image (or saved facts), the rules, the options."""
 

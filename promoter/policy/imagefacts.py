@@ -13,7 +13,6 @@ applies a user's JSON Schema to it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from promoter.jsontypes import JSONValue
 from promoter.policy.attachedfacts import (
@@ -24,11 +23,12 @@ from promoter.policy.attachedfacts import (
     read_signature,
 )
 from promoter.signing.cosign import SignatureFacts
+from promoter.structs import struct
 
 __all__ = ["HistoryStep", "ImageFacts", "LayerFacts", "PlatformFacts", "read_image_facts"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class LayerFacts:
     """One layer: its media type and whether it names URLs (a foreign layer)."""
 
@@ -36,7 +36,7 @@ class LayerFacts:
     has_urls: bool
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class HistoryStep:
     """One entry of a config's history: what made it and its comment, when strings."""
 
@@ -44,7 +44,7 @@ class HistoryStep:
     comment: str | None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class PlatformFacts:
     """One platform's manifest and config, as the image rules read them."""
 
@@ -62,7 +62,7 @@ class PlatformFacts:
     history: tuple[HistoryStep, ...]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ImageFacts:
     """The image: its top-level facts, its platforms, what is attached to it (signatures,
     attestations, vulnerability reports), and the document they were read from."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from promoter.structs import field, struct
 
 __all__ = ["STATUSES", "CheckReport", "RuleResult", "Verdict"]
 
@@ -10,7 +10,7 @@ __all__ = ["STATUSES", "CheckReport", "RuleResult", "Verdict"]
 STATUSES = ("pass", "fail", "warn")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Verdict:
     """What a rule found on the facts: passed or not, for which platform, and why."""
 
@@ -19,7 +19,7 @@ class Verdict:
     platform: str | None = None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RuleResult:
     """One result: the rule, its status, the platform, a message, and its declaration."""
 
@@ -44,7 +44,7 @@ class RuleResult:
         }
 
 
-@dataclass
+@struct
 class CheckReport:
     """Every result of one check, on one image digest."""
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+
+from promoter.structs import struct
 
 __all__ = [
     "Finding",
@@ -95,7 +96,7 @@ _ASSIGNMENT = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Finding:
     """A suspected credential: what kind, where (``env``, ``label``, ``history[3]``), which key."""
 

@@ -29,7 +29,6 @@ import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from promoter.errors import InputError, PromoterError, RegistryError
@@ -54,6 +53,7 @@ from promoter.promote.verify import content_of, verify_content
 from promoter.registry.access.retry import RetryPolicy
 from promoter.registry.remote.pool import Registries
 from promoter.signing.attach import Attached
+from promoter.structs import replace, struct
 from promoter.transfer import BlobHomes, CopyOptions, copy_content
 from promoter.transfer.endpoints import TargetEndpoint
 
@@ -196,7 +196,7 @@ def _lost_a_race(error: RegistryError) -> bool:
     return error.status == 400 and error.code == "DIGEST_INVALID"
 
 
-@dataclass
+@struct
 class _Run:
     """One run of one image's promotion: its source, destinations and thread pools."""
 

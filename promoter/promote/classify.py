@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 
 from promoter.oci import Reference
 from promoter.promote.plan import WRITING_ACTIONS, SignAction, TagAction
@@ -34,11 +33,12 @@ from promoter.registry.remote.catalog import read_catalog
 from promoter.registry.remote.client import RegistryClient
 from promoter.registry.remote.memo import tags_page
 from promoter.registry.remote.pool import Registries
+from promoter.structs import struct
 
 __all__ = ["TagTarget", "block", "classify", "plan_actions", "survey"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class TagTarget:
     """A tag a promote rule wants in a destination repository, and whether it applies now."""
 

@@ -18,13 +18,13 @@ subject) is skipped, never trusted.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from promoter.errors import InputError, RegistryError
 from promoter.oci import Reference
 from promoter.oci import mediatypes as mt
 from promoter.promote.record import PROMOTION_ARTIFACT_TYPE
 from promoter.registry.remote.client import RegistryClient
+from promoter.structs import field, struct
 
 __all__ = [
     "MAX_RECORD_BYTES",
@@ -52,7 +52,7 @@ _CREATED = "org.opencontainers.image.created"
 _NOT_RELEASES = (".sig", ".att", ".sbom")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Record:
     """One promotion or rollback record, as stored next to ``subject`` in one repository."""
 
@@ -139,7 +139,7 @@ class RecordReader:
         return Record(record, subject, document)
 
 
-@dataclass
+@struct
 class HistoryEntry:
     """One step of a tag's history: a record, or a step no record explains."""
 
@@ -219,7 +219,7 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-@dataclass
+@struct
 class History:
     """A tag's history: newest first, and why the walk stopped where it did."""
 

@@ -4,7 +4,6 @@ so that apply imports rollback at the top and rollback imports none of apply."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from promoter.oci.reference import parse_registry_reference
@@ -12,13 +11,14 @@ from promoter.promote.record import RecordWriter
 from promoter.promote.stopping import StopRequest
 from promoter.registry.remote.pool import Registries
 from promoter.registry.target import RepositoryTarget
+from promoter.structs import field, struct
 from promoter.transfer import BlobHomes, ProgressListener
 from promoter.transfer.endpoints import TargetEndpoint
 
 __all__ = ["ApplyOptions", "endpoint_for"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ApplyOptions:
     """How to apply: parallel images, parallel blobs per copy, what the records say."""
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from promoter.config.inputfile import read_json_input
 from promoter.errors import ConfigError, InputError
 from promoter.files import write_file
+from promoter.structs import field, struct
 
 __all__ = [
     "ACTIONS",
@@ -60,7 +60,7 @@ _OLD_SETTING_KEYS = {
 }
 
 
-@dataclass
+@struct
 class TagAction:
     """What happens to one tag in one destination repository."""
 
@@ -105,7 +105,7 @@ class TagAction:
         )
 
 
-@dataclass
+@struct
 class SignAction:
     """A signature of the promoted digest in one destination, by one key.
 
@@ -149,7 +149,7 @@ class SignAction:
         )
 
 
-@dataclass
+@struct
 class ImagePlan:
     """One image: its source (the staging repository), its digest, checks and actions."""
 
@@ -210,7 +210,7 @@ class ImagePlan:
         )
 
 
-@dataclass
+@struct
 class RollbackInfo:
     """What a rollback plan moves back, and why: the tag, what ``--to`` asked, the reason
     (kept in the record), and whether the policy checks were skipped (also kept)."""
@@ -240,7 +240,7 @@ class RollbackInfo:
         )
 
 
-@dataclass
+@struct
 class PromotionPlan:
     """Every image's plan, plus what ``apply`` needs to reach the registries again.
 

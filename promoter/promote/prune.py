@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from promoter.errors import ConfigError, OperationError, RegistryError
 from promoter.oci.reference import Reference
 from promoter.promote.retention import PruneEntry, RepositoryRules, Step, promoted_at
 from promoter.promote.survey import parse_created, referrer_tag
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.config.model import Retention
@@ -48,7 +48,7 @@ def request_counts(by_host: dict[str, int]) -> list[dict[str, object]]:
     return [{"host": host, "count": count} for host, count in sorted(by_host.items())]
 
 
-@dataclass
+@struct
 class PrunePlan:
     """What prune deletes and keeps, per staging repository, and what it asked to find out."""
 
@@ -150,7 +150,7 @@ def prune_plan_from_dict(data: dict[str, Any], file: str) -> PrunePlan:
     return plan
 
 
-@dataclass
+@struct
 class DeletionReport:
     """What an apply did: deleted entries, skipped ones with why, manifests deleted."""
 
@@ -173,7 +173,7 @@ class DeletionReport:
         }
 
 
-@dataclass
+@struct
 class _Now:
     """What apply learned of a repository when it started: tags the plan did not know."""
 

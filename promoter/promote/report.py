@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Literal
 
 from promoter.errors import PromoterError
+from promoter.structs import field, struct
 from promoter.transfer.result import CopyResult
 
 __all__ = ["DestinationResult", "ImageResult", "PromotionReport", "SignatureMade"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class SignatureMade:
     """A signature of the image in a destination: the key's fingerprint, and the tag and
     referrer manifests it was attached to (None: this key's signature was there already)."""
@@ -28,7 +28,7 @@ class SignatureMade:
         return entry
 
 
-@dataclass
+@struct
 class DestinationResult:
     """One destination repository of one image."""
 
@@ -50,7 +50,7 @@ class DestinationResult:
         }
 
 
-@dataclass
+@struct
 class ImageResult:
     """One image: promoted, up-to-date, conflict, blocked, skipped or failed."""
 
@@ -86,7 +86,7 @@ class ImageResult:
         }
 
 
-@dataclass
+@struct
 class PromotionReport:
     """Every image's outcome."""
 

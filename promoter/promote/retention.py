@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 from promoter.oci.reference import Reference
 from promoter.promote.survey import Stored, Survey, referrer_tag
 from promoter.registry.remote.client import parse_index_descriptors
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.config.model import Retention
@@ -42,7 +42,7 @@ __all__ = [
 _KINDS = {None: "referrers index", "sig": "signature", "att": "attestation", "sbom": "SBOM"}
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RepositoryRules:
     """One staging repository's retention and the destinations its promotions go to."""
 
@@ -60,7 +60,7 @@ class RepositoryRules:
         }
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Step:
     """One manifest delete: the digest, what it is to the entry, the tags it takes along."""
 
@@ -72,7 +72,7 @@ class Step:
         return {"digest": self.digest, "what": self.what, "tags": list(self.tags)}
 
 
-@dataclass
+@struct
 class PruneEntry:
     """A tagged digest to delete or keep, with its tags and why."""
 

@@ -20,7 +20,6 @@ import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from promoter.errors import InputError, PromoterError, RefusedError
@@ -35,6 +34,7 @@ from promoter.promote.report import DestinationResult, ImageResult, PromotionRep
 from promoter.promote.stopping import Stopped
 from promoter.promote.tagphase import tag_and_record
 from promoter.registry.remote.pool import Registries
+from promoter.structs import struct
 
 if TYPE_CHECKING:
     from promoter.config import Pipeline
@@ -69,7 +69,7 @@ def _shape(expression: str) -> str:
     return _SHAPES.get(words[0] if words else "", _ANY)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RuleTarget:
     """One destination repository whose rule writes the tag."""
 

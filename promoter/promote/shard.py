@@ -27,7 +27,6 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from promoter.errors import InputError, RefusedError
 from promoter.oci import Descriptor
@@ -36,6 +35,7 @@ from promoter.promote.plan import ImagePlan, PromotionPlan
 from promoter.promote.verify import content_of
 from promoter.registry.remote.pool import Registries
 from promoter.registry.target import RepositoryTarget
+from promoter.structs import field, struct
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.homes import BlobHomes
 
@@ -65,7 +65,7 @@ LISTED_MISSING = 20
 _SHARD = re.compile(r"^\s*(\d{1,6})\s*/\s*(\d{1,6})\s*$")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ShardSpec:
     """Shard ``index`` of ``total`` (1-based)."""
 
@@ -104,7 +104,7 @@ def parse_shard(text: str, env: Mapping[str, str]) -> ShardSpec:
     return ShardSpec(index, total)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BlobUnit:
     """One blob for one destination registry: the repositories there that need it,
     and the staging repository it is read from (``host/repository``)."""
@@ -192,7 +192,7 @@ def assign_units(units: Iterable[BlobUnit], total: int) -> list[list[BlobUnit]]:
     return shards
 
 
-@dataclass
+@struct
 class ShardReport:
     """What one shard did: its share of the plan's units, and what became of each."""
 
@@ -280,7 +280,7 @@ def run_shard(
     return outcome
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class MissingBlob:
     """A blob a destination lacks."""
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 
 from promoter.config.model import SigningConfig
 from promoter.errors import InputError
@@ -28,11 +27,12 @@ from promoter.signing.attach import Attached, attach_signature, signed_by
 from promoter.signing.configured import load_signing_key
 from promoter.signing.keys import SigningKey
 from promoter.signing.simplesigning import simple_signing_payload
+from promoter.structs import struct
 
 __all__ = ["SignTarget", "plan_signs", "sign_destination", "signing_key_for"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class SignTarget:
     """A destination repository a rule signs in, with which key, and whether it applies."""
 

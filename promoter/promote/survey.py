@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from promoter.errors import RegistryError
 from promoter.oci.reference import Reference
+from promoter.structs import field, struct
 
 if TYPE_CHECKING:
     from promoter.registry.remote.client import RegistryClient
@@ -64,7 +64,7 @@ def parse_created(value: object) -> datetime | None:
     return found if found.tzinfo else found.replace(tzinfo=timezone.utc)
 
 
-@dataclass
+@struct
 class Stored:
     """One manifest of the repository: its tags, kind, created time, children and subject."""
 
@@ -81,7 +81,7 @@ class Stored:
         return bool(self.children) or "index" in self.media_type or "list" in self.media_type
 
 
-@dataclass
+@struct
 class Survey:
     """A repository as its tag list shows it."""
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from concurrent.futures import Executor
-from dataclasses import dataclass
 
 from promoter.errors import OperationError
 from promoter.oci import Descriptor
 from promoter.oci.raw import RawManifest
+from promoter.structs import struct
 from promoter.transfer.endpoints import Source, TargetEndpoint
 from promoter.transfer.graph import walk
 
 __all__ = ["Content", "content_of", "verify_content"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Content:
     """Every manifest digest and blob of one image (children included)."""
 

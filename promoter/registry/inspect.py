@@ -8,7 +8,6 @@ list), never a write.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from promoter.errors import InputError
 from promoter.oci import mediatypes as mt
@@ -18,6 +17,7 @@ from promoter.oci.reference import parse_reference
 from promoter.registry.access.options import RegistryOptions
 from promoter.registry.remote.pool import Registries
 from promoter.registry.target import Target, open_target
+from promoter.structs import field, struct
 
 __all__ = ["Inspection", "PlatformEntry", "inspect_reference"]
 
@@ -25,7 +25,7 @@ __all__ = ["Inspection", "PlatformEntry", "inspect_reference"]
 _MAX_CHILDREN_FETCHED = 64
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class PlatformEntry:
     """One manifest of an index (or the image itself)."""
 
@@ -43,7 +43,7 @@ class PlatformEntry:
         }
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Inspection:
     """The answer of ``inspect_reference``; ``raw`` and ``config`` are exact bytes."""
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import OperationError, RegistryError
@@ -46,6 +45,7 @@ from promoter.signing.cosign import (
     verify_signatures,
 )
 from promoter.signing.dsse import ENVELOPE_MEDIA_TYPE, Envelope
+from promoter.structs import struct
 from promoter.transfer.endpoints import TargetEndpoint
 from promoter.transfer.referrers import add_to_fallback_index
 
@@ -72,7 +72,7 @@ _MAX_PAYLOAD = 1024 * 1024
 _CREATED = "0001-01-01T00:00:00Z"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Attached:
     """What one attachment wrote: the manifest now at cosign's tag, the referrer
     manifest, and whether the layer was new at the tag (False: it was there)."""
@@ -148,7 +148,7 @@ def attach_attestation(
     )
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Layer:
     media_type: str
     data: bytes

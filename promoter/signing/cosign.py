@@ -16,10 +16,10 @@ import base64
 import binascii
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from promoter.config.inputfile import loads_strict
+from promoter.structs import struct
 
 __all__ = [
     "COSIGN_ARTIFACT_TYPE",
@@ -51,7 +51,7 @@ def attestation_tag(digest: str) -> str:
     return digest.replace(":", "-") + ".att"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class SignatureLayer:
     """One simple-signing layer of a signature manifest, as the image facts keep it: its
     media type and digest, the payload and the signature annotation (both base64)."""
@@ -62,7 +62,7 @@ class SignatureLayer:
     signature: str
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class SignatureFacts:
     """A signature manifest (found by cosign's tag, or as a referrer) and its layers."""
 
@@ -70,7 +70,7 @@ class SignatureFacts:
     layers: tuple[SignatureLayer, ...]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class SignatureCheck:
     """The outcome of verifying one signature layer."""
 

@@ -14,12 +14,12 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from promoter.config.inputfile import loads_strict
 from promoter.jsontypes import JSONObject
 from promoter.signing.keys import SigningKey, fingerprint
+from promoter.structs import struct
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
@@ -50,7 +50,7 @@ class EnvelopeError(ValueError):
         self.part = part
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class EnvelopeSignature:
     """One signature of an envelope: the signer's key id and the signature bytes."""
 
@@ -58,7 +58,7 @@ class EnvelopeSignature:
     sig: bytes
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Envelope:
     """A DSSE envelope, decoded: the payload type, the payload bytes and the signatures."""
 

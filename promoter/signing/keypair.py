@@ -7,13 +7,13 @@ writes them. Existing files are not overwritten unless asked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.errors import InputError
 from promoter.files import write_file
 from promoter.signing.keys import fingerprint as key_fingerprint
 from promoter.signing.keys import generate_key_pair, load_public_key
+from promoter.structs import struct
 
 __all__ = ["PASSWORD_ENV", "WrittenKeyPair", "write_key_pair"]
 
@@ -21,7 +21,7 @@ __all__ = ["PASSWORD_ENV", "WrittenKeyPair", "write_key_pair"]
 PASSWORD_ENV = "COSIGN_PASSWORD"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class WrittenKeyPair:
     """Where the pair went, and the public key's fingerprint (``sha256:<hex>``)."""
 

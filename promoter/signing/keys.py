@@ -18,11 +18,11 @@ import binascii
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from promoter.errors import InputError
 from promoter.redaction import register_secret
+from promoter.structs import struct
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ec import (
@@ -50,7 +50,7 @@ _SCRYPT = {"N": 32768, "r": 8, "p": 1}
 _SCRYPT_MEMORY = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class SigningKey:
     """A private key ready to sign, and its public key's fingerprint (``sha256:<hex>``)."""
 

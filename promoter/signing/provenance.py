@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import quote, urlsplit
 
@@ -29,6 +28,7 @@ from promoter.signing.statement import (
     Dependency,
     provenance_statement,
 )
+from promoter.structs import field, struct
 
 __all__ = [
     "LOCAL_BUILDER",
@@ -56,7 +56,7 @@ _SECRET_NAME = re.compile(
 )
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class SourceFacts:
     """Where the build's source comes from: repository URL, commit, ref (``refs/heads/main``)."""
 
@@ -73,7 +73,7 @@ class SourceFacts:
         return f"{base}@{self.ref}" if self.ref else base
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BaseImage:
     """A ``FROM`` image: as named, and what it resolved to (or why it did not).
 
@@ -88,7 +88,7 @@ class BaseImage:
     problem: str | None = None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ExecutorImage:
     """The kaniko executor that ran the build: its image (or binary path) and digest if known."""
 
@@ -97,7 +97,7 @@ class ExecutorImage:
     kind: str = "image"  # image | binary
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BuildFacts:
     """Everything the provenance of one image's build states."""
 
@@ -121,7 +121,7 @@ class BuildFacts:
     finished: datetime | None = None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Resource(Dependency):
     """A resolved dependency with annotations (SLSA's ResourceDescriptor allows them)."""
 

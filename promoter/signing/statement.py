@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from promoter.structs import field, struct
 
 __all__ = [
     "BUILD_TYPE",
@@ -42,7 +43,7 @@ BUILD_TYPE = "https://promoter.dev/build/kaniko/v1"
 LOCAL_BUILDER = "https://promoter.dev/builder/local"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Dependency:
     """A resolved dependency: a URI and its digests (``{"sha256": hex}``, ``{"gitCommit": sha}``)."""
 
@@ -57,7 +58,7 @@ class Dependency:
         return out
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class BuildProvenance:
     """Everything a provenance statement says about one build."""
 

@@ -9,14 +9,15 @@ the same event model as GitHub's: an event name (``push``, ``pull_request``,
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from promoter.structs import field, struct
 
 __all__ = ["GitContext", "RepositoryInfo"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RepositoryInfo:
     """What the OCI labels say about the repository (metadata-action asks GitHub's API)."""
 
@@ -37,7 +38,7 @@ class RepositoryInfo:
         }
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class GitContext:
     """Where the build comes from: event, ref, commit, and facts about the checkout."""
 

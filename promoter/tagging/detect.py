@@ -9,12 +9,12 @@ CI variables lack: the commit date, the default branch, ``dirty``/``shallow``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 
 from promoter.ci.service import AZURE_DEVOPS, GITHUB, detect_service
 from promoter.environment import snapshot
 from promoter.errors import InputError, PromoterError
+from promoter.structs import replace
 from promoter.tagging.azure import azure_context, azure_repository
 from promoter.tagging.context import GitContext, RepositoryInfo
 from promoter.tagging.github import github_context, github_repository

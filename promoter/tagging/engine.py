@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from promoter.errors import InputError
+from promoter.structs import field, struct
 from promoter.tagging.context import GitContext, RepositoryInfo
 from promoter.tagging.expressions import Expressions
 from promoter.tagging.flavor import Flavor, parse_flavor
@@ -37,7 +37,7 @@ def sanitize_tag(value: str) -> str:
     return re.sub(r"[^a-zA-Z0-9._-]+", "-", value)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class TagInputs:
     """The lines of a ``tags``/``flavor``/``images``/``labels``/``annotations`` input."""
 
@@ -48,7 +48,7 @@ class TagInputs:
     annotations: Sequence[str] = ()
 
 
-@dataclass
+@struct
 class Version:
     """``main`` (the image version), the other tags, and whether ``latest`` is added."""
 
@@ -76,7 +76,7 @@ class Version:
         return out
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Metadata:
     """What the engine computed for one set of inputs."""
 

@@ -8,9 +8,9 @@ the same line, and makes the ``latest`` tag carry it too
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from promoter.errors import InputError
+from promoter.structs import struct
 from promoter.tagging.rules import split_fields
 
 __all__ = ["Flavor", "parse_flavor"]
@@ -18,7 +18,7 @@ __all__ = ["Flavor", "parse_flavor"]
 _LATEST = ("auto", "true", "false")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Flavor:
     """How every tag is decorated, and whether ``latest`` is added."""
 

@@ -7,15 +7,15 @@ A single line of plain comma-separated names is the older form of a list
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from promoter.errors import InputError
+from promoter.structs import struct
 from promoter.tagging.rules import split_fields
 
 __all__ = ["ImageName", "parse_images"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ImageName:
     """One image base name, and whether tags are written for it."""
 

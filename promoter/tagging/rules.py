@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from promoter.errors import InputError
+from promoter.structs import field, struct
 
 __all__ = [
     "DEFAULT_PRIORITIES",
@@ -48,7 +48,7 @@ DEFAULT_RULES = (
 )
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class TagRule:
     """One parsed rule: its type and its attributes, all strings as written."""
 

@@ -9,12 +9,12 @@ and returns a :class:`TagsReport` (what ``promoter tags`` prints).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from promoter.environment import snapshot
 from promoter.errors import InputError
+from promoter.structs import struct
 from promoter.tagging.context import GitContext, RepositoryInfo
 from promoter.tagging.detect import detect_context
 from promoter.tagging.engine import Metadata, TagInputs, compute_metadata
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["ImageTags", "TagsReport", "image_metadata", "pipeline_tags", "select_images"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class ImageTags:
     """One image's version, staging tags, labels and annotations."""
 
@@ -53,7 +53,7 @@ class ImageTags:
         }
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class TagsReport:
     """The tags and labels of some images, and the git context they came from."""
 

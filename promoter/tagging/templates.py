@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from promoter.errors import InputError
+from promoter.structs import field, struct
 
 __all__ = ["HelperCall", "TemplateError", "is_single_path", "render", "to_text"]
 
@@ -29,14 +29,14 @@ class TemplateError(InputError):
     """A template that cannot be parsed or evaluated."""
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class HelperCall:
     """What a helper receives besides its positional parameters."""
 
     hash: Mapping[str, object] = field(default_factory=dict)
 
 
-@dataclass
+@struct
 class _Mustache:
     path: str
     params: list[object]
@@ -44,7 +44,7 @@ class _Mustache:
     escape: bool
 
 
-@dataclass
+@struct
 class _Block:
     helper: str
     params: list[object]
@@ -52,7 +52,7 @@ class _Block:
     inverse: list[object] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Path:
     name: str
 

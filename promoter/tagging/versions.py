@@ -10,7 +10,8 @@ pre-release (``-beta.67``) and build (``+sha.1``). PEP 440 parsing uses the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from promoter.structs import struct
 
 __all__ = ["Pep440Version", "SemVer", "parse_pep440", "parse_semver"]
 
@@ -25,7 +26,7 @@ _MAX_LENGTH = 256
 _MAX_SAFE_INTEGER = 2**53 - 1
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class SemVer:
     """A parsed semantic version; ``version`` drops the build metadata like node-semver."""
 
@@ -75,7 +76,7 @@ def parse_semver(text: str) -> SemVer | None:
     return SemVer(text, major, minor, patch, pre, build)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Pep440Version:
     """A parsed PEP 440 version."""
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import pytest
 
 from promoter.config import EnvBuildArg, Pipeline, load_pipeline
 from promoter.config.model import Repository, When
+from promoter.structs import FrozenInstanceError, replace
 from tests.config.cli_runner import ROOT
 
 QUICKSTART = ROOT / "examples" / "quickstart" / "pipeline.yml"
@@ -82,7 +82,7 @@ def test_policy_rules_carry_their_lines_and_options(quickstart: Pipeline) -> Non
 
 def test_the_model_is_immutable(quickstart: Pipeline) -> None:
     image = quickstart.image("hello")
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError):
         image.name = "other"  # type: ignore[misc]
     with pytest.raises(TypeError):
         quickstart.images["x"] = image  # type: ignore[index]
@@ -180,6 +180,4 @@ def test_signing_and_sign(project: Path) -> None:
     assert signs[1].password_env == "OTHER_PASSWORD"
     assert signs[2] is not None and (signs[2].key_file, signs[2].key_env) == (None, "PEM_TEXT")
     assert signs[3:] == [None, None]
-    assert type(signing).from_settings(signing.settings()) == dataclasses.replace(
-        signing, line=0, column=0
-    )
+    assert type(signing).from_settings(signing.settings()) == replace(signing, line=0, column=0)

@@ -9,7 +9,6 @@ tests that check the two agree.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -22,6 +21,7 @@ from promoter.signing.statement import (
     provenance_statement,
     statement_bytes,
 )
+from promoter.structs import replace
 from tests.policy.crafting import attach, push
 from tests.support.images import OCI_CONFIG, OCI_MANIFEST, Image, digest_of, make_artifact
 
@@ -83,7 +83,7 @@ def envelope(statement: dict[str, Any], private: Any, *, tamper: bool = False) -
     signed = sign_envelope(statement_bytes(statement), signing_key(private))
     if tamper:
         changed = dict(statement, subject=[{"name": "evil", "digest": {"sha256": "0" * 64}}])
-        signed = dataclasses.replace(signed, payload=statement_bytes(changed))
+        signed = replace(signed, payload=statement_bytes(changed))
     return signed.to_bytes()
 
 

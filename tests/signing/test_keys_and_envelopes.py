@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 
 import pytest
@@ -32,6 +31,7 @@ from promoter.signing.statement import (
     provenance_statement,
     statement_bytes,
 )
+from promoter.structs import replace
 
 
 def test_a_generated_pair_round_trips_and_signs() -> None:
@@ -140,7 +140,7 @@ def test_a_tampered_payload_or_another_key_fails() -> None:
     private_pem, public_pem = generate_key_pair("pw")
     key = load_private_key(private_pem.decode(), "pw", source="k")
     envelope = sign_envelope(statement_bytes(_statement()), key)
-    tampered = dataclasses.replace(envelope, payload=b'{"_type": "forged"}')
+    tampered = replace(envelope, payload=b'{"_type": "forged"}')
     public = load_public_key(public_pem, source="pub")
     assert verify_envelope(tampered, [public]) is None
     independent = SSlibKey.from_crypto(public, keyid=key.fingerprint)

@@ -10,7 +10,6 @@ mocks moment(), so *every* date, the commit date included, is that instant
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from promoter.errors import InputError
+from promoter.structs import replace
 from promoter.tagging import (
     GitContext,
     TagInputs,

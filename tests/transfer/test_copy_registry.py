@@ -115,6 +115,46 @@ def test_rerun_with_nothing_to_do_costs_about_one_request(
     assert other_proxy.count("PUT") == 0
 
 
+#: What a copy with nothing to do must not import, and why each is left out (issue #24:
+#: start-up is most of a re-run's time). A module here that a re-run imports again
+#: costs every CI job that promotes what is already there.
+RERUN_LEAVES_OUT = {
+    "dataclasses": "@struct makes the value classes (dataclasses also imports inspect)",
+    "inspect": "imported only by dataclasses",
+    "typing": "annotations are strings; typing's names are for the type checker",
+    "logging": "notes go to the CLI's listener (promoter.notices)",
+    "concurrent.futures": "the copy's pool starts on its first task (it imports logging)",
+    "traceback": "--debug and crashes only",
+    "pathlib": "a Docker config is read only when a registry asks for credentials",
+    "yaml": "no pipeline file in a copy",
+}
+
+
+def test_a_rerun_with_nothing_to_do_imports_only_what_it_uses(
+    registry: Registry, other_registry: Registry, repo: Repo, promoter: Promoter
+) -> None:
+    index = make_platform_index(seed="rerun-imports", layer_sizes=[20_000])
+    src, dst = repo("staging"), repo("prod")
+    push_http(index, registry.url, src, "v1")
+    first = promoter("copy", f"{registry.host}/{src}:v1", f"{other_registry.host}/{dst}:v1")
+    assert first.code == 0, first.stderr
+
+    again = promoter(
+        "copy", "-o", "json", f"{registry.host}/{src}:v1", f"{other_registry.host}/{dst}:v1",
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+    )  # fmt: skip
+
+    assert again.code == 0, again.stderr
+    assert again.json["upToDate"] is True
+    imported = {
+        line.rsplit("|", 1)[1].strip()
+        for line in again.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "promoter.transfer.engine" in imported  # the import report is there to read
+    assert {name: why for name, why in RERUN_LEAVES_OUT.items() if name in imported} == {}
+
+
 def test_existing_blobs_are_skipped(
     registry: Registry, other_registry: Registry, other_proxy: FaultProxy, repo: Repo,
     promoter: Promoter,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from promoter.cli.options import file_option, insecure_registry_option, output_option
 from promoter.cli.params import argument, option
 from promoter.cli.parsing import command
 from promoter.cli.render import emit_run_report, log
 from promoter.cli.state import current_state
+from promoter.structs import replace
 
 __all__ = ["rollback"]
 

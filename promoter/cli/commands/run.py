@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from promoter.ci.buildlog import GroupedBuildLog
 from promoter.cli.options import file_option, insecure_registry_option, output_option, quiet_option
 from promoter.cli.params import UsageError, option
@@ -12,6 +10,7 @@ from promoter.cli.render import emit_run_report
 from promoter.cli.state import current_state
 from promoter.errors import InputError
 from promoter.pipeline.settings import STAGES
+from promoter.structs import replace
 
 __all__ = ["run"]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.policy.declared import PolicyRule
@@ -22,6 +21,7 @@ from promoter.policy.rules.image import IMAGE_RULES
 from promoter.policy.rules.provenance import PROVENANCE_RULES
 from promoter.policy.rules.signed import SIGNED_RULE
 from promoter.policy.rules.vulnerabilities import VULNERABILITIES_RULE
+from promoter.structs import struct
 
 __all__ = ["RULES", "CompiledRule", "RuleContext", "RuleSpec", "compile_rules"]
 
@@ -38,7 +38,7 @@ RULES: dict[str, RuleSpec] = {
 }
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class CompiledRule:
     """A declared rule with its spec and parsed settings, ready to run on facts."""
 

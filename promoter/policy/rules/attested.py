@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from promoter.policy.results import Verdict
 from promoter.policy.rules.base import RuleContext, RuleSpec
 from promoter.policy.rules.signed import TrustedKey, key_names, parse_keys
 from promoter.signing.dsse import INTOTO_PAYLOAD_TYPE, Envelope, EnvelopeError, verify_envelope
+from promoter.structs import struct
 
 __all__ = [
     "ATTESTED_RULES",
@@ -45,7 +45,7 @@ _STATEMENT_TYPES = ("https://in-toto.io/Statement/v1", "https://in-toto.io/State
 _COMMIT_KEYS = ("gitCommit", "sha1")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Provenance:
     keys: tuple[TrustedKey, ...]
     source: str

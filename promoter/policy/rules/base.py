@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from promoter.policy.declared import PolicyRule
 from promoter.policy.imagefacts import ImageFacts
 from promoter.policy.results import Verdict
+from promoter.structs import field, struct
 
 __all__ = [
     "RuleContext",
@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RuleContext:
     """What a rule may need besides the facts: the time now (max-age, vulnerabilities),
     and the git commit being promoted (provenance; None when there is no git context)."""
@@ -31,7 +31,7 @@ class RuleContext:
     commit: str | None = None
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class RuleSpec:
     """A built-in rule: name, accepted options, option parser, checker, one-line description."""
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.config.inputfile import read_input_text
@@ -16,6 +15,7 @@ from promoter.policy.imagefacts import ImageFacts, PlatformFacts
 from promoter.policy.results import Verdict
 from promoter.policy.rules.base import RuleContext, RuleSpec, joined, option_str_list
 from promoter.policy.secrets import Finding, scan_assignment, scan_text
+from promoter.structs import struct
 
 __all__ = ["CONTENT_RULES", "find_secrets"]
 
@@ -86,7 +86,7 @@ def _check_referrers(
     return outcomes
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Schema:
     schema: dict[str, object]
     source: str

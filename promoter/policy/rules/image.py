@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from promoter.oci import mediatypes as mt
@@ -19,6 +18,7 @@ from promoter.policy.rules.base import (
     option_regex,
     option_str_list,
 )
+from promoter.structs import struct
 from promoter.units import format_size, parse_size
 
 __all__ = ["DEFAULT_LAYER_TYPES", "DEFAULT_MANIFEST_TYPES", "IMAGE_RULES", "normalize_platform"]
@@ -43,7 +43,7 @@ def _check_non_root(facts: ImageFacts, _settings: None, _ctx: RuleContext) -> li
     return outcomes
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Labels:
     required: dict[str, re.Pattern[str] | None]
 
@@ -113,7 +113,7 @@ def normalize_platform(text: str) -> str:
     return "/".join(parts)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Platforms:
     wanted: tuple[str, ...]
     exact: bool
@@ -159,7 +159,7 @@ DEFAULT_MANIFEST_TYPES = (
 DEFAULT_LAYER_TYPES = (mt.OCI_LAYER, mt.OCI_LAYER_GZIP, mt.OCI_LAYER_ZSTD, mt.DOCKER_LAYER_GZIP)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _MediaTypes:
     manifests: tuple[str, ...]
     layers: tuple[str, ...]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from promoter.policy.rules.base import (
     option_bool,
     option_str_list,
 )
+from promoter.structs import struct
 from promoter.units import parse_duration
 
 __all__ = ["BASE_DIGEST", "BASE_NAME", "CREATED", "PROVENANCE_RULES", "created_time"]
@@ -57,7 +57,7 @@ def _spellings(name: str) -> set[str]:
     return names
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Base:
     allow: tuple[str, ...]
     require_digest: bool

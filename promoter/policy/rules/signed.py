@@ -8,7 +8,6 @@ where the signature was found.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,12 @@ from promoter.policy.results import Verdict
 from promoter.policy.rules.base import RuleContext, RuleSpec
 from promoter.signing.cosign import verify_signatures
 from promoter.signing.keys import fingerprint, load_public_key
+from promoter.structs import struct
 
 __all__ = ["SIGNED_RULE", "TrustedKey", "parse_keys"]
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class TrustedKey:
     """A public key a rule trusts: as named in the declaration, and its fingerprint."""
 

@@ -15,7 +15,6 @@ report. With keys, only what a trusted key signed can fail it so.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from promoter.policy.rules.provenance import _days
 from promoter.policy.rules.signed import TrustedKey, key_names, parse_keys
 from promoter.policy.vulnreports import SEVERITIES, VULN_PREDICATE, summarize_report
 from promoter.signing.dsse import Envelope, EnvelopeError
+from promoter.structs import replace, struct
 from promoter.units import parse_duration
 
 __all__ = ["CLOCK_SKEW", "VULNERABILITIES_RULE"]
@@ -46,7 +46,7 @@ __all__ = ["CLOCK_SKEW", "VULNERABILITIES_RULE"]
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Vulnerabilities:
     max: dict[str, int]
     max_age: timedelta | None

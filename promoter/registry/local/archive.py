@@ -23,7 +23,6 @@ import re
 import tarfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from promoter.config.inputfile import MAX_FILE_BYTES
 from promoter.errors import InputError, RegistryError
@@ -34,6 +33,7 @@ from promoter.oci.manifest import sniff_media_type
 from promoter.oci.raw import BlobOpener, BlobSource, RawManifest
 from promoter.oci.reference import ArchiveReference, ImageReference
 from promoter.registry.local.layout import index_problem
+from promoter.structs import struct
 
 __all__ = ["ArchiveSource", "layer_media_type"]
 
@@ -43,7 +43,7 @@ _GZIP = b"\x1f\x8b"
 _ZSTD = b"\x28\xb5\x2f\xfd"
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class _Member:
     offset: int
     size: int

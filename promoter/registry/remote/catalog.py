@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from urllib.parse import quote
 
 from promoter.errors import OperationError
 from promoter.registry.transport.transport import RegistryRequest, RegistryTransport
+from promoter.structs import struct
 
 __all__ = ["CATALOG_SCOPE", "PAGE", "Catalog", "read_catalog", "start_after"]
 
@@ -38,7 +38,7 @@ def _below(a: str, b: str) -> bool:
     return a < b and a.replace("/", "\x00") < b.replace("/", "\x00")
 
 
-@dataclass(frozen=True)
+@struct(frozen=True)
 class Catalog:
     """One page of a host's catalog: the names it lists, the name it starts after
     (``""``: the first), and its last name when the catalog goes on (None: it does not)."""
