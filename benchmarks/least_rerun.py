@@ -9,7 +9,13 @@ destination's tag; then it compares the destination's digest with the digest
 of the bytes it read. It checks nothing else, retries nothing and handles no
 authentication. Exit 0: the destination is up to date; 1: it is not.
 
-    python benchmarks/least_rerun.py SRC-HOST/REPO:TAG DST-HOST/REPO:TAG
+With ``--probe-tls`` it first offers each host a TLS handshake that verifies
+nothing, and speaks plain HTTP to a host that does not answer it: what
+``--insecure-registry`` (promoter) and ``--tls-verify=false`` (skopeo) ask of a
+registry, and what both do before their first request. The four requests stay
+the same.
+
+    python benchmarks/least_rerun.py [--probe-tls] SRC-HOST/REPO:TAG DST-HOST/REPO:TAG
 """
 
 from __future__ import annotations
@@ -41,9 +47,29 @@ def _ask(connection: http.client.HTTPConnection, method: str, path: str) -> tupl
     return answer.status, body, answer.getheader("Docker-Content-Digest") or ""
 
 
-def main(source: str, destination: str) -> int:
+def _speaks_tls(host: str) -> bool:
+    """Whether ``host`` completes a TLS handshake (one that verifies nothing)."""
+    import socket
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    name, _, port = host.rpartition(":")
+    with socket.create_connection((name, int(port)), timeout=30) as raw:
+        try:
+            context.wrap_socket(raw, server_hostname=name).close()
+        except ssl.SSLError:
+            return False
+    return True
+
+
+def main(source: str, destination: str, probe_tls: bool = False) -> int:
     src_host, src_repo, src_tag = _split(source)
     dst_host, dst_repo, dst_tag = _split(destination)
+    for host in (src_host, dst_host) if probe_tls else ():
+        if _speaks_tls(host):
+            raise SystemExit(f"least_rerun: {host} speaks TLS; this floor speaks plain HTTP only")
     src = http.client.HTTPConnection(src_host, timeout=30)
     dst = http.client.HTTPConnection(dst_host, timeout=30)
     if _ask(src, "GET", "/v2/")[0] != 200:
@@ -61,4 +87,8 @@ def main(source: str, destination: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    arguments = sys.argv[1:]
+    probe = "--probe-tls" in arguments
+    if probe:
+        arguments.remove("--probe-tls")
+    sys.exit(main(arguments[0], arguments[1], probe_tls=probe))
