@@ -44,7 +44,8 @@ MAX_SIZE = 2**63 - 1
 MAX_DURATION = 100 * 365 * 86400
 
 # At most 18 digits either side of the point: more is never meant, and could not be held.
-_QUANTITY = re.compile(r"^\s*(\d{1,18}(?:\.\d{1,18})?)\s*([A-Za-z]*)\s*$")
+# (The text: ``re`` compiles it at first use; a copy reads no size or duration.)
+_QUANTITY = r"^\s*(\d{1,18}(?:\.\d{1,18})?)\s*([A-Za-z]*)\s*$"
 
 
 class UnitError(ValueError):
@@ -54,7 +55,7 @@ class UnitError(ValueError):
 def _quantity(value: object, what: str, example: str) -> tuple[str, str]:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise UnitError(f"a {what} is a string like {example}")
-    match = _QUANTITY.match(str(value))
+    match = re.match(_QUANTITY, str(value))
     if match is None:
         raise UnitError(f"'{value}' is not a {what}; write it like {example}")
     number, unit = match.groups()

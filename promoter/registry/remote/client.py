@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 
 __all__ = ["RegistryClient"]
 
-_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+#: A pattern's text: ``re`` compiles it at first use and keeps it (most runs never use it).
+_NEXT_LINK = r'<([^>]+)>\s*;\s*rel="?next"?'
 _SCHEMA1_HINT = "re-push the image with a current Docker or buildkit (schema 2 / OCI)"
 
 
@@ -277,7 +278,7 @@ class RegistryClient(BlobOperations, UploadOperations):
             listed = document.get("tags")
             if isinstance(listed, list):
                 tags.extend(str(t) for t in listed)
-            match = _NEXT_LINK.search(response.headers.get("Link", ""))
+            match = re.search(_NEXT_LINK, response.headers.get("Link", ""))
             path = match.group(1) if match else None
         return tags
 
@@ -311,7 +312,7 @@ class RegistryClient(BlobOperations, UploadOperations):
         if api:
             found = list(parse_index_descriptors(response.content, ref))
             # The API pages with Link headers, as the tag list does.
-            link = _NEXT_LINK.search(response.headers.get("Link", ""))
+            link = re.search(_NEXT_LINK, response.headers.get("Link", ""))
             while link:
                 page = self.transport.send(
                     RegistryRequest(
@@ -324,7 +325,7 @@ class RegistryClient(BlobOperations, UploadOperations):
                     )
                 )
                 found.extend(parse_index_descriptors(page.content, ref))
-                link = _NEXT_LINK.search(page.headers.get("Link", ""))
+                link = re.search(_NEXT_LINK, page.headers.get("Link", ""))
         else:
             found = self._referrers_by_tag(repository, digest)
         if artifact_type:

@@ -55,7 +55,8 @@ BLOB_LIMIT = 256 * 1024
 BUDGET = 8 * 1024 * 1024
 #: Tags read in one list; a repository with more is asked tag by tag.
 PAGE = 1000
-_FALLBACK = re.compile(r"^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$")
+#: A pattern's text: ``re`` compiles it at first use and keeps it (most runs never use it).
+_FALLBACK = r"^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$"
 #: Reads a repository's tags list: the tags (None: too many, unreadable), and whether
 #: the repository is absent.
 Reader = Callable[[str], tuple[list[str] | None, bool]]
@@ -65,7 +66,7 @@ CatalogReader = Callable[[Sequence[str]], "Catalog | None"]
 
 def is_fallback_tag(tag: str) -> bool:
     """A referrers-index tag (``sha256-<hex>``) or one of cosign's (``.sig``, ``.att``, ``.sbom``)."""
-    return _FALLBACK.match(tag) is not None
+    return re.match(_FALLBACK, tag) is not None
 
 
 class RunMemo:

@@ -12,7 +12,8 @@ from promoter.structs import field, struct
 
 __all__ = ["Challenge", "parse_challenge"]
 
-_PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
+#: A pattern's text: ``re`` compiles it at first use and keeps it (most runs never use it).
+_PARAM = r'\s*([A-Za-z0-9_.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?'
 
 
 @struct(frozen=True)
@@ -50,7 +51,7 @@ def parse_challenge(header: str | None) -> Challenge | None:
     params: dict[str, str] = {}
     position = 0
     while position < len(rest):
-        match = _PARAM.match(rest, position)
+        match = re.compile(_PARAM).match(rest, position)
         if match is None or match.end() == position:
             break
         key, value = match.group(1).lower(), match.group(2)
