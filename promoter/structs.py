@@ -1,34 +1,26 @@
 """Value classes declared like dataclasses, made without generating code.
 
 ``@struct`` reads a class's field annotations and gives it ``__init__``,
-``__repr__``, ``__eq__`` (and, with ``order=True``, the comparisons), and with
-``frozen=True`` a ``__hash__`` and a refusal to assign: what the standard
-library's ``@dataclass`` gives, for the subset promoter uses. The difference is
-when the work happens. ``dataclasses`` writes each method as source text and
-compiles it when the class is made, and importing it imports ``inspect`` (and
-``ast``, ``dis``, ``tokenize``); on Python 3.11 that was 40 ms of the 105 ms a
-``promoter copy`` with nothing to do took (issue #24). Here every method is one
-shared function that reads the class's field table, so making a class costs a
-walk over its annotations.
+``__repr__``, ``__eq__`` (with ``order=True`` the comparisons, with
+``frozen=True`` a ``__hash__`` and a refusal to assign): what ``@dataclass``
+gives, for the subset promoter uses. ``dataclasses`` writes each method as source
+and compiles it when the class is made, and importing it imports ``inspect``,
+``ast``, ``dis`` and ``tokenize``: about 35 ms of the 0.105 s a ``promoter copy``
+with nothing to do took on Python 3.11 (issue #24). Here each method is one shared
+function reading the class's field table. The type checker sees ``@struct`` as a
+dataclass (``dataclass_transform``, PEP 681).
 
-The type checker sees ``@struct`` as a dataclass (``dataclass_transform``,
-PEP 681): constructor signatures, ``frozen`` assignments and ``field()`` are
-checked as they would be for ``@dataclass``.
-
-What is supported, and refused if asked for otherwise:
+Supported, as ``dataclasses`` has them:
 
 - ``field(default=..., default_factory=..., repr=..., compare=..., hash=..., kw_only=...)``;
-- a ``_: KW_ONLY`` pseudo-field (imported from ``dataclasses`` for the type
-  checker only): the fields after it are keyword-only;
-- ``ClassVar`` annotations are class attributes, not fields;
+- a ``_: KW_ONLY`` pseudo-field (``KW_ONLY`` imported for the type checker only);
+- ``ClassVar`` annotations (class attributes, not fields);
 - fields inherited from a ``@struct`` base, before the class's own;
-- ``__post_init__``, called after ``__init__`` set every field;
-- a method the class defines itself (``__repr__``, ``__eq__``, ``__hash__``)
-  is kept.
+- ``__post_init__``, after ``__init__`` set every field (and after ``replace``);
+- a method the class defines itself is kept.
 
 Annotations stay strings (``from __future__ import annotations``); nothing here
-evaluates them. ``Protocol`` is here for the same reason: see its text.
-"""
+evaluates them. ``Protocol`` is here for the same reason: see its text."""
 
 from __future__ import annotations
 
@@ -153,6 +145,8 @@ class _Table:
     __slots__ = (
         "by_name",
         "compared",
+        "defaults",
+        "every",
         "fields",
         "hashed",
         "names",
@@ -166,10 +160,12 @@ class _Table:
         self.names = tuple(item.name for item in fields)
         self.positional = tuple(item.name for item in fields if not item.kw_only)
         self.by_name = {item.name: item for item in fields}
+        self.defaults = {item.name: item.default for item in fields if item.default is not MISSING}
         #: The compared (and the hashed) fields' values of an instance, as one tuple.
         self.compared = _values_of(item.name for item in fields if item.compare)
         self.hashed = _values_of(item.name for item in fields if item.hash)
         self.shown = tuple(item.name for item in fields if item.repr)
+        self.every = _values_of(self.names)
         self.post_init = post_init
 
 
@@ -252,25 +248,28 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
             f"{type(self).__name__}() takes {len(table.positional)} positional arguments"
             f" but {len(args)} were given"
         )
-    values = dict(zip(table.positional, args, strict=False))  # fewer args than fields
-    for name, value in kwargs.items():
-        if name not in table.by_name:
-            raise TypeError(f"{type(self).__name__}() got an unexpected keyword argument {name!r}")
-        if name in values:
-            raise TypeError(f"{type(self).__name__}() got multiple values for argument {name!r}")
-        values[name] = value
+    # The defaults, then the arguments over them: dictionary work, done in C.
+    values = dict(table.defaults)
+    values.update(zip(table.positional, args, strict=False))  # fewer args than fields
+    if kwargs:
+        if not kwargs.keys() <= table.by_name.keys():
+            unexpected = next(name for name in kwargs if name not in table.by_name)
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument {unexpected!r}"
+            )
+        if args and not kwargs.keys().isdisjoint(table.positional[: len(args)]):
+            twice = next(name for name in table.positional[: len(args)] if name in kwargs)
+            raise TypeError(f"{type(self).__name__}() got multiple values for argument {twice!r}")
+        values.update(kwargs)
     if len(values) < len(table.names):
         for item in table.fields:
             if item.name in values:
                 continue
-            if item.default is not MISSING:
-                values[item.name] = item.default
-            elif item.factory is not MISSING:
-                values[item.name] = item.factory()
-            else:
+            if item.factory is MISSING:
                 raise TypeError(
                     f"{type(self).__name__}() missing a required argument: {item.name!r}"
                 )
+            values[item.name] = item.factory()
     # Straight into the instance's dictionary: a frozen class refuses setattr.
     self.__dict__.update(values)
     if table.post_init:
@@ -384,9 +383,17 @@ def replace(instance: _T, /, **changes: Any) -> _T:
 
             return dataclasses.replace(instance, **changes)  # type: ignore[type-var]
         raise TypeError(f"replace() takes a struct, not {type(instance).__name__}")
-    for name in changes:
-        if name not in table.by_name:
-            raise TypeError(f"{type(instance).__name__} has no field {name!r}")
-    values = {name: getattr(instance, name) for name in table.names}
+    if not changes.keys() <= table.by_name.keys():
+        unknown = next(name for name in changes if name not in table.by_name)
+        raise TypeError(f"{type(instance).__name__} has no field {unknown!r}")
+    values = dict(zip(table.names, table.every(instance), strict=True))
     values.update(changes)
-    return type(instance)(**values)
+    cls = type(instance)
+    if cls.__init__ is not _init:
+        return cls(**values)
+    # Every field is there already: what __init__ would check holds; set them straight.
+    copy: _T = cls.__new__(cls)
+    copy.__dict__.update(values)
+    if table.post_init:
+        copy.__post_init__()  # type: ignore[attr-defined]
+    return copy

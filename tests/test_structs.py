@@ -148,6 +148,10 @@ def test_post_init_runs_after_the_fields_are_set() -> None:
     assert Checked("a").seen == ["a"]
     with pytest.raises(ValueError, match="a name"):
         Checked("")
+    # replace runs it again, as dataclasses.replace does (through __init__)
+    assert replace(Checked("b"), name="c").seen == ["b", "c"]
+    with pytest.raises(ValueError, match="a name"):
+        replace(Checked("b"), name="")
 
 
 def test_replace_makes_a_changed_copy_and_checks_names() -> None:
@@ -190,6 +194,18 @@ def test_a_method_the_class_defines_is_kept() -> None:
             return f"<{self.value}>"
 
     assert repr(Shown(3)) == "<3>"
+
+    @struct
+    class Counted:
+        value: int
+        made: ClassVar[list[int]] = []
+
+        def __init__(self, value: int) -> None:
+            self.value = value
+            Counted.made.append(value)
+
+    assert replace(Counted(1), value=2).value == 2
+    assert Counted.made == [1, 2]  # replace went through the class's own __init__
 
 
 def test_structs_pickle_and_cross_threads() -> None:

@@ -17,6 +17,7 @@ Order (go-containerregistry's ``remote.Write`` order, STYLE §5):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -137,7 +138,12 @@ def _copy(
         # A tag costs one GET at the source, no dearer than a HEAD, and it brings
         # the manifest the copy needs; the destination's tags are asked meanwhile.
         fetched = in_background(source.get_manifest, identifier)
-        current = _current_tags(destination, tags, pool)
+        try:
+            current = _current_tags(destination, tags, pool)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                fetched()  # the GET ends with the copy; this failure is the one raised
+            raise
         top = fetched()
         digest = top.digest
         if not tags:
