@@ -19,7 +19,6 @@ commits the upload either way.
 from __future__ import annotations
 
 import http.client
-import ssl
 import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -32,7 +31,7 @@ from promoter.registry.transport.auth import pull_scope, push_scope
 from promoter.registry.transport.deadline import Scope
 from promoter.registry.transport.errors import error_from_status
 from promoter.registry.transport.failures import broken_words
-from promoter.registry.transport.http1 import proxy_for
+from promoter.registry.transport.http1 import proxy_for, unverified_context
 from promoter.registry.transport.layers import MAX_REDIRECTS
 
 if TYPE_CHECKING:
@@ -228,12 +227,10 @@ def _open_connection(
         timeout = min(timeout, options.speed_time + 0.05)
     if parts.scheme != "https":
         return http.client.HTTPConnection(host, port, timeout=timeout)
-    if not (registry and transport.insecure):
-        context = transport.verifying_context()
+    if registry and transport.insecure:
+        context = unverified_context()
     else:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        context = transport.verifying_context()
     return http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
 
 
