@@ -127,6 +127,7 @@ RERUN_LEAVES_OUT = {
     "traceback": "--debug and crashes only",
     "pathlib": "a Docker config is read only when a registry asks for credentials",
     "yaml": "no pipeline file in a copy",
+    "encodings.idna": "an ASCII host name goes to the resolver and TLS as bytes",
 }
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.client
 import select
+import socket
 import ssl
 import time
 import urllib.parse
@@ -81,6 +82,23 @@ def proxy_for(scheme: str, host: str) -> str | None:
     return chosen if "://" in chosen else f"http://{chosen}"
 
 
+def _ascii_name(host: str) -> str | bytes:
+    """``host`` as the resolver and TLS are given it: an ASCII name as its bytes, which
+    are what the ``idna`` codec would make of it. A str would be encoded by that codec,
+    whose first use imports it with ``stringprep`` and ``unicodedata``: 3-4 ms of a
+    start that only connects to ``localhost`` (issue #24). Any other name stays a str."""
+    return host.encode("ascii") if host.isascii() else host
+
+
+def _create_connection(
+    address: tuple[str, int], timeout: float | None, source: tuple[str, int] | None = None
+) -> socket.socket:
+    host, port = address
+    # the stubs say str; the resolver (getaddrinfo) takes bytes as well
+    name: str = _ascii_name(host)  # type: ignore[assignment]
+    return socket.create_connection((name, port), timeout, source)
+
+
 class Connection(http.client.HTTPConnection):
     """One connection, made under the thread's deadline, TLS wrapped, sockets bounded."""
 
@@ -103,9 +121,11 @@ class Connection(http.client.HTTPConnection):
         self.idle_since = 0.0
         if proxy is None:
             super().__init__(host, port)
+            self._create_connection = _create_connection
             return
         parts = urllib.parse.urlsplit(proxy)
         super().__init__(parts.hostname or "", parts.port or 80)
+        self._create_connection = _create_connection
         if scheme == "https":
             self.set_tunnel(host, port, headers=_proxy_auth(parts))
         else:
@@ -117,7 +137,9 @@ class Connection(http.client.HTTPConnection):
         try:
             super().connect()  # TCP, and the CONNECT tunnel through a proxy
             if self._tls is not None:
-                self.sock = self._tls.wrap_socket(self.sock, server_hostname=self._tls_host)
+                self.sock = self._tls.wrap_socket(
+                    self.sock, server_hostname=_ascii_name(self._tls_host)
+                )
         except DeadlineExceeded:
             raise
         except TimeoutError as error:
