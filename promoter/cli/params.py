@@ -15,12 +15,12 @@ prints it as one line, the command's usage and where its help is, and exits 2.
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Callable, Mapping
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from typing import Any, TypeVar
 
     from promoter.cli.state import CliState
@@ -195,6 +195,8 @@ class Option:
 
 def _checked(convert: Callable[[str], Any]) -> Callable[[str], Any]:
     """``convert`` as argparse's ``type``: its ``ValueError`` becomes the parse error's text."""
+
+    import argparse  # here, not at the top: only an argparse parser asks (help, refused lines)
 
     def run(text: str) -> Any:
         try:

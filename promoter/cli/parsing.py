@@ -1,9 +1,11 @@
-"""Commands and groups of commands, parsed by argparse.
+"""Commands and groups of commands, parsed as argparse would.
 
-``Command.invoke`` builds an ``argparse`` parser for the one command that runs,
-parses its arguments, applies environment fallbacks and the callbacks that fill
-the invocation's ``CliState``, and calls the function with the parsed values. A
-group (``promoter`` itself, ``promoter index``) takes its own options, then the
+``Command.invoke`` reads the arguments of the one command that runs, applies
+environment fallbacks and the callbacks that fill the invocation's ``CliState``,
+and calls the function with the parsed values. A well-formed line is read by
+``promoter.cli.quickparse``; help, and any line it leaves, by an ``argparse`` parser
+built for that command (``promoter.cli.argparser``), which words usage and errors.
+A group (``promoter`` itself, ``promoter index``) takes its own options, then the
 name of a subcommand, and hands the rest of the arguments to it; the top group
 loads a command's module only when that command runs, or when its help lists
 them all.
@@ -14,79 +16,19 @@ do is mostly start-up, and a framework's import was a fifth of it (issue #24).
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
 from collections.abc import Callable, Iterable
 
-from promoter.cli.params import Argument, HelpShown, Option, Param, UsageError, params_of
+from promoter.cli.params import Argument, Option, Param, UsageError, params_of
+from promoter.cli.quickparse import quick_parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from promoter.cli.argparser import Parser
     from promoter.cli.state import CliState
 
 __all__ = ["Command", "Group", "command", "group"]
-
-#: The width help is wrapped to, at most (narrower on a narrow terminal).
-_HELP_WIDTH = 100
-
-
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Descriptions as written (paragraphs kept); help columns at most 100 wide."""
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, max_help_position=34, width=_help_width())
-
-
-def _help_width() -> int:
-    """The terminal's width, at most 100 (100 when stdout is not a terminal).
-
-    Asked of the terminal directly: argparse would import ``shutil`` for it (and
-    ``bz2``, ``lzma``), 2-3 ms of every command's start for help it rarely shows.
-    """
-    try:
-        columns = os.get_terminal_size(sys.stdout.fileno()).columns
-    except (AttributeError, OSError, ValueError):
-        return _HELP_WIDTH
-    return max(60, min(_HELP_WIDTH, columns - 2))
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises instead of printing and exiting. ``epilog_of``: what makes the
-    epilog, when help is shown (a group's list of commands loads every command's module)."""
-
-    epilog_of: Callable[[], str] | None = None
-
-    def format_help(self) -> str:
-        if self.epilog_of is not None:
-            self.epilog = self.epilog_of()
-        return super().format_help()
-
-    def refusal(self, message: str) -> UsageError:
-        """A usage error of this parser's command: ``message``, its usage line, its name."""
-        return UsageError(message, usage=self.format_usage().strip(), prog=self.prog)
-
-    def error(self, message: str) -> Any:
-        raise self.refusal(_worded(message))
-
-    def exit(self, status: int = 0, message: str | None = None) -> Any:
-        if message:
-            sys.stderr.write(message)
-        raise HelpShown(status)
-
-
-def _worded(message: str) -> str:
-    """argparse's ``argument -j/--jobs: TEXT`` as ``invalid value for '--jobs': TEXT``
-    (or ``'--output': invalid choice ...`` where TEXT says what is wrong itself)."""
-    head, colon, rest = message.partition(": ")
-    if not (head.startswith("argument ") and colon):
-        return message
-    name = max(head[len("argument ") :].split("/"), key=len)
-    if rest.startswith(("invalid choice", "expected", "ignored", "not allowed")):
-        return f"'{name}': {rest}"
-    return f"invalid value for '{name}': {rest}"
 
 
 def _cleaned(doc: str | None) -> str:
@@ -122,13 +64,17 @@ class Command:
         """More parameters (the options every command takes)."""
         self.params.extend(params)
 
-    def parser(self, prog: str) -> _Parser:
+    def parser(self, prog: str) -> Parser:
+        """The command's argparse parser: for help, usage, and the lines it alone reads."""
+        # here, not at the top: help and refused lines only (argparse: +2 modules, 3 ms)
+        from promoter.cli.argparser import Formatter, Parser
+
         positionals = [p.usage for p in self.params if isinstance(p, Argument)]
-        parser = _Parser(
+        parser = Parser(
             prog=prog,
             usage=" ".join([prog, "[OPTIONS]", *positionals]),
             description=self.doc,
-            formatter_class=_Formatter,
+            formatter_class=Formatter,
             allow_abbrev=False,
             add_help=False,
         )
@@ -137,16 +83,20 @@ class Command:
         parser.add_argument("-h", "--help", action="help", help="Show this help and exit.")
         return parser
 
+    def parse(self, args: list[str], prog: str) -> dict[str, Any]:
+        """The values of ``args`` by ``dest`` (``UsageError``, ``HelpShown`` from argparse)."""
+        parsed = quick_parse(self.params, args)
+        return parsed if parsed is not None else vars(self.parser(prog).parse_args(args))
+
     def invoke(self, args: list[str], state: CliState, prog: str) -> object:
         """Parse ``args``, tell the state, run the function: what it returns."""
-        parser = self.parser(prog)
-        parsed = vars(parser.parse_args(args))
+        parsed = self.parse(args, prog)
         try:
             return self.func(**self._values(parsed, state))
         except UsageError as bad:  # a value the command itself refuses (``run --stage``)
             if bad.usage:
                 raise
-            raise parser.refusal(bad.message) from None
+            raise self.parser(prog).refusal(bad.message) from None
 
     def _values(self, parsed: dict[str, Any], state: CliState) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -220,7 +170,7 @@ class Group(Command):
             self._commands[name] = sub
         return self._commands[name]
 
-    def parser(self, prog: str) -> _Parser:
+    def parser(self, prog: str) -> Parser:
         parser = super().parser(prog)
         parser.usage = f"{prog} [OPTIONS] COMMAND [ARGS]..."
         parser.epilog_of = self._command_list
@@ -231,13 +181,15 @@ class Group(Command):
         for ``--help``."""
         import textwrap  # here, not at the top: help only
 
+        from promoter.cli.argparser import help_width  # here, not at the top: help only
+
         width = max(len(name) for name in self.names) + 2
         lines = []
         for name in sorted(self.names):
             sub = self.get(name)
             lines += textwrap.wrap(
                 sub.summary if sub else "",
-                _help_width(),
+                help_width(),
                 initial_indent=f"  {name.ljust(width)}",
                 subsequent_indent=" " * (width + 2),
             )
@@ -246,15 +198,13 @@ class Group(Command):
     def invoke(self, args: list[str], state: CliState, prog: str) -> object:
         """The group's own options, then the subcommand's ``invoke`` with the rest."""
         at = self._command_at(args)
-        parser = self.parser(prog)
-        parsed = vars(parser.parse_args(args[:at]))
-        self._values(parsed, state)
+        self._values(self.parse(args[:at], prog), state)
         names = ", ".join(sorted(self.names))
         if at == len(args):
-            raise parser.refusal(f"missing command (one of: {names})")
+            raise self.parser(prog).refusal(f"missing command (one of: {names})")
         sub = self.get(args[at])
         if sub is None:
-            raise parser.refusal(f"no command {args[at]!r} (choose from {names})")
+            raise self.parser(prog).refusal(f"no command {args[at]!r} (choose from {names})")
         return sub.invoke(args[at + 1 :], state, f"{prog} {sub.name}")
 
     def _command_at(self, args: list[str]) -> int:
