@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promoter.cli.main import main
+from promoter.cli.entry import main
 
 if __name__ == "__main__":
     main()

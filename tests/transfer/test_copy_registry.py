@@ -128,6 +128,7 @@ RERUN_LEAVES_OUT = {
     "pathlib": "a Docker config is read only when a registry asks for credentials",
     "yaml": "no pipeline file in a copy",
     "encodings.idna": "an ASCII host name goes to the resolver and TLS as bytes",
+    "argparse": "a well-formed command line is read by promoter.cli.quickparse",
 }
 
 
