@@ -39,15 +39,17 @@ __all__ = [
     "one_line",
 ]
 
+# The patterns but the colons' are texts: ``re`` compiles each at its first use, and a
+# command that succeeds prints no ``#``, control character or Markdown.
 #: ``##[`` (GitHub's legacy commands, Azure's formatting) and ``##vso[`` (Azure's commands).
-_HASH_COMMAND = re.compile(r"##(?=\[|vso\[)", re.IGNORECASE)
+_HASH_COMMAND = r"##(?=\[|vso\[)"
 #: A line a runner reads as a workflow command: ``::`` after leading spaces.
 _LEADING_COLONS = re.compile(r"^(\s*):(?=:)")
 #: Control characters but the tab: C0, DEL, C1, and the Unicode line and paragraph separators.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = "[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]"
 _NAMED = {"\n": "\\n", "\r": "\\r"}
 #: What Markdown reads as markup in running text; each is escaped with a backslash.
-_MARKDOWN = re.compile(r"([\\`*_\[\]|~#])")
+_MARKDOWN = r"([\\`*_\[\]|~#])"
 
 
 def _escape_control(match: re.Match[str]) -> str:
@@ -63,7 +65,7 @@ def neutralize(line: str) -> str:
     if "\r" in line:
         line = line.replace("\r", "\\r")
     if "#" in line:
-        line = _HASH_COMMAND.sub("\\\\u0023#", line)
+        line = re.sub(_HASH_COMMAND, "\\\\u0023#", line, flags=re.IGNORECASE)
     if ":" in line:
         line = _LEADING_COLONS.sub("\\1\\\\u003a", line, count=1)
     return line
@@ -76,23 +78,23 @@ def neutralize_lines(text: str) -> str:
 
 def has_command(line: str) -> bool:
     """Whether some CI service would read ``line`` (one line, no CR) as a command."""
-    return bool(_HASH_COMMAND.search(line) or _LEADING_COLONS.search(line))
+    return bool(re.search(_HASH_COMMAND, line, re.IGNORECASE) or _LEADING_COLONS.search(line))
 
 
 def one_line(value: object) -> str:
     """A value from outside as one line of text: control characters escaped, no command."""
     text = "" if value is None else str(value)
-    return neutralize(_CONTROL.sub(_escape_control, text))
+    return neutralize(re.sub(_CONTROL, _escape_control, text))
 
 
 def markdown_text(value: object) -> str:
     """A value from outside in Markdown running text or a table cell: one line, its HTML
     escaped and its Markdown markup shown as text, so it renders as the characters it is."""
-    text = _CONTROL.sub(_escape_control, "" if value is None else str(value))
+    text = re.sub(_CONTROL, _escape_control, "" if value is None else str(value))
     # html.escape(text, quote=False), without importing html (and its entity tables) at start.
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # HTML-escaped first (&amp; &lt; &gt;: no entity holds a character escaped below).
-    return _MARKDOWN.sub(r"\\\1", escaped)
+    return re.sub(_MARKDOWN, r"\\\1", escaped)
 
 
 def markdown_code(value: object) -> str:
@@ -102,7 +104,7 @@ def markdown_code(value: object) -> str:
     care: a run of backticks in the value gets a longer fence. Pipes are escaped, as a
     table cell needs even inside a code span.
     """
-    text = _CONTROL.sub(_escape_control, "" if value is None else str(value))
+    text = re.sub(_CONTROL, _escape_control, "" if value is None else str(value))
     text = text.replace("|", "\\|")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)

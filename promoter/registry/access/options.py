@@ -176,7 +176,8 @@ def _seconds(value: str, name: str) -> float:
 
 
 #: ``HOST[:PORT]`` as ``--max-rps`` takes it (a name, an IPv4 or a bracketed IPv6 address).
-_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?\Z")
+#: (The text: ``re`` compiles it at first use; a copy without ``--max-rps`` reads none.)
+_HOST = r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?\Z"
 
 
 #: The highest request rate a budget names (as pipeline.yml's schema allows).
@@ -195,7 +196,7 @@ def parse_rate_limits(entries: Iterable[str], source: str = "--max-rps") -> dict
             value = float(number) if sep else math.nan
         except ValueError:
             value = math.nan
-        if not _HOST.match(host.strip()) or not (0 < value <= MAX_RATE):
+        if not re.match(_HOST, host.strip()) or not (0 < value <= MAX_RATE):
             joint = " " if source.startswith("-") else "="
             raise InputError(
                 f"{source} {entry.strip()!r}: expected HOST=N, N requests per second above 0 "
