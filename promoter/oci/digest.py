@@ -6,7 +6,6 @@ Only ``sha256`` and ``sha512`` are accepted, as in the OCI image spec.
 from __future__ import annotations
 
 import hashlib
-import re
 
 from promoter.errors import InputError, RegistryError
 from promoter.structs import struct
@@ -24,7 +23,17 @@ __all__ = [
 #: Algorithm -> length of its lowercase hex encoding.
 ALGORITHMS: dict[str, int] = {"sha256": 64, "sha512": 128}
 
-_DIGEST = re.compile(r"^(sha256|sha512):([a-f0-9]+)\Z")
+_HEX = "0123456789abcdef"
+
+
+def _split(text: str) -> tuple[str, str] | None:
+    """``(algorithm, hex)`` of ``sha256:<64 hex>`` or ``sha512:<128 hex>`` (lowercase hex,
+    nothing around it), else None. String methods, not a pattern: this runs in every
+    start, where compiling the pattern took 0.1 ms (issue #24)."""
+    algorithm, colon, hex_ = text.partition(":")
+    if colon and len(hex_) == ALGORITHMS.get(algorithm) and not hex_.strip(_HEX):
+        return algorithm, hex_
+    return None
 
 
 class DigestMismatchError(RegistryError):
@@ -41,13 +50,13 @@ class Digest:
     @classmethod
     def parse(cls, text: str) -> Digest:
         """Parse ``algorithm:hex``; raise ``InputError`` with the reason otherwise."""
-        match = _DIGEST.match(text)
-        if match is None or len(match.group(2)) != ALGORITHMS[match.group(1)]:
+        parts = _split(text)
+        if parts is None:
             raise InputError(
                 f"invalid digest {text!r}",
                 hint="expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>",
             )
-        return cls(match.group(1), match.group(2))
+        return cls(*parts)
 
     def __str__(self) -> str:
         return f"{self.algorithm}:{self.hex}"
@@ -55,8 +64,7 @@ class Digest:
 
 def is_digest(text: str) -> bool:
     """Whether ``text`` is a well-formed digest."""
-    match = _DIGEST.match(text)
-    return match is not None and len(match.group(2)) == ALGORITHMS[match.group(1)]
+    return _split(text) is not None
 
 
 class Digester:
