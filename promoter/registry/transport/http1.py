@@ -121,16 +121,15 @@ class Connection(http.client.HTTPConnection):
         self.idle_since = 0.0
         if proxy is None:
             super().__init__(host, port)
-            self._create_connection = _create_connection
-            return
-        parts = urllib.parse.urlsplit(proxy)
-        super().__init__(parts.hostname or "", parts.port or 80)
-        self._create_connection = _create_connection
-        if scheme == "https":
-            self.set_tunnel(host, port, headers=_proxy_auth(parts))
         else:
-            self.absolute_target = True
-            self.proxy_headers = _proxy_auth(parts)
+            parts = urllib.parse.urlsplit(proxy)
+            super().__init__(parts.hostname or "", parts.port or 80)
+            if scheme == "https":
+                self.set_tunnel(host, port, headers=_proxy_auth(parts))
+            else:
+                self.absolute_target = True
+                self.proxy_headers = _proxy_auth(parts)
+        self._create_connection = _create_connection
 
     def connect(self) -> None:
         self.timeout = timeout_now(self._connect_timeout)
