@@ -42,7 +42,7 @@ __all__ = [
 # The patterns but the colons' are texts: ``re`` compiles each at its first use, and a
 # command that succeeds prints no ``#``, control character or Markdown.
 #: ``##[`` (GitHub's legacy commands, Azure's formatting) and ``##vso[`` (Azure's commands).
-_HASH_COMMAND = r"##(?=\[|vso\[)"
+_HASH_COMMAND = r"(?i)##(?=\[|vso\[)"
 #: A line a runner reads as a workflow command: ``::`` after leading spaces.
 _LEADING_COLONS = re.compile(r"^(\s*):(?=:)")
 #: Control characters but the tab: C0, DEL, C1, and the Unicode line and paragraph separators.
@@ -65,7 +65,7 @@ def neutralize(line: str) -> str:
     if "\r" in line:
         line = line.replace("\r", "\\r")
     if "#" in line:
-        line = re.sub(_HASH_COMMAND, "\\\\u0023#", line, flags=re.IGNORECASE)
+        line = re.sub(_HASH_COMMAND, "\\\\u0023#", line)
     if ":" in line:
         line = _LEADING_COLONS.sub("\\1\\\\u003a", line, count=1)
     return line
@@ -78,7 +78,7 @@ def neutralize_lines(text: str) -> str:
 
 def has_command(line: str) -> bool:
     """Whether some CI service would read ``line`` (one line, no CR) as a command."""
-    return bool(re.search(_HASH_COMMAND, line, re.IGNORECASE) or _LEADING_COLONS.search(line))
+    return bool(re.search(_HASH_COMMAND, line) or _LEADING_COLONS.search(line))
 
 
 def one_line(value: object) -> str:
