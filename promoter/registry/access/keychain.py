@@ -29,7 +29,6 @@ from collections.abc import Callable, Mapping
 from promoter.environment import snapshot
 from promoter.errors import ConfigError
 from promoter.redaction import register_secret
-from promoter.registry.access.azure import azure_credential
 from promoter.registry.access.credentials import Credential
 from promoter.structs import field, struct
 
@@ -58,6 +57,9 @@ def _env_pair(environ: Mapping[str, str], prefix: str, host: str) -> Credential 
     entra = environ.get(entra_var)
     if entra:
         register_secret(entra)
+        # here, not at the top: the Entra ID exchange, for an ACR credential only (issue #24)
+        from promoter.registry.access.azure import azure_credential
+
         return azure_credential(
             host, environ, lambda: entra, token_source=f"environment {entra_var}"
         )
@@ -160,6 +162,9 @@ class DefaultCredentials:
             _named(self.environ, config, token_env)
             return github_credential(self.environ, token_env, config.username_env)
         if kind == "azure":
+            # here, not at the top: the Entra ID exchange, for an ACR credential only (issue #24)
+            from promoter.registry.access.azure import azure_credential
+
             return azure_credential(
                 host,
                 self.environ,
