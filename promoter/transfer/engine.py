@@ -31,10 +31,8 @@ from promoter.registry.transport.deadline import DeadlineExceeded
 from promoter.registry.transport.failures import is_retryable_error
 from promoter.structs import field, replace, struct
 from promoter.transfer.endpoints import Destination, Source
-from promoter.transfer.graph import walk
 from promoter.transfer.homes import BlobHomes
 from promoter.transfer.progress import BlobAction, ProgressListener, SilentProgress
-from promoter.transfer.referrers import copy_referrers
 from promoter.transfer.result import CopyResult
 from promoter.transfer.workers import Workers, in_background
 
@@ -164,6 +162,9 @@ def _copy(
         # content that is already there is found blob by blob, moving nothing.
         copy_graph(source, top, destination, options, listener, pool, result, stale)
     if options.referrers:
+        # here, not at the top: referrers are copied on request only (issue #24)
+        from promoter.transfer.referrers import copy_referrers
+
         copy_referrers(
             source, digest, destination, options, listener, pool, result, copy_content=copy_content
         )
@@ -203,6 +204,9 @@ def copy_graph(
     tags: Sequence[str],
 ) -> None:
     """Copy ``top`` and everything under it, then write ``tags``."""
+    # here, not at the top: a copy with something to do walks the graph; a re-run does not
+    from promoter.transfer.graph import walk
+
     graph = walk(source, top, destination, pool)
     result.manifests_present += graph.present
     result.confirm(*graph.found)
