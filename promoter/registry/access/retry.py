@@ -49,9 +49,7 @@ RETRYABLE_EXCEPTIONS = frozenset(
         "ReadTimeout",
         "WriteError",
         "WriteTimeout",
-        "PoolTimeout",
         "RemoteProtocolError",
-        "CloseError",
     }
 )
 

@@ -26,12 +26,9 @@ if TYPE_CHECKING:
 __all__ = [
     "REDIRECT_STATUSES",
     "Body",
-    "CloseError",
     "ConnectError",
     "ConnectTimeout",
     "Headers",
-    "LocalProtocolError",
-    "PoolTimeout",
     "ProxyError",
     "ReadError",
     "ReadTimeout",
@@ -39,7 +36,6 @@ __all__ = [
     "Request",
     "Response",
     "Sender",
-    "TimeoutException",
     "TransportError",
     "UnsupportedProtocol",
     "WriteError",
@@ -56,24 +52,16 @@ class TransportError(Exception):
     """The exchange failed below HTTP: no (complete) answer came back."""
 
 
-class TimeoutException(TransportError):
-    """A connect, read, write or pool wait took longer than allowed."""
-
-
-class ConnectTimeout(TimeoutException):
+class ConnectTimeout(TransportError):
     """The connection was not made in time."""
 
 
-class ReadTimeout(TimeoutException):
+class ReadTimeout(TransportError):
     """The registry stopped sending."""
 
 
-class WriteTimeout(TimeoutException):
+class WriteTimeout(TransportError):
     """The registry stopped taking what was sent."""
-
-
-class PoolTimeout(TimeoutException):
-    """No connection of the pool became free in time."""
 
 
 class ConnectError(TransportError):
@@ -88,10 +76,6 @@ class WriteError(TransportError):
     """The connection broke while sending the request."""
 
 
-class CloseError(TransportError):
-    """Closing the connection failed."""
-
-
 class ProxyError(TransportError):
     """The proxy refused to open the tunnel."""
 
@@ -102,10 +86,6 @@ class UnsupportedProtocol(TransportError):
 
 class RemoteProtocolError(TransportError):
     """The other side broke HTTP (closed before the whole answer, a garbled status)."""
-
-
-class LocalProtocolError(TransportError):
-    """The request could not be written as HTTP."""
 
 
 # -- headers ----------------------------------------------------------------------------
