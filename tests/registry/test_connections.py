@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from promoter.registry.transport.wire import (
     ReadError,
     RemoteProtocolError,
     Request,
+    WriteError,
 )
 from tests.support.fault_proxy import Fault, FaultProxy
 from tests.support.images import make_image, push_http
@@ -179,6 +181,9 @@ class _Server(_Loopback):
                 what = self._after(number, served)
                 if what == "drop":  # read the request, close without an answer
                     return
+                if what == "reset":  # the same, as a reset (a close with data unread)
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
                 sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
                 if what == "close":
                     return
@@ -195,13 +200,15 @@ def test_a_kept_connection_the_server_closed_is_not_reused() -> None:
         assert len(server.requests) == 3  # none was sent on a closed connection
 
 
-def _drops_its_second_request() -> _Server:
-    """A server whose first connection answers once, then drops the second request unanswered."""
-    return _Server(lambda connection, served: "drop" if connection == 1 and served == 2 else "keep")
+def _drops_its_second_request(how: str = "drop") -> _Server:
+    """A server whose first connection answers once, then drops the second request
+    unanswered: closed (``drop``), or reset (``reset``)."""
+    return _Server(lambda connection, served: how if connection == 1 and served == 2 else "keep")
 
 
-def test_a_request_a_kept_connection_drops_goes_once_more_on_a_new_one() -> None:
-    server = _drops_its_second_request()
+@pytest.mark.parametrize("how", ["drop", "reset"])
+def test_a_request_a_kept_connection_drops_goes_once_more_on_a_new_one(how: str) -> None:
+    server = _drops_its_second_request(how)
     with closing(server), closing(_connections()) as pool:
         url = f"http://127.0.0.1:{server.port}/x"
         assert pool.send(Request("GET", url)).read() == b"ok"
@@ -210,13 +217,15 @@ def test_a_request_a_kept_connection_drops_goes_once_more_on_a_new_one() -> None
         assert server.requests == [b"GET /x HTTP/1.1", b"PUT /x HTTP/1.1", b"PUT /x HTTP/1.1"]
 
 
-def test_a_body_that_cannot_go_again_is_not_sent_twice() -> None:
-    server = _drops_its_second_request()
+@pytest.mark.parametrize("how", ["drop", "reset"])
+def test_a_body_that_cannot_go_again_is_not_sent_twice(how: str) -> None:
+    server = _drops_its_second_request(how)
     with closing(server), closing(_connections()) as pool:
         url = f"http://127.0.0.1:{server.port}/x"
         assert pool.send(Request("GET", url)).read() == b"ok"
         once = iter([b"stream"])
-        with pytest.raises(RemoteProtocolError, match="without sending an answer"):
+        # Dead while the body went (a reset) or before the answer: either way, raised.
+        with pytest.raises((RemoteProtocolError, WriteError)):
             pool.send(Request("PUT", url, content=once, headers={"Content-Length": "6"}))
         assert server.requests == [b"GET /x HTTP/1.1", b"PUT /x HTTP/1.1"]
 

@@ -226,7 +226,8 @@ def read_answer(connection: Connection, request: Request) -> http.client.HTTPRes
         raise
     except TimeoutError as error:
         raise ReadTimeout(f"{request.method} {request.url}: no answer in time") from error
-    except http.client.RemoteDisconnected as error:
+    except ConnectionResetError as error:  # http.client's RemoteDisconnected, or a reset:
+        # a server that closes with part of the request unread resets the connection
         failure = RemoteProtocolError("the server disconnected without sending an answer")
         raise DeadBeforeAnswer(failure) from error
     except (http.client.HTTPException, ValueError) as error:
