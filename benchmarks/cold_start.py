@@ -48,7 +48,7 @@ def measure(command: list[str], runs: int) -> tuple[list[float], list[float]]:
 
     CPU time (user + system of the child) is what a busy machine disturbs least.
     """
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = dict(os.environ)  # the warm-up writes the command's start cache, as a first run does
     subprocess.run(command, capture_output=True, check=False, cwd=ROOT, env=env)
     walls, cpus = [], []
     for _ in range(runs):

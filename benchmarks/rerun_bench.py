@@ -7,8 +7,11 @@ promoter's requests (``least_rerun.py``: the standard library's ``http.client``)
 the same with the TLS probe ``--insecure-registry`` asks for (a second floor, shown
 beside the first: the target is against the first), that probing floor started as
 promoter now starts (``least_rerun.py --tuned``: its collector setting, host names as
-bytes; a third floor, beside), and a bare interpreter. Rounds alternate the tools, so a change in the machine's
-load falls on all of them; the table shows the best and the median of the rounds.
+bytes; a third floor, beside), promoter without its start cache (``PROMOTER_NO_START_CACHE=1``, a row
+beside), and a bare interpreter. Rounds alternate the tools, so a change in the machine's
+load falls on all of them; the table shows the best and the median of the rounds. With
+``--instructions`` it also counts each tool's instructions in one run under valgrind (all
+but skopeo): a figure the machine's noise does not move.
 
 It also counts each tool's requests (one run through the counting proxy of
 ``tests/support/fault_proxy.py``), splits promoter's time (interpreter start,
@@ -18,7 +21,7 @@ under GNU time, and measures the CPU of copy's imports with each HTTP stack
 (httpx as promoter loads it, or ``http.client`` and ``ssl``): the most a
 transport on the standard library could save at start-up.
 
-    .venv/bin/python benchmarks/rerun_bench.py [--runs 15] [--json FILE]
+    .venv/bin/python benchmarks/rerun_bench.py [--runs 15] [--instructions] [--json FILE]
 """
 
 from __future__ import annotations
@@ -69,6 +72,10 @@ IMPORT_GROUPS: dict[str, tuple[str, ...]] = {
 
 Argv = Callable[[str, str], list[str]]
 BEFORE = "promoter copy, before"
+#: promoter without its start cache (``promoter.cli.startcache``): a row beside.
+NO_CACHE = "promoter copy, no start cache"
+#: The environment a tool runs with, beyond this process's.
+TOOL_ENV: dict[str, dict[str, str]] = {NO_CACHE: {"PROMOTER_NO_START_CACHE": "1"}}
 #: The least process, with the TLS probe --insecure-registry asks for (a second floor).
 LEAST_PROBING = "least process + TLS probe"
 #: The same, started as promoter starts (a third floor, beside the first).
@@ -95,7 +102,11 @@ def tools(before: Path | None = None) -> dict[str, Argv]:
                 "--dest-tls-verify=false", f"docker://{src}/src/multi:1",
                 f"docker://{dst}/dst/img:1"]  # fmt: skip
 
-    found: dict[str, Argv] = {"skopeo copy": skopeo_copy, "promoter copy": promoter_copy}
+    found: dict[str, Argv] = {
+        "skopeo copy": skopeo_copy,
+        "promoter copy": promoter_copy,
+        NO_CACHE: promoter_copy,
+    }
     if before is not None:
         entry = f"import sys; sys.path.insert(0, {str(before)!r}); " + (
             "from promoter.cli.main import main; sys.exit(main())"
@@ -137,11 +148,11 @@ def run_once(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[fl
     return wall, _children_cpu() - cpu, done.stderr
 
 
-def peak_rss_mib(argv: Sequence[str]) -> float:
+def peak_rss_mib(argv: Sequence[str], env: dict[str, str] | None = None) -> float:
     """The peak RSS of one run, from GNU time."""
     with tempfile.NamedTemporaryFile("r") as report:
-        subprocess.run([TIME, "-q", "-f", "%M", "-o", report.name, *argv],
-                       capture_output=True, check=True)  # fmt: skip
+        subprocess.run([TIME, "-q", "-f", "%M", "-o", report.name, *argv], capture_output=True,
+                       check=True, env={**os.environ, **(env or {})})  # fmt: skip
         return int(report.read().split()[-1]) / 1024
 
 
@@ -149,11 +160,11 @@ def timed_rounds(commands: dict[str, list[str]], runs: int) -> dict[str, dict[st
     """``runs`` rounds; each round runs every command once, the order rotated per round."""
     names = list(commands)
     times: dict[str, dict[str, list[float]]] = {n: {"wall": [], "cpu": []} for n in names}
-    for name in names:  # warm the page cache and skopeo's binary
-        run_once(commands[name])
+    for name in names:  # warm the page cache, skopeo's binary, promoter's start cache
+        run_once(commands[name], TOOL_ENV.get(name))
     for r in range(runs):
         for name in names[r % len(names) :] + names[: r % len(names)]:
-            wall, cpu, _ = run_once(commands[name])
+            wall, cpu, _ = run_once(commands[name], TOOL_ENV.get(name))
             times[name]["wall"].append(wall)
             times[name]["cpu"].append(cpu)
     return times
@@ -231,11 +242,13 @@ def request_split(argv: list[str], proxies: Sequence[FaultProxy], runs: int) -> 
     return best
 
 
-def count_requests(argv: list[str], proxies: Sequence[FaultProxy]) -> list[str]:
+def count_requests(
+    argv: list[str], proxies: Sequence[FaultProxy], env: dict[str, str] | None = None
+) -> list[str]:
     """The requests of one run through the proxies, as ``METHOD path``."""
     for proxy in proxies:
         proxy.reset_counters()
-    run_once(argv)
+    run_once(argv, env)
     return [f"{e.method} {e.path} {e.status}" for p in proxies for e in p.exchanges()]
 
 
@@ -247,6 +260,40 @@ def seed(work: Path) -> tuple[list[object], list[FaultProxy], str, str]:
     push_http(index, source.url, "src/multi", "1")
     run_once(tools()["promoter copy"](source.host, other.host))  # the destination has it now
     return [source, other], proxies, source.host, other.host
+
+
+def instruction_counts(commands: dict[str, list[str]]) -> dict[str, int]:
+    """Instructions of one run of each tool but skopeo (valgrind runs Go poorly), under
+    valgrind with a fixed hash seed: the same count run after run, on a noisy machine too."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    counts: dict[str, int] = {}
+    for name, argv in commands.items():
+        if name == "skopeo copy":
+            continue
+        done = subprocess.run(
+            [valgrind, "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+             *argv],
+            capture_output=True, text=True, check=False,
+            env={**os.environ, "PYTHONHASHSEED": "0", **TOOL_ENV.get(name, {})},
+        )  # fmt: skip
+        found = re.search(r"I\s+refs:\s+([\d,]+)", done.stderr)
+        if done.returncode != 0 or found is None:
+            raise SystemExit(f"valgrind {' '.join(argv)} exited {done.returncode}: "
+                             f"{done.stderr[-400:]}")  # fmt: skip
+        counts[name] = int(found[1].replace(",", ""))
+    return counts
+
+
+def instruction_rows(counts: dict[str, int]) -> list[list[str]]:
+    """The instruction counts, against the least process and the probing one."""
+    least, probing = counts["least process (http.client)"], counts[LEAST_PROBING]
+    rows = [["tool (one run under valgrind)", "instructions", "/ least", "/ least + TLS probe"]]
+    for name, count in counts.items():
+        rows.append([name, f"{count / 1e6:.1f} M", f"{count / least:.3f}x",
+                     f"{count / probing:.3f}x"])  # fmt: skip
+    return rows
 
 
 def report(
@@ -306,6 +353,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="also time promoter from the source tree DIR (DIR/promoter), in the same rounds",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each tool's instructions under valgrind (steady where times are not)",
+    )
     args = parser.parse_args(argv)
     compile_promoter()
     if args.before is not None:
@@ -324,9 +376,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = {name: argv_of(src, dst) for name, argv_of in tools(args.before).items()}
         print(f"timing {args.runs} alternated rounds ...", file=sys.stderr, flush=True)
         times = timed_rounds(commands, args.runs)
-        rss = {name: peak_rss_mib(command) for name, command in commands.items()}
+        rss = {
+            name: peak_rss_mib(command, TOOL_ENV.get(name)) for name, command in commands.items()
+        }
+        instructions = instruction_counts(commands) if args.instructions else {}
         requests = {
-            name: count_requests(argv_of(psrc, pdst), proxies)
+            name: count_requests(argv_of(psrc, pdst), proxies, TOOL_ENV.get(name))
             for name, argv_of in tools(args.before).items()
             if name != "python -c pass"
         }
@@ -349,6 +404,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     interpreter = min(times["python -c pass"]["wall"])
     print(markdown_table(split_rows(interpreter, imports, split, stacks)))
     print()
+    if instructions:
+        print(markdown_table(instruction_rows(instructions)))
+        print()
     best = {n: min(t["wall"]) for n, t in times.items()}
     ours = best["promoter copy"]
     checks = [
@@ -359,6 +417,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("promoter / the same, started as promoter starts (beside)", ours / best[LEAST_TUNED], 1.2),
         ("promoter peak RSS, MiB", rss["promoter copy"], 64.0),
     ]  # fmt: skip
+    if instructions:
+        least_count = instructions["least process (http.client)"]
+        checks.append(("promoter / the least process, instructions (beside)",
+                       instructions["promoter copy"] / least_count, 1.2))  # fmt: skip
     for label, value, limit in checks:
         print(
             f"- {label}: {value:.2f} (target <= {limit:g}) {'ok' if value <= limit else 'MISSED'}"
@@ -370,6 +432,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{statistics.median(now['wall']) / statistics.median(then['wall']):.2f}, "
             f"best CPU {min(now['cpu']) / min(then['cpu']):.2f}"
         )
+    cached, uncached = times["promoter copy"], times[NO_CACHE]
+    print(
+        f"- promoter with / without its start cache: best wall {ours / best[NO_CACHE]:.2f}, "
+        f"median wall {statistics.median(cached['wall']) / statistics.median(uncached['wall']):.2f}, "
+        f"best CPU {min(cached['cpu']) / min(uncached['cpu']):.2f}"
+    )
     for name, seen in requests.items():
         methods = sorted({line.split(" ")[0] for line in seen})
         by_method = [f"{m} x{sum(1 for x in seen if x.startswith(m + ' '))}" for m in methods]
@@ -381,6 +449,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({
             "times": times, "peak_rss_mib": rss, "requests": requests, "imports": imports,
             "split": split, "http_stacks": stacks, "load": [load_start, load_end],
+            "instructions": instructions,
         }, indent=2))  # fmt: skip
     return 0
 

@@ -32,6 +32,7 @@ temporary file first and renamed, so a run never reads a half-written one.
 from __future__ import annotations
 
 import marshal
+import mmap
 import os
 import sys
 from importlib.machinery import ModuleSpec, SourceFileLoader
@@ -43,13 +44,18 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT", "StartCache", "cache_path"]
 
-#: The layout of the file: (FORMAT, sys.hexversion, folders, modules).
-FORMAT = 1
+#: The layout of the file: the length of a head (8 bytes, little-endian); the head,
+#: marshalled: (FORMAT, sys.hexversion, folders, {module: (path under the package's
+#: folder, is a package, source size, source time in ns, offset, length)}); then each
+#: module's marshalled code, at its offset after the head. The file is mapped, not read:
+#: a module's code is read from the page cache where it lies.
+FORMAT = 2
 _PACKAGE = "promoter"
+_LENGTH = 8
 
 #: A module as kept: (path under the package's folder, is a package, source size,
 #: source modification time in ns, marshalled code).
-_Entry = tuple[str, bool, int, int, bytes]
+_Entry = tuple[str, bool, int, int, "bytes | memoryview"]
 
 
 def cache_path(command: str) -> str | None:
@@ -81,11 +87,19 @@ def _folders(root: str, paths: Sequence[str]) -> dict[str, int]:
     return found
 
 
-def _well_formed(folders: object, entries: object) -> bool:
-    """Whether the file's tables have the shapes this module writes."""
-    if not (isinstance(folders, dict) and isinstance(entries, dict)):
+def _well_formed(folders: object, index: object, room: int) -> bool:
+    """Whether the head has the shapes this module writes, each code within the file."""
+    if not (isinstance(folders, dict) and isinstance(index, dict)):
         return False
-    return all(isinstance(e, tuple) and len(e) == 5 for e in entries.values())  # _Entry
+    for entry in index.values():
+        if not (isinstance(entry, tuple) and len(entry) == 6):
+            return False
+        offset, length = entry[4], entry[5]
+        if not (isinstance(offset, int) and isinstance(length, int)):
+            return False
+        if offset < 0 or length <= 0 or offset + length > room:
+            return False
+    return True
 
 
 class _KeptLoader(SourceFileLoader):
@@ -117,24 +131,32 @@ class StartCache:
         self.before: set[str] = set()
 
     def load(self) -> None:
-        """Read the kept modules, when the file is there, whole, and still true."""
+        """Map the kept modules, when the file is there, whole, and still true."""
         if self.path is None:
             return
         try:
             with open(self.path, "rb") as kept:
-                layout, version, folders, entries = marshal.loads(kept.read())
+                mapped = mmap.mmap(kept.fileno(), 0, access=mmap.ACCESS_READ)
+            view = memoryview(mapped)
+            end = _LENGTH + int.from_bytes(view[:_LENGTH], "little")
+            layout, version, folders, index = marshal.loads(view[_LENGTH:end])
         except FileNotFoundError:
             return
         except (OSError, EOFError, ValueError, TypeError):
             self.stale = True
             return
-        if (layout, version) != (FORMAT, sys.hexversion) or not _well_formed(folders, entries):
+        if (layout, version) != (FORMAT, sys.hexversion) or not _well_formed(
+            folders, index, len(view) - end
+        ):
             self.stale = True
             return
         if not self._folders_hold(folders):
             self.stale = True
             return
-        self.entries = entries
+        self.entries = {
+            name: (relative, is_package, size, mtime, view[end + offset : end + offset + length])
+            for name, (relative, is_package, size, mtime, offset, length) in index.items()
+        }
 
     def _folders_hold(self, folders: dict[str, int]) -> bool:
         for folder, mtime in folders.items():
@@ -201,9 +223,21 @@ class StartCache:
                 modules.pop(name, None)
         try:
             folders = _folders(self.root, [entry[0] for entry in modules.values()])
-            _write(self.path, marshal.dumps((FORMAT, sys.hexversion, folders, modules)))
+            _write(self.path, _layout(folders, modules))
         except OSError:
             pass  # a folder we may not write (a read-only install): run as without it
+
+
+def _layout(folders: dict[str, int], modules: dict[str, _Entry]) -> bytes:
+    """The file's bytes: the head's length, the head, each module's code."""
+    index: dict[str, tuple[str, bool, int, int, int, int]] = {}
+    offset = 0
+    for name, (relative, is_package, size, mtime, code) in modules.items():
+        index[name] = (relative, is_package, size, mtime, offset, len(code))
+        offset += len(code)
+    head = marshal.dumps((FORMAT, sys.hexversion, folders, index))
+    codes = [entry[4] for entry in modules.values()]
+    return len(head).to_bytes(_LENGTH, "little") + head + b"".join(codes)
 
 
 def _loaded_sources(root: str) -> dict[str, str]:

@@ -151,23 +151,45 @@ def test_a_module_added_to_a_folder_sets_the_whole_file_aside(package: Path) -> 
     assert seen["found"]["promoter.config.schema"][0] == "SourceFileLoader"  # type: ignore[index]
 
 
+def _head(kept: Path) -> tuple[tuple[object, ...], bytes]:
+    """The file's head (FORMAT, version, folders, index) and the codes after it."""
+    data = kept.read_bytes()
+    end = 8 + int.from_bytes(data[:8], "little")
+    return marshal.loads(data[8:end]), data[end:]
+
+
+def _rewrite(kept: Path, head: tuple[object, ...], codes: bytes) -> None:
+    raw = marshal.dumps(head)
+    kept.write_bytes(len(raw).to_bytes(8, "little") + raw + codes)
+
+
 def test_a_damaged_file_is_set_aside_and_written_again(package: Path) -> None:
     kept = _kept_file(package, "schema")
     kept.parent.mkdir(exist_ok=True)
     kept.write_bytes(b"\x00not marshal")
     done = _run(package, "schema")
     assert done.returncode == 0, done.stderr
-    layout, version, _folders, modules = marshal.loads(kept.read_bytes())
-    assert (layout, version) == (1, sys.hexversion)
-    assert "promoter.config.schema" in modules
+    (layout, version, _folders, index), codes = _head(kept)
+    assert (layout, version) == (startcache.FORMAT, sys.hexversion)
+    relative, is_package, _size, _mtime, offset, length = index["promoter.config.schema"]  # type: ignore[index]
+    assert (relative, is_package) == (os.path.join("config", "schema.py"), False)
+    space: dict[str, object] = {"__name__": "probe"}
+    exec(marshal.loads(codes[offset : offset + length]), space)
+    assert callable(space["schema_text"])
 
 
-def test_a_file_of_another_shape_is_not_read(package: Path) -> None:
+@pytest.mark.parametrize("damage", ["short entries", "codes cut off", "empty"])
+def test_a_file_of_another_shape_is_not_read(package: Path, damage: str) -> None:
     assert _run(package, "schema").returncode == 0
     kept = _kept_file(package, "schema")
-    layout, version, folders, modules = marshal.loads(kept.read_bytes())
-    cut = {name: entry[:3] for name, entry in modules.items()}
-    kept.write_bytes(marshal.dumps((layout, version, folders, cut)))
+    (layout, version, folders, index), codes = _head(kept)
+    if damage == "short entries":
+        cut = {name: entry[:3] for name, entry in index.items()}  # type: ignore[attr-defined]
+        _rewrite(kept, (layout, version, folders, cut), codes)
+    elif damage == "codes cut off":
+        _rewrite(kept, (layout, version, folders, index), codes[: len(codes) // 2])
+    else:
+        kept.write_bytes(b"")
     seen = _probe(package, "schema", "promoter.config.schema")
     assert seen["kept"] == []
     assert seen["stale"] is True
@@ -177,8 +199,8 @@ def test_a_file_of_another_shape_is_not_read(package: Path) -> None:
 def test_a_file_of_another_python_is_not_read(package: Path) -> None:
     assert _run(package, "schema").returncode == 0
     kept = _kept_file(package, "schema")
-    layout, _version, folders, modules = marshal.loads(kept.read_bytes())
-    kept.write_bytes(marshal.dumps((layout, sys.hexversion - 1, folders, modules)))
+    (layout, _version, folders, index), codes = _head(kept)
+    _rewrite(kept, (layout, sys.hexversion - 1, folders, index), codes)
     seen = _probe(package, "schema", "promoter.config.schema")
     assert seen["kept"] == []
     assert seen["stale"] is True
