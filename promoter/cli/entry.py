@@ -18,10 +18,10 @@ and kept again after a run that succeeded with modules found the usual way
 from __future__ import annotations
 
 import gc
-import os
 import sys
 
 from promoter.cli.startcache import StartCache
+from promoter.environment import value
 
 __all__ = ["NO_START_CACHE_ENV", "YOUNG_THRESHOLD", "command_word", "main"]
 
@@ -39,7 +39,7 @@ def main() -> None:
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
     command = command_word(sys.argv[1:])
     kept = None
-    if command is not None and not os.environ.get(NO_START_CACHE_ENV):
+    if command is not None and not value(NO_START_CACHE_ENV):
         kept = StartCache(command)
         kept.install()
     # here, not at the top: the collector is set first, then the CLI's modules are made

@@ -2,16 +2,15 @@
 
 Order (go-containerregistry's ``remote.Write`` order, STYLE §5):
 
-1. Get the source manifest (by tag: one GET; by digest: nothing to ask) while
-   asking the destination for its tags: when every tag already points at the
-   source digest, stop (a re-run costs one request per side and image).
+1. Get the source manifest (by tag: one GET; by digest: nothing to ask) while asking the
+   destination for its tags: when every tag already points at the source digest, stop
+   (a re-run costs one request per side and image, and imports no graph walk).
    ``no_clobber`` refuses here, before anything is written, to move a tag.
 2. Walk the graph; skip child manifests the destination already has.
-3. Blobs in parallel (bounded by ``jobs``): skip when present, mount when
-   source and destination share a registry; with the run's ``BlobHomes``, mount
-   from the repository of the destination registry this run uploaded the blob
-   to (waiting for that upload) or from a likely home; else stream source ->
-   destination.
+3. Blobs in parallel (bounded by ``jobs``): skip when present, mount when source and
+   destination share a registry; with the run's ``BlobHomes``, mount from the repository
+   of the destination registry this run uploaded the blob to (waiting for that upload) or
+   from a likely home; else stream source -> destination.
 4. Manifests, children before parents, by digest; tags last.
 """
 
@@ -56,11 +55,10 @@ BLOB_RESTARTS = RetryPolicy(
 class CopyOptions:
     """How to copy: parallel blobs, referrers, whether tags may move.
 
-    ``homes``: the run's ``BlobHomes``, shared by every copy of a run so that each
-    blob crosses to a destination registry once (None: each copy on its own).
-    ``preserve_digests``: write Docker media types to an OCI layout as they are
-    (default: a copy to a layout converts them to OCI ones, as skopeo does).
-    """
+    ``homes``: the run's ``BlobHomes``, shared by every copy of a run so that each blob
+    crosses to a destination registry once (None: each copy on its own).
+    ``preserve_digests``: write Docker media types to an OCI layout as they are (default:
+    a copy to a layout converts them to OCI ones, as skopeo does)."""
 
     jobs: int = 4
     referrers: bool = False
