@@ -108,8 +108,14 @@ def tools(before: Path | None = None) -> dict[str, Argv]:
         NO_CACHE: promoter_copy,
     }
     if before is not None:
-        entry = f"import sys; sys.path.insert(0, {str(before)!r}); " + (
-            "from promoter.cli.main import main; sys.exit(main())"
+        # The tree's own process entry when it has one (its collector setting), else the CLI's.
+        start = (
+            "from promoter.cli.entry import main; main()"
+            if (before / "promoter" / "cli" / "entry.py").exists()
+            else "from promoter.cli.main import main; sys.exit(main())"
+        )
+        entry = (
+            f"import sys; sys.path.insert(0, {str(before)!r}); sys.argv[0] = 'promoter'; {start}"
         )
         old = [sys.executable, "-c", entry]
         found[BEFORE] = lambda s, d: promoter_copy(s, d, old)
