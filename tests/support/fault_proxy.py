@@ -424,6 +424,10 @@ class FaultProxy:
         with self._lock:
             self.connections += 1
         self._track(client, True)
+        # As registries answer (Go's servers set it): a response's head and body go as
+        # written. With Nagle's algorithm on, the body waited for the client's delayed
+        # ACK of the head, up to 40 ms, whenever the client's kernel delayed it.
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         upstream: socket.socket | None = None
         reader = _Reader(client)
         up_reader: _Reader | None = None
