@@ -119,7 +119,6 @@ class StartCache:
     """The kept modules of one command: a finder for them, and what to keep after the run."""
 
     def __init__(self, command: str) -> None:
-        self.command = command
         self.path = cache_path(command)
         self.root = os.path.dirname(sys.modules[_PACKAGE].__file__ or "")
         self.entries: dict[str, _Entry] = {}
@@ -195,27 +194,25 @@ class StartCache:
         if self.entries:
             sys.meta_path.insert(0, self)
 
-    def needs_writing(self) -> bool:
-        """Whether this run imported a promoter module the file does not hold as it is."""
-        if self.path is None or sys.dont_write_bytecode:
-            return False
-        loaded = _loaded_sources(self.root)
-        return self.stale or any(n not in self.used and n not in self.before for n in loaded)
-
     def save(self) -> None:
         """Keep the code of every promoter module this process imported from source, with
-        the kept ones it did not import that are still true (a command's runs differ)."""
-        if not self.needs_writing():
+        the kept ones it did not import that are still true (a command's runs differ);
+        nothing when the file already holds each of them as it is."""
+        if self.path is None or sys.dont_write_bytecode:
             return
-        assert self.path is not None  # needs_writing() says so
+        found = {
+            name: location
+            for name, location in _loaded_sources(self.root).items()
+            if name not in self.before and name not in self.used
+        }
+        if not (self.stale or found):
+            return
         modules: dict[str, _Entry] = {
             name: entry
             for name, entry in self.entries.items()
             if _stamp(os.path.join(self.root, entry[0])) == (entry[2], entry[3])
         }
-        for name, location in _loaded_sources(self.root).items():
-            if name in self.before or name in self.used:
-                continue
+        for name, location in found.items():
             entry = _entry_for(name, location, self.root)
             if entry is not None:
                 modules[name] = entry
